@@ -1,0 +1,144 @@
+//! Reaching an agent over iroh.
+
+use iroh::{
+    Endpoint, EndpointAddr,
+    endpoint::{Connection, ConnectionError},
+};
+
+use super::{
+    AttachReader, AttachWriter, BoxRead, BoxWrite, ClientError, ControlClient, ControlDriver,
+    Events, open_attach, open_control,
+};
+use crate::{
+    ErrorCode, WireError,
+    frame::{FrameReader, FrameWriter},
+    proto::{
+        ALPN_MAIN, ALPN_PAIR, SessionInfo,
+        attach::AttachRequest,
+        pair::{PairAccepted, PairRequest, PairResponse},
+    },
+    ticket::Ticket,
+};
+
+/// A connection to an agent on the main protocol.
+#[derive(Debug, Clone)]
+pub struct PeerConnection {
+    conn: Connection,
+}
+
+impl PeerConnection {
+    /// Connects to the agent at `addr`.
+    pub async fn connect(ep: &Endpoint, addr: impl Into<EndpointAddr>) -> Result<Self, ClientError> {
+        let conn = ep
+            .connect(addr, ALPN_MAIN)
+            .await
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        Ok(Self { conn })
+    }
+
+    /// Wraps a connection made elsewhere.
+    pub fn from_connection(conn: Connection) -> Self {
+        Self { conn }
+    }
+
+    /// The underlying iroh connection (paths, round-trip time, close).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Opens a raw bidirectional stream (the caller sends the [`crate::proto::StreamOpen`]).
+    pub async fn open_stream(&self) -> Result<(BoxRead, BoxWrite), ClientError> {
+        let (send, recv) = self.conn.open_bi().await.map_err(|e| self.lost(e))?;
+        Ok((Box::new(recv), Box::new(send)))
+    }
+
+    /// Opens a control stream.
+    pub async fn control(&self) -> Result<(ControlClient, Events, ControlDriver), ClientError> {
+        let (r, w) = self.open_stream().await?;
+        open_control(r, w).await
+    }
+
+    /// Attaches to a session.
+    pub async fn attach(
+        &self,
+        req: AttachRequest,
+    ) -> Result<(SessionInfo, AttachReader, AttachWriter), ClientError> {
+        let (r, w) = self.open_stream().await?;
+        open_attach(r, w, req).await.map_err(|e| match e {
+            ClientError::Frame(_) | ClientError::Closed => self.closed_or(e),
+            e => e,
+        })
+    }
+
+    fn lost(&self, e: ConnectionError) -> ClientError {
+        close_reason(&e)
+            .map(ClientError::Remote)
+            .unwrap_or_else(|| ClientError::Connect(e.to_string()))
+    }
+
+    /// The agent's reason when the connection was closed by it, else `e`.
+    pub fn closed_or(&self, e: ClientError) -> ClientError {
+        match self.conn.close_reason().as_ref().and_then(close_reason) {
+            Some(w) => ClientError::Remote(w),
+            None => e,
+        }
+    }
+}
+
+/// The typed reason inside a connection the agent closed on purpose.
+pub fn close_reason(e: &ConnectionError) -> Option<WireError> {
+    match e {
+        ConnectionError::ApplicationClosed(close) => {
+            let code = ErrorCode::from(u32::try_from(close.error_code.into_inner()).ok()?);
+            Some(WireError::new(
+                code,
+                String::from_utf8_lossy(&close.reason).into_owned(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Pairs with the agent a ticket names: proves the ticket's secret and tells the agent
+/// our name. The agent then lets our key in.
+pub async fn pair(ep: &Endpoint, ticket: &Ticket, name: &str) -> Result<PairAccepted, ClientError> {
+    let mut addr = EndpointAddr::new(ticket.id);
+    for a in &ticket.addrs {
+        addr = addr.with_ip_addr(*a);
+    }
+    if let Some(relay) = &ticket.relay
+        && let Ok(url) = relay.parse()
+    {
+        addr = addr.with_relay_url(url);
+    }
+    let conn = ep
+        .connect(addr, ALPN_PAIR)
+        .await
+        .map_err(|e| ClientError::Connect(e.to_string()))?;
+    let result = async {
+        let (send, recv) = conn
+            .open_bi()
+            .await
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        let mut w = FrameWriter::new(send);
+        let mut r = FrameReader::new(recv);
+        w.send(&PairRequest {
+            secret: ticket.secret,
+            name: name.to_string(),
+        })
+        .await?;
+        match r.recv::<PairResponse>().await? {
+            Some(Ok(acc)) => Ok(acc),
+            Some(Err(e)) => Err(ClientError::Remote(e)),
+            None => Err(ClientError::Closed),
+        }
+    }
+    .await;
+    let result = result.map_err(|e| match (&e, conn.close_reason().as_ref().and_then(close_reason)) {
+        (ClientError::Remote(_), _) => e,
+        (_, Some(w)) => ClientError::Remote(w),
+        _ => e,
+    });
+    conn.close(0u32.into(), b"paired");
+    result
+}

@@ -1,0 +1,62 @@
+//! The client API: what every front end uses to talk to an agent.
+//!
+//! The protocol code works over any pair of byte streams, so the same client drives an
+//! iroh stream to a remote agent ([`connect`]) and the Unix socket to the agent on this
+//! machine. A control stream gives a [`ControlClient`] for requests, an [`Events`]
+//! receiver for pushed events and a [`ControlDriver`] the caller runs on its executor
+//! (so this crate needs no runtime of its own, and works in a browser).
+//!
+//! ```no_run
+//! # async fn demo(conn: vibemesh_core::client::PeerConnection) -> Result<(), vibemesh_core::client::ClientError> {
+//! let (control, _events, driver) = conn.control().await?;
+//! tokio::spawn(driver.run());
+//! for s in control.list_sessions().await? {
+//!     println!("{} {}", s.id, s.title);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod attach;
+mod connect;
+mod control;
+
+pub use attach::{AttachReader, AttachWriter, open_attach};
+pub use connect::{PeerConnection, close_reason, pair};
+pub use control::{ControlClient, ControlDriver, Events, open_control};
+
+use crate::{WireError, frame::FrameError};
+
+/// A boxed read half of a stream.
+pub type BoxRead = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+/// A boxed write half of a stream.
+pub type BoxWrite = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The agent refused, with its reason.
+    #[error("{0}")]
+    Remote(#[from] WireError),
+    /// The stream failed or carried garbage.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The stream ended before the answer came.
+    #[error("the connection closed before the agent answered")]
+    Closed,
+    /// The agent answered with something that does not fit the question.
+    #[error("unexpected answer from the agent: {0}")]
+    Unexpected(&'static str),
+    /// Connecting failed.
+    #[error("could not connect: {0}")]
+    Connect(String),
+}
+
+impl ClientError {
+    /// The wire error behind this failure, when the agent gave one.
+    pub fn wire(&self) -> Option<&WireError> {
+        match self {
+            ClientError::Remote(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Length-prefixed postcard frames.
+//!
+//! Every stream of every VibeMesh protocol is a sequence of frames: a 4-byte big-endian
+//! body length, then the postcard encoding of one message. A length over [`MAX_FRAME`] or a
+//! body that does not decode ends the stream with an error; the reader never allocates more
+//! than the limit, so a hostile peer cannot grow our memory.
+
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::error::{ErrorCode, WireError};
+
+/// The largest frame body either side accepts, in bytes (1 MiB).
+pub const MAX_FRAME: usize = 1 << 20;
+
+/// Why reading or writing a frame failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The stream failed or ended in the middle of a frame.
+    #[error("stream error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The announced length is over the limit.
+    #[error("frame of {0} bytes is over the {MAX_FRAME}-byte limit")]
+    TooLarge(usize),
+    /// The body is not a valid message of the expected type.
+    #[error("malformed frame: {0}")]
+    Malformed(#[from] postcard::Error),
+}
+
+impl FrameError {
+    /// The wire error a peer should be told about this failure.
+    pub fn to_wire(&self) -> WireError {
+        let code = match self {
+            FrameError::Io(_) => ErrorCode::Malformed,
+            FrameError::TooLarge(_) => ErrorCode::FrameTooLarge,
+            FrameError::Malformed(_) => ErrorCode::Malformed,
+        };
+        WireError::new(code, self.to_string())
+    }
+}
+
+/// Reads frames from a byte stream.
+pub struct FrameReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+}
+
+impl<R> std::fmt::Debug for FrameReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameReader").finish_non_exhaustive()
+    }
+}
+
+impl<W> std::fmt::Debug for FrameWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameWriter").finish_non_exhaustive()
+    }
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    /// Wraps a byte stream.
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Reads the next message; `Ok(None)` when the stream ended cleanly between frames.
+    pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
+        let mut len = [0u8; 4];
+        // Read the first byte separately so a clean end of stream is told apart from a
+        // stream cut inside a frame.
+        if self.inner.read(&mut len[..1]).await? == 0 {
+            return Ok(None);
+        }
+        self.inner.read_exact(&mut len[1..]).await?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > MAX_FRAME {
+            return Err(FrameError::TooLarge(len));
+        }
+        self.buf.resize(len, 0);
+        self.inner.read_exact(&mut self.buf).await?;
+        let msg = postcard::from_bytes(&self.buf)?;
+        // Keep a small buffer between frames; a one-off large frame should not pin 1 MiB.
+        if self.buf.capacity() > 64 * 1024 {
+            self.buf = Vec::new();
+        }
+        Ok(Some(msg))
+    }
+
+    /// Gives the byte stream back.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+/// Writes frames to a byte stream.
+pub struct FrameWriter<W> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: AsyncWrite + Unpin> FrameWriter<W> {
+    /// Wraps a byte stream.
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Encodes and writes one message, then flushes.
+    pub async fn send<T: Serialize + ?Sized>(&mut self, msg: &T) -> Result<(), FrameError> {
+        self.buf.clear();
+        self.buf.extend_from_slice(&[0; 4]);
+        let mut buf = postcard::to_extend(msg, std::mem::take(&mut self.buf))?;
+        let len = buf.len() - 4;
+        if len > MAX_FRAME {
+            self.buf = buf;
+            return Err(FrameError::TooLarge(len));
+        }
+        buf[..4].copy_from_slice(&(len as u32).to_be_bytes());
+        let res = self.inner.write_all(&buf).await;
+        self.buf = buf;
+        res?;
+        self.inner.flush().await?;
+        Ok(())
+    }
+
+    /// Shuts the write side down so the peer sees a clean end of stream.
+    pub async fn finish(&mut self) -> Result<(), FrameError> {
+        self.inner.shutdown().await?;
+        Ok(())
+    }
+
+    /// Gives the byte stream back.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_round_trip_and_end_cleanly() {
+        let (a, b) = tokio::io::duplex(1024);
+        let mut w = FrameWriter::new(a);
+        let mut r = FrameReader::new(b);
+        w.send(&(1u32, "hello".to_string())).await.unwrap();
+        w.send(&(2u32, "world".to_string())).await.unwrap();
+        drop(w);
+        let m: (u32, String) = r.recv().await.unwrap().unwrap();
+        assert_eq!(m, (1, "hello".into()));
+        let m: (u32, String) = r.recv().await.unwrap().unwrap();
+        assert_eq!(m, (2, "world".into()));
+        assert!(r.recv::<(u32, String)>().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn oversize_length_is_refused_without_allocating() {
+        let (mut a, b) = tokio::io::duplex(64);
+        a.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+        let mut r = FrameReader::new(b);
+        let err = r.recv::<u32>().await.unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge(n) if n == u32::MAX as usize));
+        assert_eq!(err.to_wire().code, ErrorCode::FrameTooLarge);
+    }
+
+    #[tokio::test]
+    async fn garbage_body_is_malformed_and_cut_frame_is_io_error() {
+        let (mut a, b) = tokio::io::duplex(64);
+        a.write_all(&[0, 0, 0, 2, 0xff, 0xff]).await.unwrap();
+        a.write_all(&[0, 0, 0, 9, 1]).await.unwrap();
+        drop(a);
+        let mut r = FrameReader::new(b);
+        assert!(matches!(r.recv::<String>().await, Err(FrameError::Malformed(_))));
+        assert!(matches!(r.recv::<String>().await, Err(FrameError::Io(_))));
+    }
+}

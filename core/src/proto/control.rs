@@ -1,0 +1,109 @@
+//! The control stream: requests with ids, their responses, and pushed events.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Provider, Role, SessionId, SessionInfo, TermSize};
+use crate::{EndpointId, WireError};
+
+/// A client's request; `id` comes back on the response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Chosen by the client, unique among its outstanding requests.
+    pub id: u64,
+    /// What is asked.
+    pub body: RequestBody,
+}
+
+/// What a client can ask on the control stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RequestBody {
+    /// Who the agent is and what it can run.
+    Info,
+    /// Every session on the agent.
+    ListSessions,
+    /// Start a session (owners only).
+    CreateSession(CreateSession),
+    /// Stop a running session, or forget an exited one (owners only).
+    KillSession(SessionId),
+}
+
+/// How to start a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateSession {
+    /// What runs.
+    pub provider: Provider,
+    /// The folder to start in; the agent's home folder when `None`. A leading `~` means
+    /// the agent user's home.
+    pub cwd: Option<String>,
+    /// The command line; the provider's default (the login shell) when empty.
+    pub command: Vec<String>,
+    /// The initial terminal size.
+    pub size: TermSize,
+    /// A title; the command's name when `None`.
+    pub title: Option<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+}
+
+/// The agent's answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// The request's id.
+    pub id: u64,
+    /// The answer, or why there is none.
+    pub result: Result<ResponseBody, WireError>,
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ResponseBody {
+    /// Answer to [`RequestBody::Info`].
+    Info(AgentInfo),
+    /// Answer to [`RequestBody::ListSessions`].
+    Sessions(Vec<SessionInfo>),
+    /// Answer to [`RequestBody::CreateSession`].
+    Created(SessionInfo),
+    /// Answer to [`RequestBody::KillSession`].
+    Killed,
+}
+
+/// Who an agent is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// Its public key.
+    pub id: EndpointId,
+    /// Its display name.
+    pub name: String,
+    /// The agent's version.
+    pub version: String,
+    /// The operating system it runs on.
+    pub os: String,
+    /// The providers it can run.
+    pub providers: Vec<Provider>,
+    /// What the asking client may do.
+    pub your_role: Role,
+}
+
+/// Something that happened on the agent, pushed to every control stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// A session started.
+    SessionCreated(SessionInfo),
+    /// A session's title, size, viewers or status changed.
+    SessionUpdated(SessionInfo),
+    /// A session was removed.
+    SessionRemoved(SessionId),
+    /// This client fell behind and missed events; list again to catch up.
+    Lagged,
+}
+
+/// Everything the agent sends on a control stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ControlFrame {
+    /// The answer to a request.
+    Response(Response),
+    /// A pushed event.
+    Event(Event),
+    /// The stream is being closed for this reason.
+    Closing(WireError),
+}

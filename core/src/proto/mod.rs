@@ -1,0 +1,215 @@
+//! The VibeMesh wire protocol: every message any peer sends, defined once.
+//!
+//! # Connections and streams
+//! A client connects to an agent with [`ALPN_MAIN`]. The agent checks the client's key
+//! against its allow-list before reading anything and closes the connection with
+//! [`crate::ErrorCode::NotPaired`] when it is not there. Every bidirectional stream the
+//! client then opens starts with one [`StreamOpen`] frame that says what the stream is:
+//! - [`StreamOpen::Control`]: requests ([`control::Request`]), their responses and pushed
+//!   [`control::Event`]s, so no client ever polls.
+//! - [`StreamOpen::Attach`]: one terminal session, its snapshot and then its live output
+//!   ([`attach::ServerFrame`]), and the client's keys and size ([`attach::ClientFrame`]).
+//!
+//! Pairing uses its own ALPN, [`ALPN_PAIR`], and one stream ([`pair`]).
+//! The local CLI reaches its own agent over a Unix socket with [`local`].
+
+pub mod attach;
+pub mod control;
+pub mod local;
+pub mod pair;
+
+use serde::{Deserialize, Serialize};
+
+/// ALPN of the main protocol (control and terminal streams), version 1.
+pub const ALPN_MAIN: &[u8] = b"vibemesh/main/1";
+/// ALPN of the pairing protocol, version 1.
+pub const ALPN_PAIR: &[u8] = b"vibemesh/pair/1";
+
+/// The first frame of every stream on [`ALPN_MAIN`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StreamOpen {
+    /// This stream carries requests, responses and events.
+    Control,
+    /// This stream carries one attached terminal session.
+    Attach(attach::AttachRequest),
+}
+
+/// A session's id: unique on its agent, shown as 8 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(pub u32);
+
+impl SessionId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        let mut b = [0u8; 4];
+        // getrandom only fails where the OS has no randomness at all; fall back to time.
+        if getrandom::fill(&mut b).is_err() {
+            b = (std::process::id() ^ 0x9e37_79b9).to_le_bytes();
+        }
+        SessionId(u32::from_le_bytes(b))
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:08x}", self.0)
+    }
+}
+
+impl std::str::FromStr for SessionId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        u32::from_str_radix(s, 16).map(SessionId)
+    }
+}
+
+/// A terminal size in character cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TermSize {
+    /// Lines.
+    pub rows: u16,
+    /// Columns.
+    pub cols: u16,
+}
+
+impl TermSize {
+    /// The classic 24x80.
+    pub const DEFAULT: TermSize = TermSize { rows: 24, cols: 80 };
+    /// The largest size an agent accepts on either axis.
+    pub const MAX: u16 = 1000;
+
+    /// Whether both sides are between 1 and [`TermSize::MAX`].
+    pub fn is_valid(self) -> bool {
+        (1..=Self::MAX).contains(&self.rows) && (1..=Self::MAX).contains(&self.cols)
+    }
+}
+
+impl std::fmt::Display for TermSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.cols, self.rows)
+    }
+}
+
+/// What runs in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Provider {
+    /// The user's login shell, or any command.
+    Shell,
+    /// Claude Code.
+    Claude,
+    /// Codex.
+    Codex,
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Provider::Shell => "shell",
+            Provider::Claude => "claude",
+            Provider::Codex => "codex",
+        })
+    }
+}
+
+/// What a paired client may do on an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// May do everything: open, type, resize, kill.
+    Owner,
+    /// May only list and watch.
+    Viewer,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Owner => "owner",
+            Role::Viewer => "viewer",
+        })
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "owner" => Ok(Role::Owner),
+            "viewer" => Ok(Role::Viewer),
+            other => Err(format!("unknown role {other:?}: expected owner or viewer")),
+        }
+    }
+}
+
+/// How a session's program ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitInfo {
+    /// The exit code, when it exited normally.
+    pub code: Option<i32>,
+    /// The signal's name, when a signal ended it.
+    pub signal: Option<String>,
+}
+
+impl std::fmt::Display for ExitInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.code, &self.signal) {
+            (_, Some(sig)) => write!(f, "killed by {sig}"),
+            (Some(code), None) => write!(f, "exit {code}"),
+            (None, None) => f.write_str("exited"),
+        }
+    }
+}
+
+/// Whether a session's program still runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionStatus {
+    /// Running.
+    Running,
+    /// Ended; the screen is kept until the session is killed.
+    Exited(ExitInfo),
+}
+
+/// What a listing shows of a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Its id.
+    pub id: SessionId,
+    /// Its title: set by the program (OSC 0/2) or the command's name.
+    pub title: String,
+    /// What runs in it.
+    pub provider: Provider,
+    /// The command line it started with.
+    pub command: Vec<String>,
+    /// The folder it started in.
+    pub cwd: String,
+    /// The terminal size.
+    pub size: TermSize,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    /// Running or exited.
+    pub status: SessionStatus,
+    /// How many clients are attached now.
+    pub viewers: u32,
+    /// The asciinema recording on the agent, if one is written.
+    pub recording: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_print_and_parse_as_hex() {
+        let id = SessionId(0x00ab_cdef);
+        assert_eq!(id.to_string(), "00abcdef");
+        assert_eq!("00abcdef".parse::<SessionId>().unwrap(), id);
+        assert!("zz".parse::<SessionId>().is_err());
+    }
+
+    #[test]
+    fn term_size_bounds() {
+        assert!(TermSize::DEFAULT.is_valid());
+        assert!(!TermSize { rows: 0, cols: 80 }.is_valid());
+        assert!(!TermSize { rows: 24, cols: 5000 }.is_valid());
+    }
+}
