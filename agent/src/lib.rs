@@ -1,1 +1,23 @@
-//! x
+//! `vibemesh-agent`: the VibeMesh agent daemon and the `vibemesh` command line.
+//!
+//! - [`daemon`]: starts an agent (endpoint, sessions, allow-list, local socket).
+//! - [`session`]: the session engine (PTYs, screens, viewers, recordings).
+//! - [`serve`]: serves main-protocol streams to peers and the local owner.
+//! - [`net`]: the iroh side: endpoint, protocol handlers, pairing, outgoing links.
+//! - [`access`]: the allow-list and known peers on disk.
+//! - [`ipc`] and [`admin`]: the local socket and the requests only the owner may make.
+//! - [`cli`]: the `vibemesh` commands.
+#![warn(missing_docs)]
+
+pub mod access;
+pub mod admin;
+pub mod cast;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod ipc;
+pub mod net;
+pub mod serve;
+pub mod session;
+
+pub use daemon::Agent;

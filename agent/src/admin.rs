@@ -1,0 +1,162 @@
+//! Administrative requests from this machine's owner: status, pairing, peers.
+
+use std::time::Duration;
+
+use vibemesh_core::{
+    ErrorCode, WireError,
+    client,
+    proto::local::{AdminReply, AdminRequest, AdminResponse, PeerStatus, StatusReport, TicketInfo},
+    ticket::Ticket,
+};
+
+use crate::{
+    access::KnownAgent,
+    daemon::Agent,
+    net::endpoint::{relay_url, ticket_addrs},
+    session::now_ms,
+};
+
+/// How long `status` waits for each peer.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Agent {
+    /// Answers one administrative request.
+    pub async fn admin(&self, req: AdminRequest) -> AdminResponse {
+        match req {
+            AdminRequest::Status => Ok(AdminReply::Status(self.status().await)),
+            AdminRequest::Pair { role, ttl_secs } => {
+                let ttl = Duration::from_secs(ttl_secs.unwrap_or(self.config.ticket_ttl_minutes * 60));
+                let secret = self.tickets.mint(role, ttl)?;
+                let ticket = Ticket {
+                    id: self.endpoint.id(),
+                    addrs: ticket_addrs(&self.endpoint),
+                    relay: relay_url(&self.endpoint),
+                    secret,
+                };
+                Ok(AdminReply::Ticket(TicketInfo {
+                    ticket: ticket.to_text(),
+                    role,
+                    expires_ms: now_ms() + ttl.as_millis() as u64,
+                }))
+            }
+            AdminRequest::Join { ticket, name } => self.join(&ticket, name).await,
+            AdminRequest::Peers => Ok(AdminReply::Peers(self.access.entries())),
+            AdminRequest::RemovePeer(name) => {
+                let entry = self.access.remove(&name)?;
+                self.links.forget(&entry.id).await;
+                Ok(AdminReply::Removed(entry))
+            }
+        }
+    }
+
+    async fn join(&self, text: &str, name: Option<String>) -> AdminResponse {
+        let ticket = Ticket::parse(text)
+            .map_err(|e| WireError::new(ErrorCode::BadRequest, e.to_string()))?;
+        if ticket.id == self.endpoint.id() {
+            return Err(WireError::new(ErrorCode::BadRequest, "that ticket is this agent's own"));
+        }
+        if let Some(n) = &name {
+            check_name(n)?;
+            if self.access.known().iter().any(|k| &k.name == n && k.id != ticket.id) {
+                return Err(WireError::new(
+                    ErrorCode::BadRequest,
+                    format!("a different peer is already called {n:?}; choose another name"),
+                ));
+            }
+        }
+        let accepted = client::pair(&self.endpoint, &ticket, &self.services.name)
+            .await
+            .map_err(|e| match e {
+                client::ClientError::Remote(w) => w,
+                other => WireError::new(ErrorCode::Unreachable, other.to_string()),
+            })?;
+        let name = match name {
+            Some(n) => n,
+            None => {
+                let n = sanitize(&accepted.name);
+                if self.access.known().iter().any(|k| k.name == n && k.id != ticket.id) {
+                    format!("{n}-{}", &ticket.id.to_string()[..6])
+                } else {
+                    n
+                }
+            }
+        };
+        self.access.add_known(KnownAgent {
+            id: ticket.id,
+            name: name.clone(),
+            addrs: ticket.addrs.clone(),
+            relay: ticket.relay.clone(),
+            role: accepted.role,
+            added_ms: now_ms(),
+        })?;
+        self.access
+            .entries()
+            .into_iter()
+            .find(|e| e.id == ticket.id)
+            .map(AdminReply::Joined)
+            .ok_or_else(|| WireError::new(ErrorCode::Internal, "the new peer was not saved"))
+    }
+
+    async fn status(&self) -> StatusReport {
+        let known = self.access.known();
+        let checks = known.iter().map(|k| async move {
+            let conn = tokio::time::timeout(STATUS_TIMEOUT, self.links.get(k)).await;
+            let (online, path, rtt_us, error) = match conn {
+                Ok(Ok(c)) => {
+                    let paths = c.paths();
+                    let sel = paths.iter().find(|p| p.is_selected());
+                    (
+                        true,
+                        sel.as_ref().map(|p| if p.is_relay() { "relay" } else { "direct" }.to_string()),
+                        sel.as_ref().map(|p| p.rtt().as_micros() as u64),
+                        None,
+                    )
+                }
+                Ok(Err(e)) => (false, None, None, Some(e.message)),
+                Err(_) => (false, None, None, Some("no answer".to_string())),
+            };
+            PeerStatus {
+                name: k.name.clone(),
+                id: k.id,
+                online,
+                path,
+                rtt_us,
+                error,
+            }
+        });
+        let peers = n0_future::join_all(checks).await;
+        StatusReport {
+            id: self.endpoint.id(),
+            name: self.services.name.clone(),
+            relay: self.config.relay.clone(),
+            addrs: self.endpoint.bound_sockets().iter().map(|a| a.to_string()).collect(),
+            sessions: self.sessions.len() as u32,
+            peers,
+        }
+    }
+}
+
+/// A peer name must be usable on a command line.
+fn check_name(name: &str) -> Result<(), WireError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name != "local"
+        && name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(WireError::new(
+            ErrorCode::BadRequest,
+            format!("{name:?} is not a usable peer name: use letters, digits, '-', '_' or '.' (and not \"local\")"),
+        ))
+    }
+}
+
+fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .take(64)
+        .collect();
+    if s.is_empty() || s == "local" { "peer".into() } else { s }
+}

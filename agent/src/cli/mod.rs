@@ -1,0 +1,370 @@
+//! The `vibemesh` command line. Each command is a few lines that talk to the local agent
+//! through [`local`] and print through [`output`].
+
+mod attach;
+mod local;
+mod output;
+mod play;
+mod qr;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use vibemesh_core::proto::{
+    Provider, Role, SessionId, TermSize,
+    control::CreateSession,
+    local::{AdminReply, AdminRequest, Target},
+};
+
+use crate::config::{Config, Home};
+
+/// Run and watch terminals on all your machines, peer to peer.
+#[derive(Debug, Parser)]
+#[command(name = "vibemesh", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the agent in the foreground (logs go to stderr).
+    Agent,
+    /// Print a one-time pairing ticket, as text and as a QR code.
+    Pair {
+        /// What the device that uses it may do: owner or viewer.
+        #[arg(long, default_value = "owner")]
+        role: Role,
+        /// How long it stays valid, e.g. 90s, 10m, 1h (default: the config's).
+        #[arg(long, value_parser = parse_duration)]
+        ttl: Option<u64>,
+        /// Print JSON instead of text and a QR code.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pair with the agent a ticket names, and remember it.
+    Join {
+        /// The ticket `vibemesh pair` printed there.
+        ticket: String,
+        /// The name to call it by here (default: its own name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// This agent and how each peer is reached.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List peers, or remove one.
+    Peers {
+        #[command(subcommand)]
+        action: Option<PeersAction>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a shell (or a command) on a peer and attach to it.
+    Open {
+        /// The peer, or `local`.
+        peer: String,
+        /// The folder to start in (on the peer).
+        #[arg(long)]
+        path: Option<String>,
+        /// A title for the session.
+        #[arg(long)]
+        title: Option<String>,
+        /// Start it without attaching; print its id.
+        #[arg(long)]
+        detached: bool,
+        /// With --detached: print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The command to run instead of the login shell.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
+    /// List a peer's sessions.
+    Ls {
+        /// The peer, or `local` (the default).
+        #[arg(default_value = "local")]
+        peer: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Attach to a session; the screen comes back as it was.
+    Attach {
+        /// The peer, or `local`.
+        peer: String,
+        /// The session id (a unique prefix works).
+        id: String,
+        /// Only watch; never type.
+        #[arg(long)]
+        watch: bool,
+        /// Lines of scrollback to fetch first.
+        #[arg(long, default_value_t = 1000)]
+        scrollback: u32,
+    },
+    /// Stop a session (or forget an exited one).
+    Kill {
+        /// The peer, or `local`.
+        peer: String,
+        /// The session id (a unique prefix works).
+        id: String,
+    },
+    /// Run a command here, attached here, and watchable by paired peers.
+    Run {
+        /// A title for the session.
+        #[arg(long)]
+        title: Option<String>,
+        /// The command.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Replay an asciinema recording in this terminal.
+    Play {
+        /// The `.cast` file.
+        file: PathBuf,
+        /// Playback speed (2 = twice as fast).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Longest pause, in seconds, whatever the recording says.
+        #[arg(long)]
+        idle_limit: Option<f64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PeersAction {
+    /// Forget a peer: it loses access here at once, and we stop reaching it.
+    Remove {
+        /// Its name or id.
+        name: String,
+    },
+}
+
+/// Parses `90s`, `10m`, `1h` or plain seconds.
+fn parse_duration(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 's')) => (&s[..i], 1),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 'h')) => (&s[..i], 3600),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .map(|n| n * mult)
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 10m or 1h"))
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vibemesh: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vibemesh: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn target(peer: &str) -> Target {
+    if peer == "local" || peer == "." {
+        Target::Local
+    } else {
+        Target::Peer(peer.to_string())
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let home = Home::discover()?;
+    match cli.command {
+        Command::Agent => run_agent(home).await,
+        Command::Pair { role, ttl, json } => {
+            let reply = local::admin(&home, AdminRequest::Pair { role, ttl_secs: ttl }).await?;
+            let AdminReply::Ticket(t) = reply else { anyhow::bail!("unexpected answer") };
+            if json {
+                output::json(&t)?;
+            } else {
+                output::ticket(&t, &qr::render(&t.ticket));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Join { ticket, name, json } => {
+            let reply = local::admin(&home, AdminRequest::Join { ticket, name }).await?;
+            let AdminReply::Joined(p) = reply else { anyhow::bail!("unexpected answer") };
+            if json {
+                output::json(&p)?;
+            } else {
+                println!(
+                    "Paired with {} ({}) as {}. Try: vibemesh open {}",
+                    p.name,
+                    p.id.fmt_short(),
+                    p.our_role.map_or("?".into(), |r| r.to_string()),
+                    p.name
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => {
+            let AdminReply::Status(s) = local::admin(&home, AdminRequest::Status).await? else {
+                anyhow::bail!("unexpected answer")
+            };
+            if json { output::json(&s)? } else { output::status(&s) }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Peers { action: None, json } => {
+            let AdminReply::Peers(p) = local::admin(&home, AdminRequest::Peers).await? else {
+                anyhow::bail!("unexpected answer")
+            };
+            if json { output::json(&p)? } else { output::peers(&p) }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Peers {
+            action: Some(PeersAction::Remove { name }),
+            json,
+        } => {
+            let AdminReply::Removed(p) = local::admin(&home, AdminRequest::RemovePeer(name)).await?
+            else {
+                anyhow::bail!("unexpected answer")
+            };
+            if json {
+                output::json(&p)?;
+            } else {
+                println!("Removed {} ({}); its connections are closed.", p.name, p.id.fmt_short());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ls { peer, json } => {
+            let control = local::control(&home, target(&peer)).await?;
+            let sessions = control.list_sessions().await?;
+            if json { output::json(&sessions)? } else { output::sessions(&sessions) }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Open {
+            peer,
+            path,
+            title,
+            detached,
+            json,
+            command,
+        } => {
+            let control = local::control(&home, target(&peer)).await?;
+            let size = attach::terminal_size().unwrap_or(TermSize::DEFAULT);
+            let info = control
+                .create_session(CreateSession {
+                    provider: Provider::Shell,
+                    cwd: path,
+                    command,
+                    size,
+                    title,
+                    env: Vec::new(),
+                })
+                .await?;
+            if detached {
+                if json {
+                    output::json(&info)?;
+                } else {
+                    println!("{}", info.id);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            attach::run(&home, target(&peer), &peer, info.id, false, 0).await
+        }
+        Command::Attach {
+            peer,
+            id,
+            watch,
+            scrollback,
+        } => {
+            let id = resolve_id(&home, &peer, &id).await?;
+            attach::run(&home, target(&peer), &peer, id, watch, scrollback).await
+        }
+        Command::Kill { peer, id } => {
+            let id = resolve_id(&home, &peer, &id).await?;
+            let control = local::control(&home, target(&peer)).await?;
+            control.kill_session(id).await?;
+            println!("Killed session {id} on {peer}.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { title, command } => {
+            let control = local::control(&home, Target::Local).await?;
+            let size = attach::terminal_size().unwrap_or(TermSize::DEFAULT);
+            let cwd = std::env::current_dir().ok().map(|p| p.display().to_string());
+            let info = control
+                .create_session(CreateSession {
+                    provider: Provider::Shell,
+                    cwd,
+                    command,
+                    size,
+                    title,
+                    env: Vec::new(),
+                })
+                .await?;
+            attach::run(&home, Target::Local, "local", info.id, false, 0).await
+        }
+        Command::Play {
+            file,
+            speed,
+            idle_limit,
+        } => play::run(&file, speed, idle_limit).await,
+    }
+}
+
+/// Accepts a full id or a unique prefix of one.
+async fn resolve_id(home: &Home, peer: &str, text: &str) -> anyhow::Result<SessionId> {
+    let text = text.to_ascii_lowercase();
+    if text.len() == 8
+        && let Ok(id) = text.parse()
+    {
+        return Ok(id);
+    }
+    let control = local::control(home, target(peer)).await?;
+    let hits: Vec<SessionId> = control
+        .list_sessions()
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .filter(|id| id.to_string().starts_with(&text))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(*one),
+        [] => anyhow::bail!("no session {text} on {peer}; `vibemesh ls {peer}` lists them"),
+        _ => anyhow::bail!("{text} matches several sessions on {peer}; give more of the id"),
+    }
+}
+
+async fn run_agent(home: Home) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "vibemesh_agent=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::load(&home.config)?;
+    let agent = crate::Agent::start(home, config).await?;
+    eprintln!(
+        "vibemesh agent {} ({}) is running; pair a device with `vibemesh pair`",
+        agent.services.name, agent.endpoint.id()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("vibemesh agent stopping");
+    agent.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,136 @@
+//! How commands print: aligned tables for people, `--json` for scripts.
+
+use serde::Serialize;
+use vibemesh_core::proto::{
+    SessionInfo, SessionStatus,
+    local::{PeerEntry, StatusReport, TicketInfo},
+};
+
+use crate::session::now_ms;
+
+/// Prints any answer as pretty JSON.
+pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints rows with columns padded to their widest cell.
+fn table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row);
+    }
+}
+
+/// "5s", "3m", "2h", "4d".
+pub fn age(since_ms: u64) -> String {
+    let secs = now_ms().saturating_sub(since_ms) / 1000;
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// `vibemesh ls`.
+pub fn sessions(list: &[SessionInfo]) {
+    if list.is_empty() {
+        println!("No sessions.");
+        return;
+    }
+    let rows = list
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.to_string(),
+                s.title.clone(),
+                if s.command.is_empty() { "(login shell)".into() } else { s.command.join(" ") },
+                s.cwd.clone(),
+                s.size.to_string(),
+                age(s.created_ms),
+                match &s.status {
+                    SessionStatus::Running => "running".into(),
+                    SessionStatus::Exited(e) => format!("exited ({e})"),
+                },
+                s.viewers.to_string(),
+            ]
+        })
+        .collect();
+    table(&["ID", "TITLE", "COMMAND", "CWD", "SIZE", "AGE", "STATUS", "VIEWERS"], rows);
+}
+
+/// `vibemesh peers`.
+pub fn peers(list: &[PeerEntry]) {
+    if list.is_empty() {
+        println!("No peers yet. Pair one: `vibemesh pair` on it, `vibemesh join <ticket>` here.");
+        return;
+    }
+    let rows = list
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.id.fmt_short().to_string(),
+                p.our_role.map_or("-".into(), |r| format!("reachable ({r})")),
+                p.allowed.map_or("-".into(), |r| format!("allowed ({r})")),
+                p.last_seen_ms.map_or("never".into(), |t| format!("{} ago", age(t))),
+            ]
+        })
+        .collect();
+    table(&["NAME", "ID", "WE CAN", "IT CAN", "LAST SEEN HERE"], rows);
+}
+
+/// `vibemesh status`.
+pub fn status(s: &StatusReport) {
+    println!("Agent   {} ({})", s.name, s.id);
+    println!("Relay   {}", s.relay);
+    println!("Listen  {}", s.addrs.join(", "));
+    println!("Sessions {}", s.sessions);
+    if s.peers.is_empty() {
+        println!("\nNo peers to reach yet.");
+        return;
+    }
+    println!();
+    let rows = s
+        .peers
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.id.fmt_short().to_string(),
+                if p.online { "online".into() } else { "offline".into() },
+                p.path.clone().unwrap_or_else(|| "-".into()),
+                p.rtt_us.map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
+                p.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(&["PEER", "ID", "STATE", "PATH", "RTT", "NOTE"], rows);
+}
+
+/// `vibemesh pair`.
+pub fn ticket(t: &TicketInfo, qr: &str) {
+    println!("{qr}");
+    let mins = t.expires_ms.saturating_sub(now_ms()).div_ceil(60_000);
+    println!("Ticket ({} role, one use, expires in {mins} min):", t.role);
+    println!("{}", t.ticket);
+    println!("On the other machine: vibemesh join {}", t.ticket);
+}

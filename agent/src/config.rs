@@ -1,0 +1,202 @@
+//! Where VibeMesh keeps its files, and the agent's settings (`config.toml`).
+//!
+//! Folders follow the platform (XDG on Linux, Application Support on macOS). Setting
+//! `VIBEMESH_HOME` puts everything (config, key, state, recordings and the socket) in one
+//! folder, so tests and several agents can share a machine.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+/// The environment variable that puts all files under one folder.
+pub const HOME_ENV: &str = "VIBEMESH_HOME";
+
+/// Every path VibeMesh uses.
+#[derive(Debug, Clone)]
+pub struct Home {
+    /// `config.toml`.
+    pub config: PathBuf,
+    /// The secret key (mode 0600).
+    pub key: PathBuf,
+    /// Allow-list and known peers (`peers.json`).
+    pub peers: PathBuf,
+    /// asciinema recordings.
+    pub recordings: PathBuf,
+    /// The local control socket.
+    pub socket: PathBuf,
+}
+
+/// Why the folders could not be determined.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot find a home folder; set {HOME_ENV} to choose where VibeMesh keeps its files")]
+pub struct NoHome;
+
+impl Home {
+    /// Paths from `VIBEMESH_HOME`, or the platform's folders.
+    pub fn discover() -> Result<Self, NoHome> {
+        match std::env::var_os(HOME_ENV) {
+            Some(dir) if !dir.is_empty() => Ok(Self::under(Path::new(&dir))),
+            _ => {
+                let dirs = directories::ProjectDirs::from("", "", "vibemesh").ok_or(NoHome)?;
+                let data = dirs.data_dir();
+                let runtime = dirs.runtime_dir().unwrap_or(data);
+                Ok(Self {
+                    config: dirs.config_dir().join("config.toml"),
+                    key: data.join("key"),
+                    peers: data.join("peers.json"),
+                    recordings: data.join("recordings"),
+                    socket: runtime.join("agent.sock"),
+                })
+            }
+        }
+    }
+
+    /// Everything under one folder.
+    pub fn under(dir: &Path) -> Self {
+        Self {
+            config: dir.join("config.toml"),
+            key: dir.join("key"),
+            peers: dir.join("peers.json"),
+            recordings: dir.join("recordings"),
+            socket: dir.join("agent.sock"),
+        }
+    }
+}
+
+/// The agent's settings. Every key is optional; see the README for each one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The name peers see; the host name when unset.
+    pub name: Option<String>,
+    /// `"default"` (n0's public relays and address lookup), `"none"` (direct addresses
+    /// only), or the URL of a relay of your own.
+    pub relay: String,
+    /// Addresses to listen on; all interfaces on a random port when empty.
+    pub listen: Vec<SocketAddr>,
+    /// Lines of scrollback kept per session.
+    pub scrollback: usize,
+    /// Minutes a pairing ticket stays valid.
+    pub ticket_ttl_minutes: u64,
+    /// Record every session as an asciinema file.
+    pub record: bool,
+    /// Also record what is typed (off: passwords would land on disk).
+    pub record_input: bool,
+    /// Where recordings go; `recordings/` in the data folder when unset.
+    pub recordings_dir: Option<PathBuf>,
+    /// Most sessions at once.
+    pub max_sessions: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            name: None,
+            relay: "default".into(),
+            listen: Vec::new(),
+            scrollback: 10_000,
+            ticket_ttl_minutes: 10,
+            record: true,
+            record_input: false,
+            recordings_dir: None,
+            max_sessions: 1000,
+        }
+    }
+}
+
+/// Why the config file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// It could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// It is not valid.
+    #[error("{path} is not valid: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads `path`; defaults when it does not exist.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(ConfigError::Read { path: shown, source }),
+        };
+        let cfg: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        cfg.validate().map_err(|message| ConfigError::Invalid { path: shown, message })?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        match self.relay.as_str() {
+            "default" | "none" => {}
+            url if url.starts_with("http://") || url.starts_with("https://") => {}
+            other => {
+                return Err(format!(
+                    "relay = {other:?}: expected \"default\", \"none\" or an http(s) URL"
+                ));
+            }
+        }
+        if self.ticket_ttl_minutes == 0 {
+            return Err("ticket_ttl_minutes must be at least 1".into());
+        }
+        if self.max_sessions == 0 {
+            return Err("max_sessions must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The name peers see.
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(host_name)
+    }
+}
+
+/// This machine's host name, or `vibemesh` when it has none.
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "vibemesh".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_gives_defaults_and_bad_files_say_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(Config::load(&path).unwrap(), Config::default());
+        std::fs::write(&path, "relay = \"none\"\nlisten = [\"127.0.0.1:4000\"]\n").unwrap();
+        let cfg = Config::load(&path).unwrap();
+        assert_eq!(cfg.relay, "none");
+        assert_eq!(cfg.listen, vec!["127.0.0.1:4000".parse().unwrap()]);
+        std::fs::write(&path, "relya = \"none\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("relya"), "{err}");
+        std::fs::write(&path, "relay = \"carrier pigeon\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("carrier pigeon"), "{err}");
+    }
+}

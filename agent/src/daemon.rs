@@ -1,0 +1,170 @@
+//! The agent: one iroh endpoint, the session engine, the allow-list, and the local
+//! socket, wired together. The `vibemesh agent` command and the desktop app both start
+//! it through [`Agent::start`].
+
+use std::{sync::Arc, time::Duration};
+
+use iroh::{Endpoint, protocol::Router};
+use tokio::net::UnixListener;
+use vibemesh_core::proto::{ALPN_MAIN, ALPN_PAIR};
+
+use crate::{
+    access::{Access, AccessError},
+    config::{Config, Home},
+    net::{
+        endpoint::{self, EndpointError},
+        links::Links,
+        main_proto::MainProtocol,
+        pairing::{PairProtocol, Tickets},
+    },
+    serve::Services,
+    session::{EngineConfig, SessionManager},
+};
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The key could not be loaded.
+    #[error(transparent)]
+    Identity(#[from] vibemesh_core::identity::IdentityError),
+    /// The peer list could not be loaded.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The network endpoint did not start.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// Another agent already serves this folder.
+    #[error("an agent is already running for {0} (set VIBEMESH_HOME to run another)")]
+    AlreadyRunning(String),
+    /// The local socket could not be set up.
+    #[error("cannot listen on {path}: {source}")]
+    Socket {
+        /// The socket path.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+}
+
+/// A running agent.
+pub struct Agent {
+    /// Where its files are.
+    pub home: Home,
+    /// Its settings.
+    pub config: Config,
+    /// Its one iroh endpoint.
+    pub endpoint: Endpoint,
+    /// Its sessions.
+    pub sessions: Arc<SessionManager>,
+    /// Who may connect, and whom it can reach.
+    pub access: Arc<Access>,
+    /// Pairing tickets it minted.
+    pub tickets: Arc<Tickets>,
+    /// Its connections to other agents.
+    pub links: Links,
+    /// What streams are served with.
+    pub services: Arc<Services>,
+    router: Router,
+    ipc: tokio::task::JoinHandle<()>,
+}
+
+impl Agent {
+    /// Starts an agent: loads (or creates) its key and peers, binds the endpoint, and
+    /// listens on the local socket.
+    pub async fn start(home: Home, config: Config) -> Result<Arc<Self>, StartError> {
+        let key = vibemesh_core::identity::load_or_create(&home.key)?;
+        let access = Arc::new(Access::load(home.peers.clone())?);
+        let listener = bind_socket(&home).await?;
+        let endpoint = endpoint::bind(key, &config).await?;
+        let name = config.display_name();
+        let sessions = SessionManager::new(EngineConfig {
+            scrollback: config.scrollback,
+            record: config.record,
+            record_input: config.record_input,
+            recordings_dir: config.recordings_dir.clone().unwrap_or_else(|| home.recordings.clone()),
+            max_sessions: config.max_sessions,
+        });
+        let services = Arc::new(Services {
+            sessions: sessions.clone(),
+            id: endpoint.id(),
+            name: name.clone(),
+        });
+        let tickets = Arc::new(Tickets::default());
+        let router = Router::builder(endpoint.clone())
+            .accept(
+                ALPN_MAIN,
+                MainProtocol {
+                    services: services.clone(),
+                    access: access.clone(),
+                },
+            )
+            .accept(
+                ALPN_PAIR,
+                PairProtocol {
+                    tickets: tickets.clone(),
+                    access: access.clone(),
+                    name,
+                },
+            )
+            .spawn();
+        let agent = Arc::new_cyclic(|weak: &std::sync::Weak<Agent>| {
+            let ipc = tokio::spawn(crate::ipc::serve(listener, weak.clone()));
+            Agent {
+                home,
+                config,
+                links: Links::new(endpoint.clone()),
+                endpoint,
+                sessions,
+                access,
+                tickets,
+                services,
+                router,
+                ipc,
+            }
+        });
+        tracing::info!(id = %agent.endpoint.id(), "agent started");
+        Ok(agent)
+    }
+
+    /// Stops serving: ends every session, closes connections and removes the socket.
+    pub async fn shutdown(&self) {
+        self.ipc.abort();
+        let _ = std::fs::remove_file(&self.home.socket);
+        self.sessions.kill_all().await;
+        // Closing can take a while when peers are gone; do not hang the user's Ctrl-C.
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.router.shutdown()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.close()).await;
+    }
+}
+
+/// Binds the local socket, owner-only. A socket file nobody answers on is left over
+/// from a crash and is replaced; one that answers means an agent already runs.
+async fn bind_socket(home: &Home) -> Result<UnixListener, StartError> {
+    let path = &home.socket;
+    let shown = path.display().to_string();
+    let sock_err = |source| StartError::Socket {
+        path: shown.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(sock_err)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    if path.exists() {
+        if tokio::net::UnixStream::connect(path).await.is_ok() {
+            return Err(StartError::AlreadyRunning(shown));
+        }
+        std::fs::remove_file(path).map_err(sock_err)?;
+    }
+    let listener = UnixListener::bind(path).map_err(sock_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(sock_err)?;
+    }
+    Ok(listener)
+}

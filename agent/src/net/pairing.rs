@@ -1,0 +1,199 @@
+//! Pairing: one-time tickets, and the handler that redeems them.
+
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+use iroh::{
+    endpoint::Connection,
+    protocol::{AcceptError, ProtocolHandler},
+};
+use vibemesh_core::{
+    ErrorCode, WireError,
+    frame::{FrameReader, FrameWriter},
+    proto::{
+        Role,
+        pair::{PairAccepted, PairRequest, PairResponse},
+    },
+    ticket::SECRET_LEN,
+};
+
+use crate::access::Access;
+
+/// Failed attempts allowed per [`FAILURE_WINDOW`] before pairing pauses.
+pub const MAX_FAILURES: usize = 10;
+/// The window failed attempts are counted in.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// How long a peer gets to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Used and expired tickets are remembered this long, to tell them apart from wrong ones.
+const FORGET_AFTER: Duration = Duration::from_secs(3600);
+
+struct Pending {
+    secret: [u8; SECRET_LEN],
+    role: Role,
+    expires: Instant,
+    used: bool,
+}
+
+/// The tickets this agent has minted and the recent failures.
+#[derive(Default)]
+pub struct Tickets {
+    pending: Mutex<Vec<Pending>>,
+    failures: Mutex<Vec<Instant>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Compares secrets in constant time, so timing does not tell how much of a guess was right.
+fn same(a: &[u8; SECRET_LEN], b: &[u8; SECRET_LEN]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Tickets {
+    /// Registers a new secret for `role`, valid for `ttl`.
+    pub fn mint(&self, role: Role, ttl: Duration) -> Result<[u8; SECRET_LEN], WireError> {
+        let secret = vibemesh_core::ticket::Ticket::new_secret().map_err(|e| {
+            WireError::new(ErrorCode::Internal, format!("no randomness for a secret: {e}"))
+        })?;
+        let now = Instant::now();
+        let mut pending = lock(&self.pending);
+        pending.retain(|p| p.expires + FORGET_AFTER > now);
+        pending.push(Pending {
+            secret,
+            role,
+            expires: now + ttl,
+            used: false,
+        });
+        Ok(secret)
+    }
+
+    /// Whether too many attempts failed lately.
+    pub fn rate_limited(&self) -> bool {
+        let now = Instant::now();
+        let mut f = lock(&self.failures);
+        f.retain(|t| now.duration_since(*t) < FAILURE_WINDOW);
+        f.len() >= MAX_FAILURES
+    }
+
+    /// Uses up a secret, returning the role it grants.
+    pub fn redeem(&self, secret: &[u8; SECRET_LEN]) -> Result<Role, WireError> {
+        if self.rate_limited() {
+            return Err(WireError::new(
+                ErrorCode::RateLimited,
+                "too many failed pairing attempts; wait a minute and try again",
+            ));
+        }
+        let now = Instant::now();
+        let result = {
+            let mut pending = lock(&self.pending);
+            match pending.iter_mut().find(|p| same(&p.secret, secret)) {
+                None => Err(WireError::new(
+                    ErrorCode::TicketInvalid,
+                    "this ticket is not valid here (wrong secret); ask for a new one with `vibemesh pair`",
+                )),
+                Some(p) if p.used => Err(WireError::new(
+                    ErrorCode::TicketUsed,
+                    "this ticket was used already; each ticket pairs one device, make a new one with `vibemesh pair`",
+                )),
+                Some(p) if now >= p.expires => Err(WireError::new(
+                    ErrorCode::TicketExpired,
+                    "this ticket expired; make a new one with `vibemesh pair`",
+                )),
+                Some(p) => {
+                    p.used = true;
+                    Ok(p.role)
+                }
+            }
+        };
+        if result.is_err() {
+            lock(&self.failures).push(now);
+        }
+        result
+    }
+}
+
+/// Accepts [`vibemesh_core::proto::ALPN_PAIR`] connections from anyone.
+#[derive(Clone)]
+pub struct PairProtocol {
+    /// Minted tickets.
+    pub tickets: Arc<Tickets>,
+    /// Where paired keys go.
+    pub access: Arc<Access>,
+    /// This agent's name, told to the new peer.
+    pub name: String,
+}
+
+impl std::fmt::Debug for PairProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PairProtocol").finish_non_exhaustive()
+    }
+}
+
+impl ProtocolHandler for PairProtocol {
+    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        let peer = conn.remote_id();
+        let served = tokio::time::timeout(REQUEST_TIMEOUT, self.serve(&conn)).await;
+        match served {
+            Ok(Ok(())) => {
+                // Let the peer read the answer and close first.
+                let _ = tokio::time::timeout(REQUEST_TIMEOUT, conn.closed()).await;
+            }
+            Ok(Err(e)) => tracing::debug!(peer = %peer.fmt_short(), "pairing stream failed: {e}"),
+            Err(_) => conn.close(ErrorCode::Malformed.to_u32().into(), b"pairing timed out"),
+        }
+        Ok(())
+    }
+}
+
+impl PairProtocol {
+    async fn serve(&self, conn: &Connection) -> Result<(), vibemesh_core::frame::FrameError> {
+        let peer = conn.remote_id();
+        let (send, recv) = conn.accept_bi().await.map_err(std::io::Error::other)?;
+        let mut reader = FrameReader::new(recv);
+        let mut writer = FrameWriter::new(send);
+        let answer: PairResponse = match reader.recv::<PairRequest>().await {
+            Ok(Some(req)) => self.tickets.redeem(&req.secret).and_then(|role| {
+                let name: String = req.name.chars().filter(|c| !c.is_control()).take(64).collect();
+                let name = if name.trim().is_empty() { peer.fmt_short().to_string() } else { name };
+                self.access.allow(peer, name.clone(), role)?;
+                tracing::info!(peer = %peer.fmt_short(), %name, %role, "paired");
+                Ok(PairAccepted {
+                    name: self.name.clone(),
+                    role,
+                })
+            }),
+            Ok(None) => return Ok(()),
+            Err(e) => Err(e.to_wire()),
+        };
+        if let Err(e) = &answer {
+            tracing::info!(peer = %peer.fmt_short(), "pairing refused: {e}");
+        }
+        writer.send(&answer).await?;
+        writer.finish().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_works_once_and_failures_are_rate_limited() {
+        let t = Tickets::default();
+        let s = t.mint(Role::Viewer, Duration::from_secs(60)).unwrap();
+        assert_eq!(t.redeem(&s).unwrap(), Role::Viewer);
+        assert_eq!(t.redeem(&s).unwrap_err().code, ErrorCode::TicketUsed);
+        let expired = t.mint(Role::Owner, Duration::ZERO).unwrap();
+        assert_eq!(t.redeem(&expired).unwrap_err().code, ErrorCode::TicketExpired);
+        for _ in 0..MAX_FAILURES {
+            let _ = t.redeem(&[0; SECRET_LEN]);
+        }
+        let good = t.mint(Role::Owner, Duration::from_secs(60)).unwrap();
+        assert_eq!(t.redeem(&good).unwrap_err().code, ErrorCode::RateLimited);
+    }
+}
