@@ -35,7 +35,15 @@ impl Recorder {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut out = BufWriter::new(File::create(path)?);
+        // Terminal output can hold secrets: recordings are for the owner's eyes only.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut out = BufWriter::new(opts.open(path)?);
         let header = serde_json::json!({
             "version": 2,
             "width": size.cols,

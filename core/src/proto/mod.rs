@@ -34,10 +34,31 @@ pub enum StreamOpen {
     Attach(attach::AttachRequest),
 }
 
-/// A session's id: unique on its agent, shown as 8 hex digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+/// A session's id: unique on its agent, shown as 8 hex digits. Binary encodings carry
+/// the number; human-readable ones (JSON for scripts) carry the hex text users type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(pub u32);
+
+impl Serialize for SessionId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_u32(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            s.parse().map_err(serde::de::Error::custom)
+        } else {
+            u32::deserialize(d).map(SessionId)
+        }
+    }
+}
 
 impl SessionId {
     /// A fresh random id.
@@ -204,6 +225,8 @@ mod tests {
         assert_eq!(id.to_string(), "00abcdef");
         assert_eq!("00abcdef".parse::<SessionId>().unwrap(), id);
         assert!("zz".parse::<SessionId>().is_err());
+        let bin = postcard::to_stdvec(&id).unwrap();
+        assert_eq!(postcard::from_bytes::<SessionId>(&bin).unwrap(), id);
     }
 
     #[test]
