@@ -1,1 +1,37 @@
-//! Cross-crate tests live in tests/.
+//! Test harness for cross-crate tests: real `vibemesh agent` processes with their own
+//! `VIBEMESH_HOME`, the real CLI, and a PTY-driven terminal that reads the screen the way
+//! a person would (through vt100). Everything listens on 127.0.0.1 with relays off.
+//!
+//! Waiting is event-driven: [`Term::wait_for`] wakes on every chunk of output and checks
+//! the screen; a timeout only turns a hang into a failure that shows the screen.
+
+mod agent;
+mod peer;
+mod term;
+
+pub use agent::{TestAgent, pair};
+pub use peer::InProcPeer;
+pub use term::Term;
+
+use std::{path::PathBuf, time::Duration};
+
+/// How long any single expectation may take before the test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `vibemesh` binary under test: `VIBEMESH_BIN`, or the one cargo built next to
+/// this test executable.
+pub fn vibemesh_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("VIBEMESH_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> -> target/<profile>/vibemesh
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir.join("vibemesh");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (it builds the binary)",
+        bin.display()
+    );
+    bin
+}

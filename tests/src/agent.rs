@@ -1,0 +1,186 @@
+//! A real agent process for a test.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    sync::{Arc, Mutex, mpsc},
+};
+
+use tempfile::TempDir;
+
+use crate::{TIMEOUT, Term, vibemesh_bin};
+
+/// A `vibemesh agent` running in its own temporary home.
+pub struct TestAgent {
+    /// Its `VIBEMESH_HOME`.
+    pub home: TempDir,
+    /// Its name.
+    pub name: String,
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl TestAgent {
+    /// Starts an agent named `name` with relays off, on loopback, plus `extra` config lines.
+    pub fn start(name: &str) -> Self {
+        Self::start_with(name, "")
+    }
+
+    /// Like [`TestAgent::start`] with extra `config.toml` lines.
+    pub fn start_with(name: &str, extra: &str) -> Self {
+        let home = tempfile::Builder::new().prefix("vm-").tempdir().expect("tempdir");
+        std::fs::write(
+            home.path().join("config.toml"),
+            format!("name = \"{name}\"\nrelay = \"none\"\nlisten = [\"127.0.0.1:0\"]\n{extra}\n"),
+        )
+        .expect("write config");
+        Self::spawn(home, name)
+    }
+
+    /// Starts an agent on an existing home (a restart).
+    pub fn spawn(home: TempDir, name: &str) -> Self {
+        let mut child = Command::new(vibemesh_bin())
+            .arg("agent")
+            .env("VIBEMESH_HOME", home.path())
+            .env("RUST_LOG", "vibemesh_agent=debug,warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start vibemesh agent");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("is running") {
+                    let _ = ready_tx.send(());
+                }
+                let mut l = log2.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let started = ready_rx.recv_timeout(TIMEOUT);
+        let agent = Self {
+            home,
+            name: name.to_string(),
+            child,
+            log,
+        };
+        assert!(started.is_ok(), "agent {name} did not start:\n{}", agent.log());
+        agent
+    }
+
+    /// What the agent logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its home folder.
+    pub fn path(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Runs `vibemesh <args>` against this agent and returns what it printed.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(vibemesh_bin())
+            .args(args)
+            .env("VIBEMESH_HOME", self.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run vibemesh")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "vibemesh {args:?} failed: {}\n--- agent log ---\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            !out.status.success(),
+            "vibemesh {args:?} should have failed; printed {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Runs a `--json` command and parses its output.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        serde_json::from_str(&self.ok(&args)).expect("valid JSON")
+    }
+
+    /// A fresh pairing ticket.
+    pub fn ticket(&self, extra: &[&str]) -> String {
+        let mut args = vec!["pair"];
+        args.extend_from_slice(extra);
+        self.json(&args)["ticket"].as_str().expect("ticket").to_string()
+    }
+
+    /// Runs `vibemesh <args>` in a terminal of `rows` x `cols`.
+    pub fn term(&self, args: &[&str], rows: u16, cols: u16) -> Term {
+        Term::spawn(&vibemesh_bin(), args, &[("VIBEMESH_HOME", self.path())], rows, cols)
+    }
+
+    /// Starts a session on `peer` without attaching and returns its id.
+    pub fn open_detached(&self, peer: &str, path: &Path, command: &[&str]) -> String {
+        let mut args = vec!["open", peer, "--path", path.to_str().unwrap(), "--detached", "--"];
+        args.extend_from_slice(command);
+        self.ok(&args).trim().to_string()
+    }
+
+    /// Stops the agent (SIGTERM to the process we started) and waits for it.
+    pub fn stop(mut self) -> TempDir {
+        self.terminate();
+        let home = tempfile::Builder::new().tempdir().expect("tempdir");
+        std::mem::replace(&mut self.home, home)
+    }
+
+    fn terminate(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            use nix::{sys::signal, unistd::Pid};
+            let _ = signal::kill(Pid::from_raw(pid), signal::Signal::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Kills the agent at once (SIGKILL), as a crash would.
+    pub fn crash(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let home = tempfile::Builder::new().tempdir().expect("tempdir");
+        std::mem::replace(&mut self.home, home)
+    }
+}
+
+impl Drop for TestAgent {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// Pairs `client` with `server` under `name` (as `client$ vibemesh join <ticket> --name name`).
+pub fn pair(client: &TestAgent, server: &TestAgent, name: &str, role: &str) {
+    let ticket = server.ticket(&["--role", role]);
+    client.ok(&["join", &ticket, "--name", name]);
+}

@@ -1,0 +1,60 @@
+//! An in-process iroh client, for tests that must speak the wire protocol directly
+//! (unpaired keys, garbage frames, a viewer that never reads).
+
+use std::net::SocketAddr;
+
+use iroh::{
+    Endpoint, EndpointAddr, RelayMode,
+    endpoint::{PortmapperConfig, presets},
+};
+use vibemesh_core::{
+    EndpointId,
+    client::{ClientError, PeerConnection},
+    ticket::Ticket,
+};
+
+use crate::TestAgent;
+
+/// A client endpoint on 127.0.0.1 with relays and address lookup off.
+pub struct InProcPeer {
+    /// The endpoint.
+    pub ep: Endpoint,
+}
+
+impl InProcPeer {
+    /// Binds a fresh endpoint with a new key.
+    pub async fn bind() -> Self {
+        let ep = Endpoint::builder(presets::Minimal)
+            .relay_mode(RelayMode::Disabled)
+            .portmapper_config(PortmapperConfig::Disabled)
+            .clear_ip_transports()
+            .bind_addr("127.0.0.1:0".parse::<SocketAddr>().expect("addr"))
+            .expect("bind addr")
+            .bind()
+            .await
+            .expect("bind endpoint");
+        Self { ep }
+    }
+
+    /// Pairs with `agent` using a fresh ticket of `role`.
+    pub async fn pair(&self, agent: &TestAgent, role: &str) -> Result<(), ClientError> {
+        let ticket = Ticket::parse(&agent.ticket(&["--role", role])).expect("ticket parses");
+        vibemesh_core::client::pair(&self.ep, &ticket, "inproc").await.map(|_| ())
+    }
+
+    /// Connects to `agent` on the main protocol (paired or not).
+    pub async fn connect(&self, agent: &TestAgent) -> Result<PeerConnection, ClientError> {
+        PeerConnection::connect(&self.ep, addr_of(agent)).await
+    }
+}
+
+/// Where `agent` listens, from `vibemesh status --json`.
+pub fn addr_of(agent: &TestAgent) -> EndpointAddr {
+    let status = agent.json(&["status"]);
+    let id: EndpointId = status["id"].as_str().expect("id").parse().expect("valid id");
+    let mut addr = EndpointAddr::new(id);
+    for a in status["addrs"].as_array().expect("addrs") {
+        addr = addr.with_ip_addr(a.as_str().expect("addr").parse().expect("socket addr"));
+    }
+    addr
+}

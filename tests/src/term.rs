@@ -1,0 +1,159 @@
+//! A program in a real PTY whose screen the test reads through vt100.
+
+use std::{
+    io::{Read, Write},
+    path::Path,
+    sync::{Arc, Condvar, Mutex},
+    time::Instant,
+};
+
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+use crate::TIMEOUT;
+
+struct Screen {
+    parser: vt100::Parser,
+    ended: bool,
+}
+
+/// A terminal running one program.
+pub struct Term {
+    screen: Arc<(Mutex<Screen>, Condvar)>,
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Term {
+    /// Runs `program args` with `env` in a `rows` x `cols` terminal.
+    pub fn spawn(program: &Path, args: &[&str], env: &[(&str, &Path)], rows: u16, cols: u16) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(program);
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn in pty");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer = pair.master.take_writer().expect("pty writer");
+        let screen = Arc::new((
+            Mutex::new(Screen {
+                parser: vt100::Parser::new(nz(rows), nz(cols), 10_000),
+                ended: false,
+            }),
+            Condvar::new(),
+        ));
+        let s2 = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                let n = reader.read(&mut buf).unwrap_or(0);
+                let (lock, cv) = &*s2;
+                let mut s = lock.lock().unwrap();
+                if n == 0 {
+                    s.ended = true;
+                    cv.notify_all();
+                    return;
+                }
+                s.parser.process(&buf[..n]);
+                cv.notify_all();
+            }
+        });
+        Self {
+            screen,
+            master: pair.master,
+            writer,
+            child,
+        }
+    }
+
+    /// Types `text`.
+    pub fn send(&mut self, text: &str) {
+        self.writer.write_all(text.as_bytes()).expect("type into pty");
+        self.writer.flush().expect("flush pty");
+    }
+
+    /// Types a line and Enter.
+    pub fn line(&mut self, text: &str) {
+        self.send(&format!("{text}\r"));
+    }
+
+    /// The screen's text now.
+    pub fn screen(&self) -> String {
+        self.screen.0.lock().unwrap().parser.screen().contents()
+    }
+
+    /// Waits until `pred(screen text)` holds, waking on every output; returns the screen.
+    /// Fails the test with the screen after [`TIMEOUT`].
+    pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let (lock, cv) = &*self.screen;
+        let deadline = Instant::now() + TIMEOUT;
+        let mut s = lock.lock().unwrap();
+        loop {
+            let text = s.parser.screen().contents();
+            if pred(&text) {
+                return text;
+            }
+            if s.ended {
+                panic!("the program ended while waiting for {what}; the screen shows:\n{text}");
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                panic!("timed out waiting for {what}; the screen shows:\n{text}");
+            }
+            s = cv.wait_timeout(s, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Waits until the screen contains `text`.
+    pub fn wait_text(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    /// Waits for the program to end and its output to be read; returns its exit code.
+    pub fn wait_exit(&mut self) -> u32 {
+        {
+            let (lock, cv) = &*self.screen;
+            let deadline = Instant::now() + TIMEOUT;
+            let mut s = lock.lock().unwrap();
+            while !s.ended {
+                let now = Instant::now();
+                assert!(now < deadline, "program did not end; screen:\n{}", s.parser.screen().contents());
+                s = cv.wait_timeout(s, deadline - now).unwrap().0;
+            }
+        }
+        self.child.wait().expect("wait").exit_code()
+    }
+
+    /// Resizes the terminal (the program gets SIGWINCH).
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize pty");
+        self.screen.0.lock().unwrap().parser.set_size(nz(rows), nz(cols));
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn nz(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).expect("terminal sizes are not zero")
+}

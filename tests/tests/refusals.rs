@@ -1,0 +1,121 @@
+//! Everything the agent must refuse, and the words the user then reads.
+
+use vibemesh_core::{ErrorCode, client::ClientError, ticket::Ticket};
+use vibemesh_tests::{InProcPeer, TestAgent, pair};
+
+#[test]
+fn tickets_work_once_expire_and_must_match() {
+    let server = TestAgent::start("server");
+    let a = TestAgent::start("a");
+    let c = TestAgent::start("c");
+
+    let ticket = server.ticket(&[]);
+    a.ok(&["join", &ticket, "--name", "srv"]);
+    let err = c.fails(&["join", &ticket, "--name", "srv"]);
+    assert!(err.contains("used already"), "{err}");
+
+    let expired = server.ticket(&["--ttl", "0s"]);
+    let err = c.fails(&["join", &expired]);
+    assert!(err.contains("expired"), "{err}");
+
+    let mut wrong = Ticket::parse(&server.ticket(&[])).unwrap();
+    wrong.secret[0] ^= 0xff;
+    let err = c.fails(&["join", &wrong.to_text()]);
+    assert!(err.contains("not valid here"), "{err}");
+
+    let good = server.ticket(&[]);
+    let err = c.fails(&["join", &good[..good.len() - 6]]);
+    assert!(err.contains("damaged"), "{err}");
+    let err = c.fails(&["join", "hello"]);
+    assert!(err.contains("not a VibeMesh ticket"), "{err}");
+
+    // None of that let c in.
+    let err = c.fails(&["ls", "srv"]);
+    assert!(err.contains("no peer called"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_wrong_secrets_are_rate_limited() {
+    let server = TestAgent::start("server");
+    let peer = InProcPeer::bind().await;
+    let mut ticket = Ticket::parse(&server.ticket(&[])).unwrap();
+    let good = ticket.secret;
+    ticket.secret = [0; 16];
+    for _ in 0..10 {
+        let err = vibemesh_core::client::pair(&peer.ep, &ticket, "guesser").await.unwrap_err();
+        assert_eq!(err.wire().map(|w| w.code), Some(ErrorCode::TicketInvalid), "{err}");
+    }
+    ticket.secret = good;
+    let err = vibemesh_core::client::pair(&peer.ep, &ticket, "guesser").await.unwrap_err();
+    assert_eq!(err.wire().map(|w| w.code), Some(ErrorCode::RateLimited), "{err}");
+    peer.ep.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaired_key_gets_a_typed_refusal_before_any_request() {
+    let server = TestAgent::start("server");
+    let stranger = InProcPeer::bind().await;
+    let conn = stranger.connect(&server).await.expect("the handshake itself completes");
+    let err = match conn.control().await {
+        Ok((control, _events, driver)) => {
+            tokio::spawn(driver.run());
+            control.list_sessions().await.map(|_| ()).map_err(|e| conn.closed_or(e))
+        }
+        Err(e) => Err(conn.closed_or(e)),
+    }
+    .expect_err("a stranger must not list sessions");
+    let ClientError::Remote(w) = &err else { panic!("untyped error: {err}") };
+    assert_eq!(w.code, ErrorCode::NotPaired);
+    assert!(w.message.contains("vibemesh pair"), "{w}");
+    stranger.ep.close().await;
+}
+
+#[test]
+fn a_viewer_may_watch_but_not_type_start_or_kill() {
+    let server = TestAgent::start("server");
+    let a = TestAgent::start("a");
+    pair(&a, &server, "srv", "viewer");
+    let dir = tempfile::tempdir().unwrap();
+    let err = a.fails(&["open", "srv", "--path", dir.path().to_str().unwrap(), "--detached"]);
+    assert!(err.contains("viewer may not start sessions"), "{err}");
+
+    let id = server.open_detached("local", dir.path(), &["bash", "--norc", "--noprofile"]);
+    let mut owner = server.term(&["attach", "local", &id], 24, 80);
+    owner.line("echo owner-$((1+1))");
+    owner.wait_text("owner-2");
+
+    let mut viewer = a.term(&["attach", "srv", &id], 24, 80);
+    viewer.wait_text("owner-2");
+    viewer.line("echo hacked-$((1+1))");
+    viewer.wait_text("input refused");
+    // The owner's next line shows up for both; the viewer's never reached the shell.
+    owner.line("echo after-$((1+2))");
+    viewer.wait_text("after-3");
+    assert!(!owner.wait_text("after-3").contains("hacked"), "{}", owner.screen());
+
+    let err = a.fails(&["kill", "srv", &id]);
+    assert!(err.contains("viewer may not kill"), "{err}");
+}
+
+#[test]
+fn revoking_a_peer_ends_its_open_session_stream_at_once() {
+    let server = TestAgent::start("server");
+    let a = TestAgent::start("a");
+    pair(&a, &server, "srv", "owner");
+    let dir = tempfile::tempdir().unwrap();
+    let id = a.open_detached("srv", dir.path(), &["bash", "--norc", "--noprofile"]);
+    let mut t = a.term(&["attach", "srv", &id], 24, 80);
+    t.line("echo before-revoke");
+    t.wait_text("before-revoke");
+
+    let out = server.ok(&["peers", "remove", "a"]);
+    assert!(out.contains("Removed a"), "{out}");
+    t.wait_text("access revoked");
+    assert_eq!(t.wait_exit(), 1);
+
+    let err = a.fails(&["ls", "srv"]);
+    assert!(err.contains("not paired"), "{err}");
+    // The session itself is the server's and keeps running.
+    let list = server.json(&["ls"]);
+    assert_eq!(list[0]["status"], "Running", "{list}");
+}
