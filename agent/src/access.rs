@@ -100,7 +100,12 @@ impl Access {
                 message: e.to_string(),
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Book::default(),
-            Err(source) => return Err(AccessError::Io { path: shown, source }),
+            Err(source) => {
+                return Err(AccessError::Io {
+                    path: shown,
+                    source,
+                });
+            }
         };
         Ok(Self {
             path,
@@ -122,7 +127,11 @@ impl Access {
 
     /// The role of a client, if it is allowed in.
     pub fn role_of(&self, id: &EndpointId) -> Option<Role> {
-        lock(&self.book).allowed.iter().find(|c| c.id == *id).map(|c| c.role)
+        lock(&self.book)
+            .allowed
+            .iter()
+            .find(|c| c.id == *id)
+            .map(|c| c.role)
     }
 
     /// Notes that a client connected now.
@@ -153,7 +162,11 @@ impl Access {
     /// Remembers an agent we paired with, replacing an older entry for the same key.
     pub fn add_known(&self, agent: KnownAgent) -> Result<(), WireError> {
         let mut book = lock(&self.book);
-        if book.known.iter().any(|k| k.name == agent.name && k.id != agent.id) {
+        if book
+            .known
+            .iter()
+            .any(|k| k.name == agent.name && k.id != agent.id)
+        {
             return Err(WireError::new(
                 ErrorCode::BadRequest,
                 format!(
@@ -176,8 +189,16 @@ impl Access {
     pub fn find_known(&self, name: &str) -> Result<KnownAgent, WireError> {
         let book = lock(&self.book);
         let ids: Vec<EndpointId> = book.known.iter().map(|k| k.id).collect();
-        let id = resolve(name, book.known.iter().map(|k| (k.name.as_str(), k.id)), &ids)?;
-        Ok(book.known.iter().find(|k| k.id == id).cloned().ok_or_else(|| unknown(name))?)
+        let id = resolve(
+            name,
+            book.known.iter().map(|k| (k.name.as_str(), k.id)),
+            &ids,
+        )?;
+        book.known
+            .iter()
+            .find(|k| k.id == id)
+            .cloned()
+            .ok_or_else(|| unknown(name))
     }
 
     /// Both lists, merged by key.
@@ -282,7 +303,10 @@ fn resolve<'a>(
     }
     let lower = name.to_ascii_lowercase();
     if lower.len() >= 4 {
-        let hits: Vec<_> = ids.iter().filter(|id| id.to_string().starts_with(&lower)).collect();
+        let hits: Vec<_> = ids
+            .iter()
+            .filter(|id| id.to_string().starts_with(&lower))
+            .collect();
         match hits.as_slice() {
             [one] => return Ok(**one),
             [] => {}

@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use vibemesh_core::{
-    ErrorCode, WireError,
-    client,
+    ErrorCode, WireError, client,
     proto::local::{AdminReply, AdminRequest, AdminResponse, PeerStatus, StatusReport, TicketInfo},
     ticket::Ticket,
 };
@@ -25,7 +24,8 @@ impl Agent {
         match req {
             AdminRequest::Status => Ok(AdminReply::Status(self.status().await)),
             AdminRequest::Pair { role, ttl_secs } => {
-                let ttl = Duration::from_secs(ttl_secs.unwrap_or(self.config.ticket_ttl_minutes * 60));
+                let ttl =
+                    Duration::from_secs(ttl_secs.unwrap_or(self.config.ticket_ttl_minutes * 60));
                 let secret = self.tickets.mint(role, ttl)?;
                 let ticket = Ticket {
                     id: self.endpoint.id(),
@@ -53,11 +53,19 @@ impl Agent {
         let ticket = Ticket::parse(text)
             .map_err(|e| WireError::new(ErrorCode::BadRequest, e.to_string()))?;
         if ticket.id == self.endpoint.id() {
-            return Err(WireError::new(ErrorCode::BadRequest, "that ticket is this agent's own"));
+            return Err(WireError::new(
+                ErrorCode::BadRequest,
+                "that ticket is this agent's own",
+            ));
         }
         if let Some(n) = &name {
             check_name(n)?;
-            if self.access.known().iter().any(|k| &k.name == n && k.id != ticket.id) {
+            if self
+                .access
+                .known()
+                .iter()
+                .any(|k| &k.name == n && k.id != ticket.id)
+            {
                 return Err(WireError::new(
                     ErrorCode::BadRequest,
                     format!("a different peer is already called {n:?}; choose another name"),
@@ -74,7 +82,12 @@ impl Agent {
             Some(n) => n,
             None => {
                 let n = sanitize(&accepted.name);
-                if self.access.known().iter().any(|k| k.name == n && k.id != ticket.id) {
+                if self
+                    .access
+                    .known()
+                    .iter()
+                    .any(|k| k.name == n && k.id != ticket.id)
+                {
                     format!("{n}-{}", &ticket.id.to_string()[..6])
                 } else {
                     n
@@ -107,7 +120,8 @@ impl Agent {
                     let sel = paths.iter().find(|p| p.is_selected());
                     (
                         true,
-                        sel.as_ref().map(|p| if p.is_relay() { "relay" } else { "direct" }.to_string()),
+                        sel.as_ref()
+                            .map(|p| if p.is_relay() { "relay" } else { "direct" }.to_string()),
                         sel.as_ref().map(|p| p.rtt().as_micros() as u64),
                         None,
                     )
@@ -129,7 +143,12 @@ impl Agent {
             id: self.endpoint.id(),
             name: self.services.name.clone(),
             relay: self.config.relay.clone(),
-            addrs: self.endpoint.bound_sockets().iter().map(|a| a.to_string()).collect(),
+            addrs: self
+                .endpoint
+                .bound_sockets()
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
             sessions: self.sessions.len() as u32,
             peers,
         }
@@ -141,13 +160,17 @@ fn check_name(name: &str) -> Result<(), WireError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name != "local"
-        && name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.".contains(c));
     if ok {
         Ok(())
     } else {
         Err(WireError::new(
             ErrorCode::BadRequest,
-            format!("{name:?} is not a usable peer name: use letters, digits, '-', '_' or '.' (and not \"local\")"),
+            format!(
+                "{name:?} is not a usable peer name: use letters, digits, '-', '_' or '.' (and not \"local\")"
+            ),
         ))
     }
 }
@@ -155,8 +178,18 @@ fn check_name(name: &str) -> Result<(), WireError> {
 fn sanitize(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(64)
         .collect();
-    if s.is_empty() || s == "local" { "peer".into() } else { s }
+    if s.is_empty() || s == "local" {
+        "peer".into()
+    } else {
+        s
+    }
 }

@@ -48,17 +48,23 @@ pub fn read(input: impl BufRead) -> Result<(Header, Vec<CastEvent>), CastError> 
         line: 1,
         message: "empty file".into(),
     })?;
-    let header: serde_json::Value = serde_json::from_str(&first?).map_err(|e| CastError::Format {
-        line: 1,
-        message: format!("header is not JSON: {e}"),
-    })?;
+    let header: serde_json::Value =
+        serde_json::from_str(&first?).map_err(|e| CastError::Format {
+            line: 1,
+            message: format!("header is not JSON: {e}"),
+        })?;
     if header["version"] != 2 {
         return Err(CastError::Format {
             line: 1,
             message: "not an asciinema v2 recording".into(),
         });
     }
-    let dim = |k: &str| header[k].as_u64().and_then(|n| u16::try_from(n).ok()).filter(|n| *n > 0);
+    let dim = |k: &str| {
+        header[k]
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .filter(|n| *n > 0)
+    };
     let header = Header {
         width: dim("width").ok_or(CastError::Format {
             line: 1,
@@ -98,13 +104,17 @@ mod tests {
 
     #[test]
     fn reads_events_and_tolerates_a_torn_last_line() {
-        let text = "{\"version\":2,\"width\":80,\"height\":24}\n[0.1,\"o\",\"hi\"]\n[0.2,\"o\",\"th";
+        let text =
+            "{\"version\":2,\"width\":80,\"height\":24}\n[0.1,\"o\",\"hi\"]\n[0.2,\"o\",\"th";
         let (h, ev) = read(text.as_bytes()).unwrap();
         assert_eq!((h.width, h.height), (80, 24));
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].data, "hi");
         let bad = "{\"version\":2,\"width\":80,\"height\":24}\nnope\n[0.2,\"o\",\"x\"]\n";
-        assert!(matches!(read(bad.as_bytes()), Err(CastError::Format { line: 2, .. })));
+        assert!(matches!(
+            read(bad.as_bytes()),
+            Err(CastError::Format { line: 2, .. })
+        ));
         assert!(read("{\"version\":1}".as_bytes()).is_err());
     }
 }

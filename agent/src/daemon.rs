@@ -81,7 +81,10 @@ impl Agent {
             scrollback: config.scrollback,
             record: config.record,
             record_input: config.record_input,
-            recordings_dir: config.recordings_dir.clone().unwrap_or_else(|| home.recordings.clone()),
+            recordings_dir: config
+                .recordings_dir
+                .clone()
+                .unwrap_or_else(|| home.recordings.clone()),
             max_sessions: config.max_sessions,
         });
         let services = Arc::new(Services {

@@ -69,7 +69,10 @@ async fn handle(agent: Arc<Agent>, stream: UnixStream) {
             let opened = async {
                 let peer = agent.access.find_known(&name)?;
                 let conn = agent.links.get(&peer).await?;
-                let streams = conn.open_bi().await.map_err(|_| why_closed(&conn, &peer.name))?;
+                let streams = conn
+                    .open_bi()
+                    .await
+                    .map_err(|_| why_closed(&conn, &peer.name))?;
                 Ok::<_, WireError>((peer, conn, streams))
             }
             .await;
@@ -80,8 +83,14 @@ async fn handle(agent: Arc<Agent>, stream: UnixStream) {
                         id: peer.id,
                     });
                     if writer.send(&reply).await.is_ok() {
-                        proxy::relay(reader.into_inner(), writer.into_inner(), streams, conn, peer.name)
-                            .await;
+                        proxy::relay(
+                            reader.into_inner(),
+                            writer.into_inner(),
+                            streams,
+                            conn,
+                            peer.name,
+                        )
+                        .await;
                     }
                 }
                 Err(e) => {

@@ -18,7 +18,9 @@ fn help_lists_every_command() {
     let out = vibemesh(home.path(), &["--help"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["agent", "pair", "join", "status", "peers", "open", "ls", "attach", "kill", "run", "play"] {
+    for cmd in [
+        "agent", "pair", "join", "status", "peers", "open", "ls", "attach", "kill", "run", "play",
+    ] {
         assert!(text.contains(cmd), "help lacks {cmd}:\n{text}");
     }
 }
@@ -30,7 +32,10 @@ fn commands_without_an_agent_say_how_to_start_one() {
         let out = vibemesh(home.path(), args);
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("no agent is running") && err.contains("vibemesh agent"), "{args:?}: {err}");
+        assert!(
+            err.contains("no agent is running") && err.contains("vibemesh agent"),
+            "{args:?}: {err}"
+        );
     }
 }
 
@@ -41,7 +46,10 @@ fn a_broken_config_stops_the_agent_with_the_line_to_fix() {
     let out = vibemesh(home.path(), &["agent"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("config.toml") && err.contains("relay"), "{err}");
+    assert!(
+        err.contains("config.toml") && err.contains("relay"),
+        "{err}"
+    );
 }
 
 #[test]

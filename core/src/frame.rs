@@ -176,7 +176,10 @@ mod tests {
         a.write_all(&[0, 0, 0, 9, 1]).await.unwrap();
         drop(a);
         let mut r = FrameReader::new(b);
-        assert!(matches!(r.recv::<String>().await, Err(FrameError::Malformed(_))));
+        assert!(matches!(
+            r.recv::<String>().await,
+            Err(FrameError::Malformed(_))
+        ));
         assert!(matches!(r.recv::<String>().await, Err(FrameError::Io(_))));
     }
 }

@@ -106,11 +106,17 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(matches!(load_or_create(&path), Err(IdentityError::Permissions(_))));
+            assert!(matches!(
+                load_or_create(&path),
+                Err(IdentityError::Permissions(_))
+            ));
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         std::fs::write(&path, b"short").unwrap();
-        assert!(matches!(load_or_create(&path), Err(IdentityError::Damaged(_))));
+        assert!(matches!(
+            load_or_create(&path),
+            Err(IdentityError::Damaged(_))
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -139,16 +139,25 @@ mod tests {
         let t = sample();
         let text = t.to_text();
         assert!(text.starts_with("VM1"));
-        assert!(text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
         assert_eq!(Ticket::parse(&text).unwrap(), t);
-        assert_eq!(Ticket::parse(&format!("  {}\n", text.to_lowercase())).unwrap(), t);
+        assert_eq!(
+            Ticket::parse(&format!("  {}\n", text.to_lowercase())).unwrap(),
+            t
+        );
     }
 
     #[test]
     fn is_short_enough_for_a_small_qr_code() {
         let mut t = sample();
         t.relay = None;
-        t.addrs = vec!["192.168.1.20:41641".parse().unwrap(), "10.0.0.7:41641".parse().unwrap()];
+        t.addrs = vec![
+            "192.168.1.20:41641".parse().unwrap(),
+            "10.0.0.7:41641".parse().unwrap(),
+        ];
         // Two IPv4 addresses and no relay, what a LAN agent prints, fit QR version 5-M
         // in alphanumeric mode (122 characters).
         assert!(t.to_text().len() <= 122, "{}", t.to_text().len());
@@ -158,9 +167,18 @@ mod tests {
     fn refuses_damage_with_a_clear_error() {
         let text = sample().to_text();
         assert_eq!(Ticket::parse("hello"), Err(TicketError::Prefix));
-        assert_eq!(Ticket::parse(&text[..text.len() - 5]), Err(TicketError::Damaged));
-        assert_eq!(Ticket::parse(&format!("{text}AAAA")), Err(TicketError::Damaged));
-        assert_eq!(Ticket::parse(&"VM1A".repeat(400)), Err(TicketError::TooLong));
+        assert_eq!(
+            Ticket::parse(&text[..text.len() - 5]),
+            Err(TicketError::Damaged)
+        );
+        assert_eq!(
+            Ticket::parse(&format!("{text}AAAA")),
+            Err(TicketError::Damaged)
+        );
+        assert_eq!(
+            Ticket::parse(&"VM1A".repeat(400)),
+            Err(TicketError::TooLong)
+        );
         let mut bad = text.clone();
         bad.insert(10, '!');
         assert_eq!(Ticket::parse(&bad), Err(TicketError::Damaged));

@@ -29,7 +29,10 @@ impl TestAgent {
 
     /// Like [`TestAgent::start`] with extra `config.toml` lines.
     pub fn start_with(name: &str, extra: &str) -> Self {
-        let home = tempfile::Builder::new().prefix("vm-").tempdir().expect("tempdir");
+        let home = tempfile::Builder::new()
+            .prefix("vm-")
+            .tempdir()
+            .expect("tempdir");
         std::fs::write(
             home.path().join("config.toml"),
             format!("name = \"{name}\"\nrelay = \"none\"\nlisten = [\"127.0.0.1:0\"]\n{extra}\n"),
@@ -71,7 +74,11 @@ impl TestAgent {
             child,
             log,
         };
-        assert!(started.is_ok(), "agent {name} did not start:\n{}", agent.log());
+        assert!(
+            started.is_ok(),
+            "agent {name} did not start:\n{}",
+            agent.log()
+        );
         agent
     }
 
@@ -134,17 +141,33 @@ impl TestAgent {
     pub fn ticket(&self, extra: &[&str]) -> String {
         let mut args = vec!["pair"];
         args.extend_from_slice(extra);
-        self.json(&args)["ticket"].as_str().expect("ticket").to_string()
+        self.json(&args)["ticket"]
+            .as_str()
+            .expect("ticket")
+            .to_string()
     }
 
     /// Runs `vibemesh <args>` in a terminal of `rows` x `cols`.
     pub fn term(&self, args: &[&str], rows: u16, cols: u16) -> Term {
-        Term::spawn(&vibemesh_bin(), args, &[("VIBEMESH_HOME", self.path())], rows, cols)
+        Term::spawn(
+            &vibemesh_bin(),
+            args,
+            &[("VIBEMESH_HOME", self.path())],
+            rows,
+            cols,
+        )
     }
 
     /// Starts a session on `peer` without attaching and returns its id.
     pub fn open_detached(&self, peer: &str, path: &Path, command: &[&str]) -> String {
-        let mut args = vec!["open", peer, "--path", path.to_str().unwrap(), "--detached", "--"];
+        let mut args = vec![
+            "open",
+            peer,
+            "--path",
+            path.to_str().unwrap(),
+            "--detached",
+            "--",
+        ];
         args.extend_from_slice(command);
         self.ok(&args).trim().to_string()
     }

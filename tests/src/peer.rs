@@ -39,7 +39,9 @@ impl InProcPeer {
     /// Pairs with `agent` using a fresh ticket of `role`.
     pub async fn pair(&self, agent: &TestAgent, role: &str) -> Result<(), ClientError> {
         let ticket = Ticket::parse(&agent.ticket(&["--role", role])).expect("ticket parses");
-        vibemesh_core::client::pair(&self.ep, &ticket, "inproc").await.map(|_| ())
+        vibemesh_core::client::pair(&self.ep, &ticket, "inproc")
+            .await
+            .map(|_| ())
     }
 
     /// Connects to `agent` on the main protocol (paired or not).
@@ -51,7 +53,11 @@ impl InProcPeer {
 /// Where `agent` listens, from `vibemesh status --json`.
 pub fn addr_of(agent: &TestAgent) -> EndpointAddr {
     let status = agent.json(&["status"]);
-    let id: EndpointId = status["id"].as_str().expect("id").parse().expect("valid id");
+    let id: EndpointId = status["id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("valid id");
     let mut addr = EndpointAddr::new(id);
     for a in status["addrs"].as_array().expect("addrs") {
         addr = addr.with_ip_addr(a.as_str().expect("addr").parse().expect("socket addr"));

@@ -26,7 +26,13 @@ pub struct Term {
 
 impl Term {
     /// Runs `program args` with `env` in a `rows` x `cols` terminal.
-    pub fn spawn(program: &Path, args: &[&str], env: &[(&str, &Path)], rows: u16, cols: u16) -> Self {
+    pub fn spawn(
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, &Path)],
+        rows: u16,
+        cols: u16,
+    ) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -78,7 +84,9 @@ impl Term {
 
     /// Types `text`.
     pub fn send(&mut self, text: &str) {
-        self.writer.write_all(text.as_bytes()).expect("type into pty");
+        self.writer
+            .write_all(text.as_bytes())
+            .expect("type into pty");
         self.writer.flush().expect("flush pty");
     }
 
@@ -127,7 +135,11 @@ impl Term {
             let mut s = lock.lock().unwrap();
             while !s.ended {
                 let now = Instant::now();
-                assert!(now < deadline, "program did not end; screen:\n{}", s.parser.screen().contents());
+                assert!(
+                    now < deadline,
+                    "program did not end; screen:\n{}",
+                    s.parser.screen().contents()
+                );
                 s = cv.wait_timeout(s, deadline - now).unwrap().0;
             }
         }
@@ -144,7 +156,12 @@ impl Term {
                 pixel_height: 0,
             })
             .expect("resize pty");
-        self.screen.0.lock().unwrap().parser.set_size(nz(rows), nz(cols));
+        self.screen
+            .0
+            .lock()
+            .unwrap()
+            .parser
+            .set_size(nz(rows), nz(cols));
     }
 }
 

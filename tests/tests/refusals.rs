@@ -42,12 +42,24 @@ async fn repeated_wrong_secrets_are_rate_limited() {
     let good = ticket.secret;
     ticket.secret = [0; 16];
     for _ in 0..10 {
-        let err = vibemesh_core::client::pair(&peer.ep, &ticket, "guesser").await.unwrap_err();
-        assert_eq!(err.wire().map(|w| w.code), Some(ErrorCode::TicketInvalid), "{err}");
+        let err = vibemesh_core::client::pair(&peer.ep, &ticket, "guesser")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.wire().map(|w| w.code),
+            Some(ErrorCode::TicketInvalid),
+            "{err}"
+        );
     }
     ticket.secret = good;
-    let err = vibemesh_core::client::pair(&peer.ep, &ticket, "guesser").await.unwrap_err();
-    assert_eq!(err.wire().map(|w| w.code), Some(ErrorCode::RateLimited), "{err}");
+    let err = vibemesh_core::client::pair(&peer.ep, &ticket, "guesser")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.wire().map(|w| w.code),
+        Some(ErrorCode::RateLimited),
+        "{err}"
+    );
     peer.ep.close().await;
 }
 
@@ -55,16 +67,25 @@ async fn repeated_wrong_secrets_are_rate_limited() {
 async fn an_unpaired_key_gets_a_typed_refusal_before_any_request() {
     let server = TestAgent::start("server");
     let stranger = InProcPeer::bind().await;
-    let conn = stranger.connect(&server).await.expect("the handshake itself completes");
+    let conn = stranger
+        .connect(&server)
+        .await
+        .expect("the handshake itself completes");
     let err = match conn.control().await {
         Ok((control, _events, driver)) => {
             tokio::spawn(driver.run());
-            control.list_sessions().await.map(|_| ()).map_err(|e| conn.closed_or(e))
+            control
+                .list_sessions()
+                .await
+                .map(|_| ())
+                .map_err(|e| conn.closed_or(e))
         }
         Err(e) => Err(conn.closed_or(e)),
     }
     .expect_err("a stranger must not list sessions");
-    let ClientError::Remote(w) = &err else { panic!("untyped error: {err}") };
+    let ClientError::Remote(w) = &err else {
+        panic!("untyped error: {err}")
+    };
     assert_eq!(w.code, ErrorCode::NotPaired);
     assert!(w.message.contains("vibemesh pair"), "{w}");
     stranger.ep.close().await;
@@ -76,7 +97,13 @@ fn a_viewer_may_watch_but_not_type_start_or_kill() {
     let a = TestAgent::start("a");
     pair(&a, &server, "srv", "viewer");
     let dir = tempfile::tempdir().unwrap();
-    let err = a.fails(&["open", "srv", "--path", dir.path().to_str().unwrap(), "--detached"]);
+    let err = a.fails(&[
+        "open",
+        "srv",
+        "--path",
+        dir.path().to_str().unwrap(),
+        "--detached",
+    ]);
     assert!(err.contains("viewer may not start sessions"), "{err}");
 
     let id = server.open_detached("local", dir.path(), &["bash", "--norc", "--noprofile"]);
@@ -91,7 +118,11 @@ fn a_viewer_may_watch_but_not_type_start_or_kill() {
     // The owner's next line shows up for both; the viewer's never reached the shell.
     owner.line("echo after-$((1+2))");
     viewer.wait_text("after-3");
-    assert!(!owner.wait_text("after-3").contains("hacked"), "{}", owner.screen());
+    assert!(
+        !owner.wait_text("after-3").contains("hacked"),
+        "{}",
+        owner.screen()
+    );
 
     let err = a.fails(&["kill", "srv", &id]);
     assert!(err.contains("viewer may not kill"), "{err}");

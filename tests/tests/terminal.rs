@@ -33,7 +33,20 @@ fn open_type_resize_watch_detach_reattach_and_exit_code() {
     let (a, _b) = laptop_and_server();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap();
-    let mut t = a.term(&["open", "build-box", "--path", path, "--", "bash", "--norc", "--noprofile"], 24, 80);
+    let mut t = a.term(
+        &[
+            "open",
+            "build-box",
+            "--path",
+            path,
+            "--",
+            "bash",
+            "--norc",
+            "--noprofile",
+        ],
+        24,
+        80,
+    );
 
     // The shell starts in the folder asked for and runs what we type.
     t.line("pwd; echo out-$((6*7))");
@@ -88,7 +101,12 @@ fn kill_ends_the_whole_process_group_even_when_it_ignores_hangups() {
     let id = a.open_detached(
         "build-box",
         dir.path(),
-        &["bash", "--norc", "-c", "trap '' HUP TERM; sleep 1000 & echo bg=$!; wait"],
+        &[
+            "bash",
+            "--norc",
+            "-c",
+            "trap '' HUP TERM; sleep 1000 & echo bg=$!; wait",
+        ],
     );
     let t = a.term(&["attach", "build-box", &id], 24, 80);
     let screen = t.wait_text("bg=");
@@ -103,7 +121,10 @@ fn kill_ends_the_whole_process_group_even_when_it_ignores_hangups() {
     // The viewer is told, and the background job that ignored SIGHUP and SIGTERM is gone.
     t.wait_text("ended");
     let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let alive = state.split(") ").nth(1).is_some_and(|s| !s.starts_with('Z'));
+    let alive = state
+        .split(") ")
+        .nth(1)
+        .is_some_and(|s| !s.starts_with('Z'));
     assert!(!alive, "background job {pid} survived: {state}");
     assert_eq!(a.json(&["ls", "build-box"]), serde_json::json!([]));
 }
@@ -114,7 +135,19 @@ fn run_shares_a_local_command_with_paired_peers() {
     let b = TestAgent::start("server");
     // b watches a: b joins a's ticket.
     pair(&b, &a, "laptop", "viewer");
-    let mut local = a.term(&["run", "--title", "shared", "--", "bash", "--norc", "--noprofile"], 24, 80);
+    let mut local = a.term(
+        &[
+            "run",
+            "--title",
+            "shared",
+            "--",
+            "bash",
+            "--norc",
+            "--noprofile",
+        ],
+        24,
+        80,
+    );
     local.line("echo shared-$((40+2))");
     local.wait_text("shared-42");
     let list = b.json(&["ls", "laptop"]);
@@ -141,7 +174,10 @@ fn status_and_peers_show_both_directions() {
     assert_eq!(peer["path"], "direct", "{status}");
     assert!(peer["rtt_us"].as_u64().is_some(), "{status}");
     let text = a.ok(&["status"]);
-    assert!(text.contains("build-box") && text.contains("online") && text.contains("direct"), "{text}");
+    assert!(
+        text.contains("build-box") && text.contains("online") && text.contains("direct"),
+        "{text}"
+    );
 
     let on_b = b.json(&["peers"]);
     assert_eq!(on_b[0]["name"], "laptop");

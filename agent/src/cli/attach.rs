@@ -20,8 +20,7 @@ use crate::config::Home;
 const HELP: &str = "\r\n[vibemesh escapes, after Enter: ~. detach   ~~ send ~   ~? this help]\r\n";
 /// Undoes modes a full-screen program may have left on: colours, hidden cursor, the
 /// alternate screen, mouse reporting, bracketed paste, application keys.
-const RESET: &str =
-    "\x1b[0m\x1b[?25h\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l\x1b[?1l\x1b>";
+const RESET: &str = "\x1b[0m\x1b[?25h\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l\x1b[?1l\x1b>";
 
 /// The size of the terminal on stdout (or stdin), if there is one.
 pub fn terminal_size() -> Option<TermSize> {
@@ -121,7 +120,11 @@ impl Escape {
             }
             self.line_start = b == b'\r' || b == b'\n';
         }
-        if help { Keys::Help(out) } else { Keys::Send(out) }
+        if help {
+            Keys::Help(out)
+        } else {
+            Keys::Send(out)
+        }
     }
 }
 
@@ -158,7 +161,9 @@ pub async fn run(
     match result {
         Ok(End::Detached) => {
             let _ = writer.finish().await;
-            eprintln!("\r\n[vibemesh: detached from {id} ({title}) on {peer}; `vibemesh attach {peer} {id}` to return]");
+            eprintln!(
+                "\r\n[vibemesh: detached from {id} ({title}) on {peer}; `vibemesh attach {peer} {id}` to return]"
+            );
             Ok(ExitCode::SUCCESS)
         }
         Ok(End::Exited(exit)) => {
@@ -186,20 +191,22 @@ enum End {
 /// Reads stdin on a plain thread: a blocking read must not hold up runtime shutdown.
 fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel(64);
-    let _ = std::thread::Builder::new().name("stdin".into()).spawn(move || {
-        let mut stdin = std::io::stdin();
-        let mut buf = [0u8; 4096];
-        loop {
-            match stdin.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
-                        return;
+    let _ = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin();
+            let mut buf = [0u8; 4096];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                            return;
+                        }
                     }
                 }
             }
-        }
-    });
+        });
     rx
 }
 
@@ -241,7 +248,10 @@ async fn pump(
                     }
                     ServerFrame::Resized(_) | ServerFrame::Attached(_) => {}
                 },
-                Some(Ok(None)) | None => break Err(ClientError::Closed),
+                Some(Ok(None)) | None => break Ok(End::Closed(vibemesh_core::WireError::new(
+                    vibemesh_core::ErrorCode::Unreachable,
+                    "the session stream ended unexpectedly",
+                ))),
                 Some(Err(e)) => break Err(e),
             },
             k = keys.recv(), if stdin_open => match k {

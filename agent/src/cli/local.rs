@@ -4,7 +4,9 @@ use tokio::net::UnixStream;
 use vibemesh_core::{
     client::{self, BoxRead, BoxWrite, ControlClient},
     frame::{FrameReader, FrameWriter},
-    proto::local::{AdminReply, AdminRequest, AdminResponse, LocalOpen, RouteInfo, RouteReply, Target},
+    proto::local::{
+        AdminReply, AdminRequest, AdminResponse, LocalOpen, RouteInfo, RouteReply, Target,
+    },
 };
 
 use crate::{config::Home, ipc::not_running};

@@ -163,7 +163,10 @@ fn parse_duration(s: &str) -> Result<u64, String> {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("vibemesh: cannot start: {e}");
@@ -192,8 +195,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Agent => run_agent(home).await,
         Command::Pair { role, ttl, json } => {
-            let reply = local::admin(&home, AdminRequest::Pair { role, ttl_secs: ttl }).await?;
-            let AdminReply::Ticket(t) = reply else { anyhow::bail!("unexpected answer") };
+            let reply = local::admin(
+                &home,
+                AdminRequest::Pair {
+                    role,
+                    ttl_secs: ttl,
+                },
+            )
+            .await?;
+            let AdminReply::Ticket(t) = reply else {
+                anyhow::bail!("unexpected answer")
+            };
             if json {
                 output::json(&t)?;
             } else {
@@ -203,7 +215,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Join { ticket, name, json } => {
             let reply = local::admin(&home, AdminRequest::Join { ticket, name }).await?;
-            let AdminReply::Joined(p) = reply else { anyhow::bail!("unexpected answer") };
+            let AdminReply::Joined(p) = reply else {
+                anyhow::bail!("unexpected answer")
+            };
             if json {
                 output::json(&p)?;
             } else {
@@ -221,35 +235,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let AdminReply::Status(s) = local::admin(&home, AdminRequest::Status).await? else {
                 anyhow::bail!("unexpected answer")
             };
-            if json { output::json(&s)? } else { output::status(&s) }
+            if json {
+                output::json(&s)?
+            } else {
+                output::status(&s)
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Peers { action: None, json } => {
             let AdminReply::Peers(p) = local::admin(&home, AdminRequest::Peers).await? else {
                 anyhow::bail!("unexpected answer")
             };
-            if json { output::json(&p)? } else { output::peers(&p) }
+            if json {
+                output::json(&p)?
+            } else {
+                output::peers(&p)
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Peers {
             action: Some(PeersAction::Remove { name }),
             json,
         } => {
-            let AdminReply::Removed(p) = local::admin(&home, AdminRequest::RemovePeer(name)).await?
+            let AdminReply::Removed(p) =
+                local::admin(&home, AdminRequest::RemovePeer(name)).await?
             else {
                 anyhow::bail!("unexpected answer")
             };
             if json {
                 output::json(&p)?;
             } else {
-                println!("Removed {} ({}); its connections are closed.", p.name, p.id.fmt_short());
+                println!(
+                    "Removed {} ({}); its connections are closed.",
+                    p.name,
+                    p.id.fmt_short()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Ls { peer, json } => {
             let control = local::control(&home, target(&peer)).await?;
             let sessions = control.list_sessions().await?;
-            if json { output::json(&sessions)? } else { output::sessions(&sessions) }
+            if json {
+                output::json(&sessions)?
+            } else {
+                output::sessions(&sessions)
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Open {
@@ -301,7 +332,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { title, command } => {
             let control = local::control(&home, Target::Local).await?;
             let size = attach::terminal_size().unwrap_or(TermSize::DEFAULT);
-            let cwd = std::env::current_dir().ok().map(|p| p.display().to_string());
+            let cwd = std::env::current_dir()
+                .ok()
+                .map(|p| p.display().to_string());
             let info = control
                 .create_session(CreateSession {
                     provider: Provider::Shell,
@@ -357,7 +390,8 @@ async fn run_agent(home: Home) -> anyhow::Result<ExitCode> {
     let agent = crate::Agent::start(home, config).await?;
     eprintln!(
         "vibemesh agent {} ({}) is running; pair a device with `vibemesh pair`",
-        agent.services.name, agent.endpoint.id()
+        agent.services.name,
+        agent.endpoint.id()
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -62,7 +62,11 @@ pub fn sessions(list: &[SessionInfo]) {
             vec![
                 s.id.to_string(),
                 s.title.clone(),
-                if s.command.is_empty() { "(login shell)".into() } else { s.command.join(" ") },
+                if s.command.is_empty() {
+                    "(login shell)".into()
+                } else {
+                    s.command.join(" ")
+                },
                 s.cwd.clone(),
                 s.size.to_string(),
                 age(s.created_ms),
@@ -74,7 +78,12 @@ pub fn sessions(list: &[SessionInfo]) {
             ]
         })
         .collect();
-    table(&["ID", "TITLE", "COMMAND", "CWD", "SIZE", "AGE", "STATUS", "VIEWERS"], rows);
+    table(
+        &[
+            "ID", "TITLE", "COMMAND", "CWD", "SIZE", "AGE", "STATUS", "VIEWERS",
+        ],
+        rows,
+    );
 }
 
 /// `vibemesh peers`.
@@ -89,9 +98,11 @@ pub fn peers(list: &[PeerEntry]) {
             vec![
                 p.name.clone(),
                 p.id.fmt_short().to_string(),
-                p.our_role.map_or("-".into(), |r| format!("reachable ({r})")),
+                p.our_role
+                    .map_or("-".into(), |r| format!("reachable ({r})")),
                 p.allowed.map_or("-".into(), |r| format!("allowed ({r})")),
-                p.last_seen_ms.map_or("never".into(), |t| format!("{} ago", age(t))),
+                p.last_seen_ms
+                    .map_or("never".into(), |t| format!("{} ago", age(t))),
             ]
         })
         .collect();
@@ -116,9 +127,14 @@ pub fn status(s: &StatusReport) {
             vec![
                 p.name.clone(),
                 p.id.fmt_short().to_string(),
-                if p.online { "online".into() } else { "offline".into() },
+                if p.online {
+                    "online".into()
+                } else {
+                    "offline".into()
+                },
                 p.path.clone().unwrap_or_else(|| "-".into()),
-                p.rtt_us.map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
+                p.rtt_us
+                    .map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
                 p.error.clone().unwrap_or_default(),
             ]
         })

@@ -26,7 +26,10 @@ mod tests {
     fn a_real_ticket_fits_an_80x24_terminal() {
         let ticket = vibemesh_core::ticket::Ticket {
             id: vibemesh_core::SecretKey::from_bytes(&[3; 32]).public(),
-            addrs: vec!["192.168.178.20:52011".parse().unwrap(), "10.1.2.3:52011".parse().unwrap()],
+            addrs: vec![
+                "192.168.178.20:52011".parse().unwrap(),
+                "10.1.2.3:52011".parse().unwrap(),
+            ],
             relay: None,
             secret: [5; 16],
         };

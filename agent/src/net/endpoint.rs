@@ -30,9 +30,9 @@ pub async fn bind(key: SecretKey, cfg: &Config) -> Result<Endpoint, EndpointErro
             .relay_mode(RelayMode::Disabled)
             .portmapper_config(PortmapperConfig::Disabled),
         url => {
-            let parsed = url
-                .parse()
-                .map_err(|e: iroh::RelayUrlParseError| EndpointError::RelayUrl(url.into(), e.to_string()))?;
+            let parsed = url.parse().map_err(|e: iroh::RelayUrlParseError| {
+                EndpointError::RelayUrl(url.into(), e.to_string())
+            })?;
             Endpoint::builder(presets::Minimal).relay_mode(RelayMode::custom([parsed]))
         }
     };
@@ -45,7 +45,10 @@ pub async fn bind(key: SecretKey, cfg: &Config) -> Result<Endpoint, EndpointErro
                 .map_err(|e| EndpointError::Listen(addr.to_string(), e.to_string()))?;
         }
     }
-    builder.bind().await.map_err(|e| EndpointError::Bind(e.to_string()))
+    builder
+        .bind()
+        .await
+        .map_err(|e| EndpointError::Bind(e.to_string()))
 }
 
 /// The direct addresses worth putting in a ticket: routable ones first, at most

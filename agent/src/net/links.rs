@@ -33,17 +33,25 @@ impl Links {
         {
             return Ok(c.clone());
         }
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, self.ep.connect(addr_of(agent), ALPN_MAIN))
-            .await
-            .map_err(|_| {
-                WireError::new(
-                    ErrorCode::Unreachable,
-                    format!("{} did not answer within {}s", agent.name, CONNECT_TIMEOUT.as_secs()),
-                )
-            })?
-            .map_err(|e| {
-                WireError::new(ErrorCode::Unreachable, format!("cannot reach {}: {e}", agent.name))
-            })?;
+        let conn =
+            tokio::time::timeout(CONNECT_TIMEOUT, self.ep.connect(addr_of(agent), ALPN_MAIN))
+                .await
+                .map_err(|_| {
+                    WireError::new(
+                        ErrorCode::Unreachable,
+                        format!(
+                            "{} did not answer within {}s",
+                            agent.name,
+                            CONNECT_TIMEOUT.as_secs()
+                        ),
+                    )
+                })?
+                .map_err(|e| {
+                    WireError::new(
+                        ErrorCode::Unreachable,
+                        format!("cannot reach {}: {e}", agent.name),
+                    )
+                })?;
         conns.insert(agent.id, conn.clone());
         Ok(conn)
     }
@@ -81,7 +89,10 @@ pub fn addr_of(agent: &KnownAgent) -> EndpointAddr {
 /// The agent's reason when it closed `conn`, in words for the user.
 pub fn why_closed(conn: &Connection, name: &str) -> WireError {
     match conn.close_reason().as_ref().and_then(close_reason) {
-        Some(w) => WireError::new(w.code, format!("{name} closed the connection: {}", w.message)),
+        Some(w) => WireError::new(
+            w.code,
+            format!("{name} closed the connection: {}", w.message),
+        ),
         None => WireError::new(ErrorCode::Unreachable, format!("connection to {name} lost")),
     }
 }

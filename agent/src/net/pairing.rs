@@ -57,7 +57,10 @@ impl Tickets {
     /// Registers a new secret for `role`, valid for `ttl`.
     pub fn mint(&self, role: Role, ttl: Duration) -> Result<[u8; SECRET_LEN], WireError> {
         let secret = vibemesh_core::ticket::Ticket::new_secret().map_err(|e| {
-            WireError::new(ErrorCode::Internal, format!("no randomness for a secret: {e}"))
+            WireError::new(
+                ErrorCode::Internal,
+                format!("no randomness for a secret: {e}"),
+            )
         })?;
         let now = Instant::now();
         let mut pending = lock(&self.pending);
@@ -157,8 +160,17 @@ impl PairProtocol {
         let mut writer = FrameWriter::new(send);
         let answer: PairResponse = match reader.recv::<PairRequest>().await {
             Ok(Some(req)) => self.tickets.redeem(&req.secret).and_then(|role| {
-                let name: String = req.name.chars().filter(|c| !c.is_control()).take(64).collect();
-                let name = if name.trim().is_empty() { peer.fmt_short().to_string() } else { name };
+                let name: String = req
+                    .name
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(64)
+                    .collect();
+                let name = if name.trim().is_empty() {
+                    peer.fmt_short().to_string()
+                } else {
+                    name
+                };
                 self.access.allow(peer, name.clone(), role)?;
                 tracing::info!(peer = %peer.fmt_short(), %name, %role, "paired");
                 Ok(PairAccepted {
@@ -189,7 +201,10 @@ mod tests {
         assert_eq!(t.redeem(&s).unwrap(), Role::Viewer);
         assert_eq!(t.redeem(&s).unwrap_err().code, ErrorCode::TicketUsed);
         let expired = t.mint(Role::Owner, Duration::ZERO).unwrap();
-        assert_eq!(t.redeem(&expired).unwrap_err().code, ErrorCode::TicketExpired);
+        assert_eq!(
+            t.redeem(&expired).unwrap_err().code,
+            ErrorCode::TicketExpired
+        );
         for _ in 0..MAX_FAILURES {
             let _ = t.redeem(&[0; SECRET_LEN]);
         }

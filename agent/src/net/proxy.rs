@@ -14,8 +14,13 @@ use vibemesh_core::{
 use super::links::why_closed;
 
 /// Relays one stream between the local client and the peer until either side ends.
-pub async fn relay<R, W>(client_r: R, client_w: W, up: (SendStream, RecvStream), conn: Connection, name: String)
-where
+pub async fn relay<R, W>(
+    client_r: R,
+    client_w: W,
+    up: (SendStream, RecvStream),
+    conn: Connection,
+    name: String,
+) where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
@@ -59,13 +64,17 @@ async fn pump_frames<W: AsyncWrite + Unpin>(mut recv: RecvStream, out: &mut W) -
             Ok(_) => {}
             Err(_) => return Err(()),
         }
-        AsyncReadExt::read_exact(&mut recv, &mut len[1..]).await.map_err(|_| ())?;
+        AsyncReadExt::read_exact(&mut recv, &mut len[1..])
+            .await
+            .map_err(|_| ())?;
         let n = u32::from_be_bytes(len) as usize;
         if n > MAX_FRAME {
             return Err(());
         }
         buf.resize(n, 0);
-        AsyncReadExt::read_exact(&mut recv, &mut buf).await.map_err(|_| ())?;
+        AsyncReadExt::read_exact(&mut recv, &mut buf)
+            .await
+            .map_err(|_| ())?;
         // A local client that went away ends the relay; that is not the peer's failure.
         if out.write_all(&len).await.is_err() || out.write_all(&buf).await.is_err() {
             return Ok(());

@@ -68,8 +68,11 @@ pub(super) async fn run<R, W>(
     };
     svc.sessions.updated(&session);
     let (snap, sub) = session.snapshot(req.scrollback);
-    if writer.send(&ServerFrame::Attached(session.info())).await.is_err()
-        || writer.send(&ServerFrame::Snapshot(snap)).await.is_err()
+    if writer
+        .send(&ServerFrame::Attached(session.info()))
+        .await
+        .is_err()
+        || send_snapshot(&mut writer, snap).await.is_err()
     {
         return;
     }
@@ -85,6 +88,22 @@ pub(super) async fn run<R, W>(
     send_output(&session, sub, notice_rx, &mut writer).await;
     input.abort();
     let _ = writer.finish().await;
+}
+
+/// Sends a snapshot, which may be larger than one frame: the first piece as
+/// [`ServerFrame::Snapshot`] (the client starts a fresh screen), the rest as output.
+async fn send_snapshot<W: AsyncWrite + Unpin>(
+    writer: &mut FrameWriter<W>,
+    snap: bytes::Bytes,
+) -> Result<(), vibemesh_core::frame::FrameError> {
+    let mut rest = snap;
+    let first = rest.split_to(rest.len().min(MAX_OUTPUT_CHUNK));
+    writer.send(&ServerFrame::Snapshot(first)).await?;
+    while !rest.is_empty() {
+        let piece = rest.split_to(rest.len().min(MAX_OUTPUT_CHUNK));
+        writer.send(&ServerFrame::Output(piece)).await?;
+    }
+    Ok(())
 }
 
 /// Forwards output until the program ends, the client leaves or the stream fails.
@@ -148,7 +167,7 @@ async fn send_output<W: AsyncWrite + Unpin>(
                 Err(RecvError::Lagged(_)) => {
                     // This viewer fell behind: skip it forward to a fresh screen.
                     let (snap, fresh) = session.snapshot(0);
-                    if writer.send(&ServerFrame::Snapshot(snap)).await.is_err() {
+                    if send_snapshot(writer, snap).await.is_err() {
                         return;
                     }
                     sub = fresh;
@@ -224,4 +243,3 @@ fn follow_size(svc: &Services, session: &Session, size: vibemesh_core::proto::Te
         Err(e) => tracing::debug!("resize refused: {e}"),
     }
 }
-

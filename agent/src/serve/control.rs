@@ -68,7 +68,11 @@ pub(super) async fn run<R, W>(
     let _ = writer.finish().await;
 }
 
-async fn handle(svc: &Services, caller: Caller, body: RequestBody) -> Result<ResponseBody, WireError> {
+async fn handle(
+    svc: &Services,
+    caller: Caller,
+    body: RequestBody,
+) -> Result<ResponseBody, WireError> {
     let owner_only = |what: &str| {
         if caller.role == Role::Owner {
             Ok(())

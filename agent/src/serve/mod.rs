@@ -74,7 +74,9 @@ where
             // The peer does not know what kind of stream this is; a control-style closing
             // frame is as good as any, then the stream ends.
             let _ = writer
-                .send(&vibemesh_core::proto::control::ControlFrame::Closing(e.to_wire()))
+                .send(&vibemesh_core::proto::control::ControlFrame::Closing(
+                    e.to_wire(),
+                ))
                 .await;
             let _ = writer.finish().await;
         }

@@ -95,8 +95,12 @@ impl Hub {
         on_title: TitleHook,
         rt: tokio::runtime::Handle,
     ) -> Arc<Self> {
-        let parser =
-            vt100::Parser::new_with_callbacks(nz(size.rows), nz(size.cols), scrollback, Callbacks::default());
+        let parser = vt100::Parser::new_with_callbacks(
+            nz(size.rows),
+            nz(size.cols),
+            scrollback,
+            Callbacks::default(),
+        );
         Arc::new(Self {
             backlog: Mutex::new(Backlog::default()),
             screen: Mutex::new(parser),
@@ -159,7 +163,9 @@ impl Hub {
             let mut batch = Vec::new();
             let mut taken = 0;
             while taken < PARSE_BATCH {
-                let Some(item) = b.items.pop_front() else { break };
+                let Some(item) = b.items.pop_front() else {
+                    break;
+                };
                 if let Item::Data(c) = &item {
                     taken += c.len();
                     b.bytes -= c.len();
@@ -174,7 +180,10 @@ impl Hub {
                 match item {
                     Item::Data(c) if first && skipped => {
                         // Resume after a line break so we do not start inside a sequence.
-                        let from = c.iter().position(|&x| x == b'\n').map_or(c.len(), |i| i + 1);
+                        let from = c
+                            .iter()
+                            .position(|&x| x == b'\n')
+                            .map_or(c.len(), |i| i + 1);
                         screen.process(&c[from..]);
                     }
                     Item::Data(c) => screen.process(&c),
@@ -284,7 +293,9 @@ mod tests {
             hub.push(Bytes::from(format!("line {i}\r\n")));
         }
         let (snap, sub) = hub.snapshot(10);
-        let Subscription::Live(mut rx) = sub else { panic!("not live") };
+        let Subscription::Live(mut rx) = sub else {
+            panic!("not live")
+        };
         hub.push(Bytes::from_static(b"after\r\n"));
         let mut client = replay(&snap, 5, 20);
         match rx.recv().await.unwrap() {
@@ -292,10 +303,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let screen = client.screen().contents();
-        assert!(screen.contains("line 29") && screen.contains("after"), "{screen}");
+        assert!(
+            screen.contains("line 29") && screen.contains("after"),
+            "{screen}"
+        );
         // History came along: the client can scroll back to lines before the screen.
         assert!(client.screen().scrollback_len() >= 10);
-        client.screen_mut().set_scrollback(client.screen().scrollback_len());
+        let n = client.screen().scrollback_len();
+        client.screen_mut().set_scrollback(n);
         let top = client.screen().contents();
         assert!(top.contains("line 1"), "{top}");
     }
@@ -303,7 +318,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_flood_beyond_the_backlog_keeps_memory_bounded_and_the_tail_right() {
         let hub = hub();
-        let line = Bytes::from(vec![b'x'; 1023].into_iter().chain([b'\n']).collect::<Vec<_>>());
+        let line = Bytes::from(
+            vec![b'x'; 1023]
+                .into_iter()
+                .chain([b'\n'])
+                .collect::<Vec<_>>(),
+        );
         for _ in 0..(2 * BACKLOG_LIMIT / 1024) {
             hub.push(line.clone());
             assert!(lock(&hub.backlog).bytes <= BACKLOG_LIMIT);

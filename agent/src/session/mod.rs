@@ -129,13 +129,21 @@ impl Session {
         })
         .await
         .map_err(|e| WireError::new(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| WireError::new(ErrorCode::Internal, format!("cannot type into session: {e}")))
+        .map_err(|e| {
+            WireError::new(
+                ErrorCode::Internal,
+                format!("cannot type into session: {e}"),
+            )
+        })
     }
 
     /// Changes the terminal size; returns whether it changed.
     pub fn resize(&self, size: TermSize) -> Result<bool, WireError> {
         if !size.is_valid() {
-            return Err(WireError::new(ErrorCode::BadRequest, format!("invalid size {size}")));
+            return Err(WireError::new(
+                ErrorCode::BadRequest,
+                format!("invalid size {size}"),
+            ));
         }
         let mut m = lock(&self.meta);
         if m.size == size || self.exited.borrow().is_some() {
@@ -163,8 +171,14 @@ impl Session {
     pub async fn wait_exit(&self) -> ExitInfo {
         let mut rx = self.exited.clone();
         match rx.wait_for(|e| e.is_some()).await {
-            Ok(e) => e.clone().unwrap_or(ExitInfo { code: None, signal: None }),
-            Err(_) => ExitInfo { code: None, signal: None },
+            Ok(e) => e.clone().unwrap_or(ExitInfo {
+                code: None,
+                signal: None,
+            }),
+            Err(_) => ExitInfo {
+                code: None,
+                signal: None,
+            },
         }
     }
 
@@ -244,16 +258,25 @@ impl SessionManager {
         if req.provider != Provider::Shell {
             return Err(WireError::new(
                 ErrorCode::BadRequest,
-                format!("provider {} is not available on this agent yet", req.provider),
+                format!(
+                    "provider {} is not available on this agent yet",
+                    req.provider
+                ),
             ));
         }
         if !req.size.is_valid() {
-            return Err(WireError::new(ErrorCode::BadRequest, format!("invalid size {}", req.size)));
+            return Err(WireError::new(
+                ErrorCode::BadRequest,
+                format!("invalid size {}", req.size),
+            ));
         }
         if self.len() >= self.config.max_sessions {
             return Err(WireError::new(
                 ErrorCode::Limit,
-                format!("this agent runs its limit of {} sessions", self.config.max_sessions),
+                format!(
+                    "this agent runs its limit of {} sessions",
+                    self.config.max_sessions
+                ),
             ));
         }
         let cwd = resolve_cwd(req.cwd.as_deref())?;
@@ -267,8 +290,12 @@ impl SessionManager {
             .map_err(|m| WireError::new(ErrorCode::SpawnFailed, m))?;
         let recorder = if self.config.record {
             let name = format!("{}-{id}.cast", now_ms());
-            match Recorder::create(&self.config.recordings_dir.join(name), req.size, &title, &command)
-            {
+            match Recorder::create(
+                &self.config.recordings_dir.join(name),
+                req.size,
+                &title,
+                &command,
+            ) {
                 Ok(r) => Some(Arc::new(Mutex::new(r))),
                 Err(e) => {
                     tracing::warn!("session {id} is not recorded: {e}");
@@ -344,7 +371,10 @@ impl SessionManager {
             use nix::sys::signal::Signal;
             pty::signal_group(pid, Signal::SIGHUP);
             pty::signal_group(pid, Signal::SIGTERM);
-            if tokio::time::timeout(KILL_GRACE, s.wait_exit()).await.is_err() {
+            if tokio::time::timeout(KILL_GRACE, s.wait_exit())
+                .await
+                .is_err()
+            {
                 pty::signal_group(pid, Signal::SIGKILL);
                 s.wait_exit().await;
             }
@@ -364,9 +394,10 @@ impl SessionManager {
 }
 
 fn default_title(command: &[String]) -> String {
-    let prog = command.first().cloned().unwrap_or_else(|| {
-        std::env::var("SHELL").unwrap_or_else(|_| "sh".into())
-    });
+    let prog = command
+        .first()
+        .cloned()
+        .unwrap_or_else(|| std::env::var("SHELL").unwrap_or_else(|_| "sh".into()));
     Path::new(&prog)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

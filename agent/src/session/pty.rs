@@ -68,10 +68,12 @@ pub fn spawn(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = pair
-        .slave
-        .spawn_command(cmd)
-        .map_err(|e| format!("cannot start {}: {e}", command.first().map_or("the shell", |s| s)))?;
+    let child = pair.slave.spawn_command(cmd).map_err(|e| {
+        format!(
+            "cannot start {}: {e}",
+            command.first().map_or("the shell", |s| s)
+        )
+    })?;
     // Our copy of the slave must go, or the reader never sees end of file.
     drop(pair.slave);
     let reader = pair
@@ -117,7 +119,9 @@ impl Spawned {
                         Ok(0) => break,
                         Ok(n) => {
                             if let Some(r) = &recorder {
-                                r.lock().unwrap_or_else(|p| p.into_inner()).output(&buf[..n]);
+                                r.lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .output(&buf[..n]);
                             }
                             hub.push(Bytes::copy_from_slice(&buf[..n]));
                         }

@@ -167,11 +167,16 @@ mod tests {
         let path = dir.path().join("x.cast");
         let mut r = Recorder::create(&path, TermSize::DEFAULT, "t", &["sh".into()]).unwrap();
         r.output(b"hi\r\n");
-        r.resize(TermSize { rows: 30, cols: 100 });
+        r.resize(TermSize {
+            rows: 30,
+            cols: 100,
+        });
         drop(r);
         let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<serde_json::Value> =
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines[0]["version"], 2);
         assert_eq!(lines[1][1], "o");
         assert_eq!(lines[1][2], "hi\r\n");

@@ -28,7 +28,10 @@ pub struct PeerConnection {
 
 impl PeerConnection {
     /// Connects to the agent at `addr`.
-    pub async fn connect(ep: &Endpoint, addr: impl Into<EndpointAddr>) -> Result<Self, ClientError> {
+    pub async fn connect(
+        ep: &Endpoint,
+        addr: impl Into<EndpointAddr>,
+    ) -> Result<Self, ClientError> {
         let conn = ep
             .connect(addr, ALPN_MAIN)
             .await
@@ -134,11 +137,14 @@ pub async fn pair(ep: &Endpoint, ticket: &Ticket, name: &str) -> Result<PairAcce
         }
     }
     .await;
-    let result = result.map_err(|e| match (&e, conn.close_reason().as_ref().and_then(close_reason)) {
-        (ClientError::Remote(_), _) => e,
-        (_, Some(w)) => ClientError::Remote(w),
-        _ => e,
-    });
+    let result =
+        result.map_err(
+            |e| match (&e, conn.close_reason().as_ref().and_then(close_reason)) {
+                (ClientError::Remote(_), _) => e,
+                (_, Some(w)) => ClientError::Remote(w),
+                _ => e,
+            },
+        );
     conn.close(0u32.into(), b"paired");
     result
 }

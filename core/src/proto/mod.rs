@@ -233,6 +233,12 @@ mod tests {
     fn term_size_bounds() {
         assert!(TermSize::DEFAULT.is_valid());
         assert!(!TermSize { rows: 0, cols: 80 }.is_valid());
-        assert!(!TermSize { rows: 24, cols: 5000 }.is_valid());
+        assert!(
+            !TermSize {
+                rows: 24,
+                cols: 5000
+            }
+            .is_valid()
+        );
     }
 }

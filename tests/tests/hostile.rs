@@ -1,0 +1,225 @@
+//! Peers that misbehave: garbage frames, oversized frames, a viewer that never reads.
+//! The agent must keep serving everyone else, and its memory must stay bounded.
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vibemesh_core::{
+    ErrorCode,
+    frame::{FrameReader, FrameWriter},
+    proto::{
+        StreamOpen,
+        attach::{AttachRequest, ServerFrame},
+        control::ControlFrame,
+    },
+};
+use vibemesh_tests::{InProcPeer, TestAgent, pair};
+
+/// Reads what the agent sends back on a stream until it ends (bounded).
+async fn drain(recv: &mut vibemesh_core::client::BoxRead) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(vibemesh_tests::TIMEOUT, recv.read_to_end(&mut out)).await;
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_oversized_frames_end_only_their_own_stream() {
+    let server = TestAgent::start("server");
+    let peer = InProcPeer::bind().await;
+    peer.pair(&server, "owner").await.expect("pair");
+    let conn = peer.connect(&server).await.expect("connect");
+
+    // Pure garbage where the stream's opening frame should be.
+    let (mut r, mut w) = conn.open_stream().await.unwrap();
+    w.write_all(&[0, 0, 0, 8, 0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8])
+        .await
+        .unwrap();
+    let reply = drain(&mut r).await;
+    let mut fr = FrameReader::new(&reply[..]);
+    match fr.recv::<ControlFrame>().await {
+        Ok(Some(ControlFrame::Closing(e))) => assert_eq!(e.code, ErrorCode::Malformed),
+        other => panic!("expected a Malformed closing frame, got {other:?}"),
+    }
+
+    // A length far over the limit: refused without reading (or allocating) the body.
+    let (mut r, mut w) = conn.open_stream().await.unwrap();
+    w.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+    let reply = drain(&mut r).await;
+    let mut fr = FrameReader::new(&reply[..]);
+    match fr.recv::<ControlFrame>().await {
+        Ok(Some(ControlFrame::Closing(e))) => assert_eq!(e.code, ErrorCode::FrameTooLarge),
+        other => panic!("expected a FrameTooLarge closing frame, got {other:?}"),
+    }
+
+    // A valid control stream, then a request that does not decode.
+    let (mut r, w) = conn.open_stream().await.unwrap();
+    let mut fw = FrameWriter::new(w);
+    fw.send(&StreamOpen::Control).await.unwrap();
+    let mut w = fw.into_inner();
+    w.write_all(&[0, 0, 0, 3, 0x01, 0x63, 0xff]).await.unwrap();
+    let reply = drain(&mut r).await;
+    let mut fr = FrameReader::new(&reply[..]);
+    match fr.recv::<ControlFrame>().await {
+        Ok(Some(ControlFrame::Closing(e))) => assert_eq!(e.code, ErrorCode::Malformed),
+        other => panic!("expected a Malformed closing frame, got {other:?}"),
+    }
+
+    // The same connection, and the CLI, are still served.
+    let (control, _ev, driver) = conn.control().await.expect("control stream");
+    tokio::spawn(driver.run());
+    assert!(
+        control
+            .list_sessions()
+            .await
+            .expect("still served")
+            .is_empty()
+    );
+    let out = server.ok(&["ls"]);
+    assert!(out.contains("No sessions"), "{out}");
+    peer.ep.close().await;
+}
+
+/// The agent's peak resident memory, in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .expect("VmHWM")
+        / 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_that_never_reads_blocks_nobody_and_grows_nothing() {
+    let server = TestAgent::start_with("server", "record = false");
+    let laptop = TestAgent::start("laptop");
+    pair(&laptop, &server, "srv", "owner");
+    let dir = tempfile::tempdir().unwrap();
+
+    // A session that floods 256 MiB of output, then says it is done and waits.
+    let flood = server.open_detached(
+        "local",
+        dir.path(),
+        &[
+            "sh",
+            "-c",
+            "head -c 268435456 /dev/zero | tr '\\0' x; echo; echo FLOOD-DONE; exec cat",
+        ],
+    );
+    // The stuck viewer: attaches, then never reads again.
+    let peer = InProcPeer::bind().await;
+    peer.pair(&server, "owner").await.expect("pair");
+    let conn = peer.connect(&server).await.expect("connect");
+    let (_info, stuck_reader, _stuck_writer) = conn
+        .attach(AttachRequest {
+            session: flood.parse().unwrap(),
+            size: None,
+            scrollback: 0,
+            watch_only: true,
+        })
+        .await
+        .expect("attach");
+
+    // Meanwhile another session on the same agent answers at once.
+    let other = laptop.open_detached("srv", dir.path(), &["bash", "--norc", "--noprofile"]);
+    let mut t = laptop.term(&["attach", "srv", &other], 24, 80);
+    t.line("echo responsive-$((20+22))");
+    t.wait_text("responsive-42");
+
+    // A reading viewer of the flood gets to its end.
+    let watcher = laptop.term(&["attach", "srv", &flood, "--watch"], 24, 80);
+    watcher.wait_text("FLOOD-DONE");
+    t.line("echo still-$((1+1))");
+    t.wait_text("still-2");
+
+    let peak = peak_rss_mib(server.pid());
+    assert!(
+        peak < 160,
+        "agent peaked at {peak} MiB while 256 MiB went to a stuck viewer"
+    );
+    drop(stuck_reader);
+    peer.ep.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_that_falls_behind_is_moved_forward_to_a_fresh_screen() {
+    let server = TestAgent::start_with("server", "record = false");
+    let peer = InProcPeer::bind().await;
+    peer.pair(&server, "owner").await.expect("pair");
+    let conn = peer.connect(&server).await.expect("connect");
+    let dir = tempfile::tempdir().unwrap();
+    let id = server.open_detached(
+        "local",
+        dir.path(),
+        &[
+            "sh",
+            "-c",
+            "read go; seq 1 3000000; echo SEQ-DONE; exec cat",
+        ],
+    );
+    let (_info, mut reader, mut writer) = conn
+        .attach(AttachRequest {
+            session: id.parse().unwrap(),
+            size: None,
+            scrollback: 0,
+            watch_only: false,
+        })
+        .await
+        .expect("attach");
+    assert!(matches!(
+        reader.next().await,
+        Ok(Some(ServerFrame::Snapshot(_)))
+    ));
+    writer.input(Bytes::from_static(b"go\r")).await.unwrap();
+    // Read slowly at first so the broadcast ring overflows, then catch up.
+    let mut snapshots = 0;
+    let mut parser = vt100::Parser::new(
+        std::num::NonZeroU16::new(24).unwrap(),
+        std::num::NonZeroU16::new(80).unwrap(),
+        0,
+    );
+    let mut first = true;
+    loop {
+        let frame = tokio::time::timeout(vibemesh_tests::TIMEOUT, reader.next())
+            .await
+            .expect("output keeps coming")
+            .expect("stream ok")
+            .expect("stream open");
+        if first {
+            first = false;
+            // Stall: the agent keeps going without us.
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(2),
+                std::future::pending::<()>(),
+            )
+            .await;
+        }
+        match frame {
+            ServerFrame::Snapshot(b) => {
+                snapshots += 1;
+                parser = vt100::Parser::new(
+                    std::num::NonZeroU16::new(24).unwrap(),
+                    std::num::NonZeroU16::new(80).unwrap(),
+                    0,
+                );
+                parser.process(&b);
+            }
+            ServerFrame::Output(b) => parser.process(&b),
+            _ => {}
+        }
+        if parser.screen().contents().contains("SEQ-DONE") {
+            break;
+        }
+    }
+    assert!(
+        snapshots >= 1,
+        "a stalled viewer should have been re-snapshotted"
+    );
+    let screen = parser.screen().contents();
+    assert!(
+        screen.contains("3000000"),
+        "the fresh screen is the real one:\n{screen}"
+    );
+    peer.ep.close().await;
+}
