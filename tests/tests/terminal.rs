@@ -187,3 +187,45 @@ fn status_and_peers_show_both_directions() {
     assert_eq!(on_a[0]["name"], "build-box");
     assert_eq!(on_a[0]["our_role"], "Owner");
 }
+
+#[test]
+fn the_session_takes_the_size_of_the_owner_who_typed_last() {
+    let (a, _b) = laptop_and_server();
+    let dir = tempfile::tempdir().unwrap();
+    let id = a.open_detached("build-box", dir.path(), &["bash", "--norc", "--noprofile"]);
+    let mut small = a.term(&["attach", "build-box", &id], 24, 80);
+    let mut big = a.term(&["attach", "build-box", &id], 40, 120);
+    big.line("stty size");
+    big.wait_text("40 120");
+    small.line("stty size");
+    small.wait_text("24 80");
+    let list = a.json(&["ls", "build-box"]);
+    assert_eq!(
+        list[0]["size"],
+        serde_json::json!({"rows": 24, "cols": 80}),
+        "{list}"
+    );
+}
+
+#[test]
+fn pair_prints_a_ticket_and_a_qr_code_that_fit_80x24() {
+    let b = TestAgent::start("server");
+    let out = b.ok(&["pair"]);
+    let lines: Vec<&str> = out.lines().collect();
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.chars().count().max(1).div_ceil(80))
+        .sum();
+    assert!(
+        rows <= 24,
+        "pair output takes {rows} rows of 80 columns:\n{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains('\u{2580}') || l.contains('\u{2588}')),
+        "no QR code:\n{out}"
+    );
+    let cmd = lines.last().unwrap();
+    assert!(cmd.starts_with("vibemesh join VM1"), "{out}");
+}

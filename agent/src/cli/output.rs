@@ -144,9 +144,12 @@ pub fn status(s: &StatusReport) {
 
 /// `vibemesh pair`.
 pub fn ticket(t: &TicketInfo, qr: &str) {
+    // QR, one line, and the command: 24 lines in all, so it fits an 80x24 terminal.
     println!("{qr}");
     let mins = t.expires_ms.saturating_sub(now_ms()).div_ceil(60_000);
-    println!("Ticket ({} role, one use, expires in {mins} min):", t.role);
-    println!("{}", t.ticket);
-    println!("On the other machine: vibemesh join {}", t.ticket);
+    println!(
+        "Scan, or run this on the other machine ({} role, one use, expires in {mins} min):",
+        t.role
+    );
+    println!("vibemesh join {}", t.ticket);
 }

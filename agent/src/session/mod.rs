@@ -384,12 +384,11 @@ impl SessionManager {
         Ok(())
     }
 
-    /// Kills every session (agent shutdown).
+    /// Kills every session at once (agent shutdown), so shutdown takes one grace
+    /// period however many sessions there are.
     pub async fn kill_all(&self) {
         let ids: Vec<_> = self.read().keys().copied().collect();
-        for id in ids {
-            let _ = self.kill(id).await;
-        }
+        n0_future::join_all(ids.into_iter().map(|id| self.kill(id))).await;
     }
 }
 
