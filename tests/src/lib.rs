@@ -15,6 +15,9 @@ pub use term::Term;
 
 use std::{path::PathBuf, time::Duration};
 
+/// A shell with no rc files, so prompts and output do not depend on the machine.
+pub const SHELL: &[&str] = &["bash", "--norc", "--noprofile"];
+
 /// How long any single expectation may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 

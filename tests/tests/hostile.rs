@@ -12,7 +12,7 @@ use vibemesh_core::{
         control::ControlFrame,
     },
 };
-use vibemesh_tests::{InProcPeer, TestAgent, pair};
+use vibemesh_tests::{InProcPeer, SHELL, TestAgent, pair};
 
 /// Reads what the agent sends back on a stream until it ends (bounded).
 async fn drain(recv: &mut vibemesh_core::client::BoxRead) -> Vec<u8> {
@@ -122,7 +122,7 @@ async fn a_viewer_that_never_reads_blocks_nobody_and_grows_nothing() {
         .expect("attach");
 
     // Meanwhile another session on the same agent answers at once.
-    let other = laptop.open_detached("srv", dir.path(), &["bash", "--norc", "--noprofile"]);
+    let other = laptop.open_detached("srv", dir.path(), SHELL);
     let mut t = laptop.term(&["attach", "srv", &other], 24, 80);
     t.line("echo responsive-$((20+22))");
     t.wait_text("responsive-42");

@@ -1,7 +1,7 @@
 //! Everything the agent must refuse, and the words the user then reads.
 
 use vibemesh_core::{ErrorCode, client::ClientError, ticket::Ticket};
-use vibemesh_tests::{InProcPeer, TestAgent, pair};
+use vibemesh_tests::{InProcPeer, SHELL, TestAgent, pair};
 
 #[test]
 fn tickets_work_once_expire_and_must_match() {
@@ -106,7 +106,7 @@ fn a_viewer_may_watch_but_not_type_start_or_kill() {
     ]);
     assert!(err.contains("viewer may not start sessions"), "{err}");
 
-    let id = server.open_detached("local", dir.path(), &["bash", "--norc", "--noprofile"]);
+    let id = server.open_detached("local", dir.path(), SHELL);
     let mut owner = server.term(&["attach", "local", &id], 24, 80);
     owner.line("echo owner-$((1+1))");
     owner.wait_text("owner-2");
@@ -134,7 +134,7 @@ fn revoking_a_peer_ends_its_open_session_stream_at_once() {
     let a = TestAgent::start("a");
     pair(&a, &server, "srv", "owner");
     let dir = tempfile::tempdir().unwrap();
-    let id = a.open_detached("srv", dir.path(), &["bash", "--norc", "--noprofile"]);
+    let id = a.open_detached("srv", dir.path(), SHELL);
     let mut t = a.term(&["attach", "srv", &id], 24, 80);
     t.line("echo before-revoke");
     t.wait_text("before-revoke");

@@ -1,7 +1,7 @@
 //! Live terminals between two real agents, driven through the real `vibemesh` CLI in
 //! real PTYs: what a user types, and what their screen then shows.
 
-use vibemesh_tests::{TestAgent, pair};
+use vibemesh_tests::{SHELL, TestAgent, pair};
 
 /// Agent `a` (the laptop) paired as owner with agent `b` (the server, "build-box").
 fn laptop_and_server() -> (TestAgent, TestAgent) {
@@ -33,20 +33,8 @@ fn open_type_resize_watch_detach_reattach_and_exit_code() {
     let (a, _b) = laptop_and_server();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap();
-    let mut t = a.term(
-        &[
-            "open",
-            "build-box",
-            "--path",
-            path,
-            "--",
-            "bash",
-            "--norc",
-            "--noprofile",
-        ],
-        24,
-        80,
-    );
+    let open = [&["open", "build-box", "--path", path, "--"][..], SHELL].concat();
+    let mut t = a.term(&open, 24, 80);
 
     // The shell starts in the folder asked for and runs what we type.
     t.line("pwd; echo out-$((6*7))");
@@ -135,19 +123,8 @@ fn run_shares_a_local_command_with_paired_peers() {
     let b = TestAgent::start("server");
     // b watches a: b joins a's ticket.
     pair(&b, &a, "laptop", "viewer");
-    let mut local = a.term(
-        &[
-            "run",
-            "--title",
-            "shared",
-            "--",
-            "bash",
-            "--norc",
-            "--noprofile",
-        ],
-        24,
-        80,
-    );
+    let run = [&["run", "--title", "shared", "--"][..], SHELL].concat();
+    let mut local = a.term(&run, 24, 80);
     local.line("echo shared-$((40+2))");
     local.wait_text("shared-42");
     let list = b.json(&["ls", "laptop"]);
@@ -192,7 +169,7 @@ fn status_and_peers_show_both_directions() {
 fn the_session_takes_the_size_of_the_owner_who_typed_last() {
     let (a, _b) = laptop_and_server();
     let dir = tempfile::tempdir().unwrap();
-    let id = a.open_detached("build-box", dir.path(), &["bash", "--norc", "--noprofile"]);
+    let id = a.open_detached("build-box", dir.path(), SHELL);
     let mut small = a.term(&["attach", "build-box", &id], 24, 80);
     let mut big = a.term(&["attach", "build-box", &id], 40, 120);
     big.line("stty size");

@@ -204,54 +204,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await?;
             let AdminReply::Ticket(t) = reply else {
-                anyhow::bail!("unexpected answer")
+                return Err(unexpected());
             };
-            if json {
-                output::json(&t)?;
-            } else {
-                output::ticket(&t, &qr::render(&t.ticket));
-            }
-            Ok(ExitCode::SUCCESS)
+            show(json, &t, |t| output::ticket(t, &qr::render(&t.ticket)))
         }
         Command::Join { ticket, name, json } => {
             let reply = local::admin(&home, AdminRequest::Join { ticket, name }).await?;
             let AdminReply::Joined(p) = reply else {
-                anyhow::bail!("unexpected answer")
+                return Err(unexpected());
             };
-            if json {
-                output::json(&p)?;
-            } else {
+            show(json, &p, |p| {
                 println!(
                     "Paired with {} ({}) as {}. Try: vibemesh open {}",
                     p.name,
                     p.id.fmt_short(),
                     p.our_role.map_or("?".into(), |r| r.to_string()),
                     p.name
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+                )
+            })
         }
         Command::Status { json } => {
             let AdminReply::Status(s) = local::admin(&home, AdminRequest::Status).await? else {
-                anyhow::bail!("unexpected answer")
+                return Err(unexpected());
             };
-            if json {
-                output::json(&s)?
-            } else {
-                output::status(&s)
-            }
-            Ok(ExitCode::SUCCESS)
+            show(json, &s, output::status)
         }
         Command::Peers { action: None, json } => {
             let AdminReply::Peers(p) = local::admin(&home, AdminRequest::Peers).await? else {
-                anyhow::bail!("unexpected answer")
+                return Err(unexpected());
             };
-            if json {
-                output::json(&p)?
-            } else {
-                output::peers(&p)
-            }
-            Ok(ExitCode::SUCCESS)
+            show(json, &p, |p| output::peers(p))
         }
         Command::Peers {
             action: Some(PeersAction::Remove { name }),
@@ -260,28 +242,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let AdminReply::Removed(p) =
                 local::admin(&home, AdminRequest::RemovePeer(name)).await?
             else {
-                anyhow::bail!("unexpected answer")
+                return Err(unexpected());
             };
-            if json {
-                output::json(&p)?;
-            } else {
+            show(json, &p, |p| {
                 println!(
                     "Removed {} ({}); its connections are closed.",
                     p.name,
                     p.id.fmt_short()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+                )
+            })
         }
         Command::Ls { peer, json } => {
             let control = local::control(&home, target(&peer)).await?;
             let sessions = control.list_sessions().await?;
-            if json {
-                output::json(&sessions)?
-            } else {
-                output::sessions(&sessions)
-            }
-            Ok(ExitCode::SUCCESS)
+            show(json, &sessions, |s| output::sessions(s))
         }
         Command::Open {
             peer,
@@ -304,12 +278,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
                 .await?;
             if detached {
-                if json {
-                    output::json(&info)?;
-                } else {
-                    println!("{}", info.id);
-                }
-                return Ok(ExitCode::SUCCESS);
+                return show(json, &info, |i| println!("{}", i.id));
             }
             attach::run(&home, target(&peer), &peer, info.id, false, 0).await
         }
@@ -353,6 +322,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             idle_limit,
         } => play::run(&file, speed, idle_limit).await,
     }
+}
+
+/// Prints `value` as JSON for scripts, or for people with `human`.
+fn show<T: serde::Serialize>(
+    json: bool,
+    value: &T,
+    human: impl FnOnce(&T),
+) -> anyhow::Result<ExitCode> {
+    if json {
+        output::json(value)?;
+    } else {
+        human(value);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The agent answered an admin request with the wrong kind of reply.
+fn unexpected() -> anyhow::Error {
+    anyhow::anyhow!("the agent gave an unexpected answer (is it an older version?)")
 }
 
 /// Accepts a full id or a unique prefix of one.
