@@ -216,8 +216,12 @@ async fn pump(
     mut keys: mpsc::Receiver<Vec<u8>>,
     stdout: &mut tokio::io::Stdout,
 ) -> Result<End, ClientError> {
-    let mut winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
-        .map_err(|e| ClientError::Connect(e.to_string()))?;
+    use tokio::signal::unix::{SignalKind, signal};
+    let sig = |kind| signal(kind).map_err(|e| ClientError::Connect(e.to_string()));
+    let mut winch = sig(SignalKind::window_change())?;
+    // Killed or hung up: leave like a detach, so the terminal is restored.
+    let mut term = sig(SignalKind::terminate())?;
+    let mut hup = sig(SignalKind::hangup())?;
     let mut escape = Escape::default();
     let mut stdin_open = true;
     // Frames are read in their own task: reading a frame is not cancel-safe.
@@ -270,6 +274,8 @@ async fn pump(
                 // Input ended (a pipe): keep showing output until the session ends.
                 None => stdin_open = false,
             },
+            _ = term.recv() => break Ok(End::Detached),
+            _ = hup.recv() => break Ok(End::Detached),
             _ = winch.recv() => {
                 if let Some(size) = terminal_size() {
                     writer.resize(size).await?;

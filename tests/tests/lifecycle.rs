@@ -1,0 +1,115 @@
+//! Pushed events, and what survives agent restarts and crashes.
+
+use vibemesh_core::proto::{SessionStatus, control::Event};
+use vibemesh_tests::{InProcPeer, SHELL, TestAgent, pair};
+
+/// A free UDP port on 127.0.0.1 (so an agent can come back on the same address).
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_are_told_about_sessions_without_asking() {
+    let server = TestAgent::start("server");
+    let peer = InProcPeer::bind().await;
+    peer.pair(&server, "viewer").await.expect("pair");
+    let conn = peer.connect(&server).await.expect("connect");
+    let (control, mut events, driver) = conn.control().await.expect("control");
+    tokio::spawn(driver.run());
+    // One round trip, so the agent has subscribed us before anything happens.
+    assert!(control.list_sessions().await.unwrap().is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = "printf '\\033]2;build logs\\007'; read line; exit 4";
+    let id = server.open_detached("local", dir.path(), &["sh", "-c", script]);
+    let mut next = async || {
+        tokio::time::timeout(vibemesh_tests::TIMEOUT, events.recv())
+            .await
+            .expect("an event in time")
+            .expect("stream open")
+    };
+    match next().await {
+        Event::SessionCreated(s) => assert_eq!(s.id.to_string(), id),
+        other => panic!("expected SessionCreated, got {other:?}"),
+    }
+    // The program sets its title: pushed as an update.
+    loop {
+        if let Event::SessionUpdated(s) = next().await
+            && s.title == "build logs"
+        {
+            break;
+        }
+    }
+    let mut t = server.term(&["attach", "local", &id], 24, 80);
+    t.line("done");
+    // It exits with code 4: pushed too.
+    loop {
+        if let Event::SessionUpdated(s) = next().await
+            && let SessionStatus::Exited(e) = &s.status
+        {
+            assert_eq!(e.code, Some(4));
+            break;
+        }
+    }
+    server.ok(&["kill", "local", &id]);
+    loop {
+        if let Event::SessionRemoved(gone) = next().await {
+            assert_eq!(gone.to_string(), id);
+            break;
+        }
+    }
+    peer.ep.close().await;
+}
+
+#[test]
+fn pairings_survive_restarts_and_a_crash_leaves_nothing_stuck() {
+    let a_port = free_port();
+    let b_port = free_port();
+    let a = TestAgent::start_with("laptop", "");
+    let b = TestAgent::start_with("server", "");
+    // Restart both on fixed ports: relays are off here, so peers find each other only
+    // by the addresses in the ticket.
+    let (a_home, b_home) = (a.stop(), b.stop());
+    for (home, port) in [(&a_home, a_port), (&b_home, b_port)] {
+        let cfg = home.path().join("config.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace(
+            "listen = [\"127.0.0.1:0\"]",
+            &format!("listen = [\"127.0.0.1:{port}\"]"),
+        );
+        std::fs::write(cfg, text).unwrap();
+    }
+    let a = TestAgent::spawn(a_home, "laptop");
+    let b = TestAgent::spawn(b_home, "server");
+    pair(&a, &b, "build-box", "owner");
+    let id_before = a.json(&["status"])["id"].clone();
+
+    // Both stop cleanly and come back: same keys, same pairing.
+    let (a_home, b_home) = (a.stop(), b.stop());
+    let b = TestAgent::spawn(b_home, "server");
+    let a = TestAgent::spawn(a_home, "laptop");
+    assert_eq!(a.json(&["status"])["id"], id_before);
+    let dir = tempfile::tempdir().unwrap();
+    let id = a.open_detached("build-box", dir.path(), SHELL);
+    assert_eq!(a.json(&["ls", "build-box"])[0]["id"], id.as_str());
+
+    // A crash (SIGKILL) leaves a stale socket behind; the next start replaces it.
+    let a_home = a.crash();
+    assert!(a_home.path().join("agent.sock").exists());
+    let a = TestAgent::spawn(a_home, "laptop");
+    assert_eq!(a.json(&["ls", "build-box"])[0]["id"], id.as_str());
+
+    // A second agent on the same folder is refused instead of stealing the socket.
+    let out = std::process::Command::new(vibemesh_tests::vibemesh_bin())
+        .arg("agent")
+        .env("VIBEMESH_HOME", a.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already running"), "{err}");
+    drop(b);
+}
