@@ -7,14 +7,10 @@ use tokio::net::{UnixListener, UnixStream};
 use vibemesh_core::{
     ErrorCode, WireError,
     frame::{FrameReader, FrameWriter},
-    proto::local::{LocalOpen, RouteInfo, RouteReply, Target},
+    proto::local::{LocalOpen, RouteReply},
 };
 
-use crate::{
-    daemon::Agent,
-    net::{links::why_closed, proxy},
-    serve::{Caller, serve_stream},
-};
+use crate::daemon::Agent;
 
 /// Accepts local connections until the agent goes away.
 pub async fn serve(listener: UnixListener, agent: Weak<Agent>) {
@@ -50,55 +46,18 @@ async fn handle(agent: Arc<Agent>, stream: UnixStream) {
             let _ = writer.send(&resp).await;
             let _ = writer.finish().await;
         }
-        LocalOpen::Route(Target::Local) => {
-            let reply: RouteReply = Ok(RouteInfo {
-                name: "local".into(),
-                id: agent.endpoint.id(),
-            });
-            if writer.send(&reply).await.is_ok() {
-                serve_stream(
-                    agent.services.clone(),
-                    Caller::LOCAL,
-                    reader.into_inner(),
-                    writer.into_inner(),
-                )
-                .await;
-            }
-        }
-        LocalOpen::Route(Target::Peer(name)) => {
-            let opened = async {
-                let peer = agent.access.find_known(&name)?;
-                let conn = agent.links.get(&peer).await?;
-                let streams = conn
-                    .open_bi()
-                    .await
-                    .map_err(|_| why_closed(&conn, &peer.name))?;
-                Ok::<_, WireError>((peer, conn, streams))
-            }
-            .await;
-            match opened {
-                Ok((peer, conn, streams)) => {
-                    let reply: RouteReply = Ok(RouteInfo {
-                        name: peer.name.clone(),
-                        id: peer.id,
-                    });
-                    if writer.send(&reply).await.is_ok() {
-                        proxy::relay(
-                            reader.into_inner(),
-                            writer.into_inner(),
-                            streams,
-                            conn,
-                            peer.name,
-                        )
-                        .await;
-                    }
-                }
-                Err(e) => {
-                    let reply: RouteReply = Err(e);
-                    let _ = writer.send(&reply).await;
+        LocalOpen::Route(target) => match agent.route(&target).await {
+            Ok((info, route)) => {
+                let reply: RouteReply = Ok(info);
+                if writer.send(&reply).await.is_ok() {
+                    route.carry(reader.into_inner(), writer.into_inner()).await;
                 }
             }
-        }
+            Err(e) => {
+                let reply: RouteReply = Err(e);
+                let _ = writer.send(&reply).await;
+            }
+        },
     }
 }
 

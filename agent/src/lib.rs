@@ -6,6 +6,7 @@
 //! - [`net`]: the iroh side: endpoint, protocol handlers, pairing, outgoing links.
 //! - [`access`]: the allow-list and known peers on disk.
 //! - [`ipc`] and [`admin`]: the local socket and the requests only the owner may make.
+//! - [`route`]: how the owner's streams reach this agent or a peer (also in-process).
 //! - [`cli`]: the `vibemesh` commands.
 #![warn(missing_docs)]
 
@@ -17,6 +18,7 @@ pub mod config;
 pub mod daemon;
 pub mod ipc;
 pub mod net;
+pub mod route;
 pub mod serve;
 pub mod session;
 
