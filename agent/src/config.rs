@@ -89,6 +89,8 @@ pub struct Config {
     pub recordings_dir: Option<PathBuf>,
     /// Most sessions at once.
     pub max_sessions: usize,
+    /// Folders clients may browse and edit; the user's home when empty.
+    pub roots: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -103,6 +105,7 @@ impl Default for Config {
             record_input: false,
             recordings_dir: None,
             max_sessions: 1000,
+            roots: Vec::new(),
         }
     }
 }
@@ -169,7 +172,20 @@ impl Config {
         if self.max_sessions == 0 {
             return Err("max_sessions must be at least 1".into());
         }
+        if let Some(r) = self.roots.iter().find(|r| !r.is_absolute()) {
+            return Err(format!("roots: {} is not an absolute path", r.display()));
+        }
         Ok(())
+    }
+
+    /// The folders clients may use: `roots`, or the user's home.
+    pub fn file_roots(&self) -> Vec<PathBuf> {
+        if !self.roots.is_empty() {
+            return self.roots.clone();
+        }
+        directories::BaseDirs::new()
+            .map(|d| vec![d.home_dir().to_path_buf()])
+            .unwrap_or_else(|| vec![PathBuf::from("/")])
     }
 
     /// The name peers see.

@@ -91,6 +91,7 @@ impl Agent {
             sessions: sessions.clone(),
             id: endpoint.id(),
             name: name.clone(),
+            files: crate::files::Files::new(config.file_roots()),
         });
         let tickets = Arc::new(Tickets::default());
         let router = Router::builder(endpoint.clone())

@@ -7,6 +7,8 @@
 //! - [`access`]: the allow-list and known peers on disk.
 //! - [`ipc`] and [`admin`]: the local socket and the requests only the owner may make.
 //! - [`route`]: how the owner's streams reach this agent or a peer (also in-process).
+//! - [`files`], [`git`] and [`watch`]: the workspace around sessions: files under the
+//!   allowed roots, git for the repository around a path, and live change events.
 //! - [`cli`]: the `vibemesh` commands.
 #![warn(missing_docs)]
 
@@ -16,10 +18,13 @@ pub mod cast;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod files;
+pub mod git;
 pub mod ipc;
 pub mod net;
 pub mod route;
 pub mod serve;
 pub mod session;
+pub mod watch;
 
 pub use daemon::Agent;

@@ -38,6 +38,12 @@ pub enum ErrorCode {
     SpawnFailed,
     /// A configured limit was reached (sessions, viewers).
     Limit,
+    /// The path is outside the folders the agent allows.
+    OutsideRoots,
+    /// The file changed since the client read it (or the target exists).
+    Conflict,
+    /// Too large for this request; use a transfer stream.
+    TooLarge,
     /// The named peer could not be reached.
     Unreachable,
     /// Something failed inside the agent; the message says what.
@@ -66,6 +72,9 @@ impl ErrorCode {
             ErrorCode::BadRequest => 31,
             ErrorCode::SpawnFailed => 32,
             ErrorCode::Limit => 33,
+            ErrorCode::OutsideRoots => 34,
+            ErrorCode::Conflict => 35,
+            ErrorCode::TooLarge => 36,
             ErrorCode::Unreachable => 40,
             ErrorCode::Internal => 50,
             ErrorCode::Shutdown => 51,
@@ -91,6 +100,9 @@ impl From<u32> for ErrorCode {
             31 => ErrorCode::BadRequest,
             32 => ErrorCode::SpawnFailed,
             33 => ErrorCode::Limit,
+            34 => ErrorCode::OutsideRoots,
+            35 => ErrorCode::Conflict,
+            36 => ErrorCode::TooLarge,
             40 => ErrorCode::Unreachable,
             50 => ErrorCode::Internal,
             51 => ErrorCode::Shutdown,
@@ -122,6 +134,9 @@ impl std::fmt::Display for ErrorCode {
             ErrorCode::BadRequest => "bad-request",
             ErrorCode::SpawnFailed => "spawn-failed",
             ErrorCode::Limit => "limit",
+            ErrorCode::OutsideRoots => "outside-roots",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::TooLarge => "too-large",
             ErrorCode::Unreachable => "unreachable",
             ErrorCode::Internal => "internal",
             ErrorCode::Shutdown => "shutdown",

@@ -2,6 +2,8 @@
 //! through [`local`] and print through [`output`].
 
 mod attach;
+mod files;
+mod git;
 mod local;
 mod output;
 mod play;
@@ -125,6 +127,45 @@ enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// List a folder on a peer: names, sizes, times, git state.
+    LsFiles {
+        /// The peer, or `local`.
+        peer: String,
+        /// The folder (absolute, or starting with ~).
+        #[arg(default_value = "~")]
+        path: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a file from a peer.
+    Cat {
+        /// The peer, or `local`.
+        peer: String,
+        /// The file.
+        path: String,
+    },
+    /// Copy a file between here and a peer: `vibemesh cp build-box:~/log.txt .` or
+    /// `vibemesh cp ./img.png build-box:~/img.png`.
+    Cp {
+        /// From: a local path or `peer:path`.
+        from: String,
+        /// To: a local path or `peer:path`.
+        to: String,
+    },
+    /// Git for the repository around a path on a peer.
+    Git {
+        /// The peer, or `local`.
+        peer: String,
+        /// A path in the repository.
+        path: String,
+        /// What to show.
+        #[command(subcommand)]
+        action: git::GitAction,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Replay an asciinema recording in this terminal.
     Play {
         /// The `.cast` file.
@@ -182,7 +223,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn target(peer: &str) -> Target {
+/// `local` and `.` name this machine's agent; anything else a peer.
+pub(crate) fn target(peer: &str) -> Target {
     if peer == "local" || peer == "." {
         Target::Local
     } else {
@@ -321,6 +363,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             speed,
             idle_limit,
         } => play::run(&file, speed, idle_limit).await,
+        Command::LsFiles { peer, path, json } => {
+            files::ls_files(&home, target(&peer), &path, json).await
+        }
+        Command::Cat { peer, path } => files::cat(&home, target(&peer), &path).await,
+        Command::Cp { from, to } => files::cp(&home, &from, &to).await,
+        Command::Git {
+            peer,
+            path,
+            action,
+            json,
+        } => git::run(&home, target(&peer), &path, action, json).await,
     }
 }
 

@@ -12,10 +12,31 @@ use vibemesh_core::{
     proto::{
         Role,
         control::{ControlFrame, Event, Request, RequestBody, Response, ResponseBody},
+        git::GitRequest,
     },
 };
 
 use super::{Caller, Services};
+use crate::watch::Watches;
+
+/// The path a git request is about.
+fn git_path(req: &GitRequest) -> &str {
+    match req {
+        GitRequest::Status { path }
+        | GitRequest::Diff { path, .. }
+        | GitRequest::Log { path, .. }
+        | GitRequest::Branches { path }
+        | GitRequest::Worktrees { path } => path,
+    }
+}
+
+/// A folder itself, or the folder a file is in.
+fn folder_of(path: std::path::PathBuf) -> std::path::PathBuf {
+    if path.is_dir() {
+        return path;
+    }
+    path.parent().map(|p| p.to_path_buf()).unwrap_or(path)
+}
 
 /// Requests read ahead of the one being handled.
 const READ_AHEAD: usize = 16;
@@ -30,6 +51,8 @@ pub(super) async fn run<R, W>(
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let mut events = svc.sessions.subscribe();
+    let (watch_tx, mut watch_rx) = mpsc::channel(READ_AHEAD);
+    let mut watches = Watches::new(watch_tx);
     // Frame reads are not cancel-safe, so they get their own task and a channel.
     let (req_tx, mut req_rx) = mpsc::channel(READ_AHEAD);
     let read_task = tokio::spawn(async move {
@@ -45,7 +68,7 @@ pub(super) async fn run<R, W>(
         let frame = tokio::select! {
             next = req_rx.recv() => match next {
                 Some(Ok(Some(req))) => {
-                    let result = handle(&svc, caller, req.body).await;
+                    let result = handle(&svc, caller, &mut watches, req.body).await;
                     ControlFrame::Response(Response { id: req.id, result })
                 }
                 Some(Err(e)) => {
@@ -59,6 +82,7 @@ pub(super) async fn run<R, W>(
                 Err(RecvError::Lagged(_)) => ControlFrame::Event(Event::Lagged),
                 Err(RecvError::Closed) => break,
             },
+            Some(ev) = watch_rx.recv() => ControlFrame::Event(ev),
         };
         if writer.send(&frame).await.is_err() {
             break;
@@ -71,6 +95,7 @@ pub(super) async fn run<R, W>(
 async fn handle(
     svc: &Services,
     caller: Caller,
+    watches: &mut Watches,
     body: RequestBody,
 ) -> Result<ResponseBody, WireError> {
     let owner_only = |what: &str| {
@@ -95,6 +120,27 @@ async fn handle(
             owner_only("kill sessions")?;
             svc.sessions.kill(id).await?;
             Ok(ResponseBody::Killed)
+        }
+        RequestBody::Files(req) => Ok(ResponseBody::Files(
+            svc.files.handle(req, caller.role).await?,
+        )),
+        RequestBody::Git(req) => {
+            let dir = folder_of(svc.files.resolve(git_path(&req))?);
+            Ok(ResponseBody::Git(crate::git::handle(&dir, req).await?))
+        }
+        RequestBody::Watch { path } => {
+            let dir = svc.files.resolve(&path)?;
+            if !dir.is_dir() {
+                return Err(WireError::new(
+                    ErrorCode::BadRequest,
+                    format!("{} is not a folder", dir.display()),
+                ));
+            }
+            Ok(ResponseBody::Watching(watches.add(dir).await?))
+        }
+        RequestBody::Unwatch(id) => {
+            watches.remove(id)?;
+            Ok(ResponseBody::Unwatched)
         }
     }
 }

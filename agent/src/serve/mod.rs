@@ -3,6 +3,7 @@
 
 mod attach;
 mod control;
+mod transfer;
 
 use std::sync::Arc;
 
@@ -40,6 +41,8 @@ pub struct Services {
     pub id: EndpointId,
     /// This agent's name.
     pub name: String,
+    /// Files under the allowed roots.
+    pub files: crate::files::Files,
 }
 
 impl Services {
@@ -68,6 +71,10 @@ where
     match reader.recv::<StreamOpen>().await {
         Ok(Some(StreamOpen::Control)) => control::run(svc, caller, reader, writer).await,
         Ok(Some(StreamOpen::Attach(req))) => attach::run(svc, caller, req, reader, writer).await,
+        Ok(Some(StreamOpen::Download(req))) => transfer::download(svc, caller, req, writer).await,
+        Ok(Some(StreamOpen::Upload(req))) => {
+            transfer::upload(svc, caller, req, reader, writer).await
+        }
         Ok(None) => {}
         Err(e) => {
             tracing::debug!("bad stream opening: {e}");

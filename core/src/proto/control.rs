@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Provider, Role, SessionId, SessionInfo, TermSize};
+use super::{
+    Provider, Role, SessionId, SessionInfo, TermSize,
+    files::{FileRequest, FileResponse},
+    git::{GitRequest, GitResponse},
+};
 use crate::{EndpointId, WireError};
 
 /// A client's request; `id` comes back on the response.
@@ -25,7 +29,24 @@ pub enum RequestBody {
     CreateSession(CreateSession),
     /// Stop a running session, or forget an exited one (owners only).
     KillSession(SessionId),
+    /// Files on the agent's machine.
+    Files(FileRequest),
+    /// Git, for the repository around a path.
+    Git(GitRequest),
+    /// Push [`Event::FilesChanged`] (and [`Event::GitChanged`]) for a folder and what is
+    /// below it, until [`RequestBody::Unwatch`] or the end of this control stream.
+    Watch {
+        /// The folder.
+        path: String,
+    },
+    /// Stop a watch.
+    Unwatch(WatchId),
 }
+
+/// A watch on one control stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WatchId(pub u64);
 
 /// How to start a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +86,14 @@ pub enum ResponseBody {
     Created(SessionInfo),
     /// Answer to [`RequestBody::KillSession`].
     Killed,
+    /// Answer to [`RequestBody::Files`].
+    Files(FileResponse),
+    /// Answer to [`RequestBody::Git`].
+    Git(GitResponse),
+    /// Answer to [`RequestBody::Watch`].
+    Watching(WatchId),
+    /// Answer to [`RequestBody::Unwatch`].
+    Unwatched,
 }
 
 /// Who an agent is.
@@ -95,6 +124,20 @@ pub enum Event {
     SessionRemoved(SessionId),
     /// This client fell behind and missed events; list again to catch up.
     Lagged,
+    /// Files changed under a watched folder (debounced; paths are absolute).
+    FilesChanged {
+        /// The watch.
+        watch: WatchId,
+        /// What changed.
+        paths: Vec<String>,
+    },
+    /// The git state of the repository around a watched folder may have changed.
+    GitChanged {
+        /// The watch.
+        watch: WatchId,
+        /// The repository's top folder.
+        root: String,
+    },
 }
 
 /// Everything the agent sends on a control stream.

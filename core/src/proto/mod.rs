@@ -9,12 +9,16 @@
 //!   [`control::Event`]s, so no client ever polls.
 //! - [`StreamOpen::Attach`]: one terminal session, its snapshot and then its live output
 //!   ([`attach::ServerFrame`]), and the client's keys and size ([`attach::ClientFrame`]).
+//! - [`StreamOpen::Download`] and [`StreamOpen::Upload`]: one file each way
+//!   ([`files::TransferFrame`]).
 //!
 //! Pairing uses its own ALPN, [`ALPN_PAIR`], and one stream ([`pair`]).
 //! The local CLI reaches its own agent over a Unix socket with [`local`].
 
 pub mod attach;
 pub mod control;
+pub mod files;
+pub mod git;
 pub mod local;
 pub mod pair;
 
@@ -32,6 +36,10 @@ pub enum StreamOpen {
     Control,
     /// This stream carries one attached terminal session.
     Attach(attach::AttachRequest),
+    /// This stream carries one file from the agent ([`files::TransferFrame`]s).
+    Download(files::DownloadRequest),
+    /// This stream carries one file to the agent ([`files::TransferFrame`]s).
+    Upload(files::UploadRequest),
 }
 
 /// A session's id: unique on its agent, shown as 8 hex digits. Binary encodings carry

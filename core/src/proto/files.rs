@@ -1,0 +1,195 @@
+//! Files on the agent's machine: listing, reading, writing, and streamed transfers.
+//!
+//! Every path is resolved on the agent against its allowed roots; `..`, absolute paths
+//! outside them and symlinks that lead outside are refused with
+//! [`crate::ErrorCode::OutsideRoots`]. Writes name the [`Version`] they replace and are
+//! refused with [`crate::ErrorCode::Conflict`] when the file changed since, so two devices
+//! editing one file never silently overwrite each other.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::git::GitMark;
+
+/// The most bytes one [`FileRequest::Read`] returns, and the most one
+/// [`FileRequest::Write`] carries; larger files go through a transfer stream.
+pub const MAX_INLINE: u64 = 512 * 1024;
+/// Bytes per data frame on a transfer stream.
+pub const TRANSFER_CHUNK: usize = 256 * 1024;
+
+/// What a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Dir,
+    /// A symbolic link (listed as such; followed only inside the roots).
+    Symlink,
+    /// A socket, device or pipe.
+    Other,
+}
+
+/// Which version of a file a client saw: a write naming it is refused if the file changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Version {
+    /// Modification time, in milliseconds since the Unix epoch.
+    pub modified_ms: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 hash of the whole content.
+    pub hash: [u8; 32],
+}
+
+/// One entry of a folder listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirEntry {
+    /// Its name in the folder.
+    pub name: String,
+    /// What it is.
+    pub kind: FileKind,
+    /// Size in bytes (0 for folders).
+    pub size: u64,
+    /// Modification time, in milliseconds since the Unix epoch.
+    pub modified_ms: u64,
+    /// Its git state, when the folder is in a repository.
+    pub git: Option<GitMark>,
+}
+
+/// A path's metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileMeta {
+    /// The path as the agent resolved it (absolute).
+    pub path: String,
+    /// What it is.
+    pub kind: FileKind,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, in milliseconds since the Unix epoch.
+    pub modified_ms: u64,
+    /// The version, for regular files.
+    pub version: Option<Version>,
+}
+
+/// File requests on the control stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FileRequest {
+    /// The folders a client may use (the allowed roots).
+    Roots,
+    /// A folder's entries, sorted folders first, then by name.
+    List {
+        /// The folder.
+        path: String,
+    },
+    /// A path's metadata.
+    Stat {
+        /// The path.
+        path: String,
+    },
+    /// Part of a file: at most [`MAX_INLINE`] bytes from `offset`.
+    Read {
+        /// The file.
+        path: String,
+        /// Where to start.
+        offset: u64,
+        /// How much; up to the end (or the limit) when `None`.
+        len: Option<u64>,
+    },
+    /// Replaces (or creates) a whole file of at most [`MAX_INLINE`] bytes (owners only).
+    Write {
+        /// The file.
+        path: String,
+        /// The new content.
+        data: Bytes,
+        /// The version being replaced; `None` means the file must not exist yet.
+        expected: Option<Version>,
+    },
+    /// Creates a folder and its missing parents (owners only).
+    Mkdir {
+        /// The folder.
+        path: String,
+    },
+    /// Renames or moves (owners only); refuses to replace an existing target.
+    Rename {
+        /// From.
+        from: String,
+        /// To.
+        to: String,
+    },
+    /// Moves to the platform's trash where there is one (owners only).
+    Delete {
+        /// The path.
+        path: String,
+    },
+}
+
+/// Answers to [`FileRequest`]s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FileResponse {
+    /// Answer to [`FileRequest::Roots`].
+    Roots(Vec<String>),
+    /// Answer to [`FileRequest::List`].
+    Listing {
+        /// The folder as resolved.
+        path: String,
+        /// Its entries.
+        entries: Vec<DirEntry>,
+    },
+    /// Answer to [`FileRequest::Stat`].
+    Meta(FileMeta),
+    /// Answer to [`FileRequest::Read`].
+    Data {
+        /// The file's metadata (and version) when read.
+        meta: FileMeta,
+        /// Where the data starts.
+        offset: u64,
+        /// The bytes.
+        data: Bytes,
+        /// Whether this reaches the end of the file.
+        eof: bool,
+    },
+    /// Answer to writes, mkdir and rename: the path's new metadata.
+    Done(FileMeta),
+    /// Answer to [`FileRequest::Delete`].
+    Deleted {
+        /// Whether it went to the trash (else it was removed).
+        trashed: bool,
+    },
+}
+
+/// The body of [`super::StreamOpen::Download`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadRequest {
+    /// The file.
+    pub path: String,
+}
+
+/// The body of [`super::StreamOpen::Upload`]: the client then sends
+/// [`TransferFrame::Data`] frames and one [`TransferFrame::End`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadRequest {
+    /// The file.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The version being replaced; `None` means the file must not exist yet.
+    pub expected: Option<Version>,
+}
+
+/// Frames of a transfer stream, in either direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TransferFrame {
+    /// Download: the first frame, what is coming.
+    Start(FileMeta),
+    /// A piece of the file, at most [`TRANSFER_CHUNK`] bytes.
+    Data(Bytes),
+    /// The last frame: the BLAKE3 hash of everything sent.
+    End {
+        /// The hash.
+        hash: [u8; 32],
+    },
+    /// Upload: the agent's answer once the file is in place.
+    Done(FileMeta),
+    /// The transfer failed; nothing was written.
+    Failed(crate::WireError),
+}
