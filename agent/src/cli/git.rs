@@ -1,12 +1,14 @@
 //! `vibemesh git <peer> <path> status|diff|log|branches|worktrees`.
-//!
-//! SKELETON: being implemented.
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
 use clap::Subcommand;
-use vibemesh_core::proto::local::Target;
+use vibemesh_core::proto::{
+    git::{Branch, Commit, GitFile, GitRequest, GitResponse, GitStatus, Worktree},
+    local::Target,
+};
 
+use super::{local, output};
 use crate::config::Home;
 
 /// What `vibemesh git` shows.
@@ -45,6 +47,151 @@ pub async fn run(
     action: GitAction,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let _ = (home, target, path, action, json);
-    anyhow::bail!("git is not available yet")
+    let path = path.to_string();
+    let req = match action {
+        GitAction::Status => GitRequest::Status { path },
+        GitAction::Diff { staged, file } => GitRequest::Diff { path, file, staged },
+        GitAction::Log { limit, skip } => GitRequest::Log { path, skip, limit },
+        GitAction::Branches => GitRequest::Branches { path },
+        GitAction::Worktrees => GitRequest::Worktrees { path },
+    };
+    let control = local::control(home, target).await?;
+    let resp = control.git(req).await?;
+    let _ = control.finish().await;
+    match resp {
+        GitResponse::Status(s) if json => output::json(&s)?,
+        GitResponse::Status(s) => print!("{}", status(&s)),
+        GitResponse::Diff(d) if json => output::json(&d)?,
+        GitResponse::Diff(d) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(d.as_bytes())?;
+            out.flush()?;
+        }
+        GitResponse::Log(l) if json => output::json(&l)?,
+        GitResponse::Log(l) => print!("{}", log(&l)),
+        GitResponse::Branches(b) if json => output::json(&b)?,
+        GitResponse::Branches(b) => print!("{}", branches(&b)),
+        GitResponse::Worktrees(w) if json => output::json(&w)?,
+        GitResponse::Worktrees(w) => print!("{}", worktrees(&w)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Like `git status -sb`: `## branch...upstream [ahead 1, behind 2]`, then `XY path`.
+fn status(s: &GitStatus) -> String {
+    let mut out = String::from("## ");
+    match (&s.branch, &s.head) {
+        (Some(b), None) => out.push_str(&format!("No commits yet on {b}")),
+        (Some(b), Some(_)) => out.push_str(b),
+        (None, _) => out.push_str("HEAD (no branch)"),
+    }
+    if let Some(up) = &s.upstream {
+        out.push_str(&format!("...{up}"));
+        let ab: Vec<String> = [("ahead", s.ahead), ("behind", s.behind)]
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(w, n)| format!("{w} {n}"))
+            .collect();
+        if !ab.is_empty() {
+            out.push_str(&format!(" [{}]", ab.join(", ")));
+        }
+    }
+    out.push('\n');
+    for f in &s.files {
+        out.push_str(&file_line(f));
+        out.push('\n');
+    }
+    out
+}
+
+fn file_line(f: &GitFile) -> String {
+    let letter = |c: char| if c == '.' { ' ' } else { c };
+    let xy = format!("{}{}", letter(f.index), letter(f.worktree));
+    match &f.from {
+        Some(from) => format!("{xy} {from} -> {}", f.path),
+        None => format!("{xy} {}", f.path),
+    }
+}
+
+/// One line a commit: short hash, date (UTC), author, summary.
+fn log(list: &[Commit]) -> String {
+    list.iter()
+        .map(|c| {
+            let short: String = c.id.chars().take(7).collect();
+            let date = date(c.time_ms / 1000);
+            format!("{short} {date} {}  {}\n", c.author, c.summary)
+        })
+        .collect()
+}
+
+/// `*` marks the branch checked out here.
+fn branches(list: &[Branch]) -> String {
+    let width = list
+        .iter()
+        .map(|b| b.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    list.iter()
+        .map(|b| {
+            let star = if b.current { '*' } else { ' ' };
+            let short: String = b.head.chars().take(7).collect();
+            let line = match &b.upstream {
+                Some(up) => format!("{star} {:<width$}  {short}  [{up}]", b.name),
+                None => format!("{star} {:<width$}  {short}", b.name),
+            };
+            format!("{}\n", line.trim_end())
+        })
+        .collect()
+}
+
+/// Like `git worktree list`: folder, commit, `[branch]` or `(detached HEAD)`.
+fn worktrees(list: &[Worktree]) -> String {
+    let width = list
+        .iter()
+        .map(|w| w.path.chars().count())
+        .max()
+        .unwrap_or(0);
+    list.iter()
+        .map(|w| {
+            let short: String = w
+                .head
+                .as_deref()
+                .unwrap_or("-------")
+                .chars()
+                .take(7)
+                .collect();
+            let branch = match &w.branch {
+                Some(b) => format!("[{b}]"),
+                None => "(detached HEAD)".to_string(),
+            };
+            format!("{:<width$}  {short} {branch}\n", w.path)
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DD` (UTC) for Unix seconds.
+fn date(secs: u64) -> String {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(951_782_400), "2000-02-29");
+        assert_eq!(date(1_700_000_000), "2023-11-14");
+    }
 }

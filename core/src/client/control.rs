@@ -197,4 +197,15 @@ impl ControlClient {
         self.shared.writer.lock().await.finish().await?;
         Ok(())
     }
+
+    /// Git for the repository around the request's path.
+    pub async fn git(
+        &self,
+        req: crate::proto::git::GitRequest,
+    ) -> Result<crate::proto::git::GitResponse, ClientError> {
+        match self.request(RequestBody::Git(req)).await? {
+            ResponseBody::Git(g) => Ok(g),
+            _ => Err(ClientError::Unexpected("expected a git answer")),
+        }
+    }
 }
