@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::{
     io::{AsyncRead, AsyncWrite},
-    sync::{broadcast::error::RecvError, mpsc},
+    sync::{Semaphore, broadcast::error::RecvError, mpsc},
 };
 use vibemesh_core::{
     ErrorCode, WireError,
@@ -38,8 +38,11 @@ fn folder_of(path: std::path::PathBuf) -> std::path::PathBuf {
     path.parent().map(|p| p.to_path_buf()).unwrap_or(path)
 }
 
-/// Requests read ahead of the one being handled.
+/// Requests read ahead of the ones being handled.
 const READ_AHEAD: usize = 16;
+/// Requests handled at once per stream: a slow one (a big git log, a kill waiting for a
+/// stubborn process) does not hold up the others.
+const IN_FLIGHT: usize = 16;
 
 pub(super) async fn run<R, W>(
     svc: Arc<Services>,
@@ -53,6 +56,8 @@ pub(super) async fn run<R, W>(
     let mut events = svc.sessions.subscribe();
     let (watch_tx, mut watch_rx) = mpsc::channel(READ_AHEAD);
     let mut watches = Watches::new(watch_tx);
+    let (resp_tx, mut resp_rx) = mpsc::channel::<Response>(READ_AHEAD);
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     // Frame reads are not cancel-safe, so they get their own task and a channel.
     let (req_tx, mut req_rx) = mpsc::channel(READ_AHEAD);
     let read_task = tokio::spawn(async move {
@@ -67,10 +72,28 @@ pub(super) async fn run<R, W>(
     loop {
         let frame = tokio::select! {
             next = req_rx.recv() => match next {
-                Some(Ok(Some(req))) => {
-                    let result = handle(&svc, caller, &mut watches, req.body).await;
-                    ControlFrame::Response(Response { id: req.id, result })
-                }
+                Some(Ok(Some(Request { id, body }))) => match body {
+                    RequestBody::Watch { path } => {
+                        let result = watch(&svc, &mut watches, &path).await;
+                        ControlFrame::Response(Response { id, result })
+                    }
+                    RequestBody::Unwatch(w) => {
+                        let result = watches.remove(w).map(|()| ResponseBody::Unwatched);
+                        ControlFrame::Response(Response { id, result })
+                    }
+                    body => {
+                        // The permit is released before the answer is queued, so a
+                        // full answer queue can never starve new permits.
+                        let Ok(permit) = in_flight.clone().acquire_owned().await else { break };
+                        let (svc, resp_tx) = (svc.clone(), resp_tx.clone());
+                        tokio::spawn(async move {
+                            let result = handle(&svc, caller, body).await;
+                            drop(permit);
+                            let _ = resp_tx.send(Response { id, result }).await;
+                        });
+                        continue;
+                    }
+                },
                 Some(Err(e)) => {
                     let _ = writer.send(&ControlFrame::Closing(e.to_wire())).await;
                     break;
@@ -83,6 +106,7 @@ pub(super) async fn run<R, W>(
                 Err(RecvError::Closed) => break,
             },
             Some(ev) = watch_rx.recv() => ControlFrame::Event(ev),
+            Some(resp) = resp_rx.recv() => ControlFrame::Response(resp),
         };
         if writer.send(&frame).await.is_err() {
             break;
@@ -92,10 +116,43 @@ pub(super) async fn run<R, W>(
     let _ = writer.finish().await;
 }
 
+async fn watch(
+    svc: &Services,
+    watches: &mut Watches,
+    path: &str,
+) -> Result<ResponseBody, WireError> {
+    let dir = svc.files.resolve(path)?;
+    if !dir.is_dir() {
+        return Err(WireError::new(
+            ErrorCode::BadRequest,
+            format!("{} is not a folder", dir.display()),
+        ));
+    }
+    Ok(ResponseBody::Watching(watches.add(dir).await?))
+}
+
+/// The folder a git request works in, refused when its repository reaches outside the
+/// roots (a dotfiles repository at `~` would otherwise show files the roots exclude).
+async fn git_dir(svc: &Services, req: &GitRequest) -> Result<std::path::PathBuf, WireError> {
+    let dir = folder_of(svc.files.resolve(git_path(req))?);
+    if let Some(root) = crate::git::repo_root(&dir).await
+        && svc.files.resolve(&root.display().to_string()).is_err()
+    {
+        return Err(WireError::new(
+            ErrorCode::OutsideRoots,
+            format!(
+                "the git repository around {} starts at {}, outside the folders this agent shares",
+                dir.display(),
+                root.display()
+            ),
+        ));
+    }
+    Ok(dir)
+}
+
 async fn handle(
     svc: &Services,
     caller: Caller,
-    watches: &mut Watches,
     body: RequestBody,
 ) -> Result<ResponseBody, WireError> {
     let owner_only = |what: &str| {
@@ -125,22 +182,12 @@ async fn handle(
             svc.files.handle(req, caller.role).await?,
         )),
         RequestBody::Git(req) => {
-            let dir = folder_of(svc.files.resolve(git_path(&req))?);
+            let dir = git_dir(svc, &req).await?;
             Ok(ResponseBody::Git(crate::git::handle(&dir, req).await?))
         }
-        RequestBody::Watch { path } => {
-            let dir = svc.files.resolve(&path)?;
-            if !dir.is_dir() {
-                return Err(WireError::new(
-                    ErrorCode::BadRequest,
-                    format!("{} is not a folder", dir.display()),
-                ));
-            }
-            Ok(ResponseBody::Watching(watches.add(dir).await?))
-        }
-        RequestBody::Unwatch(id) => {
-            watches.remove(id)?;
-            Ok(ResponseBody::Unwatched)
-        }
+        RequestBody::Watch { .. } | RequestBody::Unwatch(_) => Err(WireError::new(
+            ErrorCode::Internal,
+            "watches are handled by the stream itself",
+        )),
     }
 }

@@ -19,10 +19,12 @@
 mod attach;
 mod connect;
 mod control;
+mod files;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
 pub use connect::{PeerConnection, close_reason, pair};
 pub use control::{ControlClient, ControlDriver, Events, open_control};
+pub use files::{Download, Upload, open_download, open_upload};
 
 use crate::{WireError, frame::FrameError};
 
@@ -35,7 +37,7 @@ pub type BoxWrite = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The agent refused, with its reason.
-    #[error("{0}")]
+    #[error(transparent)]
     Remote(#[from] WireError),
     /// The stream failed or carried garbage.
     #[error(transparent)]
