@@ -29,6 +29,12 @@ impl TestAgent {
 
     /// Like [`TestAgent::start`] with extra `config.toml` lines.
     pub fn start_with(name: &str, extra: &str) -> Self {
+        Self::start_env(name, extra, &[])
+    }
+
+    /// Like [`TestAgent::start_with`], with extra environment variables for the agent
+    /// process (`XDG_DATA_HOME`, say).
+    pub fn start_env(name: &str, extra: &str, env: &[(&str, &str)]) -> Self {
         let home = tempfile::Builder::new()
             .prefix("vm-")
             .tempdir()
@@ -38,13 +44,19 @@ impl TestAgent {
             format!("name = \"{name}\"\nrelay = \"none\"\nlisten = [\"127.0.0.1:0\"]\n{extra}\n"),
         )
         .expect("write config");
-        Self::spawn(home, name)
+        Self::spawn_env(home, name, env)
     }
 
     /// Starts an agent on an existing home (a restart).
     pub fn spawn(home: TempDir, name: &str) -> Self {
+        Self::spawn_env(home, name, &[])
+    }
+
+    /// Like [`TestAgent::spawn`], with extra environment variables.
+    pub fn spawn_env(home: TempDir, name: &str, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(vibemesh_bin())
             .arg("agent")
+            .envs(env.iter().copied())
             .env("VIBEMESH_HOME", home.path())
             .env("RUST_LOG", "vibemesh_agent=debug,warn")
             .stdin(Stdio::null())

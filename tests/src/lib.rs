@@ -6,6 +6,7 @@
 //! the screen; a timeout only turns a hang into a failure that shows the screen.
 
 mod agent;
+pub mod files;
 mod peer;
 mod term;
 

@@ -1,11 +1,25 @@
 //! `vibemesh ls-files`, `cat` and `cp`: files on a peer from the command line.
-//!
-//! SKELETON: being implemented.
 
-use std::process::ExitCode;
+use std::{
+    io::IsTerminal,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::{Duration, Instant},
+};
 
-use vibemesh_core::proto::local::Target;
+use anyhow::Context;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vibemesh_core::{
+    ErrorCode,
+    client::{self, ClientError},
+    proto::{
+        files::{FileKind, FileRequest, FileResponse, TRANSFER_CHUNK, UploadRequest},
+        git::GitMark,
+        local::Target,
+    },
+};
 
+use super::{local, output};
 use crate::config::Home;
 
 /// `vibemesh ls-files <peer> [path]`: a folder's entries with sizes, times and git marks.
@@ -15,18 +29,292 @@ pub async fn ls_files(
     path: &str,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let _ = (home, target, path, json);
-    anyhow::bail!("ls-files is not available yet")
+    let control = local::control(home, target).await?;
+    let answer = control
+        .files(FileRequest::List { path: path.into() })
+        .await?;
+    if json {
+        output::json(&answer)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let FileResponse::Listing { path, entries } = answer else {
+        anyhow::bail!("the agent answered a listing with something else");
+    };
+    if entries.is_empty() {
+        println!("{path} is empty.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 5]> = entries
+        .iter()
+        .map(|e| {
+            let (marker, suffix) = match e.kind {
+                FileKind::Dir => ("d", "/"),
+                FileKind::File => ("-", ""),
+                FileKind::Symlink => ("l", "@"),
+                FileKind::Other => ("?", ""),
+            };
+            [
+                marker.into(),
+                if e.kind == FileKind::File {
+                    human(e.size)
+                } else {
+                    "-".into()
+                },
+                output::age(e.modified_ms),
+                e.git.map_or(" ", git_letter).into(),
+                format!("{}{suffix}", e.name),
+            ]
+        })
+        .collect();
+    let size_w = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
+    let age_w = rows.iter().map(|r| r[2].len()).max().unwrap_or(0);
+    for r in rows {
+        println!(
+            "{} {:>size_w$} {:>age_w$} {} {}",
+            r[0], r[1], r[2], r[3], r[4]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One letter per git state, as in `git status --short`.
+fn git_letter(m: GitMark) -> &'static str {
+    match m {
+        GitMark::Staged => "A",
+        GitMark::Modified | GitMark::StagedModified => "M",
+        GitMark::Untracked => "?",
+        GitMark::Renamed => "R",
+        GitMark::Deleted => "D",
+        GitMark::Conflicted => "U",
+        GitMark::Ignored => "!",
+        GitMark::Dirty => "*",
+    }
+}
+
+/// "512", "1.5K", "20M", "3.1G".
+fn human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["", "K", "M", "G", "T"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    match u {
+        0 => n.to_string(),
+        _ if v < 10.0 => format!("{v:.1}{}", UNITS[u]),
+        _ => format!("{v:.0}{}", UNITS[u]),
+    }
 }
 
 /// `vibemesh cat <peer> <path>`: a file's bytes to stdout (streamed, any size).
 pub async fn cat(home: &Home, target: Target, path: &str) -> anyhow::Result<ExitCode> {
-    let _ = (home, target, path);
-    anyhow::bail!("cat is not available yet")
+    let (_, r, w) = local::route(home, target).await?;
+    let (_, mut down) = client::open_download(r, w, path).await?;
+    let mut out = tokio::io::stdout();
+    while let Some(chunk) = down.next().await? {
+        if let Err(e) = out.write_all(&chunk).await {
+            // `vibemesh cat ... | head` is fine.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(e.into());
+        }
+    }
+    let _ = out.flush().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `peer:path` when the part before the first `:` names a peer (no `/` in it).
+fn remote(spec: &str) -> Option<(Target, &str)> {
+    let (peer, path) = spec.split_once(':')?;
+    if peer.is_empty() || peer.contains('/') {
+        return None;
+    }
+    Some((super::target(peer), path))
+}
+
+/// The last name of a path as the other side writes it.
+fn base_name(path: &str) -> anyhow::Result<&str> {
+    match path.trim_end_matches('/').rsplit('/').next() {
+        Some(n) if !n.is_empty() && n != "~" && n != "." && n != ".." => Ok(n),
+        _ => anyhow::bail!("{path:?} does not name a file"),
+    }
 }
 
 /// `vibemesh cp <from> <to>`: one side is `peer:path`, the other a local path.
 pub async fn cp(home: &Home, from: &str, to: &str) -> anyhow::Result<ExitCode> {
-    let _ = (home, from, to);
-    anyhow::bail!("cp is not available yet")
+    match (remote(from), remote(to)) {
+        (Some((target, path)), None) => download(home, target, path, Path::new(to)).await?,
+        (None, Some((target, path))) => upload(home, Path::new(from), target, path).await?,
+        (Some(_), Some(_)) => anyhow::bail!(
+            "both sides are remote; one must be a local path (`local:` names this machine)"
+        ),
+        (None, None) => anyhow::bail!(
+            "neither side is remote; write one as peer:path (for example build-box:~/notes.txt)"
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn download(home: &Home, target: Target, path: &str, to: &Path) -> anyhow::Result<()> {
+    let dest = if to.is_dir() {
+        to.join(base_name(path)?)
+    } else {
+        to.to_path_buf()
+    };
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (info, r, w) = local::route(home, target).await?;
+    let (meta, mut down) = client::open_download(r, w, path).await?;
+    let name = format!("{}:{}", info.name, meta.path);
+    let temp = {
+        use std::os::unix::fs::PermissionsExt;
+        tempfile::Builder::new()
+            .prefix(".vibemesh-cp.")
+            .permissions(std::fs::Permissions::from_mode(0o666))
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot write in {}", dir.display()))?
+    };
+    let (file, temp) = temp.into_parts();
+    let mut file = tokio::fs::File::from_std(file);
+    let mut progress = Progress::new(&name, meta.size);
+    // The temp file is removed if anything below fails (`temp` is dropped).
+    while let Some(chunk) = down.next().await? {
+        file.write_all(&chunk).await?;
+        progress.update(down.received());
+    }
+    file.sync_all().await?;
+    drop(file);
+    progress.done();
+    temp.persist(&dest)
+        .with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok(())
+}
+
+async fn upload(home: &Home, from: &Path, target: Target, path: &str) -> anyhow::Result<()> {
+    let mut file = tokio::fs::File::open(from)
+        .await
+        .with_context(|| format!("cannot read {}", from.display()))?;
+    let local_meta = file.metadata().await?;
+    if !local_meta.is_file() {
+        anyhow::bail!("{} is not a regular file", from.display());
+    }
+    let size = local_meta.len();
+    let name = from
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .context("the source does not name a file")?;
+    // Where it goes: into an existing folder under its own name; over an existing file
+    // only if it does not change meanwhile.
+    let control = local::control(home, target.clone()).await?;
+    let (dest, expected) = match control.stat(path).await {
+        Ok(m) if m.kind == FileKind::Dir => {
+            let dest = format!("{}/{name}", m.path.trim_end_matches('/'));
+            match control.stat(&dest).await {
+                Ok(m) => (dest, m.version),
+                Err(e) if is_not_found(&e) => (dest, None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(m) => (path.to_string(), m.version),
+        Err(e) if is_not_found(&e) => (path.to_string(), None),
+        Err(e) => return Err(e.into()),
+    };
+    let _ = control.finish().await;
+    let (info, r, w) = local::route(home, target).await?;
+    let req = UploadRequest {
+        path: dest.clone(),
+        size,
+        expected,
+    };
+    let mut up = client::open_upload(r, w, req).await?;
+    let mut progress = Progress::new(&format!("{}:{dest}", info.name), size);
+    let mut buf = vec![0u8; TRANSFER_CHUNK];
+    let mut left = size;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file.read(&mut buf[..want]).await?;
+        if n == 0 {
+            anyhow::bail!("{} shrank while it was copied", from.display());
+        }
+        up.send(&buf[..n]).await?;
+        left -= n as u64;
+        progress.update(up.sent());
+    }
+    up.finish().await?;
+    progress.done();
+    Ok(())
+}
+
+fn is_not_found(e: &ClientError) -> bool {
+    e.wire().is_some_and(|w| w.code == ErrorCode::NotFound)
+}
+
+/// A progress line on stderr, for large files when stderr is a terminal.
+struct Progress {
+    name: String,
+    total: u64,
+    on: bool,
+    started: Instant,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new(name: &str, total: u64) -> Self {
+        Self {
+            name: name.to_string(),
+            total,
+            on: total > 1 << 20 && std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            last: None,
+        }
+    }
+
+    fn update(&mut self, done: u64) {
+        if !self.on
+            || self
+                .last
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let pct = (done * 100).checked_div(self.total).unwrap_or(100);
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        eprint!(
+            "\r{}  {pct:>3}%  {}/{}  {}/s   ",
+            self.name,
+            human(done),
+            human(self.total),
+            human((done as f64 / secs) as u64)
+        );
+    }
+
+    fn done(&mut self) {
+        if self.on {
+            self.last = None;
+            self.update(self.total);
+            eprintln!();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_specs() {
+        assert!(matches!(remote("box:~/a"), Some((Target::Peer(p), "~/a")) if p == "box"));
+        assert!(matches!(remote("local:/x"), Some((Target::Local, "/x"))));
+        assert!(remote("./a:b").is_none());
+        assert!(remote("/tmp/a").is_none());
+        assert_eq!(human(512), "512");
+        assert_eq!(human(1536), "1.5K");
+        assert_eq!(base_name("/a/b.txt").unwrap(), "b.txt");
+        assert!(base_name("~").is_err());
+    }
 }

@@ -1,17 +1,25 @@
 //! Transfer streams: one file down ([`StreamOpen::Download`]) or up ([`StreamOpen::Upload`]).
 //!
-//! SKELETON: being implemented.
+//! A download sends [`TransferFrame::Start`], the file in [`TRANSFER_CHUNK`] pieces and
+//! [`TransferFrame::End`] with the BLAKE3 hash of every byte sent. An upload goes to a
+//! temporary file next to the target while it is hashed; only when the end arrives with
+//! the right size and hash is it synced and renamed into place. Anything else (a wrong
+//! hash, too many bytes, a cut stream) removes the temporary file: nothing half-written
+//! is ever left behind.
 //!
 //! [`StreamOpen::Download`]: vibemesh_core::proto::StreamOpen::Download
 //! [`StreamOpen::Upload`]: vibemesh_core::proto::StreamOpen::Upload
 
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use vibemesh_core::{
     ErrorCode, WireError,
     frame::{FrameReader, FrameWriter},
-    proto::files::{DownloadRequest, TransferFrame, UploadRequest},
+    proto::files::{
+        DownloadRequest, FileKind, FileMeta, TRANSFER_CHUNK, TransferFrame, UploadRequest,
+    },
 };
 
 use super::{Caller, Services};
@@ -22,9 +30,66 @@ pub(super) async fn download<W: AsyncWrite + Unpin>(
     req: DownloadRequest,
     mut writer: FrameWriter<W>,
 ) {
-    let _ = (svc, caller, req);
-    let e = WireError::new(ErrorCode::Internal, "downloads are not available yet");
-    let _ = writer.send(&TransferFrame::Failed(e)).await;
+    let _ = caller;
+    if let Err(e) = send_file(&svc, &req.path, &mut writer).await {
+        tracing::debug!("download of {} failed: {e}", req.path);
+        let _ = writer.send(&TransferFrame::Failed(e)).await;
+    }
+    let _ = writer.finish().await;
+}
+
+/// Sends the whole file; an error before or during it is answered with `Failed`.
+async fn send_file<W: AsyncWrite + Unpin>(
+    svc: &Services,
+    path: &str,
+    writer: &mut FrameWriter<W>,
+) -> Result<(), WireError> {
+    let p = svc.files.resolve(path)?;
+    let meta = crate::files::meta_of(&p).await?;
+    if meta.kind != FileKind::File {
+        return Err(WireError::new(
+            ErrorCode::BadRequest,
+            format!("{} is not a regular file", p.display()),
+        ));
+    }
+    let io_err = |e: std::io::Error| {
+        WireError::new(ErrorCode::Internal, format!("reading {}: {e}", p.display()))
+    };
+    let mut file = tokio::fs::File::open(&p).await.map_err(io_err)?;
+    let closed = |e: vibemesh_core::frame::FrameError| {
+        WireError::new(ErrorCode::Internal, format!("stream: {e}"))
+    };
+    writer
+        .send(&TransferFrame::Start(meta))
+        .await
+        .map_err(closed)?;
+    let mut hasher = blake3::Hasher::new();
+    loop {
+        let mut buf = BytesMut::with_capacity(TRANSFER_CHUNK);
+        // Fill the chunk (reads may return less), so frames stay few and full.
+        while buf.len() < TRANSFER_CHUNK {
+            if file.read_buf(&mut buf).await.map_err(io_err)? == 0 {
+                break;
+            }
+        }
+        if buf.is_empty() {
+            break;
+        }
+        let last = buf.len() < TRANSFER_CHUNK;
+        hasher.update(&buf);
+        writer
+            .send(&TransferFrame::Data(buf.freeze()))
+            .await
+            .map_err(closed)?;
+        if last {
+            break;
+        }
+    }
+    let hash = *hasher.finalize().as_bytes();
+    writer
+        .send(&TransferFrame::End { hash })
+        .await
+        .map_err(closed)
 }
 
 pub(super) async fn upload<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
@@ -34,7 +99,80 @@ pub(super) async fn upload<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     reader: FrameReader<R>,
     mut writer: FrameWriter<W>,
 ) {
-    let _ = (svc, caller, req, reader);
-    let e = WireError::new(ErrorCode::Internal, "uploads are not available yet");
-    let _ = writer.send(&TransferFrame::Failed(e)).await;
+    // `receive` owns the temporary file: when it returns with an error the file is gone
+    // before the answer is sent.
+    let answer = match receive(&svc, caller, &req, reader).await {
+        Ok(meta) => TransferFrame::Done(meta),
+        Err(e) => {
+            tracing::debug!("upload to {} failed: {e}", req.path);
+            TransferFrame::Failed(e)
+        }
+    };
+    let _ = writer.send(&answer).await;
+    let _ = writer.finish().await;
+}
+
+async fn receive<R: AsyncRead + Unpin>(
+    svc: &Services,
+    caller: Caller,
+    req: &UploadRequest,
+    mut reader: FrameReader<R>,
+) -> Result<FileMeta, WireError> {
+    let mut staged = svc
+        .files
+        .begin_write(&req.path, req.expected, caller.role)
+        .await?;
+    loop {
+        let frame = reader.recv::<TransferFrame>().await.map_err(|e| {
+            WireError::new(
+                ErrorCode::BadRequest,
+                format!("the upload stream broke: {e}; nothing was written"),
+            )
+        })?;
+        match frame {
+            Some(TransferFrame::Data(b)) => {
+                if staged.written() + b.len() as u64 > req.size {
+                    return Err(WireError::new(
+                        ErrorCode::BadRequest,
+                        format!(
+                            "more than the announced {} bytes; nothing was written",
+                            req.size
+                        ),
+                    ));
+                }
+                staged.write(&b).await?;
+            }
+            Some(TransferFrame::End { hash }) => {
+                if staged.written() != req.size {
+                    return Err(WireError::new(
+                        ErrorCode::BadRequest,
+                        format!(
+                            "{} bytes arrived of the announced {}; nothing was written",
+                            staged.written(),
+                            req.size
+                        ),
+                    ));
+                }
+                if staged.hash() != hash {
+                    return Err(WireError::new(
+                        ErrorCode::BadRequest,
+                        "the file arrived damaged (hash mismatch); nothing was written",
+                    ));
+                }
+                return staged.commit().await;
+            }
+            Some(_) => {
+                return Err(WireError::new(
+                    ErrorCode::BadRequest,
+                    "unexpected frame in an upload; nothing was written",
+                ));
+            }
+            None => {
+                return Err(WireError::new(
+                    ErrorCode::BadRequest,
+                    "the upload ended before its last frame; nothing was written",
+                ));
+            }
+        }
+    }
 }
