@@ -3,7 +3,8 @@
 //! Linux follows the freedesktop.org trash specification for the home trash:
 //! `$XDG_DATA_HOME/Trash` (default `~/.local/share/Trash`) with `files/<name>` and
 //! `info/<name>.trashinfo` holding the original path and the deletion date. A file on
-//! another filesystem than the trash (where a rename cannot move it) is removed instead.
+//! another filesystem goes to that filesystem's `.Trash-$uid` at its top folder; only
+//! where neither works (a read-only top folder, say) is it removed instead.
 //! macOS moves to `~/.Trash`. Everything here is blocking: run it on the blocking pool.
 
 use std::{
@@ -19,6 +20,12 @@ pub fn delete(path: &Path) -> io::Result<bool> {
         && same_filesystem(&meta, &trash)
     {
         move_to_trash(path, &trash)?;
+        return Ok(true);
+    }
+    // Another filesystem: the spec's per-volume trash at its top, `.Trash-$uid`.
+    if let Some(trash) = volume_trash(path, &meta)
+        && move_to_trash(path, &trash).is_ok()
+    {
         return Ok(true);
     }
     if meta.is_dir() {
@@ -42,6 +49,21 @@ fn trash_dir() -> Option<PathBuf> {
         return Some(data.join("Trash"));
     }
     None
+}
+
+/// `$topdir/.Trash-$uid` for the filesystem `path` is on (Linux), where `$topdir` is the
+/// highest folder above `path` on the same device.
+fn volume_trash(path: &Path, meta: &std::fs::Metadata) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let top = path
+        .ancestors()
+        .skip(1)
+        .take_while(|p| std::fs::metadata(p).is_ok_and(|m| m.dev() == meta.dev()))
+        .last()?;
+    Some(top.join(format!(".Trash-{}", nix::unistd::getuid())))
 }
 
 /// Whether `meta`'s file and the trash (or its nearest existing ancestor) share a device.
