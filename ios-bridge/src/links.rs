@@ -13,6 +13,8 @@ use crate::{MeshError, error::is_connection_lost, store::Known};
 
 /// How long dialing a machine may take before it counts as unreachable.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request that is safe to repeat may wait for its answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A live connection and its control stream.
 #[derive(Clone, Debug)]
@@ -86,22 +88,30 @@ impl Links {
     }
 
     /// Runs a control request on `m`'s link; when the connection turns out to be gone,
-    /// dials again and retries once.
+    /// dials again and retries once (so only for requests that are safe to repeat).
     pub async fn call<T, F, Fut>(&self, m: &Known, f: F) -> Result<T, MeshError>
     where
         F: Fn(ControlClient) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let link = self.get(m).await?;
-        match f(link.control.clone()).await {
-            Err(e) if is_connection_lost(&e) => {
-                self.drop_link(&m.id, b"stale").await;
-                let link = self.get(m).await?;
-                f(link.control)
-                    .await
-                    .map_err(|e| link.conn.closed_or(e).into())
-            }
-            r => r.map_err(|e| link.conn.closed_or(e).into()),
+        let first = tokio::time::timeout(REQUEST_TIMEOUT, f(link.control.clone())).await;
+        match first {
+            Ok(Err(e)) if is_connection_lost(&e) => {}
+            // A connection that went silent (a network change, a suspended app) may not
+            // know it is dead yet: treat no answer like a lost connection.
+            Err(_) => {}
+            Ok(r) => return r.map_err(|e| link.conn.closed_or(e).into()),
+        }
+        self.drop_link(&m.id, b"stale").await;
+        let link = self.get(m).await?;
+        match tokio::time::timeout(REQUEST_TIMEOUT, f(link.control.clone())).await {
+            Ok(r) => r.map_err(|e| link.conn.closed_or(e).into()),
+            Err(_) => Err(MeshError::unreachable(format!(
+                "{} did not answer within {}s",
+                m.name,
+                REQUEST_TIMEOUT.as_secs()
+            ))),
         }
     }
 }

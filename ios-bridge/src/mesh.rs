@@ -213,13 +213,14 @@ impl Mesh {
                 title: None,
                 env: Vec::new(),
             };
-            let info = core
-                .links
-                .call(&m, |c| {
-                    let req = req.clone();
-                    async move { c.create_session(req).await }
-                })
-                .await?;
+            // Not retried on a lost connection: the first request may have started the
+            // session already, and a retry would start a second one.
+            let link = core.links.get(&m).await?;
+            let info = link
+                .control
+                .create_session(req)
+                .await
+                .map_err(|e| link.conn.closed_or(e))?;
             Ok(info.id.to_string())
         })
         .await
