@@ -172,32 +172,31 @@ async fn a_viewer_that_falls_behind_is_moved_forward_to_a_fresh_screen() {
         Ok(Some(ServerFrame::Snapshot(_)))
     ));
     writer.input(Bytes::from_static(b"go\r")).await.unwrap();
-    // Read slowly at first so the broadcast ring overflows, then catch up.
+    // Read slowly (a viewer on a slow link) so the broadcast ring keeps overflowing. Every
+    // stretch of output between two snapshots must be whole: numbers in order, no gap.
     let mut snapshots = 0;
     let mut parser = vt100::Parser::new(
         std::num::NonZeroU16::new(24).unwrap(),
         std::num::NonZeroU16::new(80).unwrap(),
         0,
     );
-    let mut first = true;
+    let mut lines = SeqChecker::default();
     loop {
         let frame = tokio::time::timeout(vibemesh_tests::TIMEOUT, reader.next())
             .await
             .expect("output keeps coming")
             .expect("stream ok")
             .expect("stream open");
-        if first {
-            first = false;
-            // Stall: the agent keeps going without us.
-            let _ = tokio::time::timeout(
-                std::time::Duration::from_secs(2),
-                std::future::pending::<()>(),
-            )
-            .await;
-        }
+        // The slow link: the agent keeps producing meanwhile.
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            std::future::pending::<()>(),
+        )
+        .await;
         match frame {
             ServerFrame::Snapshot(b) => {
                 snapshots += 1;
+                lines.resync();
                 parser = vt100::Parser::new(
                     std::num::NonZeroU16::new(24).unwrap(),
                     std::num::NonZeroU16::new(80).unwrap(),
@@ -205,7 +204,10 @@ async fn a_viewer_that_falls_behind_is_moved_forward_to_a_fresh_screen() {
                 );
                 parser.process(&b);
             }
-            ServerFrame::Output(b) => parser.process(&b),
+            ServerFrame::Output(b) => {
+                lines.feed(&b);
+                parser.process(&b);
+            }
             _ => {}
         }
         if parser.screen().contents().contains("SEQ-DONE") {
@@ -222,4 +224,42 @@ async fn a_viewer_that_falls_behind_is_moved_forward_to_a_fresh_screen() {
         "the fresh screen is the real one:\n{screen}"
     );
     peer.ep.close().await;
+}
+
+/// Checks that `seq` output arrives without gaps between snapshots.
+#[derive(Default)]
+struct SeqChecker {
+    carry: Vec<u8>,
+    expect: Option<u64>,
+    skip_partial: bool,
+}
+
+impl SeqChecker {
+    /// After a snapshot the next line may be a tail; numbering starts again after it.
+    fn resync(&mut self) {
+        self.carry.clear();
+        self.expect = None;
+        self.skip_partial = true;
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.carry.extend_from_slice(bytes);
+        while let Some(i) = self.carry.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.carry.drain(..=i).collect();
+            if std::mem::take(&mut self.skip_partial) {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&line);
+            let Ok(n) = text.trim().parse::<u64>() else {
+                continue;
+            };
+            if let Some(e) = self.expect {
+                assert_eq!(
+                    n, e,
+                    "output lost without a fresh snapshot: {e} was expected"
+                );
+            }
+            self.expect = Some(n + 1);
+        }
+    }
 }

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
-    sync::{broadcast::error::RecvError, mpsc},
+    sync::{
+        broadcast::error::{RecvError, TryRecvError},
+        mpsc,
+    },
 };
 use vibemesh_core::{
     ErrorCode, WireError,
@@ -113,7 +116,9 @@ async fn send_output<W: AsyncWrite + Unpin>(
     mut notices: mpsc::Receiver<ServerFrame>,
     writer: &mut FrameWriter<W>,
 ) {
-    let mut held: Option<Output> = None;
+    // An item taken while coalescing that must be handled next: another kind of
+    // output, or the news that this viewer lagged.
+    let mut held: Option<Result<Output, RecvError>> = None;
     loop {
         let mut rx = match sub {
             Subscription::Exited(info) => {
@@ -124,7 +129,7 @@ async fn send_output<W: AsyncWrite + Unpin>(
         };
         loop {
             let next = match held.take() {
-                Some(o) => Ok(o),
+                Some(o) => o,
                 None => tokio::select! {
                     o = rx.recv() => o,
                     n = notices.recv() => match n {
@@ -151,10 +156,16 @@ async fn send_output<W: AsyncWrite + Unpin>(
                                     .extend_from_slice(&more);
                             }
                             Ok(other) => {
-                                held = Some(other);
+                                held = Some(Ok(other));
                                 break;
                             }
-                            Err(_) => break,
+                            // Output was lost to this viewer: it must get a fresh
+                            // screen, not a gap.
+                            Err(TryRecvError::Lagged(n)) => {
+                                held = Some(Err(RecvError::Lagged(n)));
+                                break;
+                            }
+                            Err(TryRecvError::Empty | TryRecvError::Closed) => break,
                         }
                     }
                     ServerFrame::Output(buf.map_or(first, BytesMut::freeze))
