@@ -1,1 +1,69 @@
-fn main() {}
+//! `vibemesh-bench`: measures a real pair of VibeMesh agents on loopback.
+//!
+//! It starts two `vibemesh agent` processes (a and b) in temporary homes, pairs a with b
+//! through the CLI, and then drives sessions on b the way `vibemesh` on a does: through
+//! a's Unix socket, routed over iroh QUIC to b. It reports keystroke echo latency, output
+//! throughput, session create-to-first-output, memory per idle session and idle CPU,
+//! against the project's targets and two reference tools.
+//!
+//! ```text
+//! cargo build --release -p vibemesh-agent -p vibemesh-bench && target/release/vibemesh-bench
+//! ```
+
+mod agents;
+mod client;
+mod metrics;
+mod procfs;
+mod report;
+mod run;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::Parser;
+
+/// Benchmarks two real VibeMesh agents on loopback.
+#[derive(Debug, Parser)]
+#[command(name = "vibemesh-bench", version, about)]
+struct Args {
+    /// A smoke run: fewer keys and sessions, a shorter CPU sample, less output.
+    #[arg(long)]
+    quick: bool,
+    /// Print the results as JSON instead of markdown.
+    #[arg(long)]
+    json: bool,
+    /// The `vibemesh` binary (default: next to this executable).
+    #[arg(long, value_name = "PATH")]
+    vibemesh: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match real_main(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vibemesh-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(args: Args) -> anyhow::Result<()> {
+    let bin = agents::locate_vibemesh(args.vibemesh)?;
+    let plan = if args.quick {
+        metrics::Plan::quick()
+    } else {
+        metrics::Plan::full()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let results = runtime.block_on(run::run(&bin, &plan, args.quick))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results.to_json())?);
+    } else {
+        println!("Machine: {}\n", results.machine_text());
+        println!("{}", results.markdown());
+        println!("{}", results.details());
+    }
+    Ok(())
+}

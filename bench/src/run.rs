@@ -1,0 +1,198 @@
+//! The order of a run: the bare PTY reference, then start and pair the agents, measure,
+//! and stop them again.
+//!
+//! Memory and idle CPU come first, on a fresh agent B whose allocator has not yet seen a
+//! flood of output; throughput comes last. Each baseline measurement (on agent B's own
+//! socket) runs right after its remote twin. Sessions are killed after each measurement,
+//! also when it failed, and the agents are stopped whatever happened.
+
+use std::{future::Future, path::Path};
+
+use anyhow::Context;
+use vibemesh_core::{client::ControlClient, proto::local::Target};
+
+use crate::{
+    agents::{Mesh, PEER_NAME},
+    client::{Via, kill_all},
+    metrics::{self, Plan},
+    procfs,
+    report::{Baseline, Machine, Results},
+};
+
+/// Runs every measurement the plan asks for.
+pub async fn run(bin: &Path, plan: &Plan, quick: bool) -> anyhow::Result<Results> {
+    let load_start = procfs::load_average()?;
+    eprintln!(
+        "bare PTY: seq 1 {} into a PTY read by a plain loop, no agent",
+        plan.seq_lines
+    );
+    let pty_plan = plan.clone();
+    let bare_pty = tokio::task::spawn_blocking(move || metrics::pty::run(&pty_plan))
+        .await
+        .context("the bare PTY task failed")?
+        .context("bare PTY")?;
+    eprintln!("starting and pairing agents a and b ({})", bin.display());
+    let mut mesh = Mesh::start(bin, false).await?;
+    let measured = measure(&mesh, plan).await;
+    if measured.is_err() {
+        eprintln!("{}", mesh.logs());
+    }
+    let stopped = mesh.stop();
+    let (idle, echo, create, throughput, baseline) = measured?;
+    stopped?;
+
+    let throughput_recorded = if plan.record_run {
+        eprintln!("throughput again on a fresh pair of agents with record = true");
+        let mut mesh = Mesh::start(bin, true).await?;
+        let measured = recorded_throughput(&mesh, plan).await;
+        if measured.is_err() {
+            eprintln!("{}", mesh.logs());
+        }
+        let stopped = mesh.stop();
+        let t = measured?;
+        stopped?;
+        Some(t)
+    } else {
+        None
+    };
+
+    Ok(Results {
+        machine: Machine {
+            nproc: procfs::cpu_count(),
+            cpu_model: procfs::cpu_model(),
+            load_start,
+            load_end: procfs::load_average()?,
+            shell: procfs::system_shell(),
+        },
+        quick,
+        bare_pty,
+        idle,
+        echo,
+        create,
+        throughput,
+        throughput_recorded,
+        baseline,
+    })
+}
+
+type Measured = (
+    metrics::idle::IdleResult,
+    metrics::Summary,
+    metrics::create::CreateResult,
+    metrics::throughput::Runs,
+    Option<Baseline>,
+);
+
+/// Runs `f`, then kills every session on the agent behind `control` whatever happened.
+async fn cleanly<T>(
+    control: &ControlClient,
+    f: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let result = f.await;
+    kill_all(control).await;
+    result
+}
+
+async fn measure(mesh: &Mesh, plan: &Plan) -> anyhow::Result<Measured> {
+    let (a_pid, b_pid) = (mesh.a.pid()?, mesh.b.pid()?);
+    let remote = Via {
+        socket: mesh.a.socket(),
+        target: Target::Peer(PEER_NAME.into()),
+    };
+    let control = remote.control().await?;
+    // The baseline goes to agent b's own socket (no QUIC, no agent a). Each baseline
+    // measurement runs right after its remote twin, so both see the same machine.
+    let local = Via {
+        socket: mesh.b.socket(),
+        target: Target::Local,
+    };
+    let local_control = if plan.baseline {
+        Some(local.control().await?)
+    } else {
+        None
+    };
+
+    eprintln!(
+        "memory and idle CPU: {} idle sessions, {} s CPU sample",
+        plan.idle_sessions, plan.idle_secs
+    );
+    let idle = cleanly(&control, metrics::idle::run(&control, plan, b_pid, a_pid))
+        .await
+        .context("memory / idle CPU")?;
+
+    eprintln!(
+        "keystroke echo: {} keys after {} warm-up keys",
+        plan.keys, plan.warmup_keys
+    );
+    let echo = cleanly(&control, metrics::echo::run(&remote, &control, plan))
+        .await
+        .context("echo latency")?;
+    let local_echo = match &local_control {
+        Some(c) => Some(
+            cleanly(c, metrics::echo::run(&local, c, plan))
+                .await
+                .context("echo latency on b's own socket")?,
+        ),
+        None => None,
+    };
+
+    eprintln!("create to first output: {} sessions", plan.creates);
+    let create = cleanly(&control, metrics::create::run(&remote, &control, plan))
+        .await
+        .context("create to first output")?;
+    let local_create = match &local_control {
+        Some(c) => Some(
+            cleanly(c, metrics::create::run(&local, c, plan))
+                .await
+                .context("create to first output on b's own socket")?,
+        ),
+        None => None,
+    };
+
+    eprintln!(
+        "throughput: seq 1 {}, run(s): {}",
+        plan.seq_lines, plan.throughput_runs
+    );
+    let throughput = cleanly(
+        &control,
+        metrics::throughput::repeat(&remote, &control, plan, b_pid, Some(a_pid)),
+    )
+    .await
+    .context("throughput")?;
+    let local_throughput = match &local_control {
+        Some(c) => Some(
+            cleanly(c, metrics::throughput::repeat(&local, c, plan, b_pid, None))
+                .await
+                .context("throughput on b's own socket")?,
+        ),
+        None => None,
+    };
+
+    let baseline = match (local_echo, local_create, local_throughput) {
+        (Some(echo), Some(create), Some(throughput)) => Some(Baseline {
+            echo,
+            create,
+            throughput,
+        }),
+        _ => None,
+    };
+    Ok((idle, echo, create, throughput, baseline))
+}
+
+async fn recorded_throughput(
+    mesh: &Mesh,
+    plan: &Plan,
+) -> anyhow::Result<metrics::throughput::Runs> {
+    let remote = Via {
+        socket: mesh.a.socket(),
+        target: Target::Peer(PEER_NAME.into()),
+    };
+    let control = remote.control().await?;
+    let (a_pid, b_pid) = (mesh.a.pid()?, mesh.b.pid()?);
+    cleanly(
+        &control,
+        metrics::throughput::repeat(&remote, &control, plan, b_pid, Some(a_pid)),
+    )
+    .await
+    .context("throughput with record = true")
+}
