@@ -65,7 +65,7 @@ pub struct Agent {
     /// What streams are served with.
     pub services: Arc<Services>,
     router: Router,
-    ipc: tokio::task::JoinHandle<()>,
+    ipc: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Agent {
@@ -111,28 +111,31 @@ impl Agent {
                 },
             )
             .spawn();
-        let agent = Arc::new_cyclic(|weak: &std::sync::Weak<Agent>| {
-            let ipc = tokio::spawn(crate::ipc::serve(listener, weak.clone()));
-            Agent {
-                home,
-                config,
-                links: Links::new(endpoint.clone()),
-                endpoint,
-                sessions,
-                access,
-                tickets,
-                services,
-                router,
-                ipc,
-            }
+        let agent = Arc::new(Agent {
+            home,
+            config,
+            links: Links::new(endpoint.clone()),
+            endpoint,
+            sessions,
+            access,
+            tickets,
+            services,
+            router,
+            ipc: std::sync::Mutex::new(None),
         });
+        // Serve the socket only once the agent is whole: a client that connected early
+        // (it waited in the listen backlog) must find it, not a half-built one.
+        let ipc = tokio::spawn(crate::ipc::serve(listener, Arc::downgrade(&agent)));
+        *agent.ipc.lock().unwrap_or_else(|p| p.into_inner()) = Some(ipc);
         tracing::info!(id = %agent.endpoint.id(), "agent started");
         Ok(agent)
     }
 
     /// Stops serving: ends every session, closes connections and removes the socket.
     pub async fn shutdown(&self) {
-        self.ipc.abort();
+        if let Some(ipc) = self.ipc.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            ipc.abort();
+        }
         let _ = std::fs::remove_file(&self.home.socket);
         self.sessions.kill_all().await;
         // Closing can take a while when peers are gone; do not hang the user's Ctrl-C.

@@ -113,3 +113,70 @@ fn pairings_survive_restarts_and_a_crash_leaves_nothing_stuck() {
     assert!(err.contains("already running"), "{err}");
     drop(b);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_connects_the_moment_the_socket_appears_is_answered() {
+    use notify::Watcher;
+    use vibemesh_core::{
+        frame::{FrameReader, FrameWriter},
+        proto::local::{AdminReply, AdminRequest, AdminResponse, LocalOpen},
+    };
+    // The race needs the client to be early; a few rounds make a miss unlikely.
+    for _ in 0..5 {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(
+            home.path().join("config.toml"),
+            "relay = \"none\"\nlisten = [\"127.0.0.1:0\"]\n",
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut watcher = notify::recommended_watcher(move |ev| {
+            let _ = tx.send(ev);
+        })
+        .unwrap();
+        watcher
+            .watch(home.path(), notify::RecursiveMode::NonRecursive)
+            .unwrap();
+        let mut agent = std::process::Command::new(vibemesh_tests::vibemesh_bin())
+            .arg("agent")
+            .env("VIBEMESH_HOME", home.path())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let sock = home.path().join("agent.sock");
+        loop {
+            let ev = rx
+                .recv_timeout(vibemesh_tests::TIMEOUT)
+                .expect("socket appears");
+            if ev.is_ok_and(|e| e.paths.contains(&sock)) {
+                break;
+            }
+        }
+        // Connect at once (bind creates the file a moment before listen).
+        let stream = loop {
+            match tokio::net::UnixStream::connect(&sock).await {
+                Ok(s) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    tokio::task::yield_now().await
+                }
+                Err(e) => panic!("connect: {e}"),
+            }
+        };
+        let (r, w) = stream.into_split();
+        let mut w = FrameWriter::new(w);
+        let mut r = FrameReader::new(r);
+        w.send(&LocalOpen::Admin(AdminRequest::Status))
+            .await
+            .unwrap();
+        let reply = tokio::time::timeout(vibemesh_tests::TIMEOUT, r.recv::<AdminResponse>())
+            .await
+            .expect("answered in time")
+            .expect("a frame");
+        assert!(
+            matches!(reply, Some(Ok(AdminReply::Status(_)))),
+            "{reply:?}"
+        );
+        let _ = agent.kill();
+        let _ = agent.wait();
+    }
+}
