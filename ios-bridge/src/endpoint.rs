@@ -2,10 +2,7 @@
 
 use std::net::SocketAddr;
 
-use iroh::{
-    Endpoint, RelayMode,
-    endpoint::{PortmapperConfig, presets},
-};
+use iroh::Endpoint;
 
 use crate::MeshError;
 
@@ -17,30 +14,17 @@ pub(crate) async fn bind_endpoint(
     relay: &str,
     bind: Option<&str>,
 ) -> Result<Endpoint, MeshError> {
-    let mut builder = match relay {
-        "default" => Endpoint::builder(presets::N0),
-        "none" => Endpoint::builder(presets::Minimal)
-            .relay_mode(RelayMode::Disabled)
-            .portmapper_config(PortmapperConfig::Disabled),
-        url => {
-            let parsed = url.parse().map_err(|e: iroh::RelayUrlParseError| {
-                MeshError::bad_request(format!("relay URL {url:?} is not valid: {e}"))
-            })?;
-            Endpoint::builder(presets::Minimal).relay_mode(RelayMode::custom([parsed]))
-        }
+    let listen: Vec<SocketAddr> = match bind {
+        Some(bind) => vec![
+            bind.parse()
+                .map_err(|e| MeshError::bad_request(format!("{bind:?} is not an address: {e}")))?,
+        ],
+        None => Vec::new(),
     };
-    builder = builder.secret_key(key);
-    if let Some(bind) = bind {
-        let addr: SocketAddr = bind
-            .parse()
-            .map_err(|e| MeshError::bad_request(format!("{bind:?} is not an address: {e}")))?;
-        builder = builder
-            .clear_ip_transports()
-            .bind_addr(addr)
-            .map_err(|e| MeshError::bad_request(format!("cannot listen on {addr}: {e}")))?;
-    }
-    builder
-        .bind()
+    vibemesh_core::client::bind_endpoint(key, relay, &listen)
         .await
-        .map_err(|e| MeshError::io(format!("cannot start the network endpoint: {e}")))
+        .map_err(|e| match e {
+            vibemesh_core::client::EndpointError::Bind(_) => MeshError::io(e.to_string()),
+            other => MeshError::bad_request(other.to_string()),
+        })
 }

@@ -32,14 +32,7 @@ pub(crate) struct Known {
 impl Known {
     /// Where to dial it.
     pub fn addr(&self) -> EndpointAddr {
-        let mut addr = EndpointAddr::new(self.id);
-        for a in &self.addrs {
-            addr = addr.with_ip_addr(*a);
-        }
-        if let Some(url) = self.relay.as_deref().and_then(|r| r.parse().ok()) {
-            addr = addr.with_relay_url(url);
-        }
-        addr
+        vibemesh_core::client::dial_addr(self.id, &self.addrs, self.relay.as_deref())
     }
 }
 

@@ -76,14 +76,7 @@ impl Links {
 
 /// Where to dial a known agent.
 pub fn addr_of(agent: &KnownAgent) -> EndpointAddr {
-    let mut addr = EndpointAddr::new(agent.id);
-    for a in &agent.addrs {
-        addr = addr.with_ip_addr(*a);
-    }
-    if let Some(url) = agent.relay.as_deref().and_then(|r| r.parse().ok()) {
-        addr = addr.with_relay_url(url);
-    }
-    addr
+    vibemesh_core::client::dial_addr(agent.id, &agent.addrs, agent.relay.as_deref())
 }
 
 /// The agent's reason when it closed `conn`, in words for the user.

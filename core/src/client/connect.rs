@@ -105,15 +105,7 @@ pub fn close_reason(e: &ConnectionError) -> Option<WireError> {
 /// Pairs with the agent a ticket names: proves the ticket's secret and tells the agent
 /// our name. The agent then lets our key in.
 pub async fn pair(ep: &Endpoint, ticket: &Ticket, name: &str) -> Result<PairAccepted, ClientError> {
-    let mut addr = EndpointAddr::new(ticket.id);
-    for a in &ticket.addrs {
-        addr = addr.with_ip_addr(*a);
-    }
-    if let Some(relay) = &ticket.relay
-        && let Ok(url) = relay.parse()
-    {
-        addr = addr.with_relay_url(url);
-    }
+    let addr = dial_addr(ticket.id, &ticket.addrs, ticket.relay.as_deref());
     let conn = ep
         .connect(addr, ALPN_PAIR)
         .await
@@ -147,4 +139,21 @@ pub async fn pair(ep: &Endpoint, ticket: &Ticket, name: &str) -> Result<PairAcce
         );
     conn.close(0u32.into(), b"paired");
     result
+}
+
+/// Where to dial a peer known by its id, direct addresses and relay (an unparsable relay
+/// URL is left out rather than failing the dial).
+pub fn dial_addr(
+    id: iroh::EndpointId,
+    addrs: &[std::net::SocketAddr],
+    relay: Option<&str>,
+) -> EndpointAddr {
+    let mut addr = EndpointAddr::new(id);
+    for a in addrs {
+        addr = addr.with_ip_addr(*a);
+    }
+    if let Some(url) = relay.and_then(|r| r.parse().ok()) {
+        addr = addr.with_relay_url(url);
+    }
+    addr
 }

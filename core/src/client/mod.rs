@@ -19,11 +19,15 @@
 mod attach;
 mod connect;
 mod control;
+#[cfg(not(target_arch = "wasm32"))]
+mod endpoint;
 mod files;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
-pub use connect::{PeerConnection, close_reason, pair};
+pub use connect::{PeerConnection, close_reason, dial_addr, pair};
 pub use control::{ControlClient, ControlDriver, Events, open_control};
+#[cfg(not(target_arch = "wasm32"))]
+pub use endpoint::{EndpointError, bind_endpoint};
 pub use files::{Download, Upload, open_download, open_upload};
 
 use crate::{WireError, frame::FrameError};
