@@ -10,6 +10,8 @@ command -v git >/dev/null 2>&1 || need_apt+=(git)
 # The tests drive real shells and coreutils in PTYs.
 command -v bash >/dev/null 2>&1 || need_apt+=(bash)
 command -v seq >/dev/null 2>&1 || need_apt+=(coreutils)
+# The phone bridge's end-to-end test drives an agent from Python bindings.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
