@@ -26,3 +26,27 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+# The AI provider tests drive the real `claude` and `codex` CLIs (against a fake model
+# API on 127.0.0.1). Pinned versions, installed into the repository's own .tools/npm
+# (gitignored), never globally; the tests find them there.
+command -v npm >/dev/null 2>&1 || {
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq npm
+}
+CLAUDE_CODE_VERSION=2.1.197
+CODEX_VERSION=0.169.0
+tools="$(cd "$(dirname "$0")/.." && pwd)/.tools/npm"
+have_version() { # package version
+  [ -f "$tools/node_modules/$1/package.json" ] &&
+    grep -q "\"version\": \"$2\"" "$tools/node_modules/$1/package.json"
+}
+if ! have_version @anthropic-ai/claude-code "$CLAUDE_CODE_VERSION" ||
+  ! have_version @openai/codex "$CODEX_VERSION"; then
+  echo "setup: installing claude-code $CLAUDE_CODE_VERSION and codex $CODEX_VERSION into $tools" >&2
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --no-save --loglevel=error \
+    "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" "@openai/codex@$CODEX_VERSION"
+fi

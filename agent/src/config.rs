@@ -25,6 +25,8 @@ pub struct Home {
     pub peers: PathBuf,
     /// asciinema recordings.
     pub recordings: PathBuf,
+    /// Structured AI sessions' conversations (one folder each).
+    pub conversations: PathBuf,
     /// The local control socket.
     pub socket: PathBuf,
 }
@@ -48,6 +50,7 @@ impl Home {
                     key: data.join("key"),
                     peers: data.join("peers.json"),
                     recordings: data.join("recordings"),
+                    conversations: data.join("conversations"),
                     socket: runtime.join("agent.sock"),
                 })
             }
@@ -61,6 +64,7 @@ impl Home {
             key: dir.join("key"),
             peers: dir.join("peers.json"),
             recordings: dir.join("recordings"),
+            conversations: dir.join("conversations"),
             socket: dir.join("agent.sock"),
         }
     }
@@ -91,6 +95,10 @@ pub struct Config {
     pub max_sessions: usize,
     /// Folders clients may browse and edit; the user's home when empty.
     pub roots: Vec<PathBuf>,
+    /// The `claude` program; found on `PATH` when unset.
+    pub claude: Option<PathBuf>,
+    /// The `codex` program; found on `PATH` when unset.
+    pub codex: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -106,6 +114,8 @@ impl Default for Config {
             recordings_dir: None,
             max_sessions: 1000,
             roots: Vec::new(),
+            claude: None,
+            codex: None,
         }
     }
 }

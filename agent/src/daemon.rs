@@ -87,7 +87,16 @@ impl Agent {
                 .unwrap_or_else(|| home.recordings.clone()),
             max_sessions: config.max_sessions,
         });
+        let ai = crate::ai::AiSessions::new(
+            home.conversations.clone(),
+            crate::ai::discover::ProviderConfig {
+                claude: config.claude.clone(),
+                codex: config.codex.clone(),
+            },
+            sessions.clone(),
+        );
         let services = Arc::new(Services {
+            ai,
             sessions: sessions.clone(),
             id: endpoint.id(),
             name: name.clone(),
@@ -137,7 +146,7 @@ impl Agent {
             ipc.abort();
         }
         let _ = std::fs::remove_file(&self.home.socket);
-        self.sessions.kill_all().await;
+        tokio::join!(self.sessions.kill_all(), self.services.ai.shutdown());
         // Closing can take a while when peers are gone; do not hang the user's Ctrl-C.
         let _ = tokio::time::timeout(Duration::from_secs(3), self.router.shutdown()).await;
         let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.close()).await;

@@ -9,11 +9,13 @@
 //! - [`route`]: how the owner's streams reach this agent or a peer (also in-process).
 //! - [`files`], [`git`] and [`watch`]: the workspace around sessions: files under the
 //!   allowed roots, git for the repository around a path, and live change events.
+//! - [`ai`]: AI providers: discovery, terminal and structured sessions.
 //! - [`cli`]: the `vibemesh` commands.
 #![warn(missing_docs)]
 
 pub mod access;
 pub mod admin;
+pub mod ai;
 pub mod cast;
 pub mod cli;
 pub mod config;

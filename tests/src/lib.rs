@@ -6,11 +6,14 @@
 //! the screen; a timeout only turns a hang into a failure that shows the screen.
 
 mod agent;
+pub mod ai;
+pub mod fake_model;
 pub mod files;
 mod peer;
 mod term;
 
 pub use agent::{TestAgent, pair};
+pub use fake_model::FakeModel;
 pub use peer::InProcPeer;
 pub use term::Term;
 

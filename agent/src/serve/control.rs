@@ -167,15 +167,23 @@ async fn handle(
     };
     match body {
         RequestBody::Info => Ok(ResponseBody::Info(svc.info(caller))),
-        RequestBody::ListSessions => Ok(ResponseBody::Sessions(svc.sessions.list())),
-        RequestBody::CreateSession(req) => {
+        RequestBody::ListSessions => {
+            let mut all = svc.sessions.list();
+            all.extend(svc.ai.list());
+            all.sort_by_key(|s| s.created_ms);
+            Ok(ResponseBody::Sessions(all))
+        }
+        RequestBody::CreateSession(mut req) => {
             owner_only("start sessions")?;
+            svc.ai.terminal_command(&mut req)?;
             let s = svc.sessions.create(req)?;
             Ok(ResponseBody::Created(s.info()))
         }
         RequestBody::KillSession(id) => {
             owner_only("kill sessions")?;
-            svc.sessions.kill(id).await?;
+            if !svc.ai.kill(id).await? {
+                svc.sessions.kill(id).await?;
+            }
             Ok(ResponseBody::Killed)
         }
         RequestBody::Files(req) => Ok(ResponseBody::Files(
@@ -184,6 +192,10 @@ async fn handle(
         RequestBody::Git(req) => {
             let dir = git_dir(svc, &req).await?;
             Ok(ResponseBody::Git(crate::git::handle(&dir, req).await?))
+        }
+        RequestBody::StartConversation(req) => {
+            owner_only("start sessions")?;
+            Ok(ResponseBody::Created(svc.ai.start(req)?))
         }
         RequestBody::Watch { .. } | RequestBody::Unwatch(_) => Err(WireError::new(
             ErrorCode::Internal,

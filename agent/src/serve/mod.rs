@@ -43,17 +43,28 @@ pub struct Services {
     pub name: String,
     /// Files under the allowed roots.
     pub files: crate::files::Files,
+    /// Structured AI sessions.
+    pub ai: Arc<crate::ai::AiSessions>,
 }
 
 impl Services {
     /// Who this agent is, as `caller` sees it.
     pub fn info(&self, caller: Caller) -> AgentInfo {
+        let statuses = self.ai.statuses();
         AgentInfo {
             id: self.id,
             name: self.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             os: std::env::consts::OS.to_string(),
-            providers: vec![Provider::Shell],
+            providers: std::iter::once(Provider::Shell)
+                .chain(
+                    statuses
+                        .iter()
+                        .filter(|s| s.program.is_some())
+                        .map(|s| s.provider),
+                )
+                .collect(),
+            provider_status: statuses,
             your_role: caller.role,
         }
     }
@@ -74,6 +85,10 @@ where
         Ok(Some(StreamOpen::Download(req))) => transfer::download(svc, caller, req, writer).await,
         Ok(Some(StreamOpen::Upload(req))) => {
             transfer::upload(svc, caller, req, reader, writer).await
+        }
+        Ok(Some(StreamOpen::Conversation(req))) => {
+            let steer = caller.role == Role::Owner;
+            crate::ai::stream::run(&svc.ai, steer, req, reader, writer).await
         }
         Ok(None) => {}
         Err(e) => {

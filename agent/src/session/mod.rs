@@ -98,6 +98,7 @@ impl Session {
                 .recorder
                 .as_ref()
                 .map(|r| lock(r).path().display().to_string()),
+            conversation: None,
         }
     }
 
@@ -215,6 +216,11 @@ impl SessionManager {
         let _ = self.events.send(ev);
     }
 
+    /// Pushes an event about a session kept elsewhere (a structured AI session).
+    pub fn notify(&self, ev: Event) {
+        self.emit(ev);
+    }
+
     /// Tells control streams that a session changed.
     pub fn updated(&self, s: &Session) {
         self.emit(Event::SessionUpdated(s.info()));
@@ -255,13 +261,11 @@ impl SessionManager {
 
     /// Starts a session.
     pub fn create(self: &Arc<Self>, req: CreateSession) -> Result<Arc<Session>, WireError> {
-        if req.provider != Provider::Shell {
+        // An AI provider's terminal session runs its CLI (filled in by `crate::ai`).
+        if req.provider != Provider::Shell && req.command.is_empty() {
             return Err(WireError::new(
                 ErrorCode::BadRequest,
-                format!(
-                    "provider {} is not available on this agent yet",
-                    req.provider
-                ),
+                format!("provider {} needs its program", req.provider),
             ));
         }
         if !req.size.is_valid() {
@@ -404,7 +408,7 @@ fn default_title(command: &[String]) -> String {
 }
 
 /// Expands `~` and checks the folder exists.
-fn resolve_cwd(cwd: Option<&str>) -> Result<PathBuf, WireError> {
+pub(crate) fn resolve_cwd(cwd: Option<&str>) -> Result<PathBuf, WireError> {
     let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
     let path = match cwd {
         None | Some("") | Some("~") => home.clone().unwrap_or_else(|| PathBuf::from("/")),

@@ -73,6 +73,20 @@ impl PeerConnection {
         })
     }
 
+    /// Attaches to a structured AI session's conversation.
+    pub async fn conversation(
+        &self,
+        req: crate::proto::ai::ConversationOpen,
+    ) -> Result<(SessionInfo, super::ConvReader, super::ConvWriter), ClientError> {
+        let (r, w) = self.open_stream().await?;
+        super::open_conversation(r, w, req)
+            .await
+            .map_err(|e| match e {
+                ClientError::Frame(_) | ClientError::Closed => self.closed_or(e),
+                e => e,
+            })
+    }
+
     fn lost(&self, e: ConnectionError) -> ClientError {
         close_reason(&e)
             .map(ClientError::Remote)

@@ -184,6 +184,17 @@ impl ControlClient {
         }
     }
 
+    /// Starts a structured AI session.
+    pub async fn start_conversation(
+        &self,
+        req: crate::proto::ai::StartConversation,
+    ) -> Result<SessionInfo, ClientError> {
+        match self.request(RequestBody::StartConversation(req)).await? {
+            ResponseBody::Created(s) => Ok(s),
+            _ => Err(ClientError::Unexpected("expected the created session")),
+        }
+    }
+
     /// Stops a session (or forgets an exited one).
     pub async fn kill_session(&self, id: SessionId) -> Result<(), ClientError> {
         match self.request(RequestBody::KillSession(id)).await? {

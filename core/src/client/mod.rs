@@ -19,6 +19,7 @@
 mod attach;
 mod connect;
 mod control;
+mod conversation;
 #[cfg(not(target_arch = "wasm32"))]
 mod endpoint;
 mod files;
@@ -26,6 +27,7 @@ mod files;
 pub use attach::{AttachReader, AttachWriter, open_attach};
 pub use connect::{PeerConnection, close_reason, dial_addr, pair};
 pub use control::{ControlClient, ControlDriver, Events, open_control};
+pub use conversation::{ConvReader, ConvWriter, Conversation, Item, open_conversation};
 #[cfg(not(target_arch = "wasm32"))]
 pub use endpoint::{EndpointError, bind_endpoint};
 pub use files::{Download, Upload, open_download, open_upload};

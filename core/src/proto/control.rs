@@ -41,6 +41,9 @@ pub enum RequestBody {
     },
     /// Stop a watch.
     Unwatch(WatchId),
+    /// Start a structured AI session (owners only); answered with
+    /// [`ResponseBody::Created`]. Attach with [`super::StreamOpen::Conversation`].
+    StartConversation(super::ai::StartConversation),
 }
 
 /// A watch on one control stream.
@@ -109,8 +112,39 @@ pub struct AgentInfo {
     pub os: String,
     /// The providers it can run.
     pub providers: Vec<Provider>,
+    /// Each AI provider, found or not, and why not.
+    pub provider_status: Vec<ProviderStatus>,
     /// What the asking client may do.
     pub your_role: Role,
+}
+
+/// Whether an agent can run an AI provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderStatus {
+    /// Which.
+    pub provider: Provider,
+    /// The program that runs it, when found.
+    pub program: Option<String>,
+    /// Why it cannot run; `None` when it can.
+    pub unavailable: Option<Unavailable>,
+}
+
+/// Why an AI provider cannot run on an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unavailable {
+    /// Its CLI is neither on `PATH` nor configured.
+    NotInstalled,
+    /// Its CLI is there, but no key or login was found.
+    NotLoggedIn,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unavailable::NotInstalled => "not installed",
+            Unavailable::NotLoggedIn => "not logged in",
+        })
+    }
 }
 
 /// Something that happened on the agent, pushed to every control stream.

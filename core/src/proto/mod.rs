@@ -9,12 +9,16 @@
 //!   [`control::Event`]s, so no client ever polls.
 //! - [`StreamOpen::Attach`]: one terminal session, its snapshot and then its live output
 //!   ([`attach::ServerFrame`]), and the client's keys and size ([`attach::ClientFrame`]).
+//! - [`StreamOpen::Conversation`]: one structured AI session, its conversation replayed
+//!   and then live ([`ai::ConvServerFrame`]), and the client's prompts and approvals
+//!   ([`ai::ConvClientFrame`]).
 //! - [`StreamOpen::Download`] and [`StreamOpen::Upload`]: one file each way
 //!   ([`files::TransferFrame`]).
 //!
 //! Pairing uses its own ALPN, [`ALPN_PAIR`], and one stream ([`pair`]).
 //! The local CLI reaches its own agent over a Unix socket with [`local`].
 
+pub mod ai;
 pub mod attach;
 pub mod control;
 pub mod files;
@@ -40,6 +44,8 @@ pub enum StreamOpen {
     Download(files::DownloadRequest),
     /// This stream carries one file to the agent ([`files::TransferFrame`]s).
     Upload(files::UploadRequest),
+    /// This stream carries one structured AI session's conversation.
+    Conversation(ai::ConversationOpen),
 }
 
 /// A session's id: unique on its agent, shown as 8 hex digits. Binary encodings carry
@@ -221,6 +227,9 @@ pub struct SessionInfo {
     pub viewers: u32,
     /// The asciinema recording on the agent, if one is written.
     pub recording: Option<String>,
+    /// For a structured AI session (attach with [`StreamOpen::Conversation`]): whether
+    /// it waits for you. `None` for terminal sessions.
+    pub conversation: Option<ai::ConversationInfo>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,257 @@
+//! AI providers (Claude Code, Codex): which ones this machine can run, their
+//! full-screen interfaces as terminal sessions, and structured sessions, where the
+//! agent drives the CLI's machine interface and keeps the conversation as typed events.
+//!
+//! - [`discover`]: programs on `PATH` or configured, and why one is unavailable.
+//! - [`session`]: one structured session (conversation, approvals, its process).
+//! - [`claude`] and [`codex`]: the drivers that turn each CLI's JSON into events.
+//! - [`stream`]: serves a conversation stream to a client.
+//! - `log`: the conversation on disk; `process`: the provider's child process.
+
+pub mod claude;
+pub mod codex;
+pub mod discover;
+mod log;
+mod process;
+pub mod session;
+pub mod stream;
+
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use vibemesh_core::{
+    ErrorCode, WireError,
+    proto::{
+        Provider, SessionId, SessionInfo,
+        ai::StartConversation,
+        control::{CreateSession, Event, ProviderStatus},
+    },
+};
+
+use crate::session::{SessionManager, now_ms, resolve_cwd};
+use discover::ProviderConfig;
+use log::{Log, Meta};
+use session::Conv;
+
+/// How long a killed session's provider gets to end before it is killed hard.
+const END_GRACE: Duration = Duration::from_secs(3);
+
+/// Every structured session of this agent.
+pub struct AiSessions {
+    convs: RwLock<BTreeMap<SessionId, Arc<Conv>>>,
+    dir: PathBuf,
+    providers: Arc<ProviderConfig>,
+    sessions: Arc<SessionManager>,
+}
+
+impl AiSessions {
+    /// Loads the sessions kept under `dir` (their providers start again on the next
+    /// message). Events go out through `sessions`' event channel.
+    pub fn new(
+        dir: PathBuf,
+        providers: ProviderConfig,
+        sessions: Arc<SessionManager>,
+    ) -> Arc<Self> {
+        let this = Arc::new(Self {
+            convs: RwLock::new(BTreeMap::new()),
+            dir,
+            providers: Arc::new(providers),
+            sessions,
+        });
+        for (meta, entries, log) in Log::load_all(&this.dir) {
+            let conv = Conv::new(
+                meta,
+                entries,
+                Some(log),
+                this.providers.clone(),
+                this.on_change(),
+            );
+            this.write().insert(conv.id, conv);
+        }
+        this
+    }
+
+    fn on_change(&self) -> Box<dyn Fn(SessionInfo) + Send + Sync> {
+        let sessions = Arc::downgrade(&self.sessions);
+        Box::new(move |info| {
+            if let Some(s) = sessions.upgrade() {
+                s.notify(Event::SessionUpdated(info));
+            }
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<SessionId, Arc<Conv>>> {
+        self.convs.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<SessionId, Arc<Conv>>> {
+        self.convs.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Each AI provider, found or not.
+    pub fn statuses(&self) -> Vec<ProviderStatus> {
+        self.providers.statuses()
+    }
+
+    /// Every structured session.
+    pub fn list(&self) -> Vec<SessionInfo> {
+        self.read().values().map(|c| c.info()).collect()
+    }
+
+    /// One structured session, if `id` is one.
+    pub fn get(&self, id: SessionId) -> Option<Arc<Conv>> {
+        self.read().get(&id).cloned()
+    }
+
+    /// Starts a structured session (its provider starts with the first message).
+    pub fn start(&self, req: StartConversation) -> Result<SessionInfo, WireError> {
+        if req.provider == Provider::Shell {
+            return Err(WireError::new(
+                ErrorCode::BadRequest,
+                "a structured session needs an AI provider (claude or codex)",
+            ));
+        }
+        if req.provider == Provider::Codex {
+            return Err(WireError::new(
+                ErrorCode::BadRequest,
+                "structured Codex sessions are not available yet; open a terminal session with --provider codex",
+            ));
+        }
+        if self.providers.program(req.provider).is_none() {
+            return Err(WireError::new(
+                ErrorCode::SpawnFailed,
+                format!(
+                    "{} is not installed on this machine (not on PATH, not configured)",
+                    req.provider
+                ),
+            ));
+        }
+        let cwd = resolve_cwd(req.cwd.as_deref())?;
+        let mut id = SessionId::random();
+        while self.read().contains_key(&id) || self.sessions.get(id).is_ok() {
+            id = SessionId::random();
+        }
+        let title = req.title.unwrap_or_else(|| {
+            let folder = cwd
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| cwd.display().to_string());
+            format!("{} in {folder}", req.provider)
+        });
+        let meta = Meta {
+            id,
+            provider: req.provider,
+            cwd: cwd.display().to_string(),
+            title,
+            created_ms: now_ms(),
+            provider_session: None,
+        };
+        let log = Log::create(&self.dir, &meta).map_err(|e| {
+            WireError::new(
+                ErrorCode::Internal,
+                format!(
+                    "cannot keep the conversation in {}: {e}",
+                    self.dir.display()
+                ),
+            )
+        })?;
+        let conv = Conv::new(
+            meta,
+            Vec::new(),
+            Some(log),
+            self.providers.clone(),
+            self.on_change(),
+        );
+        self.write().insert(id, conv.clone());
+        self.sessions.notify(Event::SessionCreated(conv.info()));
+        if let Some(p) = req.prompt {
+            conv.prompt(p)?;
+        }
+        Ok(conv.info())
+    }
+
+    /// Fills in the program of an AI provider's full-screen interface, for a terminal
+    /// session (any other provider's request is left alone).
+    pub fn terminal_command(&self, req: &mut CreateSession) -> Result<(), WireError> {
+        if req.provider == Provider::Shell || !req.command.is_empty() {
+            return Ok(());
+        }
+        let program = self.providers.program(req.provider).ok_or_else(|| {
+            WireError::new(
+                ErrorCode::SpawnFailed,
+                format!("{} is not installed on this machine", req.provider),
+            )
+        })?;
+        req.command = vec![program.display().to_string()];
+        if req.title.is_none() {
+            req.title = Some(req.provider.to_string());
+        }
+        Ok(())
+    }
+
+    /// Ends a structured session's provider and forgets the session and its files.
+    /// `Ok(false)` when `id` is not a structured session.
+    pub async fn kill(&self, id: SessionId) -> Result<bool, WireError> {
+        let Some(conv) = self.write().remove(&id) else {
+            return Ok(false);
+        };
+        stop(&conv).await;
+        conv.forget();
+        self.sessions.notify(Event::SessionRemoved(id));
+        Ok(true)
+    }
+
+    /// Ends every provider process (agent shutdown); conversations stay on disk.
+    pub async fn shutdown(&self) {
+        let all: Vec<_> = self.read().values().cloned().collect();
+        n0_future::join_all(all.iter().map(|c| stop(c))).await;
+    }
+}
+
+/// Ends a provider process: closes its input, then kills it after a grace period.
+async fn stop(conv: &Conv) {
+    let mut live = conv.live_watch();
+    if !*live.borrow() {
+        return;
+    }
+    conv.end(false);
+    if tokio::time::timeout(END_GRACE, live.wait_for(|l| !*l))
+        .await
+        .is_err()
+    {
+        conv.end(true);
+        let _ = tokio::time::timeout(END_GRACE, live.wait_for(|l| !*l)).await;
+    }
+}
+
+/// A random UUID (version 4), the form Claude Code wants for session ids.
+pub fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    if getrandom_fill(&mut b).is_err() {
+        b = now_ms()
+            .to_le_bytes()
+            .repeat(2)
+            .try_into()
+            .unwrap_or([7; 16]);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn getrandom_fill(b: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(b)
+}

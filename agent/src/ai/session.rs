@@ -1,0 +1,532 @@
+//! One structured AI session: its numbered conversation (in memory and on disk), who
+//! watches it, its pending approvals, and the provider process that drives it (started,
+//! and resumed, on demand).
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use tokio::sync::{broadcast, mpsc, watch};
+use vibemesh_core::{
+    ErrorCode, WireError,
+    proto::{
+        ExitInfo, Provider, SessionId, SessionInfo, SessionStatus, TermSize,
+        ai::{AiEvent, ConversationInfo, Decision, Entry, Waiting},
+    },
+};
+
+use super::{
+    discover::ProviderConfig,
+    log::{Log, Meta},
+};
+use crate::session::now_ms;
+
+/// The longest text one event carries; more is cut (frames are at most 1 MiB).
+const MAX_TEXT: usize = 256 * 1024;
+/// Entries a live viewer may be behind before it is caught up from memory.
+const LIVE_QUEUE: usize = 1024;
+
+/// What a session asks of its provider process.
+#[derive(Debug)]
+pub enum DriverCmd {
+    /// A user message.
+    Prompt(String),
+    /// The answer to an approval request.
+    Answer {
+        /// The request's id.
+        id: String,
+        /// Allow or deny (allow-always is remembered by the session).
+        allow: bool,
+    },
+    /// Stop the current turn.
+    Interrupt,
+    /// End the process (close its input).
+    End,
+    /// Kill the process now.
+    Kill,
+}
+
+/// How a driver is started.
+#[derive(Debug, Clone)]
+pub struct Spawn {
+    /// The program.
+    pub program: PathBuf,
+    /// The folder.
+    pub cwd: PathBuf,
+    /// The provider session to resume, if any.
+    pub resume: Option<String>,
+    /// The id a new provider session should take, where the provider lets us choose.
+    pub new_id: Option<String>,
+}
+
+struct Inner {
+    meta: Meta,
+    entries: Vec<Entry>,
+    log: Option<Log>,
+    status: SessionStatus,
+    waiting: Option<Waiting>,
+    viewers: u32,
+    driver: Option<(u64, mpsc::UnboundedSender<DriverCmd>)>,
+    generation: u64,
+    pending: BTreeMap<String, String>,
+    always: BTreeSet<String>,
+    turn_active: bool,
+    end_requested: bool,
+}
+
+/// One structured session.
+pub struct Conv {
+    /// Its id.
+    pub id: SessionId,
+    /// Claude or Codex.
+    pub provider: Provider,
+    providers: Arc<ProviderConfig>,
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<Entry>,
+    live: watch::Sender<bool>,
+    on_change: Box<dyn Fn(SessionInfo) + Send + Sync>,
+}
+
+fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn clamp(s: &mut String) {
+    if s.len() > MAX_TEXT {
+        let mut cut = MAX_TEXT;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("\n[... cut by vibemesh]");
+    }
+}
+
+fn clamp_event(ev: &mut AiEvent) {
+    match ev {
+        AiEvent::User { text }
+        | AiEvent::AssistantDelta { text }
+        | AiEvent::Assistant { text }
+        | AiEvent::Notice { text } => clamp(text),
+        AiEvent::ToolCall { input, .. } | AiEvent::Approval { input, .. } => clamp(input),
+        AiEvent::ToolResult { output, .. } => clamp(output),
+        AiEvent::Error { message } => clamp(message),
+        AiEvent::Unknown { raw, .. } => clamp(raw),
+        _ => {}
+    }
+}
+
+impl Conv {
+    /// A session from its meta and the entries it already has (new, or loaded at start).
+    pub fn new(
+        meta: Meta,
+        entries: Vec<Entry>,
+        log: Option<Log>,
+        providers: Arc<ProviderConfig>,
+        on_change: Box<dyn Fn(SessionInfo) + Send + Sync>,
+    ) -> Arc<Self> {
+        // A loaded session whose last turn had ended waits for a reply.
+        let waiting = entries
+            .iter()
+            .rev()
+            .find_map(|e| match e.event {
+                AiEvent::TurnEnd { .. } => Some(Some(Waiting::Reply)),
+                AiEvent::User { .. } => Some(None),
+                _ => None,
+            })
+            .flatten();
+        Arc::new(Self {
+            id: meta.id,
+            provider: meta.provider,
+            providers,
+            inner: Mutex::new(Inner {
+                meta,
+                entries,
+                log,
+                status: SessionStatus::Running,
+                waiting,
+                viewers: 0,
+                driver: None,
+                generation: 0,
+                pending: BTreeMap::new(),
+                always: BTreeSet::new(),
+                turn_active: false,
+                end_requested: false,
+            }),
+            tx: broadcast::channel(LIVE_QUEUE).0,
+            live: watch::channel(false).0,
+            on_change,
+        })
+    }
+
+    /// What a listing shows.
+    pub fn info(&self) -> SessionInfo {
+        Self::info_of(&lock(&self.inner), self.provider)
+    }
+
+    fn info_of(i: &Inner, provider: Provider) -> SessionInfo {
+        SessionInfo {
+            id: i.meta.id,
+            title: i.meta.title.clone(),
+            provider,
+            command: vec![provider.to_string()],
+            cwd: i.meta.cwd.clone(),
+            size: TermSize::DEFAULT,
+            created_ms: i.meta.created_ms,
+            status: i.status.clone(),
+            viewers: i.viewers,
+            recording: None,
+            conversation: Some(ConversationInfo {
+                waiting: i.waiting.clone(),
+                live: i.driver.is_some(),
+                last_seq: i.entries.last().map_or(0, |e| e.seq),
+            }),
+        }
+    }
+
+    /// Calls `on_change` with the session as it is now.
+    fn changed(&self) {
+        (self.on_change)(self.info());
+    }
+
+    /// The entries after `after` and a receiver for those that follow, with no gap and
+    /// no overlap between them.
+    pub fn subscribe(&self, after: u64) -> (Vec<Entry>, broadcast::Receiver<Entry>) {
+        let i = lock(&self.inner);
+        let rx = self.tx.subscribe();
+        (Self::after(&i, after), rx)
+    }
+
+    /// The entries after `after` (to catch up a viewer that fell behind).
+    pub fn entries_after(&self, after: u64) -> Vec<Entry> {
+        Self::after(&lock(&self.inner), after)
+    }
+
+    fn after(i: &Inner, after: u64) -> Vec<Entry> {
+        let start = i.entries.partition_point(|e| e.seq <= after);
+        i.entries[start..].to_vec()
+    }
+
+    /// Counts a viewer in or out.
+    pub fn add_viewers(&self, delta: i32) {
+        {
+            let mut i = lock(&self.inner);
+            i.viewers = i.viewers.saturating_add_signed(delta);
+        }
+        self.changed();
+    }
+
+    /// Numbers an event, writes it down and sends it to every viewer.
+    pub fn record(&self, ev: AiEvent) {
+        let changed = {
+            let mut i = lock(&self.inner);
+            self.record_locked(&mut i, ev)
+        };
+        if changed {
+            self.changed();
+        }
+    }
+
+    /// [`Conv::record`] under the lock; returns whether the listing changed.
+    fn record_locked(&self, i: &mut Inner, mut ev: AiEvent) -> bool {
+        clamp_event(&mut ev);
+        let before = i.waiting.clone();
+        match &ev {
+            AiEvent::User { .. } => {
+                i.turn_active = true;
+                i.waiting = None;
+            }
+            AiEvent::Approval { tool, .. } => {
+                i.waiting = Some(Waiting::Approval { tool: tool.clone() })
+            }
+            AiEvent::Settled { .. } if i.pending.is_empty() => {
+                i.waiting = None;
+            }
+            AiEvent::TurnEnd { .. } => {
+                i.turn_active = false;
+                i.waiting = Some(Waiting::Reply);
+            }
+            _ => {}
+        }
+        let seq = i.entries.last().map_or(0, |e| e.seq) + 1;
+        let entry = Entry {
+            seq,
+            at_ms: now_ms(),
+            event: ev,
+        };
+        if let Some(log) = &mut i.log
+            && let Err(e) = log.append(&entry)
+        {
+            tracing::warn!("session {}: cannot write its conversation: {e}", self.id);
+        }
+        i.entries.push(entry.clone());
+        let _ = self.tx.send(entry);
+        before != i.waiting
+    }
+
+    /// A client's message: starts (or resumes) the provider if it is not running.
+    pub fn prompt(self: &Arc<Self>, text: String) -> Result<(), WireError> {
+        if text.trim().is_empty() {
+            return Err(WireError::new(ErrorCode::BadRequest, "an empty message"));
+        }
+        {
+            let mut i = lock(&self.inner);
+            if i.turn_active {
+                return Err(WireError::new(
+                    ErrorCode::Conflict,
+                    "a turn is running; wait for it to end or interrupt it",
+                ));
+            }
+            if i.driver.is_none() {
+                self.start_locked(&mut i)?;
+            }
+            self.record_locked(&mut i, AiEvent::User { text: text.clone() });
+            if let Some((_, tx)) = &i.driver {
+                let _ = tx.send(DriverCmd::Prompt(text));
+            }
+        }
+        self.changed();
+        Ok(())
+    }
+
+    fn start_locked(self: &Arc<Self>, i: &mut Inner) -> Result<(), WireError> {
+        let program = self.providers.program(self.provider).ok_or_else(|| {
+            WireError::new(
+                ErrorCode::SpawnFailed,
+                format!("{} is not installed on this machine", self.provider),
+            )
+        })?;
+        let had_turns = i
+            .entries
+            .iter()
+            .any(|e| matches!(e.event, AiEvent::TurnEnd { .. }));
+        let resume = if had_turns {
+            i.meta.provider_session.clone()
+        } else {
+            None
+        };
+        let new_id = match (self.provider, &resume) {
+            (Provider::Claude, None) => {
+                let id = super::uuid_v4();
+                i.meta.provider_session = Some(id.clone());
+                if let Some(log) = &i.log
+                    && let Err(e) = log.save_meta(&i.meta)
+                {
+                    tracing::warn!("session {}: cannot save: {e}", self.id);
+                }
+                Some(id)
+            }
+            _ => None,
+        };
+        let spawn = Spawn {
+            program,
+            cwd: PathBuf::from(&i.meta.cwd),
+            resume,
+            new_id,
+        };
+        i.generation += 1;
+        let generation = i.generation;
+        let (tx, rx) = mpsc::unbounded_channel();
+        i.driver = Some((generation, tx));
+        self.live.send_replace(true);
+        i.status = SessionStatus::Running;
+        i.end_requested = false;
+        let conv = self.clone();
+        match self.provider {
+            Provider::Claude => {
+                tokio::spawn(super::claude::run(conv, generation, spawn, rx));
+            }
+            Provider::Codex => {
+                tokio::spawn(super::codex::run(conv, generation, spawn, rx));
+            }
+            Provider::Shell => {
+                return Err(WireError::new(
+                    ErrorCode::BadRequest,
+                    "a shell is not a structured provider",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The provider says which session (thread) it runs; kept to resume it later.
+    pub fn set_provider_session(&self, id: &str) {
+        let mut i = lock(&self.inner);
+        if i.meta.provider_session.as_deref() == Some(id) {
+            return;
+        }
+        i.meta.provider_session = Some(id.to_string());
+        if let Some(log) = &i.log
+            && let Err(e) = log.save_meta(&i.meta)
+        {
+            tracing::warn!("session {}: cannot save: {e}", self.id);
+        }
+    }
+
+    /// The provider asks to run a tool. Returns the answer when an earlier "always"
+    /// already gave it; otherwise the request waits for a client.
+    pub fn request_approval(
+        &self,
+        id: String,
+        tool: String,
+        input: String,
+        description: Option<String>,
+    ) -> Option<bool> {
+        let auto = {
+            let mut i = lock(&self.inner);
+            let auto = i.always.contains(&tool);
+            if !auto {
+                i.pending.insert(id.clone(), tool.clone());
+            }
+            self.record_locked(
+                &mut i,
+                AiEvent::Approval {
+                    id: id.clone(),
+                    tool,
+                    input,
+                    description,
+                },
+            );
+            if auto {
+                self.record_locked(
+                    &mut i,
+                    AiEvent::Settled {
+                        id,
+                        decision: Decision::AllowAlways,
+                    },
+                );
+            }
+            auto
+        };
+        self.changed();
+        auto.then_some(true)
+    }
+
+    /// A client's answer; the first one wins, later ones are refused.
+    pub fn answer(&self, id: &str, decision: Decision) -> Result<(), WireError> {
+        {
+            let mut i = lock(&self.inner);
+            let Some(tool) = i.pending.remove(id) else {
+                return Err(WireError::new(
+                    ErrorCode::Conflict,
+                    format!("approval {id} was already answered"),
+                ));
+            };
+            if decision == Decision::AllowAlways {
+                i.always.insert(tool);
+            }
+            self.record_locked(
+                &mut i,
+                AiEvent::Settled {
+                    id: id.to_string(),
+                    decision,
+                },
+            );
+            if let Some((_, tx)) = &i.driver {
+                let _ = tx.send(DriverCmd::Answer {
+                    id: id.to_string(),
+                    allow: decision != Decision::Deny,
+                });
+            }
+        }
+        self.changed();
+        Ok(())
+    }
+
+    /// The provider withdrew an approval request (the turn was interrupted, say).
+    pub fn cancel_approval(&self, id: &str) {
+        {
+            let mut i = lock(&self.inner);
+            if i.pending.remove(id).is_none() {
+                return;
+            }
+            self.record_locked(
+                &mut i,
+                AiEvent::Settled {
+                    id: id.to_string(),
+                    decision: Decision::Deny,
+                },
+            );
+        }
+        self.changed();
+    }
+
+    /// Stops the current turn.
+    pub fn interrupt(&self) -> Result<(), WireError> {
+        let i = lock(&self.inner);
+        match (&i.driver, i.turn_active) {
+            (Some((_, tx)), true) => {
+                let _ = tx.send(DriverCmd::Interrupt);
+                Ok(())
+            }
+            _ => Err(WireError::new(ErrorCode::BadRequest, "no turn is running")),
+        }
+    }
+
+    /// Ends the provider process (gracefully with `kill == false`).
+    pub fn end(&self, kill: bool) {
+        let mut i = lock(&self.inner);
+        i.end_requested = true;
+        if let Some((_, tx)) = &i.driver {
+            let _ = tx.send(if kill {
+                DriverCmd::Kill
+            } else {
+                DriverCmd::End
+            });
+        }
+    }
+
+    /// Whether the provider process runs, now and as it changes.
+    pub fn live_watch(&self) -> watch::Receiver<bool> {
+        self.live.subscribe()
+    }
+
+    /// The driver of `generation` ended: how, and its last stderr lines.
+    pub fn process_ended(&self, generation: u64, exit: ExitInfo, stderr: Vec<String>) {
+        {
+            let mut i = lock(&self.inner);
+            if i.driver.as_ref().map(|d| d.0) != Some(generation) {
+                return;
+            }
+            i.driver = None;
+            self.live.send_replace(false);
+            let clean = i.end_requested || (!i.turn_active && exit.code == Some(0));
+            let reason = if i.end_requested {
+                format!("{} ended", self.provider)
+            } else if clean {
+                format!(
+                    "{} ended ({exit}); your next message resumes it",
+                    self.provider
+                )
+            } else if i.turn_active {
+                format!("{} crashed in the middle of a turn ({exit})", self.provider)
+            } else {
+                format!("{} exited ({exit})", self.provider)
+            };
+            if !clean {
+                i.status = SessionStatus::Exited(exit);
+            }
+            i.pending.clear();
+            i.turn_active = false;
+            i.waiting = Some(Waiting::Reply);
+            self.record_locked(
+                &mut i,
+                AiEvent::ProcessEnded {
+                    reason,
+                    stderr,
+                    clean,
+                },
+            );
+        }
+        self.changed();
+    }
+
+    /// Removes the session's files (it was killed).
+    pub fn forget(&self) {
+        if let Some(log) = lock(&self.inner).log.take() {
+            log.remove();
+        }
+    }
+}
