@@ -100,10 +100,14 @@ impl Drop for FakeModel {
     }
 }
 
+/// Whether a request is a model turn (Claude Code also sends side queries without
+/// tools; Codex puts its tools inside `input`).
 fn has_tools(body: &Value) -> bool {
-    body.get("tools")
-        .and_then(Value::as_array)
-        .is_some_and(|t| !t.is_empty())
+    body.get("input").is_some_and(Value::is_array)
+        || body
+            .get("tools")
+            .and_then(Value::as_array)
+            .is_some_and(|t| !t.is_empty())
 }
 
 /// The text a user typed last (not the reminders CLIs add), and whether the newest

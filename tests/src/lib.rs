@@ -7,6 +7,7 @@
 
 mod agent;
 pub mod ai;
+pub mod ai_scenarios;
 pub mod fake_model;
 pub mod files;
 mod peer;

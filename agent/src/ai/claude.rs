@@ -341,7 +341,7 @@ pub async fn run(
         .filter(|(k, _)| std::env::var_os(k).is_none())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let mut proc = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &env) {
+    let (mut proc, mut stdout) = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &env) {
         Ok(p) => p,
         Err(e) => {
             let exit = ExitInfo {
@@ -371,7 +371,7 @@ pub async fn run(
     let mut cmds_open = true;
     loop {
         tokio::select! {
-            line = proc.stdout.next_line() => {
+            line = stdout.next_line() => {
                 let Ok(Some(line)) = line else { break };
                 if line.trim().is_empty() {
                     continue;
@@ -407,6 +407,7 @@ pub async fn run(
                     }
                 }
             }
+            () = proc.exited() => {}
             cmd = cmds.recv(), if cmds_open => match cmd {
                 Some(DriverCmd::Prompt(text)) => {
                     write_json(&mut proc.stdin, json!({"type":"user",

@@ -1,22 +1,556 @@
-//! The Codex driver (placeholder until the app-server driver lands).
+//! The Codex driver: `codex app-server` over stdio (JSON-RPC 2.0 without the
+//! `"jsonrpc"` field, one object per line). A thread per session, a turn per message;
+//! approvals arrive as server requests and are answered with `accept` or `decline`.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
-use tokio::sync::mpsc;
-use vibemesh_core::proto::ExitInfo;
+use serde_json::{Value, json};
+use tokio::{io::AsyncWriteExt, process::ChildStdin, sync::mpsc};
+use vibemesh_core::proto::{
+    ExitInfo, Provider,
+    ai::{AiEvent, Usage},
+};
 
-use super::session::{Conv, DriverCmd, Spawn};
+use super::{
+    process::Proc,
+    session::{Conv, DriverCmd, Spawn},
+};
 
-/// Runs one Codex process for `conv` until it ends.
+/// How the agent lets Codex work: it asks before anything that is not known to be
+/// safe, and writes only inside the session's folder.
+const APPROVAL_POLICY: &str = "untrusted";
+const SANDBOX: &str = "workspace-write";
+
+/// What one line from the app-server asks of the driver.
+#[derive(Debug, PartialEq)]
+pub enum Action {
+    /// Record this event.
+    Event(AiEvent),
+    /// The thread's id.
+    Thread(String),
+    /// The running turn's id.
+    Turn(String),
+    /// A server request for approval: answer with `id` (kept as the server sent it).
+    Approval {
+        /// The request id.
+        id: Value,
+        /// What kind of tool.
+        tool: String,
+        /// Its input.
+        input: Value,
+        /// Why, when the server says.
+        description: Option<String>,
+    },
+    /// A server request this driver does not serve.
+    Refuse(Value),
+    /// A response to one of our requests failed.
+    Failed {
+        /// Our request's method.
+        method: String,
+        /// Its message.
+        message: String,
+    },
+}
+
+/// What the translator remembers between lines.
+#[derive(Debug, Default)]
+pub struct Translator {
+    started: bool,
+    /// Whether this process resumed an earlier thread.
+    pub resumed: bool,
+    /// Our requests waiting for an answer: id → method.
+    pub requests: HashMap<u64, String>,
+    usage: Usage,
+    /// File changes by item id, shown with their approval request.
+    changes: HashMap<String, Value>,
+}
+
+fn unknown(line: &str) -> Action {
+    Action::Event(AiEvent::Unknown {
+        provider: Provider::Codex,
+        raw: line.to_string(),
+    })
+}
+
+fn s(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Notifications with nothing to show (progress, bookkeeping, other features).
+fn quiet(method: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "thread/",
+        "account/",
+        "mcpServer/",
+        "hook/",
+        "model",
+        "app/",
+        "remoteControl/",
+        "fs/",
+        "rawResponse",
+        "skills/",
+        "project/",
+        "item/reasoning/",
+        "item/plan/",
+        "item/commandExecution/outputDelta",
+        "item/commandExecution/terminalInteraction",
+        "item/fileChange/",
+        "item/mcpToolCall/progress",
+        "item/autoApprovalReview/",
+        "autoApprovalReview/",
+        "turn/diff/",
+        "turn/plan/",
+        "turn/moderationMetadata",
+        "serverRequest/resolved",
+        "command/exec/",
+        "process/",
+        "externalAgentConfig/",
+        "fuzzyFileSearch/",
+        "windows",
+    ];
+    PREFIXES.iter().any(|p| method.starts_with(p))
+}
+
+impl Translator {
+    /// Turns one line into actions; what it does not understand becomes
+    /// [`AiEvent::Unknown`].
+    pub fn line(&mut self, line: &str) -> Vec<Action> {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            return vec![unknown(line)];
+        };
+        let method = v.get("method").and_then(Value::as_str);
+        let id = v.get("id").cloned();
+        match (method, id) {
+            (Some(m), Some(id)) => self.server_request(m, id, &v, line),
+            (Some(m), None) => self.notification(m, v.get("params").unwrap_or(&Value::Null), line),
+            (None, Some(id)) => self.response(&id, &v),
+            (None, None) => vec![unknown(line)],
+        }
+    }
+
+    fn response(&mut self, id: &Value, v: &Value) -> Vec<Action> {
+        let method = id
+            .as_u64()
+            .and_then(|n| self.requests.remove(&n))
+            .unwrap_or_default();
+        if let Some(e) = v.get("error") {
+            let message = s(e, "message").unwrap_or_else(|| e.to_string());
+            return vec![Action::Failed { method, message }];
+        }
+        let r = v.get("result").unwrap_or(&Value::Null);
+        match method.as_str() {
+            "thread/start" | "thread/resume" => self.thread(r.get("thread")),
+            "turn/start" => r
+                .get("turn")
+                .and_then(|t| s(t, "id"))
+                .map(|t| vec![Action::Turn(t)])
+                .unwrap_or_default(),
+            _ => vec![],
+        }
+    }
+
+    /// A thread started or resumed (said both in the answer and in a notification).
+    fn thread(&mut self, thread: Option<&Value>) -> Vec<Action> {
+        let Some(id) = thread.and_then(|t| s(t, "id")) else {
+            return vec![];
+        };
+        let mut out = vec![Action::Thread(id.clone())];
+        if !self.started {
+            self.started = true;
+            out.push(Action::Event(AiEvent::Started {
+                provider: Provider::Codex,
+                provider_session: Some(id),
+                model: thread.and_then(|t| s(t, "model")),
+                resumed: self.resumed,
+            }));
+        }
+        out
+    }
+
+    fn server_request(&mut self, method: &str, id: Value, v: &Value, line: &str) -> Vec<Action> {
+        let p = v.get("params").unwrap_or(&Value::Null);
+        match method {
+            "item/commandExecution/requestApproval" => vec![Action::Approval {
+                id,
+                tool: "command".into(),
+                input: json!({"command": p.get("command"), "cwd": p.get("cwd")}),
+                description: s(p, "reason"),
+            }],
+            "item/fileChange/requestApproval" => {
+                let item = s(p, "itemId").unwrap_or_default();
+                let changes = self.changes.get(&item).cloned().unwrap_or(Value::Null);
+                vec![Action::Approval {
+                    id,
+                    tool: "edit".into(),
+                    input: json!({"changes": changes, "grantRoot": p.get("grantRoot")}),
+                    description: s(p, "reason"),
+                }]
+            }
+            _ => vec![Action::Refuse(id), unknown(line)],
+        }
+    }
+
+    fn notification(&mut self, method: &str, p: &Value, line: &str) -> Vec<Action> {
+        match method {
+            "thread/started" => self.thread(p.get("thread")),
+            "turn/started" => p
+                .get("turn")
+                .and_then(|t| s(t, "id"))
+                .map(|t| vec![Action::Turn(t)])
+                .unwrap_or_default(),
+            "item/agentMessage/delta" => vec![Action::Event(AiEvent::AssistantDelta {
+                text: s(p, "delta").unwrap_or_default(),
+            })],
+            "item/started" => self.item(p.get("item").unwrap_or(&Value::Null), false, line),
+            "item/completed" => self.item(p.get("item").unwrap_or(&Value::Null), true, line),
+            "thread/tokenUsage/updated" => {
+                let last = &p["tokenUsage"]["last"];
+                let n = |k: &str| last.get(k).and_then(Value::as_u64).unwrap_or(0);
+                self.usage = Usage {
+                    input_tokens: n("inputTokens"),
+                    output_tokens: n("outputTokens"),
+                    cache_read_tokens: n("cachedInputTokens"),
+                    cache_write_tokens: n("cacheWriteInputTokens"),
+                };
+                vec![]
+            }
+            "turn/completed" => {
+                let turn = p.get("turn").unwrap_or(&Value::Null);
+                let status = s(turn, "status").unwrap_or_default();
+                let error = turn.get("error").and_then(|e| s(e, "message"));
+                let mut out = Vec::new();
+                if status == "interrupted" {
+                    out.push(Action::Event(AiEvent::Interrupted));
+                }
+                let is_error = status != "completed";
+                out.push(Action::Event(AiEvent::TurnEnd {
+                    usage: std::mem::take(&mut self.usage),
+                    cost_usd: None,
+                    is_error,
+                    message: is_error.then(|| error.unwrap_or(status)),
+                }));
+                out
+            }
+            "error" => {
+                let message = p
+                    .get("error")
+                    .and_then(|e| s(e, "message"))
+                    .unwrap_or_else(|| p.to_string());
+                let retry = p.get("willRetry").and_then(Value::as_bool).unwrap_or(false);
+                vec![Action::Event(if retry {
+                    AiEvent::Notice {
+                        text: format!("{message} (retrying)"),
+                    }
+                } else {
+                    AiEvent::Error { message }
+                })]
+            }
+            "warning" | "configWarning" | "deprecationNotice" | "guardianWarning" => {
+                let text = s(p, "message")
+                    .or_else(|| s(p, "summary"))
+                    .unwrap_or_else(|| p.to_string());
+                vec![Action::Event(AiEvent::Notice { text })]
+            }
+            m if quiet(m) => vec![],
+            _ => vec![unknown(line)],
+        }
+    }
+
+    fn item(&mut self, item: &Value, done: bool, line: &str) -> Vec<Action> {
+        let id = s(item, "id").unwrap_or_default();
+        let ty = s(item, "type").unwrap_or_default();
+        let call = |name: &str, input: Value| {
+            vec![Action::Event(AiEvent::ToolCall {
+                id: id.clone(),
+                name: name.into(),
+                input: input.to_string(),
+            })]
+        };
+        let result = |output: String, is_error: bool| {
+            vec![Action::Event(AiEvent::ToolResult {
+                id: id.clone(),
+                output,
+                is_error,
+            })]
+        };
+        match (ty.as_str(), done) {
+            ("agentMessage", true) => vec![Action::Event(AiEvent::Assistant {
+                text: s(item, "text").unwrap_or_default(),
+            })],
+            ("commandExecution", false) => call(
+                "command",
+                json!({"command": item.get("command"), "cwd": item.get("cwd")}),
+            ),
+            ("commandExecution", true) => {
+                let status = s(item, "status").unwrap_or_default();
+                let mut out = s(item, "aggregatedOutput").unwrap_or_default();
+                if status == "declined" {
+                    out = "declined by the user".into();
+                }
+                let ok = status == "completed"
+                    && item.get("exitCode").and_then(Value::as_i64).unwrap_or(0) == 0;
+                result(out, !ok)
+            }
+            ("fileChange", false) => {
+                let changes = item.get("changes").cloned().unwrap_or(Value::Null);
+                self.changes.insert(id.clone(), changes.clone());
+                call("edit", json!({ "changes": changes }))
+            }
+            ("fileChange", true) => {
+                self.changes.remove(&id);
+                let status = s(item, "status").unwrap_or_default();
+                let diffs: Vec<String> = item
+                    .get("changes")
+                    .and_then(Value::as_array)
+                    .map(|c| c.iter().filter_map(|c| s(c, "diff")).collect())
+                    .unwrap_or_default();
+                result(diffs.join("\n"), status != "completed")
+            }
+            ("mcpToolCall", false) => call(
+                &format!(
+                    "{}/{}",
+                    s(item, "server").unwrap_or_default(),
+                    s(item, "tool").unwrap_or_default()
+                ),
+                item.get("arguments").cloned().unwrap_or(Value::Null),
+            ),
+            ("dynamicToolCall", false) => call(
+                &s(item, "tool").unwrap_or_default(),
+                item.get("arguments").cloned().unwrap_or(Value::Null),
+            ),
+            ("mcpToolCall" | "dynamicToolCall", true) => {
+                let ok = item.get("error").is_none_or(Value::is_null)
+                    && item.get("success").and_then(Value::as_bool) != Some(false);
+                let out = item
+                    .get("result")
+                    .or_else(|| item.get("contentItems"))
+                    .map(Value::to_string)
+                    .unwrap_or_default();
+                result(out, !ok)
+            }
+            ("webSearch", false) => call("web_search", item.clone()),
+            ("webSearch", true) => result(String::new(), false),
+            // Shown through other events, or nothing a conversation view needs.
+            (
+                "userMessage"
+                | "agentMessage"
+                | "reasoning"
+                | "plan"
+                | "contextCompaction"
+                | "hookPrompt"
+                | "functionCallOutput"
+                | "imageView"
+                | "sleep"
+                | "enteredReviewMode"
+                | "exitedReviewMode"
+                | "subAgentActivity"
+                | "collabAgentToolCall"
+                | "imageGeneration",
+                _,
+            ) => vec![],
+            (_, false) => vec![],
+            (_, true) => vec![unknown(line)],
+        }
+    }
+}
+
+struct Rpc {
+    stdin: Option<ChildStdin>,
+    next: u64,
+}
+
+impl Rpc {
+    async fn send(&mut self, v: Value) {
+        if let Some(w) = &mut self.stdin {
+            let mut line = v.to_string();
+            line.push('\n');
+            if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
+                self.stdin = None;
+            }
+        }
+    }
+
+    async fn request(&mut self, tr: &mut Translator, method: &str, params: Value) {
+        self.next += 1;
+        tr.requests.insert(self.next, method.to_string());
+        self.send(json!({"id": self.next, "method": method, "params": params}))
+            .await;
+    }
+}
+
+fn decision(allow: bool) -> Value {
+    json!({"decision": if allow { "accept" } else { "decline" }})
+}
+
+/// Runs one `codex app-server` for `conv` until it ends.
 pub async fn run(
     conv: Arc<Conv>,
     generation: u64,
-    _spawn: Spawn,
-    _cmds: mpsc::UnboundedReceiver<DriverCmd>,
+    spawn: Spawn,
+    mut cmds: mpsc::UnboundedReceiver<DriverCmd>,
 ) {
-    let exit = ExitInfo {
-        code: None,
-        signal: None,
+    let args = vec!["app-server".to_string()];
+    let (mut proc, mut stdout) = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &[]) {
+        Ok(p) => p,
+        Err(e) => {
+            let exit = ExitInfo {
+                code: None,
+                signal: None,
+            };
+            let why = format!("cannot start {}: {e}", spawn.program.display());
+            conv.process_ended(generation, exit, vec![why]);
+            return;
+        }
     };
-    conv.process_ended(generation, exit, vec!["codex: not yet supported".into()]);
+    let mut rpc = Rpc {
+        stdin: proc.stdin.take(),
+        next: 0,
+    };
+    let mut tr = Translator {
+        resumed: spawn.resume.is_some(),
+        ..Translator::default()
+    };
+    let cwd = spawn.cwd.display().to_string();
+    let info = json!({"clientInfo": {"name": "vibemesh", "title": "VibeMesh",
+        "version": env!("CARGO_PKG_VERSION")}});
+    rpc.request(&mut tr, "initialize", info).await;
+    rpc.send(json!({"method": "initialized"})).await;
+    let settings = json!({"cwd": cwd, "approvalPolicy": APPROVAL_POLICY, "sandbox": SANDBOX});
+    match &spawn.resume {
+        Some(thread) => {
+            let mut p = settings.clone();
+            p["threadId"] = json!(thread);
+            // The conversation is replayed from the agent's own log, not Codex's.
+            p["excludeTurns"] = json!(true);
+            rpc.request(&mut tr, "thread/resume", p).await;
+        }
+        None => rpc.request(&mut tr, "thread/start", settings).await,
+    }
+    let mut thread: Option<String> = None;
+    let mut turn: Option<String> = None;
+    // Messages sent before the thread exists wait for it.
+    let mut queued: Vec<String> = Vec::new();
+    let mut approvals: HashMap<String, Value> = HashMap::new();
+    let mut cmds_open = true;
+    loop {
+        tokio::select! {
+            line = stdout.next_line() => {
+                let Ok(Some(line)) = line else { break };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                for action in tr.line(&line) {
+                    match action {
+                        Action::Event(ev) => conv.record(ev),
+                        Action::Thread(t) => {
+                            conv.set_provider_session(&t);
+                            let first = thread.is_none();
+                            thread = Some(t.clone());
+                            if first {
+                                for text in std::mem::take(&mut queued) {
+                                    let input = json!([{"type": "text", "text": text}]);
+                                    rpc.request(&mut tr, "turn/start",
+                                        json!({"threadId": t, "input": input})).await;
+                                }
+                            }
+                        }
+                        Action::Turn(t) => turn = Some(t),
+                        Action::Approval { id, tool, input, description } => {
+                            let key = id.to_string();
+                            match conv.request_approval(key.clone(), tool, input.to_string(), description) {
+                                Some(allow) => rpc.send(json!({"id": id, "result": decision(allow)})).await,
+                                None => { approvals.insert(key, id); }
+                            }
+                        }
+                        Action::Refuse(id) => {
+                            rpc.send(json!({"id": id, "error": {"code": -32601,
+                                "message": "not supported by vibemesh"}})).await;
+                        }
+                        Action::Failed { method, message } => {
+                            conv.record(AiEvent::Error {
+                                message: format!("codex refused {method}: {message}"),
+                            });
+                            if method.starts_with("turn/start") {
+                                conv.record(AiEvent::TurnEnd {
+                                    usage: Usage::default(),
+                                    cost_usd: None,
+                                    is_error: true,
+                                    message: Some(message),
+                                });
+                            } else if method.starts_with("thread/") {
+                                // Without a thread nothing can run: end this process.
+                                rpc.stdin = None;
+                            }
+                        }
+                    }
+                }
+            }
+            () = proc.exited() => {}
+            cmd = cmds.recv(), if cmds_open => match cmd {
+                Some(DriverCmd::Prompt(text)) => match &thread {
+                    Some(t) => {
+                        let input = json!([{"type": "text", "text": text}]);
+                        let t = t.clone();
+                        rpc.request(&mut tr, "turn/start", json!({"threadId": t, "input": input})).await;
+                    }
+                    None => queued.push(text),
+                },
+                Some(DriverCmd::Answer { id, allow }) => {
+                    if let Some(rid) = approvals.remove(&id) {
+                        rpc.send(json!({"id": rid, "result": decision(allow)})).await;
+                    }
+                }
+                Some(DriverCmd::Interrupt) => {
+                    if let (Some(th), Some(tu)) = (&thread, &turn) {
+                        let p = json!({"threadId": th, "turnId": tu});
+                        rpc.request(&mut tr, "turn/interrupt", p).await;
+                    }
+                }
+                Some(DriverCmd::End) => rpc.stdin = None,
+                Some(DriverCmd::Kill) => proc.kill(),
+                None => {
+                    cmds_open = false;
+                    proc.kill();
+                }
+            },
+        }
+    }
+    let (exit, tail) = proc.wait().await;
+    conv.process_ended(generation, exit, tail);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_server_lines_become_events_and_unknown_ones_are_kept() {
+        let mut tr = Translator::default();
+        tr.requests.insert(2, "thread/start".into());
+        let t = tr.line(r#"{"id":2,"result":{"thread":{"id":"th1"}}}"#);
+        assert_eq!(t[0], Action::Thread("th1".into()));
+        assert!(matches!(&t[1], Action::Event(AiEvent::Started { .. })));
+        // The notification that follows says the same: no second notice.
+        let n = tr.line(r#"{"method":"thread/started","params":{"thread":{"id":"th1"}}}"#);
+        assert_eq!(n, vec![Action::Thread("th1".into())]);
+        let d = tr.line(r#"{"method":"item/agentMessage/delta","params":{"delta":"Hi"}}"#);
+        assert_eq!(
+            d,
+            vec![Action::Event(AiEvent::AssistantDelta { text: "Hi".into() })]
+        );
+        let a = tr.line(r#"{"id":0,"method":"item/commandExecution/requestApproval","params":{"command":"touch x","cwd":"/w"}}"#);
+        assert!(
+            matches!(&a[0], Action::Approval { id, tool, .. } if *id == json!(0) && tool == "command")
+        );
+        let u = tr.line(r#"{"method":"brand/new","params":{}}"#);
+        assert!(matches!(&u[0], Action::Event(AiEvent::Unknown { .. })));
+        assert!(
+            tr.line(r#"{"method":"thread/status/changed","params":{}}"#)
+                .is_empty()
+        );
+        let t = tr.line(
+            r#"{"method":"turn/completed","params":{"turn":{"id":"t","status":"interrupted"}}}"#,
+        );
+        assert_eq!(t[0], Action::Event(AiEvent::Interrupted));
+    }
 }

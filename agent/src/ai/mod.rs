@@ -115,12 +115,6 @@ impl AiSessions {
                 "a structured session needs an AI provider (claude or codex)",
             ));
         }
-        if req.provider == Provider::Codex {
-            return Err(WireError::new(
-                ErrorCode::BadRequest,
-                "structured Codex sessions are not available yet; open a terminal session with --provider codex",
-            ));
-        }
         if self.providers.program(req.provider).is_none() {
             return Err(WireError::new(
                 ErrorCode::SpawnFailed,

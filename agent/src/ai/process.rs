@@ -21,22 +21,26 @@ const STDERR_TAIL: usize = 20;
 /// A running provider process.
 pub struct Proc {
     child: Child,
+    status: Option<std::process::ExitStatus>,
+    /// Its process group (its pid): still valid for its children after it exited.
+    pgid: Option<i32>,
     /// Its stdin (dropped to ask it to end).
     pub stdin: Option<ChildStdin>,
-    /// Its stdout, line by line.
-    pub stdout: Lines<BufReader<ChildStdout>>,
     tail: Arc<Mutex<VecDeque<String>>>,
     stderr_task: JoinHandle<()>,
 }
 
+/// A provider's stdout, line by line.
+pub type Stdout = Lines<BufReader<ChildStdout>>;
+
 impl Proc {
-    /// Starts `program args` in `cwd` with `env` added.
+    /// Starts `program args` in `cwd` with `env` added; returns it and its stdout.
     pub fn spawn(
         program: &Path,
         args: &[String],
         cwd: &Path,
         env: &[(String, String)],
-    ) -> std::io::Result<Self> {
+    ) -> std::io::Result<(Self, Stdout)> {
         let mut child = Command::new(program)
             .args(args)
             .current_dir(cwd)
@@ -48,6 +52,7 @@ impl Proc {
             .kill_on_drop(true)
             .spawn()?;
         let stdin = child.stdin.take();
+        let pgid = child.id().and_then(|p| i32::try_from(p).ok());
         let stdout = child
             .stdout
             .take()
@@ -68,27 +73,44 @@ impl Proc {
                 t.push_back(line);
             }
         });
-        Ok(Self {
+        let proc = Self {
             child,
+            status: None,
+            pgid,
             stdin,
-            stdout: BufReader::new(stdout).lines(),
             tail,
             stderr_task,
-        })
+        };
+        Ok((proc, BufReader::new(stdout).lines()))
     }
 
     /// Kills its whole process group.
     pub fn kill(&self) {
-        if let Some(pid) = self.child.id().and_then(|p| i32::try_from(p).ok()) {
+        if let Some(pid) = self.pgid {
             use nix::{sys::signal, unistd::Pid};
             let _ = signal::killpg(Pid::from_raw(pid), signal::Signal::SIGKILL);
         }
     }
 
+    /// Resolves when the program itself ended (whatever its children do); then kills
+    /// the rest of its process group, so its output ends too. Pends forever after that.
+    pub async fn exited(&mut self) {
+        if self.status.is_some() {
+            return std::future::pending().await;
+        }
+        if let Ok(s) = self.child.wait().await {
+            self.status = Some(s);
+        }
+        self.kill();
+    }
+
     /// Waits for it to end: how it ended and its last stderr lines.
     pub async fn wait(mut self) -> (ExitInfo, Vec<String>) {
         self.stdin = None;
-        let status = self.child.wait().await;
+        let status = match self.status {
+            Some(s) => Ok(s),
+            None => self.child.wait().await,
+        };
         // stderr closes when the process (group) is gone; do not wait on stray children.
         let _ =
             tokio::time::timeout(std::time::Duration::from_secs(2), &mut self.stderr_task).await;
