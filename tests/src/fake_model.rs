@@ -63,11 +63,12 @@ impl FakeModel {
         let addr = listener.local_addr().expect("addr");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
+        let issued = Arc::new(Mutex::new(std::collections::HashSet::new()));
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
-                let (seen, script) = (s2.clone(), script.clone());
+                let (seen, issued, script) = (s2.clone(), issued.clone(), script.clone());
                 tokio::spawn(async move {
-                    let _ = serve(sock, seen, script).await;
+                    let _ = serve(sock, seen, issued, script).await;
                 });
             }
         });
@@ -175,18 +176,20 @@ pub fn standard_reply(body: &Value) -> Reply {
         return Reply::Text("ok".into());
     }
     let (text, tool_result) = last_input(body);
-    if tool_result {
-        return Reply::Text("The tool ran.".into());
-    }
-    if text.contains("[[hang]]") {
+    if text.contains("[[hang]]") && !tool_result {
         return Reply::Hang;
     }
+    // A command asked for before that comes back with a result is turned into "The
+    // tool ran." by the server, which remembers what it asked.
     if let Some(i) = text.find("[[run ") {
         let rest = &text[i + 6..];
         let cmd = rest[..rest.find("]]").unwrap_or(rest.len())]
             .trim()
             .to_string();
         return Reply::Shell(cmd);
+    }
+    if tool_result {
+        return Reply::Text("The tool ran.".into());
     }
     Reply::Text(format!(
         "Hello from the fake model. You said: {}",
@@ -197,6 +200,7 @@ pub fn standard_reply(body: &Value) -> Reply {
 async fn serve(
     sock: TcpStream,
     seen: Arc<Mutex<Vec<Seen>>>,
+    issued: Arc<Mutex<std::collections::HashSet<String>>>,
     script: Script,
 ) -> std::io::Result<()> {
     let mut r = BufReader::new(sock);
@@ -248,7 +252,15 @@ async fn serve(
     if method != "POST" || !(openai || path.starts_with("/v1/messages")) {
         return respond(&mut r, 404, "application/json", "{}").await;
     }
-    let reply = script(&body).unwrap_or_else(|| standard_reply(&body));
+    let mut reply = script(&body).unwrap_or_else(|| standard_reply(&body));
+    // Claude Code may fold a tool's result and the user's next text into one message,
+    // so the same request text comes back with the result: each command runs once.
+    if let Reply::Shell(cmd) = &reply {
+        let fresh = issued.lock().unwrap().insert(cmd.clone());
+        if !fresh && last_input(&body).1 {
+            reply = Reply::Text("The tool ran.".into());
+        }
+    }
     let stream = body["stream"].as_bool().unwrap_or(false);
     match (reply, openai) {
         (Reply::Status(code), false) => {

@@ -2,6 +2,7 @@
 //! through [`local`] and print through [`output`].
 
 mod attach;
+mod conversation;
 mod files;
 mod git;
 mod local;
@@ -14,6 +15,7 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 use vibemesh_core::proto::{
     Provider, Role, SessionId, TermSize,
+    ai::StartConversation,
     control::CreateSession,
     local::{AdminReply, AdminRequest, Target},
 };
@@ -69,10 +71,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Start a shell (or a command) on a peer and attach to it.
+    /// Start a shell (or a command, or an AI agent) on a peer and attach to it.
     Open {
         /// The peer, or `local`.
         peer: String,
+        /// What to run: shell, claude or codex (an AI agent's own full-screen interface).
+        #[arg(long, default_value = "shell", value_parser = parse_provider)]
+        provider: Provider,
+        /// With --provider claude|codex: drive the agent here line by line (messages,
+        /// tool calls, approvals) instead of its full-screen interface.
+        #[arg(long)]
+        structured: bool,
         /// The folder to start in (on the peer).
         #[arg(long)]
         path: Option<String>,
@@ -188,6 +197,18 @@ enum PeersAction {
     },
 }
 
+/// Parses `shell`, `claude` or `codex`.
+fn parse_provider(s: &str) -> Result<Provider, String> {
+    match s {
+        "shell" => Ok(Provider::Shell),
+        "claude" => Ok(Provider::Claude),
+        "codex" => Ok(Provider::Codex),
+        other => Err(format!(
+            "unknown provider {other:?}: expected shell, claude or codex"
+        )),
+    }
+}
+
 /// Parses `90s`, `10m`, `1h` or plain seconds.
 fn parse_duration(s: &str) -> Result<u64, String> {
     let (num, mult) = match s.char_indices().last() {
@@ -301,6 +322,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Open {
             peer,
+            provider,
+            structured: true,
+            path,
+            title,
+            detached,
+            json,
+            command: _,
+        } => {
+            let control = local::control(&home, target(&peer)).await?;
+            let info = control
+                .start_conversation(StartConversation {
+                    provider,
+                    cwd: path,
+                    title,
+                    prompt: None,
+                })
+                .await?;
+            if detached {
+                return show(json, &info, |i| println!("{}", i.id));
+            }
+            conversation::run(&home, target(&peer), &peer, info.id).await
+        }
+        Command::Open {
+            peer,
+            provider,
+            structured: false,
             path,
             title,
             detached,
@@ -311,7 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let size = attach::terminal_size().unwrap_or(TermSize::DEFAULT);
             let info = control
                 .create_session(CreateSession {
-                    provider: Provider::Shell,
+                    provider,
                     cwd: path,
                     command,
                     size,
@@ -331,6 +378,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scrollback,
         } => {
             let id = resolve_id(&home, &peer, &id).await?;
+            let control = local::control(&home, target(&peer)).await?;
+            let structured = control
+                .list_sessions()
+                .await?
+                .iter()
+                .any(|s| s.id == id && s.conversation.is_some());
+            if structured {
+                return conversation::run(&home, target(&peer), &peer, id).await;
+            }
             attach::run(&home, target(&peer), &peer, id, watch, scrollback).await
         }
         Command::Kill { peer, id } => {

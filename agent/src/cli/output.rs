@@ -3,6 +3,7 @@
 use serde::Serialize;
 use vibemesh_core::proto::{
     SessionInfo, SessionStatus,
+    ai::Waiting,
     local::{PeerEntry, StatusReport, TicketInfo},
 };
 
@@ -70,9 +71,16 @@ pub fn sessions(list: &[SessionInfo]) {
                 s.cwd.clone(),
                 s.size.to_string(),
                 age(s.created_ms),
-                match &s.status {
-                    SessionStatus::Running => "running".into(),
-                    SessionStatus::Exited(e) => format!("exited ({e})"),
+                match (
+                    &s.status,
+                    s.conversation.as_ref().and_then(|c| c.waiting.as_ref()),
+                ) {
+                    (SessionStatus::Running, None) => "running".into(),
+                    (SessionStatus::Running, Some(Waiting::Reply)) => "waiting for you".into(),
+                    (SessionStatus::Running, Some(Waiting::Approval { tool })) => {
+                        format!("needs approval ({tool})")
+                    }
+                    (SessionStatus::Exited(e), _) => format!("exited ({e})"),
                 },
                 s.viewers.to_string(),
             ]
