@@ -6,7 +6,7 @@ use vibemesh_core::{
     proto::{
         Provider, SessionStatus,
         ai::{Decision, Waiting},
-        control::Unavailable,
+        control::{Event, Unavailable},
     },
 };
 
@@ -37,16 +37,16 @@ fn streaming(c: &vibemesh_core::client::Conversation) -> bool {
 /// Scenario: a plain answer streams to the client.
 pub async fn a_plain_answer_streams_to_the_client(p: Provider) {
     let w = AiWorld::start(FakeModel::start().await, true).await;
-    let (control, _ev, driver) = w.conn.control().await.unwrap();
+    let (control, mut events, driver) = w.conn.control().await.unwrap();
     tokio::spawn(driver.run());
     let info = control.info().await.unwrap();
     assert!(info.providers.contains(&p), "{info:?}");
-    let claude = info
+    let st = info
         .provider_status
         .iter()
         .find(|s| s.provider == p)
         .unwrap();
-    assert_eq!(claude.unavailable, None, "{claude:?}");
+    assert_eq!(st.unavailable, None, "{st:?}");
 
     let id = w.start_session(p).await;
     let mut c = w.attach(id).await;
@@ -58,13 +58,69 @@ pub async fn a_plain_answer_streams_to_the_client(p: Provider) {
         c.conv.last_assistant_text(),
         Some("Hello from the fake model. You said: say hello")
     );
-    // The session list says it waits for the user.
+    // Every client is told, without asking, that it waits for the user...
+    loop {
+        let ev = tokio::time::timeout(crate::TIMEOUT, events.recv())
+            .await
+            .expect("a pushed event in time")
+            .expect("events");
+        if let Event::SessionUpdated(s) = ev
+            && s.id == id
+            && s.conversation.as_ref().and_then(|c| c.waiting.clone()) == Some(Waiting::Reply)
+        {
+            break;
+        }
+    }
+    // ...and the session list says so too.
     let s = control.list_sessions().await.unwrap();
     let s = s.iter().find(|s| s.id == id).unwrap();
     assert_eq!(
         s.conversation.as_ref().unwrap().waiting,
         Some(Waiting::Reply)
     );
+}
+
+/// Scenario: "always" answers every later call of the same tool in the session, and
+/// killing the session ends it and forgets its conversation.
+pub async fn allow_always_holds_for_the_session(p: Provider) {
+    let w = AiWorld::start(FakeModel::start().await, true).await;
+    let id = w.start_session(p).await;
+    let mut c = w.attach(id).await;
+    c.writer.prompt("[[run touch one.txt]]").await.unwrap();
+    c.wait_for("the approval request", |c| {
+        !c.pending_approvals().is_empty()
+    })
+    .await;
+    let aid = c.conv.pending_approvals()[0].0.to_string();
+    c.writer.answer(&aid, Decision::AllowAlways).await.unwrap();
+    c.wait_for("the first turn", turn_ended).await;
+    c.writer.prompt("[[run touch two.txt]]").await.unwrap();
+    c.wait_for("the second turn", |c| turns(c) == 2 && turn_ended(c))
+        .await;
+    c.assert_understood();
+    assert!(w.work.path().join("one.txt").exists());
+    assert!(w.work.path().join("two.txt").exists(), "{}", c.dump());
+    let always = c
+        .conv
+        .items
+        .iter()
+        .filter(|i| {
+            matches!(
+                i,
+                Item::Approval {
+                    decision: Some(Decision::AllowAlways),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(always, 2, "{}", c.dump());
+
+    let conversations = w.agent.path().join("conversations");
+    assert_eq!(std::fs::read_dir(&conversations).unwrap().count(), 1);
+    w.agent.ok(&["kill", "local", &id.to_string()]);
+    assert!(w.agent.ok(&["ls", "local"]).contains("No sessions"));
+    assert_eq!(std::fs::read_dir(&conversations).unwrap().count(), 0);
 }
 
 /// Scenario: an approved tool call runs while a viewer watches.

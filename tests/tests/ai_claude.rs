@@ -41,3 +41,8 @@ async fn no_key_is_a_clear_error_not_a_hang() {
 async fn a_crash_ends_the_session_with_its_reason() {
     s::a_crash_ends_the_session_with_its_reason(P).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_always_holds_for_the_session() {
+    s::allow_always_holds_for_the_session(P).await;
+}
