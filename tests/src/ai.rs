@@ -99,12 +99,19 @@ pub struct AiWorld {
 impl AiWorld {
     /// Starts the fake, an agent with a key (or without) and an owner client.
     pub async fn start(fake: FakeModel, key: bool) -> Self {
+        Self::start_env(fake, key, &[]).await
+    }
+
+    /// Like [`AiWorld::start`], with more environment for the agent.
+    pub async fn start_env(fake: FakeModel, key: bool, extra: &[(&str, &str)]) -> Self {
         let user_home = tempfile::Builder::new()
             .prefix("vm-user-")
             .tempdir()
             .expect("tempdir");
         let env = ai_env(&fake.url(), user_home.path(), key);
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut env: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.extend_from_slice(extra);
         let agent = TestAgent::start_env("ai", "", &env);
         let work = tempfile::Builder::new()
             .prefix("vm-work-")

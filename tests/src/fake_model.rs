@@ -48,6 +48,8 @@ pub type Script = Arc<dyn Fn(&Value) -> Option<Reply> + Send + Sync>;
 pub struct FakeModel {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// How many model turns were asked for; changes wake waiters.
+    count: tokio::sync::watch::Receiver<usize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -64,15 +66,23 @@ impl FakeModel {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
         let issued = Arc::new(Mutex::new(std::collections::HashSet::new()));
+        let (count_tx, count) = tokio::sync::watch::channel(0usize);
+        let count_tx = Arc::new(count_tx);
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
                 let (seen, issued, script) = (s2.clone(), issued.clone(), script.clone());
+                let count_tx = count_tx.clone();
                 tokio::spawn(async move {
-                    let _ = serve(sock, seen, issued, script).await;
+                    let _ = serve(sock, seen, issued, &count_tx, script).await;
                 });
             }
         });
-        Self { addr, seen, task }
+        Self {
+            addr,
+            seen,
+            count,
+            task,
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -83,6 +93,15 @@ impl FakeModel {
     /// Every request so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` model turns were asked for.
+    pub async fn wait_turns(&self, n: usize) {
+        let mut rx = self.count.clone();
+        tokio::time::timeout(crate::ai::AI_TIMEOUT, rx.wait_for(|c| *c >= n))
+            .await
+            .expect("the model was asked in time")
+            .expect("fake model running");
     }
 
     /// The model requests so far (tool-using turns, not side queries).
@@ -201,6 +220,7 @@ async fn serve(
     sock: TcpStream,
     seen: Arc<Mutex<Vec<Seen>>>,
     issued: Arc<Mutex<std::collections::HashSet<String>>>,
+    count: &tokio::sync::watch::Sender<usize>,
     script: Script,
 ) -> std::io::Result<()> {
     let mut r = BufReader::new(sock);
@@ -251,6 +271,9 @@ async fn serve(
     let openai = path.starts_with("/v1/responses");
     if method != "POST" || !(openai || path.starts_with("/v1/messages")) {
         return respond(&mut r, 404, "application/json", "{}").await;
+    }
+    if has_tools(&body) {
+        count.send_modify(|c| *c += 1);
     }
     let mut reply = script(&body).unwrap_or_else(|| standard_reply(&body));
     // Claude Code may fold a tool's result and the user's next text into one message,

@@ -63,6 +63,8 @@ pub struct Translator {
     usage: Usage,
     /// File changes by item id, shown with their approval request.
     changes: HashMap<String, Value>,
+    /// Whether the app-server answered `initialize` (it exists and works).
+    pub initialized: bool,
 }
 
 fn unknown(line: &str) -> Action {
@@ -139,6 +141,10 @@ impl Translator {
         }
         let r = v.get("result").unwrap_or(&Value::Null);
         match method.as_str() {
+            "initialize" => {
+                self.initialized = true;
+                vec![]
+            }
             "thread/start" | "thread/resume" => self.thread(r.get("thread")),
             "turn/start" => r
                 .get("turn")
@@ -389,6 +395,9 @@ pub async fn run(
     spawn: Spawn,
     mut cmds: mpsc::UnboundedReceiver<DriverCmd>,
 ) {
+    if std::env::var(super::codex_exec::FORCE_ENV).is_ok_and(|v| v == "1") {
+        return super::codex_exec::run(conv, generation, spawn, cmds, Vec::new()).await;
+    }
     let args = vec!["app-server".to_string()];
     let (mut proc, mut stdout) = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &[]) {
         Ok(p) => p,
@@ -516,6 +525,13 @@ pub async fn run(
         }
     }
     let (exit, tail) = proc.wait().await;
+    // An older Codex without app-server: fall back to one `codex exec` per message.
+    if !tr.initialized && exit.code != Some(0) && tail.iter().any(|l| l.contains("app-server")) {
+        conv.record(AiEvent::Notice {
+            text: "this codex has no app-server; using `codex exec --json` (no approvals)".into(),
+        });
+        return super::codex_exec::run(conv, generation, spawn, cmds, queued).await;
+    }
     conv.process_ended(generation, exit, tail);
 }
 

@@ -4,12 +4,14 @@
 //!
 //! - [`discover`]: programs on `PATH` or configured, and why one is unavailable.
 //! - [`session`]: one structured session (conversation, approvals, its process).
-//! - [`claude`] and [`codex`]: the drivers that turn each CLI's JSON into events.
+//! - [`claude`], [`codex`] and [`codex_exec`]: the drivers that turn each CLI's JSON
+//!   into events (`codex exec --json` where `codex app-server` is missing).
 //! - [`stream`]: serves a conversation stream to a client.
 //! - `log`: the conversation on disk; `process`: the provider's child process.
 
 pub mod claude;
 pub mod codex;
+pub mod codex_exec;
 pub mod discover;
 mod log;
 mod process;
