@@ -94,3 +94,36 @@ async fn terminal_mode_runs_claudes_own_interface() {
         t.wait_text("Hello from the fake model");
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_mode_runs_codexs_own_interface() {
+    let w = AiWorld::start(FakeModel::start().await, true).await;
+    let work = w.work.path().canonicalize().unwrap();
+    // Trusting the folder is asked on a first run; answered ahead, as for Claude.
+    let config = w.user_home.path().join(".codex/config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[projects.\"{}\"]\ntrust_level = \"trusted\"\n",
+        work.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let mut t = w.agent.term(
+        &[
+            "open",
+            "local",
+            "--provider",
+            "codex",
+            "--path",
+            work.to_str().unwrap(),
+        ],
+        40,
+        120,
+    );
+    block_in_place(|| {
+        t.wait_for("codex's prompt", |s| s.contains('›') || s.contains('>'));
+        t.send("say hello");
+        t.wait_text("say hello");
+        t.send("\r");
+        t.wait_text("Hello from the fake model");
+    });
+}
