@@ -57,6 +57,14 @@ impl Home {
         }
     }
 
+    /// Where session holders put their sockets, next to the agent's own socket: a
+    /// restarted agent adopts the sessions it finds there.
+    pub fn holders(&self) -> PathBuf {
+        self.socket
+            .parent()
+            .map_or_else(|| PathBuf::from("holders"), |d| d.join("holders"))
+    }
+
     /// Everything under one folder.
     pub fn under(dir: &Path) -> Self {
         Self {

@@ -86,7 +86,13 @@ impl Agent {
                 .clone()
                 .unwrap_or_else(|| home.recordings.clone()),
             max_sessions: config.max_sessions,
+            holders: Some(home.holders()),
         });
+        // Sessions whose holders outlived the last agent (a restart, an upgrade, a crash).
+        let adopted = sessions.adopt();
+        if adopted > 0 {
+            tracing::info!("adopted {adopted} running sessions");
+        }
         let ai = crate::ai::AiSessions::new(
             home.conversations.clone(),
             crate::ai::discover::ProviderConfig {
@@ -140,13 +146,14 @@ impl Agent {
         Ok(agent)
     }
 
-    /// Stops serving: ends every session, closes connections and removes the socket.
+    /// Stops serving: closes connections and removes the socket. Sessions with holder
+    /// processes keep running for the next agent; sessions held in-process end.
     pub async fn shutdown(&self) {
         if let Some(ipc) = self.ipc.lock().unwrap_or_else(|p| p.into_inner()).take() {
             ipc.abort();
         }
         let _ = std::fs::remove_file(&self.home.socket);
-        tokio::join!(self.sessions.kill_all(), self.services.ai.shutdown());
+        tokio::join!(self.sessions.shutdown(), self.services.ai.shutdown());
         // Closing can take a while when peers are gone; do not hang the user's Ctrl-C.
         let _ = tokio::time::timeout(Duration::from_secs(3), self.router.shutdown()).await;
         let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.close()).await;

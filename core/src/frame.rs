@@ -140,6 +140,52 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     }
 }
 
+/// Encodes one message as a whole frame (length and body), for blocking writers.
+pub fn encode<T: Serialize + ?Sized>(msg: &T) -> Result<Vec<u8>, FrameError> {
+    let mut buf = postcard::to_extend(msg, vec![0u8; 4])?;
+    let len = buf.len() - 4;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    buf[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(buf)
+}
+
+/// Reads one frame from a blocking reader; `Ok(None)` on a clean end between frames.
+/// The same rules as [`FrameReader::recv`]: never more than [`MAX_FRAME`] allocated.
+pub fn read_blocking<T: DeserializeOwned>(
+    r: &mut impl std::io::Read,
+) -> Result<Option<T>, FrameError> {
+    let mut len = [0u8; 4];
+    loop {
+        match r.read(&mut len[..1]) {
+            Ok(0) => return Ok(None),
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    r.read_exact(&mut len[1..])?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body)?;
+    Ok(Some(postcard::from_bytes(&body)?))
+}
+
+/// Decodes every whole frame at the start of `bytes` as `T`, stopping at the first error:
+/// what a reader does with whatever a peer sends (the fuzz targets drive this).
+pub fn decode_all<T: DeserializeOwned>(bytes: &[u8]) -> Result<Vec<T>, FrameError> {
+    let mut cursor = bytes;
+    let mut out = Vec::new();
+    while let Some(msg) = read_blocking(&mut cursor)? {
+        out.push(msg);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +227,21 @@ mod tests {
             Err(FrameError::Malformed(_))
         ));
         assert!(matches!(r.recv::<String>().await, Err(FrameError::Io(_))));
+    }
+
+    #[test]
+    fn blocking_frames_match_the_async_ones() {
+        let mut bytes = encode(&(7u32, "x".to_string())).unwrap();
+        bytes.extend(encode(&(8u32, "y".to_string())).unwrap());
+        let all: Vec<(u32, String)> = decode_all(&bytes).unwrap();
+        assert_eq!(all, vec![(7, "x".into()), (8, "y".into())]);
+        assert!(matches!(
+            decode_all::<u32>(&u32::MAX.to_be_bytes()),
+            Err(FrameError::TooLarge(_))
+        ));
+        assert!(matches!(
+            decode_all::<u32>(&[0, 0, 0, 5, 1]),
+            Err(FrameError::Io(_))
+        ));
     }
 }

@@ -291,6 +291,8 @@ async fn read_frames(shared: Arc<Shared>, mut reader: AttachReader, generation: 
             Ok(Some(ServerFrame::Notice(e))) => {
                 tracing::debug!("agent notice: {}", e.message);
             }
+            // Acknowledges numbered keys, which this client does not send.
+            Ok(Some(ServerFrame::Typed(_))) => {}
             Ok(Some(ServerFrame::Closed(e))) => break Some(MeshError::from(e).to_string()),
             Ok(Some(ServerFrame::Attached(_) | ServerFrame::Refused(_))) => {
                 break Some("unexpected frame on an attached stream".to_string());

@@ -54,7 +54,12 @@ impl TestAgent {
 
     /// Like [`TestAgent::spawn`], with extra environment variables.
     pub fn spawn_env(home: TempDir, name: &str, env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(vibemesh_bin())
+        Self::spawn_bin(home, name, &vibemesh_bin(), env)
+    }
+
+    /// Starts the agent binary `bin` (an upgrade, say) on an existing home.
+    pub fn spawn_bin(home: TempDir, name: &str, bin: &Path, env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(bin)
             .arg("agent")
             .envs(env.iter().copied())
             .env("VIBEMESH_HOME", home.path())

@@ -15,7 +15,7 @@ mod term;
 
 pub use agent::{TestAgent, pair};
 pub use fake_model::FakeModel;
-pub use peer::InProcPeer;
+pub use peer::{InProcPeer, addr_of as peer_addr};
 pub use term::Term;
 
 use std::{path::PathBuf, time::Duration};

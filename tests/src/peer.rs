@@ -27,6 +27,7 @@ impl InProcPeer {
         let ep = Endpoint::builder(presets::Minimal)
             .relay_mode(RelayMode::Disabled)
             .portmapper_config(PortmapperConfig::Disabled)
+            .transport_config(vibemesh_core::client::transport_config())
             .clear_ip_transports()
             .bind_addr("127.0.0.1:0".parse::<SocketAddr>().expect("addr"))
             .expect("bind addr")

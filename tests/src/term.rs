@@ -100,6 +100,27 @@ impl Term {
         self.screen.0.lock().unwrap().parser.screen().contents()
     }
 
+    /// The text of the history the terminal scrolled off the top (oldest first; pages may
+    /// overlap), then the screen.
+    pub fn scrollback_text(&self) -> String {
+        let mut s = self.screen.0.lock().unwrap();
+        let screen = s.parser.screen_mut();
+        screen.set_scrollback(usize::MAX);
+        let total = screen.scrollback();
+        let rows = screen.size().0.get() as usize;
+        let mut out = String::new();
+        let mut k = total;
+        while k > 0 {
+            screen.set_scrollback(k);
+            out.push_str(&screen.contents());
+            out.push('\n');
+            k = k.saturating_sub(rows);
+        }
+        screen.set_scrollback(0);
+        out.push_str(&screen.contents());
+        out
+    }
+
     /// Waits until `pred(screen text)` holds, waking on every output; returns the screen.
     /// Fails the test with the screen after [`TIMEOUT`].
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {

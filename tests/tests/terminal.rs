@@ -171,6 +171,8 @@ fn the_session_takes_the_size_of_the_owner_who_typed_last() {
     let dir = tempfile::tempdir().unwrap();
     let id = a.open_detached("build-box", dir.path(), SHELL);
     let mut small = a.term(&["attach", "build-box", &id], 24, 80);
+    // Attached (its size applied) before the big one comes and types.
+    small.wait_for("the prompt", |s| !s.trim().is_empty());
     let mut big = a.term(&["attach", "build-box", &id], 40, 120);
     big.line("stty size");
     big.wait_text("40 120");

@@ -178,6 +178,7 @@ impl Conv {
             status: i.status.clone(),
             viewers: i.viewers,
             recording: None,
+            recording_error: None,
             conversation: Some(ConversationInfo {
                 waiting: i.waiting.clone(),
                 live: i.driver.is_some(),

@@ -5,12 +5,8 @@ use std::{io::Read, os::fd::AsFd, process::ExitCode};
 
 use tokio::{io::AsyncWriteExt, sync::mpsc};
 use vibemesh_core::{
-    client::{self, ClientError},
-    proto::{
-        SessionId, TermSize,
-        attach::{AttachRequest, ServerFrame},
-        local::Target,
-    },
+    client::{self, AttachEvent, ClientError},
+    proto::{SessionId, TermSize, attach::AttachRequest, local::Target},
 };
 
 use super::local;
@@ -128,7 +124,9 @@ impl Escape {
     }
 }
 
-/// Attaches to `id` on `target` until the session ends or the user detaches.
+/// Attaches to `id` on `target` until the session ends or the user detaches. When the
+/// connection drops (the agent restarted, the network went away) it reconnects by
+/// itself and the screen comes back; keys typed meanwhile are refused, never replayed.
 pub async fn run(
     home: &Home,
     target: Target,
@@ -137,30 +135,48 @@ pub async fn run(
     watch_only: bool,
     scrollback: u32,
 ) -> anyhow::Result<ExitCode> {
-    let (_, r, w) = local::route(home, target).await?;
-    let size = terminal_size();
-    let (info, reader, mut writer) = client::open_attach(
-        r,
-        w,
-        AttachRequest {
-            session: id,
-            size,
-            scrollback,
-            watch_only,
-        },
-    )
-    .await?;
+    let home_owned = home.clone();
+    let dial = move || {
+        let (home, target) = (home_owned.clone(), target.clone());
+        async move {
+            match local::route(&home, target).await {
+                Ok((_, r, w)) => Ok((r, w)),
+                Err(e) => Err(match e.downcast::<vibemesh_core::WireError>() {
+                    Ok(w) => ClientError::Remote(w),
+                    Err(e) => ClientError::Connect(e.to_string()),
+                }),
+            }
+        }
+    };
+    let req = AttachRequest {
+        session: id,
+        size: terminal_size(),
+        scrollback,
+        watch_only,
+    };
+    let (handle, mut events, driver) = client::reattach(dial, req, client::Backoff::default());
+    let driver = tokio::spawn(driver);
+    // The first answer decides whether we attach at all.
+    let info = match events.recv().await {
+        Some(AttachEvent::Attached { info, .. }) => info,
+        Some(AttachEvent::Reconnecting { error, .. }) => {
+            driver.abort();
+            anyhow::bail!("{error}");
+        }
+        Some(AttachEvent::Closed(e)) => return Err(e.into()),
+        _ => anyhow::bail!("the agent closed the connection without answering"),
+    };
     let raw = RawMode::enter();
     let mut stdout = tokio::io::stdout();
     let keys = spawn_stdin_reader();
-    let result = pump(reader, &mut writer, keys, &mut stdout).await;
+    let result = pump(&handle, &mut events, keys, &mut stdout).await;
     let _ = stdout.write_all(RESET.as_bytes()).await;
     let _ = stdout.flush().await;
     drop(raw);
+    driver.abort();
     let title = &info.title;
     match result {
         Ok(End::Detached) => {
-            let _ = writer.finish().await;
             eprintln!(
                 "\r\n[vibemesh: detached from {id} ({title}) on {peer}; `vibemesh attach {peer} {id}` to return]"
             );
@@ -210,9 +226,16 @@ fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
     rx
 }
 
+async fn say(stdout: &mut tokio::io::Stdout, msg: &str) {
+    let _ = stdout
+        .write_all(format!("\r\n[vibemesh: {msg}]\r\n").as_bytes())
+        .await;
+    let _ = stdout.flush().await;
+}
+
 async fn pump(
-    mut reader: client::AttachReader,
-    writer: &mut client::AttachWriter,
+    handle: &client::ReattachHandle,
+    events: &mut mpsc::Receiver<AttachEvent>,
     mut keys: mpsc::Receiver<Vec<u8>>,
     stdout: &mut tokio::io::Stdout,
 ) -> Result<End, ClientError> {
@@ -224,65 +247,70 @@ async fn pump(
     let mut hup = sig(SignalKind::hangup())?;
     let mut escape = Escape::default();
     let mut stdin_open = true;
-    // Frames are read in their own task: reading a frame is not cancel-safe.
-    let (frames_tx, mut frames) = mpsc::channel(16);
-    let read_task = tokio::spawn(async move {
-        loop {
-            let f = reader.next().await;
-            let end = !matches!(f, Ok(Some(_)));
-            if frames_tx.send(f).await.is_err() || end {
-                return;
-            }
-        }
-    });
-    let end = loop {
+    let mut reconnected = false;
+    let io = |e: std::io::Error| ClientError::Connect(e.to_string());
+    loop {
         tokio::select! {
-            f = frames.recv() => match f {
-                Some(Ok(Some(frame))) => match frame {
-                    ServerFrame::Snapshot(b) | ServerFrame::Output(b) => {
-                        stdout.write_all(&b).await.map_err(|e| ClientError::Connect(e.to_string()))?;
-                        stdout.flush().await.map_err(|e| ClientError::Connect(e.to_string()))?;
+            ev = events.recv() => match ev {
+                Some(AttachEvent::Screen(b)) => {
+                    if std::mem::take(&mut reconnected) {
+                        // Undo what the old screen left on before drawing the new one.
+                        stdout.write_all(RESET.as_bytes()).await.map_err(io)?;
                     }
-                    ServerFrame::Exited(info) => break Ok(End::Exited(info)),
-                    ServerFrame::Closed(e) | ServerFrame::Refused(e) => break Ok(End::Closed(e)),
-                    ServerFrame::Notice(e) => {
-                        let msg = format!("\r\n[vibemesh: {e}]\r\n");
-                        let _ = stdout.write_all(msg.as_bytes()).await;
-                        let _ = stdout.flush().await;
-                    }
-                    ServerFrame::Resized(_) | ServerFrame::Attached(_) => {}
-                },
-                Some(Ok(None)) | None => break Ok(End::Closed(vibemesh_core::WireError::new(
-                    vibemesh_core::ErrorCode::Unreachable,
-                    "the session stream ended unexpectedly",
-                ))),
-                Some(Err(e)) => break Err(e),
+                    stdout.write_all(&b).await.map_err(io)?;
+                    stdout.flush().await.map_err(io)?;
+                }
+                Some(AttachEvent::Output(b)) => {
+                    stdout.write_all(&b).await.map_err(io)?;
+                    stdout.flush().await.map_err(io)?;
+                }
+                Some(AttachEvent::Attached { reconnected: again, .. }) => reconnected = again,
+                Some(AttachEvent::Resized(_)) => {}
+                Some(AttachEvent::Notice(e)) => say(stdout, &e.to_string()).await,
+                Some(AttachEvent::Reconnecting { attempt, delay, error }) => {
+                    let msg = format!(
+                        "connection lost ({error}); reconnecting in {:.1} s (try {attempt}), Enter ~. to detach",
+                        delay.as_secs_f32()
+                    );
+                    say(stdout, &msg).await;
+                }
+                Some(AttachEvent::NotSent { bytes }) => {
+                    say(stdout, &format!("not connected: {bytes} typed bytes NOT sent")).await;
+                }
+                Some(AttachEvent::Unconfirmed { bytes }) => {
+                    let msg = format!(
+                        "{bytes} bytes typed just before the connection dropped may not have arrived; they are not sent again"
+                    );
+                    say(stdout, &msg).await;
+                }
+                Some(AttachEvent::Exited(info)) => return Ok(End::Exited(info)),
+                Some(AttachEvent::Closed(e)) => return Ok(End::Closed(e)),
+                Some(AttachEvent::Detached) | None => return Ok(End::Detached),
             },
             k = keys.recv(), if stdin_open => match k {
                 Some(bytes) => match escape.feed(&bytes) {
-                    Keys::Send(b) => if !b.is_empty() { writer.input(b).await? },
+                    Keys::Send(b) => if !b.is_empty() { handle.input(b) },
                     Keys::Help(b) => {
-                        if !b.is_empty() { writer.input(b).await? }
+                        if !b.is_empty() { handle.input(b) }
                         let _ = stdout.write_all(HELP.as_bytes()).await;
                         let _ = stdout.flush().await;
                     }
                     Keys::Detach(b) => {
-                        if !b.is_empty() { writer.input(b).await? }
-                        break Ok(End::Detached);
+                        if !b.is_empty() { handle.input(b) }
+                        // The driver sends what came before, then detaches.
+                        handle.detach();
                     }
                 },
                 // Input ended (a pipe): keep showing output until the session ends.
                 None => stdin_open = false,
             },
-            _ = term.recv() => break Ok(End::Detached),
-            _ = hup.recv() => break Ok(End::Detached),
+            _ = term.recv() => handle.detach(),
+            _ = hup.recv() => handle.detach(),
             _ = winch.recv() => {
                 if let Some(size) = terminal_size() {
-                    writer.resize(size).await?;
+                    handle.resize(size);
                 }
             }
         }
-    };
-    read_task.abort();
-    end
+    }
 }

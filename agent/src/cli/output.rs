@@ -71,16 +71,23 @@ pub fn sessions(list: &[SessionInfo]) {
                 s.cwd.clone(),
                 s.size.to_string(),
                 age(s.created_ms),
-                match (
-                    &s.status,
-                    s.conversation.as_ref().and_then(|c| c.waiting.as_ref()),
-                ) {
-                    (SessionStatus::Running, None) => "running".into(),
-                    (SessionStatus::Running, Some(Waiting::Reply)) => "waiting for you".into(),
-                    (SessionStatus::Running, Some(Waiting::Approval { tool })) => {
-                        format!("needs approval ({tool})")
+                {
+                    let status: String = match (
+                        &s.status,
+                        s.conversation.as_ref().and_then(|c| c.waiting.as_ref()),
+                    ) {
+                        (SessionStatus::Running, None) => "running".into(),
+                        (SessionStatus::Running, Some(Waiting::Reply)) => "waiting for you".into(),
+                        (SessionStatus::Running, Some(Waiting::Approval { tool })) => {
+                            format!("needs approval ({tool})")
+                        }
+                        (SessionStatus::Exited(e), _) => format!("exited ({e})"),
+                    };
+                    // The disk filled up or went read-only under the recording.
+                    match &s.recording_error {
+                        Some(_) => format!("{status}, recording incomplete"),
+                        None => status,
                     }
-                    (SessionStatus::Exited(e), _) => format!("exited ({e})"),
                 },
                 s.viewers.to_string(),
             ]

@@ -70,7 +70,7 @@ pub(super) async fn run<R, W>(
         sessions: svc.sessions.clone(),
     };
     svc.sessions.updated(&session);
-    let (snap, sub) = session.snapshot(req.scrollback);
+    let (snap, sub) = session.snapshot(req.scrollback).await;
     if writer
         .send(&ServerFrame::Attached(session.info()))
         .await
@@ -177,7 +177,7 @@ async fn send_output<W: AsyncWrite + Unpin>(
                 }
                 Err(RecvError::Lagged(_)) => {
                     // This viewer fell behind: skip it forward to a fresh screen.
-                    let (snap, fresh) = session.snapshot(0);
+                    let (snap, fresh) = session.snapshot(0).await;
                     if send_snapshot(writer, snap).await.is_err() {
                         return;
                     }
@@ -212,17 +212,29 @@ async fn read_input<R: AsyncRead + Unpin>(
                 return;
             }
         };
+        // Numbered keys are acknowledged once the session has them.
+        let (frame, seq) = match frame {
+            ClientFrame::Keys { seq, bytes } => (ClientFrame::Input(bytes), Some(seq)),
+            other => (other, None),
+        };
         match frame {
             ClientFrame::Input(bytes) if interactive => {
                 // The most recently active owner's size wins.
                 if let Some(s) = size {
                     follow_size(&svc, &session, s);
                 }
-                if let Err(e) = session.write_input(bytes).await {
-                    let _ = notices.send(ServerFrame::Notice(e)).await;
+                match session.write_input(bytes).await {
+                    Ok(()) => {
+                        if let Some(seq) = seq {
+                            let _ = notices.send(ServerFrame::Typed(seq)).await;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = notices.send(ServerFrame::Notice(e)).await;
+                    }
                 }
             }
-            ClientFrame::Input(_) => {
+            ClientFrame::Input(_) | ClientFrame::Keys { .. } => {
                 if !warned {
                     warned = true;
                     let msg = WireError::new(

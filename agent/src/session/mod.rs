@@ -1,18 +1,25 @@
 //! The session engine: programs in PTYs, their screens, viewers and recordings.
 //!
 //! It knows nothing of the network: the serving code asks it to create, list, attach and
-//! kill, and gets plain values back. That keeps it separable, so the PTYs can later move
-//! into a holder process that outlives the agent.
+//! kill, and gets plain values back. Each session's PTY, screen and recording live in a
+//! holder ([`holder`]): a small process of its own when the `vibemesh-holder` binary is
+//! installed next to the agent, so sessions outlive the agent and a restarted (or
+//! upgraded) agent adopts them ([`SessionManager::adopt`]); otherwise threads in this
+//! process, and sessions end with it. The agent talks to either over a Unix socket
+//! ([`link`]).
 
+pub mod holder;
 pub mod hub;
+pub mod link;
 mod pty;
 pub mod recorder;
+pub mod screen;
 
 use std::{
     collections::BTreeMap,
-    io::Write,
+    os::unix::net::UnixStream,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard, RwLock},
+    sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock},
     time::Duration,
 };
 
@@ -23,11 +30,15 @@ use vibemesh_core::{
     proto::{
         ExitInfo, Provider, SessionId, SessionInfo, SessionStatus, TermSize,
         control::{CreateSession, Event},
+        holder::{HOLDER_VERSION, HolderHello, HolderSpawn, ToHolder},
     },
 };
 
-use hub::{Hub, Subscription};
-use recorder::Recorder;
+use hub::Subscription;
+use link::{Link, LinkEvent};
+
+/// Names the holder binary to use; empty keeps sessions inside the agent process.
+pub const HOLDER_ENV: &str = "VIBEMESH_HOLDER";
 
 /// How long a killed session gets between SIGHUP/SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(2);
@@ -45,6 +56,9 @@ pub struct EngineConfig {
     pub recordings_dir: PathBuf,
     /// Most sessions at once.
     pub max_sessions: usize,
+    /// Where session holders put their sockets (the agent's folder), so a restarted
+    /// agent finds them; `None` keeps every session inside this process.
+    pub holders: Option<PathBuf>,
 }
 
 /// One session.
@@ -55,12 +69,11 @@ pub struct Session {
     cwd: String,
     created_ms: u64,
     pid: Option<u32>,
-    hub: Arc<Hub>,
+    link: Arc<Link>,
     meta: Mutex<Meta>,
-    writer: Arc<Mutex<Box<dyn Write + Send>>>,
-    master: Mutex<Box<dyn portable_pty::MasterPty + Send>>,
-    recorder: Option<Arc<Mutex<Recorder>>>,
-    record_input: bool,
+    recording: Option<String>,
+    /// Held by a holder process: it survives this agent.
+    detached: bool,
     exited: watch::Receiver<Option<ExitInfo>>,
 }
 
@@ -69,6 +82,7 @@ struct Meta {
     size: TermSize,
     status: SessionStatus,
     viewers: u32,
+    recording_error: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -94,48 +108,41 @@ impl Session {
             created_ms: self.created_ms,
             status: m.status.clone(),
             viewers: m.viewers,
-            recording: self
-                .recorder
-                .as_ref()
-                .map(|r| lock(r).path().display().to_string()),
+            recording: self.recording.clone(),
+            recording_error: m.recording_error.clone(),
             conversation: None,
         }
     }
 
     /// The screen and a subscription to what follows it.
-    pub fn snapshot(&self, scrollback: u32) -> (Bytes, Subscription) {
-        self.hub.snapshot(scrollback)
+    pub async fn snapshot(&self, scrollback: u32) -> (Bytes, Subscription) {
+        self.link.snapshot(scrollback).await
     }
 
     /// The screen's text (for tests and previews).
-    pub fn screen_text(&self) -> String {
-        self.hub.contents()
+    pub async fn screen_text(&self) -> String {
+        self.link.text().await
     }
 
-    /// Types `bytes` into the program. Runs on the blocking pool because a program that
-    /// does not read its input blocks the write.
+    /// Whether the session is held by a process of its own, so it outlives this agent.
+    pub fn survives_agent(&self) -> bool {
+        self.detached
+    }
+
+    /// Types `bytes` into the program. Resolves once the holder has them: from then on
+    /// they are typed even if this agent dies.
     pub async fn write_input(&self, bytes: Bytes) -> Result<(), WireError> {
         if self.exited.borrow().is_some() {
             return Ok(());
         }
-        if self.record_input
-            && let Some(r) = &self.recorder
-        {
-            lock(r).input(&bytes);
-        }
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut w = lock(&writer);
-            w.write_all(&bytes).and_then(|()| w.flush())
-        })
-        .await
-        .map_err(|e| WireError::new(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| {
-            WireError::new(
+        if self.link.input(bytes).await {
+            Ok(())
+        } else {
+            Err(WireError::new(
                 ErrorCode::Internal,
-                format!("cannot type into session: {e}"),
-            )
-        })
+                "cannot type into the session: its holder is gone",
+            ))
+        }
     }
 
     /// Changes the terminal size; returns whether it changed.
@@ -150,15 +157,8 @@ impl Session {
         if m.size == size || self.exited.borrow().is_some() {
             return Ok(false);
         }
-        lock(&self.master)
-            .resize(pty::pty_size(size))
-            .map_err(|e| WireError::new(ErrorCode::Internal, format!("resize failed: {e}")))?;
+        self.link.send(ToHolder::Resize(size));
         m.size = size;
-        drop(m);
-        self.hub.resize(size);
-        if let Some(r) = &self.recorder {
-            lock(r).resize(size);
-        }
         Ok(true)
     }
 
@@ -193,7 +193,6 @@ pub struct SessionManager {
     sessions: RwLock<BTreeMap<SessionId, Arc<Session>>>,
     events: broadcast::Sender<Event>,
     config: EngineConfig,
-    rt: tokio::runtime::Handle,
 }
 
 impl SessionManager {
@@ -203,7 +202,6 @@ impl SessionManager {
             sessions: RwLock::new(BTreeMap::new()),
             events: broadcast::channel(1024).0,
             config,
-            rt: tokio::runtime::Handle::current(),
         })
     }
 
@@ -259,7 +257,8 @@ impl SessionManager {
         self.sessions.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts a session.
+    /// Starts a session. Waits (briefly, on this thread) for its holder to start the
+    /// program, so a command that cannot start is refused here.
     pub fn create(self: &Arc<Self>, req: CreateSession) -> Result<Arc<Session>, WireError> {
         // An AI provider's terminal session runs its CLI (filled in by `crate::ai`).
         if req.provider != Provider::Shell && req.command.is_empty() {
@@ -285,84 +284,176 @@ impl SessionManager {
         }
         let cwd = resolve_cwd(req.cwd.as_deref())?;
         let mut id = SessionId::random();
-        while self.read().contains_key(&id) {
+        while self.read().contains_key(&id) || self.socket_of(id).is_some_and(|p| p.exists()) {
             id = SessionId::random();
         }
-        let command = req.command.clone();
-        let title = req.title.clone().unwrap_or_else(|| default_title(&command));
-        let spawned = pty::spawn(id, &command, &cwd, &req.env, req.size)
-            .map_err(|m| WireError::new(ErrorCode::SpawnFailed, m))?;
-        let recorder = if self.config.record {
+        let title = req
+            .title
+            .clone()
+            .unwrap_or_else(|| default_title(&req.command));
+        let recording = self.config.record.then(|| {
             let name = format!("{}-{id}.cast", now_ms());
-            match Recorder::create(
-                &self.config.recordings_dir.join(name),
-                req.size,
-                &title,
-                &command,
-            ) {
-                Ok(r) => Some(Arc::new(Mutex::new(r))),
+            self.config.recordings_dir.join(name).display().to_string()
+        });
+        let spawn = HolderSpawn {
+            version: HOLDER_VERSION,
+            id,
+            provider: req.provider,
+            command: req.command,
+            cwd: cwd.display().to_string(),
+            env: req.env,
+            size: req.size,
+            title,
+            scrollback: u32::try_from(self.config.scrollback).unwrap_or(u32::MAX),
+            recording,
+            record_input: self.config.record_input,
+            created_ms: now_ms(),
+        };
+        let internal = |e: std::io::Error| {
+            WireError::new(
+                ErrorCode::SpawnFailed,
+                format!("cannot start a session holder: {e}"),
+            )
+        };
+        let (mut conn, detached) = match self.socket_of(id) {
+            Some(sock) => (start_holder_process(&sock).map_err(internal)?, true),
+            None => (holder::spawn_in_process().map_err(internal)?, false),
+        };
+        let hello = link::handshake_spawn(&mut conn, &spawn)
+            .map_err(|m| WireError::new(ErrorCode::SpawnFailed, m))?;
+        if let Some(path) = &spawn.recording
+            && let Some(e) = &hello.state.recording_error
+        {
+            tracing::warn!("session {id} is not recorded to {path}: {e}");
+        }
+        let session = self.install(conn, hello, detached)?;
+        self.emit(Event::SessionCreated(session.info()));
+        Ok(session)
+    }
+
+    /// Adopts the sessions whose holders outlived an earlier agent (their sockets in
+    /// the holders folder), and removes sockets nobody answers on. Returns how many.
+    pub fn adopt(self: &Arc<Self>) -> usize {
+        let Some(dir) = &self.config.holders else {
+            return 0;
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        let mut adopted = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "sock") {
+                continue;
+            }
+            let Some(id) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<SessionId>().ok())
+            else {
+                continue;
+            };
+            if self.read().contains_key(&id) {
+                continue;
+            }
+            let mut conn = match UnixStream::connect(&path) {
+                Ok(c) => c,
+                Err(_) => {
+                    // Left over from a holder that died (a reboot, a kill -9).
+                    let _ = std::fs::remove_file(&path);
+                    continue;
+                }
+            };
+            let hello = match link::handshake_adopt(&mut conn) {
+                Ok(h) if h.state.id == id => h,
+                Ok(h) => {
+                    tracing::warn!("{} holds session {}, not {id}", path.display(), h.state.id);
+                    continue;
+                }
                 Err(e) => {
-                    tracing::warn!("session {id} is not recorded: {e}");
-                    None
+                    tracing::warn!("cannot adopt the session at {}: {e}", path.display());
+                    continue;
+                }
+            };
+            match self.install(conn, hello, true) {
+                Ok(s) => {
+                    tracing::info!(session = %id, "adopted a running session");
+                    self.emit(Event::SessionCreated(s.info()));
+                    adopted += 1;
+                }
+                Err(e) => tracing::warn!("cannot adopt session {id}: {e}"),
+            }
+        }
+        adopted
+    }
+
+    /// Where the holder of `id` listens, when sessions get holder processes.
+    fn socket_of(&self, id: SessionId) -> Option<PathBuf> {
+        let dir = self.config.holders.as_ref()?;
+        holder_binary()?;
+        Some(dir.join(format!("{id}.sock")))
+    }
+
+    /// Makes a session of a holder that said hello, and lists it.
+    fn install(
+        self: &Arc<Self>,
+        conn: UnixStream,
+        hello: HolderHello,
+        detached: bool,
+    ) -> Result<Arc<Session>, WireError> {
+        let st = hello.state;
+        let id = st.id;
+        let (exit_tx, exit_rx) = watch::channel(st.exited.clone());
+        let weak = Arc::downgrade(self);
+        let on_event = Box::new(move |ev: LinkEvent| {
+            let Some(mgr) = weak.upgrade() else { return };
+            let Ok(s) = mgr.get(id) else {
+                if let LinkEvent::Exited(info) = ev {
+                    let _ = exit_tx.send(Some(info));
+                }
+                return;
+            };
+            match ev {
+                LinkEvent::Title(t) => lock(&s.meta).title = t,
+                LinkEvent::Exited(info) => {
+                    lock(&s.meta).status = SessionStatus::Exited(info.clone());
+                    let _ = exit_tx.send(Some(info));
+                }
+                LinkEvent::RecordingFailed(e) => {
+                    tracing::warn!(session = %id, "recording stopped: {e}");
+                    lock(&s.meta).recording_error = Some(e);
                 }
             }
-        } else {
-            None
-        };
-        let weak = Arc::downgrade(self);
-        let on_title = Box::new(move |title: String| {
-            if let Some(mgr) = weak.upgrade()
-                && let Ok(s) = mgr.get(id)
-            {
-                lock(&s.meta).title = title;
-                mgr.updated(&s);
-            }
+            mgr.updated(&s);
         });
-        let hub = Hub::new(req.size, self.config.scrollback, on_title, self.rt.clone());
-        let (exit_tx, exit_rx) = watch::channel(None);
-        let weak = Arc::downgrade(self);
-        let hub2 = hub.clone();
-        let on_exit = move |info: ExitInfo| {
-            hub2.exit(info.clone());
-            if let Some(mgr) = weak.upgrade()
-                && let Ok(s) = mgr.get(id)
-            {
-                lock(&s.meta).status = SessionStatus::Exited(info.clone());
-                mgr.updated(&s);
-            }
-            let _ = exit_tx.send(Some(info));
-        };
-        // Insert before the reader starts so an instant exit finds the session.
-        let running = {
-            let mut map = self.write();
-            let running = spawned
-                .start_reader(hub.clone(), recorder.clone(), on_exit)
-                .map_err(|e| WireError::new(ErrorCode::SpawnFailed, e.to_string()))?;
-            let session = Arc::new(Session {
-                id,
-                provider: req.provider,
-                command,
-                cwd: cwd.display().to_string(),
-                created_ms: now_ms(),
-                pid: running.pid,
-                hub,
-                meta: Mutex::new(Meta {
-                    title,
-                    size: req.size,
-                    status: SessionStatus::Running,
-                    viewers: 0,
-                }),
-                writer: Arc::new(Mutex::new(running.writer)),
-                master: Mutex::new(running.master),
-                recorder,
-                record_input: self.config.record_input,
-                exited: exit_rx,
-            });
-            map.insert(id, session.clone());
-            session
-        };
-        self.emit(Event::SessionCreated(running.info()));
-        Ok(running)
+        // Insert while holding the map, so an instant exit finds the session.
+        let mut map = self.write();
+        let link = Link::start(conn, st.exited.clone(), on_event)
+            .map_err(|e| WireError::new(ErrorCode::Internal, format!("session holder: {e}")))?;
+        let session = Arc::new(Session {
+            id,
+            provider: st.provider,
+            command: st.command,
+            cwd: st.cwd,
+            created_ms: st.created_ms,
+            pid: st.pid,
+            link,
+            meta: Mutex::new(Meta {
+                title: st.title,
+                size: st.size,
+                status: match st.exited {
+                    Some(info) => SessionStatus::Exited(info),
+                    None => SessionStatus::Running,
+                },
+                viewers: 0,
+                recording_error: st.recording_error,
+            }),
+            recording: st.recording,
+            detached,
+            exited: exit_rx,
+        });
+        map.insert(id, session.clone());
+        Ok(session)
     }
 
     /// Stops a running session (SIGHUP and SIGTERM to its process group, SIGKILL after a
@@ -383,17 +474,83 @@ impl SessionManager {
                 s.wait_exit().await;
             }
         }
+        s.link.send(ToHolder::Remove);
         self.write().remove(&id);
         self.emit(Event::SessionRemoved(id));
         Ok(())
     }
 
-    /// Kills every session at once (agent shutdown), so shutdown takes one grace
-    /// period however many sessions there are.
+    /// Kills every session at once, so it takes one grace period however many there are.
     pub async fn kill_all(&self) {
         let ids: Vec<_> = self.read().keys().copied().collect();
         n0_future::join_all(ids.into_iter().map(|id| self.kill(id))).await;
     }
+
+    /// Agent shutdown: sessions held in this process end; those with holder processes
+    /// keep running for the next agent to adopt.
+    pub async fn shutdown(&self) {
+        let ids: Vec<_> = self
+            .read()
+            .values()
+            .filter(|s| !s.detached)
+            .map(|s| s.id)
+            .collect();
+        n0_future::join_all(ids.into_iter().map(|id| self.kill(id))).await;
+    }
+}
+
+/// The holder binary: `$VIBEMESH_HOLDER`, else `vibemesh-holder` next to this program
+/// (or one folder up, where cargo puts binaries when this is a test). `None` when there
+/// is none: sessions are then held inside this process.
+pub fn holder_binary() -> Option<&'static Path> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os(HOLDER_ENV) {
+            return (!p.is_empty()).then(|| PathBuf::from(p));
+        }
+        let exe = std::env::current_exe().ok()?;
+        let dir = exe.parent()?;
+        let found = [dir, dir.parent()?]
+            .into_iter()
+            .map(|d| d.join("vibemesh-holder"))
+            .find(|p| p.is_file());
+        if found.is_none() {
+            tracing::warn!(
+                "no vibemesh-holder next to {}: sessions end when this agent does",
+                exe.display()
+            );
+        }
+        found
+    })
+    .as_deref()
+}
+
+/// Starts a holder process that will listen on `sock`; returns our end of the socket
+/// pair it was given as standard input.
+fn start_holder_process(sock: &Path) -> std::io::Result<UnixStream> {
+    use std::process::{Command, Stdio};
+    let bin = holder_binary().ok_or_else(|| std::io::Error::other("no holder binary"))?;
+    if let Some(dir) = sock.parent() {
+        std::fs::create_dir_all(dir)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let (ours, theirs) = UnixStream::pair()?;
+    let mut child = Command::new(bin)
+        .arg(sock)
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    // It forks its long-lived self away and exits at once: reap it now.
+    let status = child.wait()?;
+    if !status.success() {
+        return Err(std::io::Error::other(format!(
+            "{} failed: {status}",
+            bin.display()
+        )));
+    }
+    Ok(ours)
 }
 
 fn default_title(command: &[String]) -> String {

@@ -56,6 +56,18 @@ impl AttachWriter {
         Ok(self.writer.send(&ClientFrame::Input(bytes.into())).await?)
     }
 
+    /// Sends keys numbered `seq`, which the agent acknowledges with
+    /// [`ServerFrame::Typed`] once the session has them.
+    pub async fn keys(&mut self, seq: u64, bytes: impl Into<Bytes>) -> Result<(), ClientError> {
+        Ok(self
+            .writer
+            .send(&ClientFrame::Keys {
+                seq,
+                bytes: bytes.into(),
+            })
+            .await?)
+    }
+
     /// Tells the agent the client's terminal size.
     pub async fn resize(&mut self, size: TermSize) -> Result<(), ClientError> {
         Ok(self.writer.send(&ClientFrame::Resize(size)).await?)

@@ -23,14 +23,19 @@ mod conversation;
 #[cfg(not(target_arch = "wasm32"))]
 mod endpoint;
 mod files;
+mod reattach;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
 pub use connect::{PeerConnection, close_reason, dial_addr, pair};
 pub use control::{ControlClient, ControlDriver, Events, open_control};
 pub use conversation::{ConvReader, ConvWriter, Conversation, Item, open_conversation};
 #[cfg(not(target_arch = "wasm32"))]
-pub use endpoint::{EndpointError, bind_endpoint};
+pub use endpoint::{
+    CONNECTION_IDLE_TIMEOUT, EndpointError, PATH_IDLE_TIMEOUT, PATH_KEEPALIVE, bind_endpoint,
+    transport_config,
+};
 pub use files::{Download, Upload, open_download, open_upload};
+pub use reattach::{AttachEvent, Backoff, ReattachHandle, reattach};
 
 use crate::{WireError, frame::FrameError};
 

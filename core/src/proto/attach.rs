@@ -39,6 +39,9 @@ pub enum ServerFrame {
     Notice(WireError),
     /// The stream ends for this reason (session killed, access revoked, agent stopping).
     Closed(WireError),
+    /// The keys of [`ClientFrame::Keys`] with this number reached the session (they are
+    /// typed even if the agent stops now). Numbers count up; one acknowledges all before.
+    Typed(u64),
 }
 
 /// What the client sends on an attach stream.
@@ -48,6 +51,14 @@ pub enum ClientFrame {
     Input(Bytes),
     /// The client's terminal changed size.
     Resize(TermSize),
+    /// Keys, numbered so the agent acknowledges them with [`ServerFrame::Typed`]: a client
+    /// that loses its connection knows what arrived, and never types anything twice.
+    Keys {
+        /// Counts up from 1 on each stream.
+        seq: u64,
+        /// The bytes.
+        bytes: Bytes,
+    },
 }
 
 /// The most output bytes the agent puts in one frame (well under [`crate::frame::MAX_FRAME`]).

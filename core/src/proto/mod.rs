@@ -23,6 +23,7 @@ pub mod attach;
 pub mod control;
 pub mod files;
 pub mod git;
+pub mod holder;
 pub mod local;
 pub mod pair;
 
@@ -230,6 +231,9 @@ pub struct SessionInfo {
     /// For a structured AI session (attach with [`StreamOpen::Conversation`]): whether
     /// it waits for you. `None` for terminal sessions.
     pub conversation: Option<ai::ConversationInfo>,
+    /// Why the recording stopped early (disk full, folder read-only): it is incomplete,
+    /// while the session itself keeps running.
+    pub recording_error: Option<String>,
 }
 
 #[cfg(test)]
