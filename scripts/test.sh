@@ -11,3 +11,6 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace --locked
+echo "== fuzz: every decoder a peer reaches, ${FUZZ_SECONDS:-10} s each" >&2
+cargo fmt --manifest-path fuzz/Cargo.toml --check
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"

@@ -22,4 +22,6 @@ pub mod proto;
 pub mod ticket;
 
 pub use error::{ErrorCode, WireError};
-pub use iroh::{EndpointAddr, EndpointId, SecretKey};
+// The same types iroh re-exports, from the crate that defines them, so the wire types
+// need no network stack.
+pub use iroh_base::{EndpointAddr, EndpointId, SecretKey};

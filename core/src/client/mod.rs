@@ -17,19 +17,21 @@
 //! ```
 
 mod attach;
+#[cfg(feature = "net")]
 mod connect;
 mod control;
 mod conversation;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "net", not(target_arch = "wasm32")))]
 mod endpoint;
 mod files;
 mod reattach;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
+#[cfg(feature = "net")]
 pub use connect::{PeerConnection, close_reason, dial_addr, pair};
 pub use control::{ControlClient, ControlDriver, Events, open_control};
 pub use conversation::{ConvReader, ConvWriter, Conversation, Item, open_conversation};
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "net", not(target_arch = "wasm32")))]
 pub use endpoint::{
     CONNECTION_IDLE_TIMEOUT, EndpointError, PATH_IDLE_TIMEOUT, PATH_KEEPALIVE, bind_endpoint,
     transport_config,
