@@ -104,6 +104,16 @@ impl AiWorld {
 
     /// Like [`AiWorld::start`], with more environment for the agent.
     pub async fn start_env(fake: FakeModel, key: bool, extra: &[(&str, &str)]) -> Self {
+        Self::start_config(fake, key, extra, "").await
+    }
+
+    /// Like [`AiWorld::start_env`], with extra `config.toml` lines for the agent.
+    pub async fn start_config(
+        fake: FakeModel,
+        key: bool,
+        extra: &[(&str, &str)],
+        config: &str,
+    ) -> Self {
         let user_home = tempfile::Builder::new()
             .prefix("vm-user-")
             .tempdir()
@@ -112,7 +122,7 @@ impl AiWorld {
         let mut env: Vec<(&str, &str)> =
             env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         env.extend_from_slice(extra);
-        let agent = TestAgent::start_env("ai", "", &env);
+        let agent = TestAgent::start_env("ai", config, &env);
         let work = tempfile::Builder::new()
             .prefix("vm-work-")
             .tempdir()

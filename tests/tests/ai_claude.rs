@@ -46,3 +46,90 @@ async fn a_crash_ends_the_session_with_its_reason() {
 async fn allow_always_holds_for_the_session() {
     s::allow_always_holds_for_the_session(P).await;
 }
+
+/// A newer CLI that says something this build does not know: kept and shown, and the
+/// session goes on. (`claude` here is configured as a wrapper that adds such a line
+/// before the real CLI's output.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_output_is_kept_and_shown_and_the_session_goes_on() {
+    use vibemesh_core::client::Item;
+    use vibemesh_tests::{
+        FakeModel,
+        ai::{AiWorld, tools_bin, turn_ended},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = dir.path().join("claude-from-the-future");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho '{{\"type\":\"hologram\",\"shape\":\"cube\"}}'\nexec {} \"$@\"\n",
+            tools_bin().join("claude").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = format!("claude = \"{}\"", wrapper.display());
+    let w = AiWorld::start_config(FakeModel::start().await, true, &[], &config).await;
+    let id = w.start_session(P).await;
+    let mut c = w.attach(id).await;
+    c.writer.prompt("are you there?").await.unwrap();
+    c.wait_for("the answer", turn_ended).await;
+    assert!(
+        c.conv
+            .items
+            .iter()
+            .any(|i| matches!(i, Item::Unknown { raw, .. } if raw.contains("hologram"))),
+        "{}",
+        c.dump()
+    );
+    assert_eq!(
+        c.conv.last_assistant_text(),
+        Some("Hello from the fake model. You said: are you there?")
+    );
+    // The check every other test makes fails, and says why.
+    let why = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.assert_understood()))
+        .expect_err("unknown output must fail the check");
+    let why = why.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        why.contains("version drift") && why.contains("hologram"),
+        "{why}"
+    );
+}
+
+/// When the CLI's own record of a session is gone, resuming fails once, says so, and the
+/// next message starts a fresh provider session (the conversation view keeps it all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_provider_session_is_replaced_not_retried_forever() {
+    use vibemesh_core::{client::Item, proto::ai::ConvClientFrame};
+    use vibemesh_tests::{
+        FakeModel,
+        ai::{AiWorld, turn_ended, turns},
+    };
+    let w = AiWorld::start(FakeModel::start().await, true).await;
+    let id = w.start_session(P).await;
+    let mut c = w.attach(id).await;
+    c.writer.prompt("first").await.unwrap();
+    c.wait_for("the first answer", turn_ended).await;
+    c.writer.send(ConvClientFrame::End).await.unwrap();
+    c.wait_for(
+        "the process to end",
+        |c| matches!(c.items.last(), Some(Item::Notice(n)) if n.contains("ended")),
+    )
+    .await;
+    std::fs::remove_dir_all(w.user_home.path().join(".claude/projects")).unwrap();
+    c.writer.prompt("second").await.unwrap();
+    c.wait_for("the failed resume", |c| {
+        c.items.iter().any(
+            |i| matches!(i, Item::Error(e) | Item::Notice(e) if e.contains("could not resume")),
+        )
+    })
+    .await;
+    c.writer.prompt("third").await.unwrap();
+    c.wait_for("a fresh answer", |c| turns(c) >= 2 && turn_ended(c))
+        .await;
+    assert_eq!(
+        c.conv.last_assistant_text(),
+        Some("Hello from the fake model. You said: third")
+    );
+}

@@ -74,6 +74,10 @@ struct Inner {
     always: BTreeSet<String>,
     turn_active: bool,
     end_requested: bool,
+    /// The running process was asked to resume, and has not said it started yet.
+    resuming: bool,
+    /// Resuming failed once: the next process starts a fresh provider session.
+    no_resume: bool,
 }
 
 /// One structured session.
@@ -154,6 +158,8 @@ impl Conv {
                 always: BTreeSet::new(),
                 turn_active: false,
                 end_requested: false,
+                resuming: false,
+                no_resume: false,
             }),
             tx: broadcast::channel(LIVE_QUEUE).0,
             live: watch::channel(false).0,
@@ -249,6 +255,7 @@ impl Conv {
                 i.turn_active = false;
                 i.waiting = Some(Waiting::Reply);
             }
+            AiEvent::Started { .. } => i.resuming = false,
             _ => {}
         }
         let seq = i.entries.last().map_or(0, |e| e.seq) + 1;
@@ -303,7 +310,7 @@ impl Conv {
             .entries
             .iter()
             .any(|e| matches!(e.event, AiEvent::TurnEnd { .. }));
-        let resume = if had_turns {
+        let resume = if had_turns && !i.no_resume {
             i.meta.provider_session.clone()
         } else {
             None
@@ -334,6 +341,7 @@ impl Conv {
         self.live.send_replace(true);
         i.status = SessionStatus::Running;
         i.end_requested = false;
+        i.resuming = spawn.resume.is_some();
         let conv = self.clone();
         match self.provider {
             Provider::Claude => {
@@ -505,6 +513,17 @@ impl Conv {
                 format!("{} crashed in the middle of a turn ({exit})", self.provider)
             } else {
                 format!("{} exited ({exit})", self.provider)
+            };
+            let reason = if i.resuming {
+                // Its own record of the session is gone (another HOME, deleted): start
+                // afresh next time rather than fail the same way again.
+                i.no_resume = true;
+                i.resuming = false;
+                format!(
+                    "{reason}; it could not resume its earlier session, so your next message starts a new one"
+                )
+            } else {
+                reason
             };
             if !clean {
                 i.status = SessionStatus::Exited(exit);
