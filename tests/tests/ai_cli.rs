@@ -62,6 +62,26 @@ async fn structured_mode_prints_the_conversation_and_takes_approvals() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_says_what_can_run_and_why_not() {
+    let w = AiWorld::start(FakeModel::start().await, false).await;
+    let out = w.agent.ok(&["providers", "local"]);
+    let claude = out.lines().find(|l| l.starts_with("claude")).expect(&out);
+    assert!(claude.contains("not logged in"), "{out}");
+    // Codex with a model provider of its own in its config needs no login.
+    let codex = out.lines().find(|l| l.starts_with("codex")).expect(&out);
+    assert!(codex.contains("ready"), "{out}");
+    // An agent that finds neither says they are not installed.
+    let empty = tempfile::tempdir().unwrap();
+    let bare = vibemesh_tests::TestAgent::start_env(
+        "bare",
+        "",
+        &[("PATH", empty.path().to_str().unwrap())],
+    );
+    let out = bare.ok(&["providers"]);
+    assert_eq!(out.matches("not installed").count(), 2, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminal_mode_runs_claudes_own_interface() {
     let w = AiWorld::start(FakeModel::start().await, true).await;
     let work = w.work.path().canonicalize().unwrap();

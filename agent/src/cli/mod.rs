@@ -107,6 +107,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Which AI agents (claude, codex) a peer can run, and why not.
+    Providers {
+        /// The peer, or `local` (the default).
+        #[arg(default_value = "local")]
+        peer: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Attach to a session; the screen comes back as it was.
     Attach {
         /// The peer, or `local`.
@@ -314,6 +323,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     p.id.fmt_short()
                 )
             })
+        }
+        Command::Providers { peer, json } => {
+            let control = local::control(&home, target(&peer)).await?;
+            let info = control.info().await?;
+            show(json, &info.provider_status, |p| output::providers(p))
         }
         Command::Ls { peer, json } => {
             let control = local::control(&home, target(&peer)).await?;

@@ -4,6 +4,7 @@ use serde::Serialize;
 use vibemesh_core::proto::{
     SessionInfo, SessionStatus,
     ai::Waiting,
+    control::ProviderStatus,
     local::{PeerEntry, StatusReport, TicketInfo},
 };
 
@@ -99,6 +100,24 @@ pub fn sessions(list: &[SessionInfo]) {
         ],
         rows,
     );
+}
+
+/// `vibemesh providers`.
+pub fn providers(list: &[ProviderStatus]) {
+    let rows = list
+        .iter()
+        .map(|p| {
+            vec![
+                p.provider.to_string(),
+                match &p.unavailable {
+                    None => "ready".into(),
+                    Some(why) => why.to_string(),
+                },
+                p.program.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    table(&["PROVIDER", "STATUS", "PROGRAM"], rows);
 }
 
 /// `vibemesh peers`.
