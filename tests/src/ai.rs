@@ -171,8 +171,10 @@ pub struct ConvClient {
     pub writer: ConvWriter,
     /// Notices the agent sent this client.
     pub notices: Vec<String>,
-    /// Entries received, counting duplicates (there must be none).
+    /// Entries received.
     pub received: u64,
+    /// Entries received that were already applied (there must be none).
+    pub duplicates: u64,
 }
 
 impl ConvClient {
@@ -200,6 +202,7 @@ impl ConvClient {
             writer,
             notices: Vec::new(),
             received: 0,
+            duplicates: 0,
         }
     }
 
@@ -217,7 +220,9 @@ impl ConvClient {
             match &frame {
                 ConvServerFrame::Entry(_) => {
                     self.received += 1;
-                    let _ = self.conv.apply_frame(&frame);
+                    if self.conv.apply_frame(&frame) != Ok(true) {
+                        self.duplicates += 1;
+                    }
                 }
                 ConvServerFrame::Notice(e) => self.notices.push(e.to_string()),
                 other => panic!("unexpected {other:?} waiting for {what}"),

@@ -282,7 +282,8 @@ pub async fn a_conversation_survives_detach_process_end_and_agent_restart(p: Pro
         .wait_for("the replay", |c| c.last_seq == first.last_seq)
         .await;
     assert_eq!(again.conv, first);
-    assert_eq!(again.received, first.last_seq);
+    assert_eq!(again.duplicates, 0);
+    assert!(again.received > 0);
 
     // End the CLI process; the next message resumes its session.
     again

@@ -38,7 +38,7 @@ async fn structured_mode_prints_the_conversation_and_takes_approvals() {
         t.line("[[run touch second.txt]]");
         t.wait_for("the second call to run", |s| {
             s.matches("approval allowed (always").count() == 2
-                && s.matches("The tool ran.").count() == 2
+                && s.matches("your turn]").count() == 3
         });
     });
     assert!(w.work.path().join("second.txt").exists());

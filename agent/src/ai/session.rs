@@ -122,6 +122,23 @@ fn clamp_event(ev: &mut AiEvent) {
     }
 }
 
+/// Appends `e`; a finished assistant message replaces the deltas just before it, so
+/// what is kept and replayed stays small (numbers may then skip, which clients allow).
+fn push_compacted(entries: &mut Vec<Entry>, e: Entry) {
+    if matches!(e.event, AiEvent::Assistant { .. }) {
+        while matches!(
+            entries.last(),
+            Some(Entry {
+                event: AiEvent::AssistantDelta { .. },
+                ..
+            })
+        ) {
+            entries.pop();
+        }
+    }
+    entries.push(e);
+}
+
 impl Conv {
     /// A session from its meta and the entries it already has (new, or loaded at start).
     pub fn new(
@@ -131,6 +148,10 @@ impl Conv {
         providers: Arc<ProviderConfig>,
         on_change: Box<dyn Fn(SessionInfo) + Send + Sync>,
     ) -> Arc<Self> {
+        let entries = entries.into_iter().fold(Vec::new(), |mut v, e| {
+            push_compacted(&mut v, e);
+            v
+        });
         // A loaded session whose last turn had ended waits for a reply.
         let waiting = entries
             .iter()
@@ -269,7 +290,7 @@ impl Conv {
         {
             tracing::warn!("session {}: cannot write its conversation: {e}", self.id);
         }
-        i.entries.push(entry.clone());
+        push_compacted(&mut i.entries, entry.clone());
         let _ = self.tx.send(entry);
         before != i.waiting
     }
@@ -548,5 +569,31 @@ impl Conv {
         if let Some(log) = lock(&self.inner).log.take() {
             log.remove();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_messages_replace_their_deltas_in_memory() {
+        let e = |seq, event| Entry {
+            seq,
+            at_ms: 0,
+            event,
+        };
+        let mut v = Vec::new();
+        push_compacted(&mut v, e(1, AiEvent::User { text: "q".into() }));
+        push_compacted(&mut v, e(2, AiEvent::AssistantDelta { text: "a".into() }));
+        push_compacted(&mut v, e(3, AiEvent::AssistantDelta { text: "b".into() }));
+        push_compacted(&mut v, e(4, AiEvent::Assistant { text: "ab".into() }));
+        assert_eq!(v.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 4]);
+        // A client that saw up to a delta gets what follows it, gap and all.
+        let mut c = vibemesh_core::client::Conversation::new();
+        for x in &v {
+            c.apply(x);
+        }
+        assert_eq!(c.last_assistant_text(), Some("ab"));
     }
 }
