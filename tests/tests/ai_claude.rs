@@ -133,3 +133,59 @@ async fn a_lost_provider_session_is_replaced_not_retried_forever() {
         Some("Hello from the fake model. You said: third")
     );
 }
+
+/// An agent killed in the middle of a turn: after its restart the turn is closed (no
+/// client waits for it forever) and the next message resumes the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_cut_by_an_agent_crash_is_closed_and_resumed() {
+    use vibemesh_core::client::Item;
+    use vibemesh_tests::{
+        FakeModel, TestAgent,
+        ai::{AiWorld, ConvClient, ai_env, turn_ended},
+    };
+    let w = AiWorld::start(FakeModel::start().await, true).await;
+    let id = w.start_session(P).await;
+    let mut c = w.attach(id).await;
+    c.writer.prompt("first question").await.unwrap();
+    c.wait_for("the first answer", turn_ended).await;
+    c.writer.prompt("[[hang]]").await.unwrap();
+    c.wait_for("the answer to start", |c| {
+        c.busy
+            && matches!(
+                c.items.last(),
+                Some(Item::Assistant {
+                    streaming: true,
+                    ..
+                })
+            )
+    })
+    .await;
+    drop(c);
+    let AiWorld {
+        fake,
+        agent,
+        user_home,
+        work: _work,
+        ..
+    } = w;
+    let home = agent.crash();
+    let env = ai_env(&fake.url(), user_home.path(), true);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let agent = TestAgent::spawn_env(home, "ai", &env);
+    // A fresh client: the old one's connection to the killed agent is only timing out.
+    let peer = vibemesh_tests::InProcPeer::bind().await;
+    peer.pair(&agent, "owner").await.unwrap();
+    let conn = peer.connect(&agent).await.unwrap();
+    let mut back = ConvClient::attach(&conn, id, None, false).await;
+    back.wait_for("the closed turn", |c| {
+        !c.busy && matches!(c.items.last(), Some(Item::Notice(n)) if n.contains("agent stopped"))
+    })
+    .await;
+    back.writer.prompt("still there?").await.unwrap();
+    back.wait_for("the resumed answer", |c| {
+        turn_ended(c)
+            && c.last_assistant_text() == Some("Hello from the fake model. You said: still there?")
+    })
+    .await;
+    back.assert_understood();
+}

@@ -72,6 +72,7 @@ impl AiSessions {
                 this.providers.clone(),
                 this.on_change(),
             );
+            conv.close_interrupted_turn();
             this.write().insert(conv.id, conv);
         }
         this

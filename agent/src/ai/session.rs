@@ -381,6 +381,30 @@ impl Conv {
         Ok(())
     }
 
+    /// After an agent restart: a turn the old agent left running (it was killed) is
+    /// closed, so no client waits for it.
+    pub fn close_interrupted_turn(&self) {
+        let open = lock(&self.inner)
+            .entries
+            .iter()
+            .rev()
+            .find_map(|e| match e.event {
+                AiEvent::User { .. } => Some(true),
+                AiEvent::TurnEnd { .. } | AiEvent::ProcessEnded { .. } => Some(false),
+                _ => None,
+            });
+        if open == Some(true) {
+            self.record(AiEvent::ProcessEnded {
+                reason: format!(
+                    "the agent stopped during this turn; your next message resumes {}",
+                    self.provider
+                ),
+                stderr: Vec::new(),
+                clean: true,
+            });
+        }
+    }
+
     /// The provider says which session (thread) it runs; kept to resume it later.
     pub fn set_provider_session(&self, id: &str) {
         let mut i = lock(&self.inner);
