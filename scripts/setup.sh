@@ -14,6 +14,14 @@ command -v bash >/dev/null 2>&1 || need_apt+=(bash)
 command -v seq >/dev/null 2>&1 || need_apt+=(coreutils)
 # The phone bridge's end-to-end test drives an agent from Python bindings.
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# The desktop app: its tests render on the CPU (Mesa's lavapipe/llvmpipe through wgpu),
+# the smoke test runs the real binary under Xvfb and screenshots it with ImageMagick's
+# `import`, and CJK glyphs come from WenQuanYi Micro Hei. The X11 libraries are the ones
+# winit loads at run time.
+for p in xvfb imagemagick mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri \
+  fonts-wqy-microhei libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+done
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""

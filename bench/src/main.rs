@@ -9,11 +9,14 @@
 //! ```text
 //! cargo build --release -p vibemesh-agent -p vibemesh-bench && target/release/vibemesh-bench
 //! ```
+//!
+//! `--render` measures the desktop app's terminal widget drawing a full screen instead.
 
 mod agents;
 mod client;
 mod metrics;
 mod procfs;
+mod render;
 mod report;
 mod run;
 
@@ -31,6 +34,9 @@ struct Args {
     /// Print the results as JSON instead of markdown.
     #[arg(long)]
     json: bool,
+    /// Only measure the desktop terminal widget drawing a 200x60 screen (no agents).
+    #[arg(long)]
+    render: bool,
     /// The `vibemesh` binary (default: next to this executable).
     #[arg(long, value_name = "PATH")]
     vibemesh: Option<PathBuf>,
@@ -48,6 +54,19 @@ fn main() -> ExitCode {
 }
 
 fn real_main(args: Args) -> anyhow::Result<()> {
+    if args.render {
+        let frames = if args.quick { 50 } else { 500 };
+        println!("| frame (layout + paint + tessellate) | median | p99 |\n|---|---|---|");
+        for r in render::run(frames) {
+            println!(
+                "| {} | {:.2} ms | {:.2} ms |",
+                r.what,
+                ms(r.median),
+                ms(r.p99)
+            );
+        }
+        return Ok(());
+    }
     let bin = agents::locate_vibemesh(args.vibemesh)?;
     let plan = if args.quick {
         metrics::Plan::quick()
@@ -66,4 +85,8 @@ fn real_main(args: Args) -> anyhow::Result<()> {
         println!("{}", results.details());
     }
     Ok(())
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }

@@ -5,7 +5,7 @@ mod attach;
 mod conversation;
 mod files;
 mod git;
-mod local;
+pub mod local;
 mod output;
 mod play;
 mod qr;

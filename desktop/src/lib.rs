@@ -1,0 +1,38 @@
+//! `vibemesh-desktop`: every machine's terminals in one native egui window.
+//!
+//! - [`term`]: the terminal widget (vt100 screen, keys, mouse, selection); independent
+//!   of the rest, it could be used in any egui app.
+//! - [`backend`]: how the app reaches agents (the local socket, or an agent in-process).
+//! - [`model`] and [`machines`]: what the window shows, kept live by pushed events.
+//! - [`tab`]: a session tab's connection, with reconnect.
+//! - [`ui`]: the window itself; [`settings`] and [`qr`] serve it.
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod machines;
+pub mod model;
+pub mod qr;
+pub mod settings;
+pub mod tab;
+pub mod term;
+pub mod ui;
+
+pub use ui::DesktopApp;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Starts the app's machinery on `rt` with `backend`: the model, its notifier and the
+/// machine watchers, ready for a [`DesktopApp`].
+pub fn start(backend: std::sync::Arc<backend::Backend>, rt: tokio::runtime::Handle) -> DesktopApp {
+    let model = model::Shared::default();
+    let notify = model::Notifier::default();
+    let prefs = settings::Prefs::path_for(&backend.home().config);
+    let machines = machines::Machines::start(backend, model.clone(), notify.clone(), rt);
+    DesktopApp::new(machines, model, notify, Some(prefs))
+}

@@ -1,0 +1,428 @@
+//! Keeping the sidebar true: one task per machine holds a control stream open, applies
+//! the session events the agent pushes, and reconnects with backoff when the stream
+//! drops. The window's requests (pair, revoke, new session...) run here too, as tasks
+//! that write their outcome into the model.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tokio::{runtime::Handle, task::JoinHandle};
+use vibemesh_core::{
+    ErrorCode, WireError,
+    client::{ClientError, open_control},
+    proto::{
+        Role, SessionId, SessionInfo,
+        control::{CreateSession, Event},
+        files::{FileKind, FileRequest, FileResponse},
+        local::{AdminReply, AdminRequest, Target},
+    },
+};
+
+use crate::{
+    backend::Backend,
+    model::{Machine, MachineKey, Notifier, Reach, Shared, locked},
+};
+
+/// How often path and round-trip time are refreshed while a peer is online.
+const STATUS_EVERY: Duration = Duration::from_secs(10);
+
+/// Waits that grow from half a second to half a minute.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            next: Duration::from_millis(500),
+        }
+    }
+}
+
+impl Backoff {
+    /// The next wait.
+    pub fn next_wait(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(Duration::from_secs(30));
+        now
+    }
+}
+
+/// A wire error from a client error, in plain words.
+pub fn wire(e: ClientError) -> WireError {
+    match e {
+        ClientError::Remote(w) => w,
+        other => WireError::new(ErrorCode::Unreachable, other.to_string()),
+    }
+}
+
+/// The machines and the tasks that watch them.
+pub struct Machines {
+    backend: Arc<Backend>,
+    model: Shared,
+    notify: Notifier,
+    rt: Handle,
+    watchers: Mutex<HashMap<MachineKey, JoinHandle<()>>>,
+}
+
+impl Machines {
+    /// Starts watching this machine and every peer it knows.
+    pub fn start(backend: Arc<Backend>, model: Shared, notify: Notifier, rt: Handle) -> Arc<Self> {
+        let this = Arc::new(Self {
+            backend,
+            model,
+            notify,
+            rt,
+            watchers: Mutex::new(HashMap::new()),
+        });
+        this.ensure(MachineKey::Local, "This machine".into());
+        this.refresh_peers();
+        let me = this.clone();
+        this.rt.spawn(async move { me.status_loop().await });
+        this
+    }
+
+    /// The agent behind the app.
+    pub fn backend(&self) -> &Arc<Backend> {
+        &self.backend
+    }
+
+    /// The runtime tasks run on.
+    pub fn runtime(&self) -> &Handle {
+        &self.rt
+    }
+
+    fn changed(&self) {
+        self.notify.notify();
+    }
+
+    /// Adds the machine (if new) and its watcher.
+    fn ensure(self: &Arc<Self>, key: MachineKey, name: String) {
+        {
+            let mut m = locked(&self.model);
+            match m.machine_mut(key) {
+                Some(existing) => existing.name = name,
+                None => {
+                    m.machines.push(Machine::new(key, name));
+                    m.machines[1..].sort_by(|a, b| a.name.cmp(&b.name));
+                }
+            }
+        }
+        let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        if !w.contains_key(&key) {
+            let me = self.clone();
+            w.insert(key, self.rt.spawn(async move { me.watch(key).await }));
+        }
+    }
+
+    /// Drops a machine and stops watching it.
+    fn forget(&self, key: MachineKey) {
+        if let Some(h) = self
+            .watchers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key)
+        {
+            h.abort();
+        }
+        locked(&self.model).machines.retain(|m| m.key != key);
+    }
+
+    async fn watch(self: Arc<Self>, key: MachineKey) {
+        let mut backoff = Backoff::default();
+        loop {
+            let target = match locked(&self.model).machine(key) {
+                Some(m) => m.target(),
+                None => return,
+            };
+            let why = match self.follow(key, &target, &mut backoff).await {
+                Ok(()) => "the connection closed".to_string(),
+                Err(e) => e.message,
+            };
+            if let Some(m) = locked(&self.model).machine_mut(key) {
+                m.reach = Reach::Offline(why);
+                m.control = None;
+                m.path = None;
+                m.rtt_us = None;
+            }
+            self.changed();
+            tokio::time::sleep(backoff.next_wait()).await;
+        }
+    }
+
+    /// One connection: list, then apply pushed events until the stream ends.
+    async fn follow(
+        &self,
+        key: MachineKey,
+        target: &Target,
+        backoff: &mut Backoff,
+    ) -> Result<(), WireError> {
+        let (r, w) = self.backend.open(target).await?;
+        let (control, mut events, driver) = open_control(r, w).await.map_err(wire)?;
+        let driver = tokio::spawn(driver.run());
+        let info = control.info().await.map_err(wire)?;
+        let sessions = control.list_sessions().await.map_err(wire)?;
+        *backoff = Backoff::default();
+        {
+            let mut m = locked(&self.model);
+            if key == MachineKey::Local {
+                m.own = Some((info.id, info.name.clone()));
+            }
+            if let Some(mach) = m.machine_mut(key) {
+                mach.reach = Reach::Online;
+                mach.info = Some(info);
+                mach.sessions = sessions.into_iter().map(|s| (s.id, s)).collect();
+                mach.control = Some(control.clone());
+            }
+        }
+        self.changed();
+        if key != MachineKey::Local {
+            self.refresh_status().await;
+        }
+        while let Some(ev) = events.recv().await {
+            let relist = {
+                let mut m = locked(&self.model);
+                let Some(mach) = m.machine_mut(key) else {
+                    return Ok(());
+                };
+                match ev {
+                    Event::SessionCreated(s) | Event::SessionUpdated(s) => {
+                        mach.sessions.insert(s.id, s);
+                        false
+                    }
+                    Event::SessionRemoved(id) => {
+                        mach.sessions.remove(&id);
+                        false
+                    }
+                    Event::Lagged => true,
+                    _ => false,
+                }
+            };
+            if relist {
+                let sessions = control.list_sessions().await.map_err(wire)?;
+                if let Some(mach) = locked(&self.model).machine_mut(key) {
+                    mach.sessions = sessions.into_iter().map(|s| (s.id, s)).collect();
+                }
+            }
+            self.changed();
+        }
+        match driver.await {
+            Ok(Err(e)) => Err(wire(e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn status_loop(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(STATUS_EVERY).await;
+            let any_online = locked(&self.model)
+                .machines
+                .iter()
+                .any(|m| m.key != MachineKey::Local && m.reach == Reach::Online);
+            if any_online {
+                self.refresh_status().await;
+            }
+        }
+    }
+
+    /// Path (direct or relay) and round-trip time of each peer, from the agent.
+    async fn refresh_status(&self) {
+        let Ok(AdminReply::Status(st)) = self.backend.admin(AdminRequest::Status).await else {
+            return;
+        };
+        let mut changed = false;
+        {
+            let mut m = locked(&self.model);
+            for p in st.peers {
+                if let Some(mach) = m.machine_mut(MachineKey::Peer(p.id))
+                    && (mach.path != p.path || mach.rtt_us != p.rtt_us)
+                {
+                    mach.path = p.path;
+                    mach.rtt_us = p.rtt_us;
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.changed();
+        }
+    }
+
+    /// Reloads the peer list: new peers get a watcher, forgotten ones go.
+    pub fn refresh_peers(self: &Arc<Self>) {
+        let me = self.clone();
+        self.rt.spawn(async move {
+            match me.backend.admin(AdminRequest::Peers).await {
+                Ok(AdminReply::Peers(peers)) => {
+                    let keep: Vec<_> = peers.iter().filter(|p| p.reachable).collect();
+                    let gone: Vec<MachineKey> = locked(&me.model)
+                        .machines
+                        .iter()
+                        .map(|m| m.key)
+                        .filter(|k| match k {
+                            MachineKey::Local => false,
+                            MachineKey::Peer(id) => !keep.iter().any(|p| p.id == *id),
+                        })
+                        .collect();
+                    for k in gone {
+                        me.forget(k);
+                    }
+                    for p in &keep {
+                        me.ensure(MachineKey::Peer(p.id), p.name.clone());
+                    }
+                    locked(&me.model).peers = peers;
+                }
+                Ok(_) => {}
+                Err(e) => locked(&me.model).error(format!("Could not list peers: {}", e.message)),
+            }
+            me.changed();
+        });
+    }
+
+    /// Pairs with the agent a pasted ticket names.
+    pub fn join(self: &Arc<Self>, ticket: String) {
+        let me = self.clone();
+        locked(&self.model).join_result = None;
+        self.rt.spawn(async move {
+            let ticket = ticket.split_whitespace().collect::<String>();
+            let result = me
+                .backend
+                .admin(AdminRequest::Join { ticket, name: None })
+                .await;
+            let outcome = match result {
+                Ok(AdminReply::Joined(p)) => Ok(p.name),
+                Ok(_) => Err("the agent gave an unexpected answer".to_string()),
+                Err(e) => Err(e.message),
+            };
+            if outcome.is_ok() {
+                me.refresh_peers();
+            }
+            locked(&me.model).join_result = Some(outcome);
+            me.changed();
+        });
+    }
+
+    /// Revokes a peer: it loses access here and leaves the sidebar.
+    pub fn revoke(self: &Arc<Self>, name: String) {
+        let me = self.clone();
+        self.rt.spawn(async move {
+            match me
+                .backend
+                .admin(AdminRequest::RemovePeer(name.clone()))
+                .await
+            {
+                Ok(_) => locked(&me.model).notice(format!("Removed {name}.")),
+                Err(e) => {
+                    locked(&me.model).error(format!("Could not remove {name}: {}", e.message))
+                }
+            }
+            me.refresh_peers();
+        });
+    }
+
+    /// Mints a pairing ticket for a phone, a browser or another machine.
+    pub fn mint_ticket(self: &Arc<Self>, role: Role) {
+        let me = self.clone();
+        self.rt.spawn(async move {
+            match me
+                .backend
+                .admin(AdminRequest::Pair {
+                    role,
+                    ttl_secs: None,
+                })
+                .await
+            {
+                Ok(AdminReply::Ticket(t)) => locked(&me.model).ticket = Some(t),
+                Ok(_) => {}
+                Err(e) => {
+                    locked(&me.model).error(format!("Could not make a ticket: {}", e.message))
+                }
+            }
+            me.changed();
+        });
+    }
+
+    /// Starts a session; `then` gets the new session (to open a tab on it).
+    pub fn create_session(
+        self: &Arc<Self>,
+        key: MachineKey,
+        req: CreateSession,
+        then: impl FnOnce(MachineKey, SessionInfo) + Send + 'static,
+    ) {
+        let me = self.clone();
+        self.rt.spawn(async move {
+            let (control, name) = match locked(&me.model).machine(key) {
+                Some(m) => (m.control.clone(), m.name.clone()),
+                None => (None, "?".into()),
+            };
+            let Some(control) = control else {
+                locked(&me.model).error(format!("{name} is not reachable right now."));
+                me.changed();
+                return;
+            };
+            match control.create_session(req).await {
+                Ok(info) => {
+                    if let Some(m) = locked(&me.model).machine_mut(key) {
+                        m.sessions.insert(info.id, info.clone());
+                    }
+                    then(key, info);
+                }
+                Err(e) => locked(&me.model).error(format!(
+                    "Could not start the session on {name}: {}",
+                    wire(e).message
+                )),
+            }
+            me.changed();
+        });
+    }
+
+    /// Stops a session (or forgets an exited one).
+    pub fn kill_session(self: &Arc<Self>, key: MachineKey, id: SessionId) {
+        let me = self.clone();
+        self.rt.spawn(async move {
+            let control = locked(&me.model)
+                .machine(key)
+                .and_then(|m| m.control.clone());
+            if let Some(control) = control
+                && let Err(e) = control.kill_session(id).await
+            {
+                locked(&me.model).error(format!("Could not stop {id}: {}", wire(e).message));
+                me.changed();
+            }
+        });
+    }
+
+    /// Folder completions for `text` on machine `key`: the folders in its parent that
+    /// start with its last part.
+    pub fn complete(self: &Arc<Self>, key: MachineKey, text: String) {
+        let me = self.clone();
+        self.rt.spawn(async move {
+            let control = locked(&me.model)
+                .machine(key)
+                .and_then(|m| m.control.clone());
+            let Some(control) = control else { return };
+            let (dir, prefix) = match text.rfind('/') {
+                Some(i) => (&text[..=i], &text[i + 1..]),
+                None => ("~/", text.as_str()),
+            };
+            let Ok(FileResponse::Listing { entries, .. }) =
+                control.files(FileRequest::List { path: dir.into() }).await
+            else {
+                return;
+            };
+            let found: Vec<String> = entries
+                .into_iter()
+                .filter(|e| e.kind == FileKind::Dir && e.name.starts_with(prefix))
+                .filter(|e| !e.name.starts_with('.') || prefix.starts_with('.'))
+                .take(12)
+                .map(|e| format!("{dir}{}/", e.name))
+                .collect();
+            locked(&me.model).completions = Some((text, found));
+            me.changed();
+        });
+    }
+}

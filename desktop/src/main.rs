@@ -1,0 +1,39 @@
+//! `vibemesh-desktop`: starts (or finds) this machine's agent and opens the window.
+
+use std::sync::Arc;
+
+use vibemesh_agent::config::Home;
+use vibemesh_desktop::{DesktopApp, backend::Backend};
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,vibemesh_agent=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let backend = match Home::discover() {
+        Ok(home) => rt.block_on(Backend::start(home)).map(Arc::new),
+        Err(e) => Err(e.to_string()),
+    };
+    let app = match &backend {
+        Ok(b) => vibemesh_desktop::start(b.clone(), rt.handle().clone()),
+        Err(why) => DesktopApp::failed(why.clone()),
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("VibeMesh")
+            .with_inner_size([1200.0, 760.0]),
+        ..Default::default()
+    };
+    let result = eframe::run_native("VibeMesh", options, Box::new(|_cc| Ok(Box::new(app))));
+    if let Ok(b) = &backend {
+        rt.block_on(b.shutdown());
+    }
+    result.map_err(|e| anyhow::anyhow!("the window failed: {e}"))
+}

@@ -1,0 +1,149 @@
+//! The app's own preferences (font size, theme, recent folders), kept in `desktop.json`
+//! next to the agent's config, and edits to the agent's `config.toml` (relay, roots)
+//! that keep every other key as it was.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The colour theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Theme {
+    /// Dark window and terminal.
+    #[default]
+    Dark,
+    /// Light window and terminal.
+    Light,
+}
+
+/// The app's preferences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Prefs {
+    /// Terminal font size in points.
+    pub font_size: f32,
+    /// Colour theme.
+    pub theme: Theme,
+    /// Folders sessions were started in, newest first.
+    pub recent_folders: Vec<String>,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Self {
+            font_size: 14.0,
+            theme: Theme::Dark,
+            recent_folders: Vec::new(),
+        }
+    }
+}
+
+/// Smallest and largest font sizes offered.
+pub const FONT_SIZES: std::ops::RangeInclusive<f32> = 8.0..=32.0;
+
+impl Prefs {
+    /// Where the preferences live for an agent config at `config`.
+    pub fn path_for(config: &Path) -> PathBuf {
+        config
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("desktop.json")
+    }
+
+    /// Loads them; a missing or unreadable file gives the defaults (they are only looks).
+    pub fn load(path: &Path) -> Self {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Saves them atomically.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        vibemesh_core::identity::write_private(path, &json)
+    }
+
+    /// Remembers a folder at the top of the recent list.
+    pub fn remember_folder(&mut self, folder: &str) {
+        if folder.is_empty() {
+            return;
+        }
+        self.recent_folders.retain(|f| f != folder);
+        self.recent_folders.insert(0, folder.to_string());
+        self.recent_folders.truncate(10);
+    }
+}
+
+/// Why the agent's config could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigEditError {
+    /// Reading or writing the file failed.
+    #[error("cannot write {0}: {1}")]
+    Io(String, std::io::Error),
+    /// The file is not valid TOML (it is left alone).
+    #[error("{0} is not valid TOML, so it was left alone: {1}")]
+    Parse(String, String),
+}
+
+/// Sets `relay` and `roots` in the agent's `config.toml`, keeping everything else. The
+/// agent reads them when it starts.
+pub fn edit_agent_config(
+    path: &Path,
+    relay: &str,
+    roots: &[String],
+) -> Result<(), ConfigEditError> {
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(ConfigEditError::Io(shown, e)),
+    };
+    let mut table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigEditError::Parse(shown.clone(), e.to_string()))?;
+    table.insert("relay".into(), toml::Value::String(relay.into()));
+    let roots: Vec<toml::Value> = roots
+        .iter()
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| toml::Value::String(r.trim().into()))
+        .collect();
+    table.insert("roots".into(), toml::Value::Array(roots));
+    let out = toml::to_string(&table)
+        .map_err(|e| ConfigEditError::Parse(shown.clone(), e.to_string()))?;
+    vibemesh_core::identity::write_private(path, out.as_bytes())
+        .map_err(|e| ConfigEditError::Io(shown, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_edits_keep_other_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "name = \"box\"\nrelay = \"none\"\n").unwrap();
+        edit_agent_config(&path, "default", &["/srv".into(), " ".into()]).unwrap();
+        let t: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        assert_eq!(t["name"].as_str(), Some("box"));
+        assert_eq!(t["relay"].as_str(), Some("default"));
+        assert_eq!(t["roots"].as_array().unwrap().len(), 1);
+        std::fs::write(&path, "not toml [").unwrap();
+        assert!(edit_agent_config(&path, "none", &[]).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "not toml [");
+    }
+
+    #[test]
+    fn prefs_round_trip_and_recent_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("desktop.json");
+        let mut p = Prefs::load(&path);
+        assert_eq!(p, Prefs::default());
+        p.remember_folder("/a");
+        p.remember_folder("/b");
+        p.remember_folder("/a");
+        p.save(&path).unwrap();
+        assert_eq!(Prefs::load(&path).recent_folders, vec!["/a", "/b"]);
+    }
+}

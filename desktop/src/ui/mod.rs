@@ -1,0 +1,236 @@
+//! The window: top bar, sidebar of machines, session tabs with the terminal widget,
+//! dialogs, and errors in plain words. It reads the shared model each frame and asks
+//! [`Machines`] to act; it never waits on the network itself.
+
+mod dialogs;
+mod sidebar;
+mod tabs;
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+use egui::{Color32, RichText, Ui};
+use vibemesh_core::proto::{SessionInfo, TermSize};
+
+use crate::{
+    machines::Machines,
+    model::{MachineKey, Notifier, Shared, locked},
+    settings::{Prefs, Theme},
+    term::{Palette, TermStyle},
+};
+
+pub use dialogs::Dialog;
+pub use tabs::Tab;
+
+/// Sessions started from the window, waiting for their tab (filled by tasks).
+type Opened = Arc<Mutex<Vec<(MachineKey, SessionInfo)>>>;
+
+/// The desktop app's window state.
+pub struct DesktopApp {
+    machines: Option<Arc<Machines>>,
+    model: Shared,
+    notify: Notifier,
+    prefs: Prefs,
+    prefs_path: Option<PathBuf>,
+    tabs: Vec<Tab>,
+    active: Option<usize>,
+    dialog: Option<Dialog>,
+    opened: Opened,
+    /// The terminal size last seen, for new sessions.
+    term_size: TermSize,
+    /// Why the app cannot work at all (the agent did not start).
+    fatal: Option<String>,
+    shown: bool,
+}
+
+impl DesktopApp {
+    /// An app working through `machines`; preferences from `prefs_path` when given.
+    pub fn new(
+        machines: Arc<Machines>,
+        model: Shared,
+        notify: Notifier,
+        prefs_path: Option<PathBuf>,
+    ) -> Self {
+        let prefs = prefs_path.as_deref().map(Prefs::load).unwrap_or_default();
+        Self {
+            machines: Some(machines),
+            model,
+            notify,
+            prefs,
+            prefs_path,
+            tabs: Vec::new(),
+            active: None,
+            dialog: None,
+            opened: Arc::default(),
+            term_size: TermSize::DEFAULT,
+            fatal: None,
+            shown: false,
+        }
+    }
+
+    /// An app that can only say why it cannot start.
+    pub fn failed(why: String) -> Self {
+        Self {
+            machines: None,
+            model: Shared::default(),
+            notify: Notifier::default(),
+            prefs: Prefs::default(),
+            prefs_path: None,
+            tabs: Vec::new(),
+            active: None,
+            dialog: None,
+            opened: Arc::default(),
+            term_size: TermSize::DEFAULT,
+            fatal: Some(why),
+            shown: false,
+        }
+    }
+
+    /// The shared model (tests read it).
+    pub fn model(&self) -> &Shared {
+        &self.model
+    }
+
+    /// The change notifier (tests wait on it).
+    pub fn notifier(&self) -> &Notifier {
+        &self.notify
+    }
+
+    /// The open tabs.
+    pub fn tabs(&self) -> &[Tab] {
+        &self.tabs
+    }
+
+    fn style(&self) -> TermStyle {
+        TermStyle {
+            font_size: self.prefs.font_size,
+            palette: match self.prefs.theme {
+                Theme::Dark => Palette::DARK,
+                Theme::Light => Palette::LIGHT,
+            },
+        }
+    }
+
+    fn save_prefs(&mut self) {
+        if let Some(path) = &self.prefs_path
+            && let Err(e) = self.prefs.save(path)
+        {
+            locked(&self.model).error(format!("Could not save preferences: {e}"));
+        }
+    }
+
+    /// Draws the whole window.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        if !self.shown {
+            self.shown = true;
+            self.notify.attach(ui.ctx());
+            crate::term::fonts::add_fallbacks(ui.ctx());
+            eprintln!("vibemesh-desktop: window shown");
+        }
+        ui.ctx().set_visuals(match self.prefs.theme {
+            Theme::Dark => egui::Visuals::dark(),
+            Theme::Light => egui::Visuals::light(),
+        });
+        let Some(machines) = self.machines.clone() else {
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.heading("VibeMesh could not start");
+                ui.label(self.fatal.clone().unwrap_or_default());
+            });
+            return;
+        };
+        self.take_opened(&machines);
+        egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, &machines));
+        self.messages(ui);
+        egui::Panel::left("machines")
+            .default_size(240.0)
+            .show(ui, |ui| self.sidebar(ui, &machines));
+        egui::CentralPanel::default()
+            .frame(egui::Frame::NONE)
+            .show(ui, |ui| self.center(ui, &machines));
+        self.dialogs(ui, &machines);
+    }
+
+    fn top_bar(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {
+        ui.horizontal(|ui| {
+            ui.strong("VibeMesh");
+            ui.separator();
+            if ui.button("Add machine").clicked() {
+                self.dialog = Some(Dialog::add_machine());
+                locked(&self.model).join_result = None;
+            }
+            if ui.button("Pair a device").clicked() {
+                self.dialog = Some(Dialog::pair_device());
+                locked(&self.model).ticket = None;
+            }
+            if ui.button("New session").clicked() {
+                self.dialog = Some(Dialog::new_session(MachineKey::Local, &self.prefs));
+            }
+            if ui.button("Settings").clicked() {
+                self.dialog = Some(Dialog::settings(machines.backend().home()));
+            }
+        });
+    }
+
+    fn messages(&mut self, ui: &mut Ui) {
+        let messages = locked(&self.model).messages.clone();
+        if messages.is_empty() {
+            return;
+        }
+        egui::Panel::bottom("messages").show(ui, |ui| {
+            for (i, m) in messages.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    let color = if m.error {
+                        Color32::from_rgb(0xf1, 0x4c, 0x4c)
+                    } else {
+                        ui.visuals().text_color()
+                    };
+                    ui.label(RichText::new(&m.text).color(color));
+                    if ui.small_button("Dismiss").clicked() {
+                        locked(&self.model).messages.remove(i);
+                    }
+                });
+            }
+        });
+    }
+
+    fn take_opened(&mut self, machines: &Arc<Machines>) {
+        let opened = std::mem::take(&mut *self.opened.lock().unwrap_or_else(|p| p.into_inner()));
+        for (key, info) in opened {
+            self.open_tab(machines, key, &info);
+        }
+    }
+
+    /// Opens (or switches to) a tab on `info`.
+    fn open_tab(&mut self, machines: &Arc<Machines>, key: MachineKey, info: &SessionInfo) {
+        if let Some(i) = self
+            .tabs
+            .iter()
+            .position(|t| t.key == key && t.session == info.id)
+        {
+            self.active = Some(i);
+            return;
+        }
+        let model = locked(&self.model);
+        let Some(m) = model.machine(key) else { return };
+        let tab = Tab::open(
+            machines,
+            key,
+            m.name.clone(),
+            m.target(),
+            info,
+            self.term_size,
+            self.notify.clone(),
+        );
+        drop(model);
+        self.tabs.push(tab);
+        self.active = Some(self.tabs.len() - 1);
+    }
+}
+
+impl eframe::App for DesktopApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        DesktopApp::ui(self, ui);
+    }
+}

@@ -1,0 +1,95 @@
+//! The sidebar: every machine with how it is reached, and its sessions.
+
+use std::sync::Arc;
+
+use egui::{Color32, RichText, Ui};
+use vibemesh_core::proto::{SessionInfo, SessionStatus};
+
+use super::{DesktopApp, Dialog};
+use crate::{
+    machines::Machines,
+    model::{Machine, MachineKey, Reach, locked},
+};
+
+/// One line saying how a machine is reached: "online, direct, 1.2 ms".
+pub fn reach_text(m: &Machine) -> String {
+    match &m.reach {
+        Reach::Connecting => "connecting…".into(),
+        Reach::Offline(why) => format!("offline: {why}"),
+        Reach::Online => {
+            let mut s = String::from("online");
+            if m.key == MachineKey::Local {
+                s.push_str(", this machine");
+            }
+            if let Some(p) = &m.path {
+                s.push_str(", ");
+                s.push_str(if p == "relay" { "relayed" } else { p });
+            }
+            if let Some(rtt) = m.rtt_us {
+                s.push_str(&format!(", {:.1} ms", rtt as f64 / 1000.0));
+            }
+            s
+        }
+    }
+}
+
+/// A session's line: "title · shell · running".
+pub fn session_text(s: &SessionInfo) -> String {
+    let status = match &s.status {
+        SessionStatus::Running => "running".to_string(),
+        SessionStatus::Exited(e) => e.to_string(),
+    };
+    format!("{} · {} · {status}", s.title, s.provider)
+}
+
+impl DesktopApp {
+    pub(super) fn sidebar(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {
+        let list: Vec<Machine> = locked(&self.model).machines.clone();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            for m in &list {
+                ui.add_space(6.0);
+                let dot = match m.reach {
+                    Reach::Online => Color32::from_rgb(0x23, 0xd1, 0x8b),
+                    Reach::Connecting => Color32::from_rgb(0xe5, 0xe5, 0x10),
+                    Reach::Offline(_) => Color32::from_rgb(0x88, 0x88, 0x88),
+                };
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new("●").color(dot));
+                    ui.strong(&m.name);
+                    if m.reach == Reach::Online
+                        && ui
+                            .small_button("+")
+                            .on_hover_text("New session here")
+                            .clicked()
+                    {
+                        self.dialog = Some(Dialog::new_session(m.key, &self.prefs));
+                    }
+                });
+                ui.label(RichText::new(format!("{}: {}", m.name, reach_text(m))).small());
+                for s in m.sessions.values() {
+                    let open = self
+                        .tabs
+                        .iter()
+                        .position(|t| t.key == m.key && t.session == s.id);
+                    let selected = open.is_some() && open == self.active;
+                    let r = ui.selectable_label(selected, session_text(s));
+                    if r.clicked() {
+                        self.open_tab(machines, m.key, s);
+                    }
+                    r.context_menu(|ui| {
+                        let label = if matches!(s.status, SessionStatus::Running) {
+                            "Stop session"
+                        } else {
+                            "Forget session"
+                        };
+                        if ui.button(label).clicked() {
+                            machines.kill_session(m.key, s.id);
+                            ui.close();
+                        }
+                    });
+                }
+                ui.separator();
+            }
+        });
+    }
+}

@@ -1,0 +1,170 @@
+//! The desktop app end to end, headless (egui_kittest), against real agents on
+//! 127.0.0.1: the app's own agent runs in-process, the peer is a real `vibemesh agent`.
+
+use std::{sync::Arc, time::Instant};
+
+use egui_kittest::{Harness, kittest::Queryable};
+use vibemesh_agent::config::{Config, Home};
+use vibemesh_desktop::{DesktopApp, backend::Backend, model::locked, tab::Link};
+use vibemesh_tests::{TIMEOUT, TestAgent};
+
+struct App {
+    harness: Harness<'static, DesktopApp>,
+    _rt: tokio::runtime::Runtime,
+    _home: tempfile::TempDir,
+}
+
+fn start_app() -> App {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config = Config {
+        name: Some("desk".into()),
+        relay: "none".into(),
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
+        ..Config::default()
+    };
+    let backend = rt
+        .block_on(Backend::embed(Home::under(home.path()), config))
+        .expect("embedded agent starts");
+    let app = vibemesh_desktop::start(Arc::new(backend), rt.handle().clone());
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 700.0))
+        .build_ui_state(|ui, app: &mut DesktopApp| app.ui(ui), app);
+    App {
+        harness,
+        _rt: rt,
+        _home: home,
+    }
+}
+
+impl App {
+    /// Runs frames until `cond` holds, waking on the app's own change notifications.
+    fn wait(&mut self, what: &str, cond: impl Fn(&Harness<'static, DesktopApp>) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let seen = self.harness.state().notifier().generation();
+            self.harness.run_ok();
+            if cond(&self.harness) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "timed out waiting for {what}");
+            self.harness.state().notifier().wait_past(seen, left);
+        }
+    }
+
+    fn has_label(&self, text: &str) -> bool {
+        self.harness.query_by_label_contains(text).is_some()
+    }
+
+    fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.run_ok();
+    }
+
+    fn type_into(&mut self, label: &str, text: &str) {
+        let node = self.harness.get_by_label(label);
+        node.focus();
+        node.type_text(text);
+        self.harness.run_ok();
+    }
+}
+
+#[test]
+fn pair_by_ticket_open_a_shell_type_and_revoke() {
+    let server = TestAgent::start("server");
+    let mut app = start_app();
+    app.wait("this machine online", |h| {
+        h.query_by_label_contains("This machine: online").is_some()
+    });
+
+    // Pair by pasting the server's ticket.
+    let ticket = server.ticket(&[]);
+    app.click("Add machine");
+    app.type_into("Ticket", &ticket);
+    app.click("Add");
+    app.wait("paired", |h| {
+        h.query_by_label_contains("Paired with server").is_some()
+    });
+    app.click("Done");
+    app.wait("server online in the sidebar", |h| {
+        h.query_by_label_contains("server: online").is_some()
+    });
+
+    // A shell on the server, through the new-session dialog.
+    // The second "+" is the server's (this machine comes first).
+    app.harness
+        .get_all_by_label("+")
+        .nth(1)
+        .expect("a + for the server")
+        .click();
+    app.harness.run_ok();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = app.harness.get_by_label("Folder");
+    folder.focus();
+    app.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    app.harness
+        .get_by_label("Folder")
+        .type_text(&dir.path().display().to_string());
+    app.harness.run_ok();
+    app.click("Start");
+    app.wait("the shell tab is live", |h| {
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
+    });
+    app.harness.get_by_label("terminal").focus();
+    app.harness.run_ok();
+    app.harness.get_by_label("terminal").type_text("echo hi");
+    app.harness.key_press(egui::Key::Enter);
+    app.wait("hi on its own line in the terminal widget", |h| {
+        h.query_by(|n| {
+            n.role() == egui::accesskit::Role::Terminal
+                && n.value()
+                    .is_some_and(|v| v.lines().any(|l| l.trim() == "hi"))
+        })
+        .is_some()
+    });
+    eprintln!("screen:\n{}", app.harness.state().tabs()[0].screen_text());
+    // The session shows in the sidebar under the server.
+    assert!(app.has_label("running"));
+
+    // Revoke: the server leaves the sidebar.
+    app.click("Settings");
+    app.click("Remove server");
+    app.wait("the server gone from the sidebar", |h| {
+        h.query_by_label_contains("server: ").is_none()
+    });
+    assert!(
+        locked(app.harness.state().model())
+            .machines
+            .iter()
+            .all(|m| m.name != "server")
+    );
+}
+
+#[test]
+fn an_expired_ticket_shows_why() {
+    let server = TestAgent::start("server");
+    let mut app = start_app();
+    let expired = server.ticket(&["--ttl", "0s"]);
+    app.click("Add machine");
+    app.type_into("Ticket", &expired);
+    app.click("Add");
+    app.wait("the expiry error", |h| {
+        h.query_by_label_contains("Could not add the machine")
+            .is_some()
+    });
+    let shown = app
+        .harness
+        .get_by_label_contains("Could not add the machine")
+        .value()
+        .unwrap_or_default();
+    assert!(shown.contains("expired"), "{shown}");
+}
