@@ -320,8 +320,14 @@ impl DesktopApp {
                 let ok = available.contains(&p);
                 let r = ui.add_enabled_ui(ok, |ui| ui.radio_value(provider, p, p.to_string()));
                 if !ok {
+                    let why = info
+                        .as_ref()
+                        .and_then(|i| i.provider_status.iter().find(|s| s.provider == p))
+                        .and_then(|s| s.unavailable.as_ref())
+                        .map_or("not available".to_string(), |u| u.to_string());
+                    ui.label(RichText::new(format!("({why})")).small());
                     r.response
-                        .on_disabled_hover_text(format!("{p} is not available on that machine"));
+                        .on_disabled_hover_text(format!("{p} is {why} on that machine"));
                 }
             }
         });

@@ -39,7 +39,12 @@ pub fn session_text(s: &SessionInfo) -> String {
         SessionStatus::Running => "running".to_string(),
         SessionStatus::Exited(e) => e.to_string(),
     };
-    format!("{} · {} · {status}", s.title, s.provider)
+    let kind = if s.conversation.is_some() {
+        " (structured)"
+    } else {
+        ""
+    };
+    format!("{} · {}{kind} · {status}", s.title, s.provider)
 }
 
 impl DesktopApp {
@@ -74,7 +79,15 @@ impl DesktopApp {
                     let selected = open.is_some() && open == self.active;
                     let r = ui.selectable_label(selected, session_text(s));
                     if r.clicked() {
-                        self.open_tab(machines, m.key, s);
+                        if s.conversation.is_some() {
+                            locked(&self.model).notice(format!(
+                                "{} is a structured AI session; the desktop app shows terminal \
+                                 sessions only so far (use `vibemesh attach {} {}`).",
+                                s.title, m.name, s.id
+                            ));
+                        } else {
+                            self.open_tab(machines, m.key, s);
+                        }
                     }
                     r.context_menu(|ui| {
                         let label = if matches!(s.status, SessionStatus::Running) {
