@@ -12,7 +12,7 @@ use std::{
 use tokio::{runtime::Handle, task::JoinHandle};
 use vibemesh_core::{
     ErrorCode, WireError,
-    client::{ClientError, open_control},
+    client::{Backoff, ClientError, open_control},
     proto::{
         Role, SessionId, SessionInfo,
         control::{CreateSession, Event},
@@ -26,31 +26,17 @@ use crate::{
     model::{Machine, MachineKey, Notifier, Reach, Shared, locked},
 };
 
+/// How a machine's control stream is retried: up to half a minute apart.
+fn backoff() -> Backoff {
+    Backoff {
+        first: Duration::from_millis(500),
+        max: Duration::from_secs(30),
+        max_tries: None,
+    }
+}
+
 /// How often path and round-trip time are refreshed while a peer is online.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
-
-/// Waits that grow from half a second to half a minute.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    next: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            next: Duration::from_millis(500),
-        }
-    }
-}
-
-impl Backoff {
-    /// The next wait.
-    pub fn next_wait(&mut self) -> Duration {
-        let now = self.next;
-        self.next = (self.next * 2).min(Duration::from_secs(30));
-        now
-    }
-}
 
 /// A wire error from a client error, in plain words.
 pub fn wire(e: ClientError) -> WireError {
@@ -133,13 +119,13 @@ impl Machines {
     }
 
     async fn watch(self: Arc<Self>, key: MachineKey) {
-        let mut backoff = Backoff::default();
+        let mut attempt = 0u32;
         loop {
             let target = match locked(&self.model).machine(key) {
                 Some(m) => m.target(),
                 None => return,
             };
-            let why = match self.follow(key, &target, &mut backoff).await {
+            let why = match self.follow(key, &target, &mut attempt).await {
                 Ok(()) => "the connection closed".to_string(),
                 Err(e) => e.message,
             };
@@ -150,7 +136,8 @@ impl Machines {
                 m.rtt_us = None;
             }
             self.changed();
-            tokio::time::sleep(backoff.next_wait()).await;
+            attempt += 1;
+            tokio::time::sleep(backoff().delay(attempt)).await;
         }
     }
 
@@ -159,14 +146,14 @@ impl Machines {
         &self,
         key: MachineKey,
         target: &Target,
-        backoff: &mut Backoff,
+        attempt: &mut u32,
     ) -> Result<(), WireError> {
         let (r, w) = self.backend.open(target).await?;
         let (control, mut events, driver) = open_control(r, w).await.map_err(wire)?;
         let driver = tokio::spawn(driver.run());
         let info = control.info().await.map_err(wire)?;
         let sessions = control.list_sessions().await.map_err(wire)?;
-        *backoff = Backoff::default();
+        *attempt = 0;
         {
             let mut m = locked(&self.model);
             if key == MachineKey::Local {

@@ -1,23 +1,17 @@
-//! A session tab's connection: attaches, feeds output into the tab's terminal, sends keys
-//! and size changes, and when the stream drops says so and re-attaches with backoff (the
-//! agent's snapshot restores the screen). Ends when the program exits or the session goes.
+//! A session tab's connection, on the core's reconnecting attach
+//! ([`vibemesh_core::client::reattach`]): output goes into the tab's terminal, keys and
+//! size changes go out, and when the connection drops the tab says so while the attach
+//! dials again with backoff; the agent's fresh snapshot restores the screen.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::mpsc;
 use vibemesh_core::{
-    ErrorCode, WireError,
-    client::open_attach,
-    proto::{
-        ExitInfo, SessionId, TermSize,
-        attach::{AttachRequest, ServerFrame},
-        local::Target,
-    },
+    client::{AttachEvent, Backoff, ClientError, ReattachHandle, reattach},
+    proto::{ExitInfo, SessionId, TermSize, attach::AttachRequest, local::Target},
 };
 
 use crate::{
     backend::Backend,
-    machines::{Backoff, wire},
     model::Notifier,
     term::{DEFAULT_SCROLLBACK, Terminal},
 };
@@ -51,7 +45,7 @@ pub struct TabState {
     pub unseen: bool,
     /// The bell rang since the tab was last looked at.
     pub bell: bool,
-    /// A notice from the agent (a viewer typing, say).
+    /// Something to tell the user about this tab (typing while watching, keys lost).
     pub notice: Option<String>,
     /// The size the agent last reported.
     pub size: Option<TermSize>,
@@ -70,8 +64,8 @@ pub enum TabInput {
 pub struct TabLink {
     /// Shared with the task.
     pub state: Arc<Mutex<TabState>>,
-    tx: mpsc::UnboundedSender<TabInput>,
-    task: tokio::task::JoinHandle<()>,
+    handle: ReattachHandle,
+    tasks: [tokio::task::JoinHandle<()>; 2],
 }
 
 impl std::fmt::Debug for TabLink {
@@ -83,7 +77,10 @@ impl std::fmt::Debug for TabLink {
 impl Drop for TabLink {
     fn drop(&mut self) {
         // Closing a tab detaches; the session keeps running on its machine.
-        self.task.abort();
+        self.handle.detach();
+        for t in &self.tasks {
+            t.abort();
+        }
     }
 }
 
@@ -110,184 +107,92 @@ impl TabLink {
             notice: None,
             size: None,
         }));
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = rt.spawn(run(backend, target, session, state.clone(), rx, notify));
-        Self { state, tx, task }
+        let dial = move || {
+            let (backend, target) = (backend.clone(), target.clone());
+            async move { backend.open(&target).await.map_err(ClientError::Remote) }
+        };
+        let req = AttachRequest {
+            session,
+            size: Some(size),
+            scrollback: ATTACH_SCROLLBACK,
+            watch_only: false,
+        };
+        let (handle, mut events, driver) = reattach(dial, req, Backoff::default());
+        let driver = rt.spawn(driver);
+        let shared = state.clone();
+        let pump = rt.spawn(async move {
+            while let Some(ev) = events.recv().await {
+                let done = apply(&shared, ev);
+                notify.notify();
+                if done {
+                    return;
+                }
+            }
+        });
+        Self {
+            state,
+            handle,
+            tasks: [driver, pump],
+        }
     }
 
     /// Sends keys, paste or a size change.
     pub fn send(&self, input: TabInput) {
-        let _ = self.tx.send(input);
-    }
-}
-
-enum End {
-    /// Stop for good.
-    Final(Link),
-    /// Try again.
-    Retry(String),
-}
-
-async fn run(
-    backend: Arc<Backend>,
-    target: Target,
-    session: SessionId,
-    state: Arc<Mutex<TabState>>,
-    mut rx: mpsc::UnboundedReceiver<TabInput>,
-    notify: Notifier,
-) {
-    let mut backoff = Backoff::default();
-    loop {
-        let end = attach_once(
-            &backend,
-            &target,
-            session,
-            &state,
-            &mut rx,
-            &notify,
-            &mut backoff,
-        )
-        .await;
-        let retry = match end {
-            End::Final(link) => {
-                lock(&state).link = link;
-                notify.notify();
-                return;
-            }
-            End::Retry(why) => why,
-        };
-        lock(&state).link = Link::Reconnecting(retry);
-        notify.notify();
-        let wait = backoff.next_wait();
-        // Keys typed while away are dropped, not replayed into a fresh screen later;
-        // the latest size is kept.
-        let sleep = tokio::time::sleep(wait);
-        tokio::pin!(sleep);
-        loop {
-            tokio::select! {
-                _ = &mut sleep => break,
-                m = rx.recv() => match m {
-                    None => return,
-                    Some(TabInput::Resize(s)) => lock(&state).term.resize(s.rows, s.cols),
-                    Some(TabInput::Bytes(_)) => {}
-                },
-            }
+        match input {
+            TabInput::Bytes(b) => self.handle.input(b),
+            TabInput::Resize(s) => self.handle.resize(s),
         }
     }
 }
 
-fn is_final(e: &WireError) -> bool {
-    matches!(
-        e.code,
-        ErrorCode::NotFound | ErrorCode::Forbidden | ErrorCode::Revoked | ErrorCode::NotPaired
-    )
-}
-
-async fn attach_once(
-    backend: &Backend,
-    target: &Target,
-    session: SessionId,
-    state: &Arc<Mutex<TabState>>,
-    rx: &mut mpsc::UnboundedReceiver<TabInput>,
-    notify: &Notifier,
-    backoff: &mut Backoff,
-) -> End {
-    let (rows, cols) = lock(state).term.size();
-    let (r, w) = match backend.open(target).await {
-        Ok(s) => s,
-        Err(e) if is_final(&e) => return End::Final(Link::Closed(e.message)),
-        Err(e) => return End::Retry(e.message),
-    };
-    let req = AttachRequest {
-        session,
-        size: Some(TermSize { rows, cols }),
-        scrollback: ATTACH_SCROLLBACK,
-        watch_only: false,
-    };
-    let (info, mut reader, mut writer) = match open_attach(r, w, req).await {
-        Ok(x) => x,
-        Err(e) => {
-            let e = wire(e);
-            return if is_final(&e) {
-                End::Final(Link::Closed(e.message))
-            } else {
-                End::Retry(e.message)
-            };
-        }
-    };
-    *backoff = Backoff::default();
-    {
-        let mut s = lock(state);
-        s.link = Link::Live;
-        s.size = Some(info.size);
-    }
-    notify.notify();
-    // Frames are read in their own task: reading a frame is not cancel-safe.
-    let (ftx, mut frames) = mpsc::channel(16);
-    let reader_task = tokio::spawn(async move {
-        loop {
-            let f = reader.next().await;
-            let end = !matches!(f, Ok(Some(_)));
-            if ftx.send(f).await.is_err() || end {
-                return;
-            }
-        }
-    });
-    let end = loop {
-        tokio::select! {
-            f = frames.recv() => match f {
-                Some(Ok(Some(frame))) => {
-                    if let Some(end) = apply(state, frame) {
-                        break end;
-                    }
-                    notify.notify();
-                }
-                Some(Ok(None)) | None => break End::Retry("the connection closed".into()),
-                Some(Err(e)) => break End::Retry(wire(e).message),
-            },
-            m = rx.recv() => match m {
-                None => break End::Final(Link::Closed("the tab was closed".into())),
-                Some(TabInput::Bytes(b)) => {
-                    if let Err(e) = writer.input(b).await {
-                        break End::Retry(wire(e).message);
-                    }
-                }
-                Some(TabInput::Resize(s)) => {
-                    if let Err(e) = writer.resize(s).await {
-                        break End::Retry(wire(e).message);
-                    }
-                }
-            },
-        }
-    };
-    reader_task.abort();
-    end
-}
-
-/// Applies one frame to the tab; `Some` when the stream ends.
-fn apply(state: &Mutex<TabState>, frame: ServerFrame) -> Option<End> {
+/// Applies one event to the tab; `true` when nothing follows.
+fn apply(state: &Mutex<TabState>, ev: AttachEvent) -> bool {
     let mut s = lock(state);
-    match frame {
-        ServerFrame::Snapshot(b) => s.term.reset_to(&b),
-        ServerFrame::Output(b) => {
+    match ev {
+        AttachEvent::Attached { info, .. } => {
+            s.link = Link::Live;
+            s.size = Some(info.size);
+        }
+        AttachEvent::Screen(b) => s.term.reset_to(&b),
+        AttachEvent::Output(b) => {
             s.term.feed(&b);
             s.unseen = true;
             if s.term.take_bell() {
                 s.bell = true;
             }
         }
-        ServerFrame::Resized(size) => {
-            s.size = Some(size);
+        AttachEvent::Resized(size) => s.size = Some(size),
+        AttachEvent::Notice(e) => s.notice = Some(e.message),
+        AttachEvent::Reconnecting {
+            attempt,
+            delay,
+            error,
+        } => {
+            s.link = Link::Reconnecting(format!(
+                "{error}; try {attempt} in {:.1} s",
+                delay.as_secs_f32()
+            ))
         }
-        ServerFrame::Notice(e) => s.notice = Some(e.message),
-        ServerFrame::Exited(info) => return Some(End::Final(Link::Exited(info))),
-        ServerFrame::Closed(e) if e.code == ErrorCode::Shutdown => {
-            return Some(End::Retry(e.message));
+        AttachEvent::NotSent { bytes } => {
+            s.notice = Some(format!(
+                "{bytes} typed bytes were not sent: there was no connection."
+            ))
         }
-        ServerFrame::Closed(e) | ServerFrame::Refused(e) => {
-            return Some(End::Final(Link::Closed(e.message)));
+        AttachEvent::Unconfirmed { bytes } => {
+            s.notice = Some(format!(
+                "The connection dropped before {bytes} typed bytes were confirmed; \
+                 they may not have arrived and are not sent again."
+            ))
         }
-        ServerFrame::Attached(_) => {}
+        AttachEvent::Exited(info) => {
+            s.link = Link::Exited(info);
+            return true;
+        }
+        AttachEvent::Closed(e) => {
+            s.link = Link::Closed(e.message);
+            return true;
+        }
+        AttachEvent::Detached => return true,
     }
-    None
+    false
 }
