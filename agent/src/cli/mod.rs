@@ -398,6 +398,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?
                 .iter()
                 .any(|s| s.id == id && s.conversation.is_some());
+            // Done with it: the attach stream must be the only one left open.
+            let _ = control.finish().await;
+            drop(control);
             if structured {
                 return conversation::run(&home, target(&peer), &peer, id).await;
             }
