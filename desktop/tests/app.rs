@@ -168,3 +168,69 @@ fn an_expired_ticket_shows_why() {
         .unwrap_or_default();
     assert!(shown.contains("expired"), "{shown}");
 }
+
+#[test]
+fn a_tab_reconnects_by_itself_when_the_peer_agent_restarts() {
+    let server = TestAgent::start("server");
+    // Restarted on the same port, so the address in the ticket still reaches it.
+    let addr = server.json(&["status"])["addrs"][0]
+        .as_str()
+        .expect("a bound address")
+        .to_string();
+    let mut app = start_app();
+    let ticket = server.ticket(&[]);
+    app.click("Add machine");
+    app.type_into("Ticket", &ticket);
+    app.click("Add");
+    app.wait("server online", |h| {
+        h.query_by_label_contains("server: online").is_some()
+    });
+    app.click("Done");
+    app.harness
+        .get_all_by_label("+")
+        .nth(1)
+        .expect("a + for the server")
+        .click();
+    app.harness.run_ok();
+    app.click("Start");
+    app.wait("the shell tab is live", |h| {
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
+    });
+    app.harness.get_by_label("terminal").focus();
+    app.harness.run_ok();
+    app.harness
+        .get_by_label("terminal")
+        .type_text("echo before-$((1+1))");
+    app.harness.key_press(egui::Key::Enter);
+    app.wait("before-2", |h| {
+        h.state().tabs()[0].screen_text().contains("before-2")
+    });
+
+    let home = server.crash();
+    app.wait("the tab saying it reconnects", |h| {
+        matches!(h.state().tabs()[0].link_state(), Link::Reconnecting(_))
+            && h.query_by_label_contains("reconnecting").is_some()
+    });
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!("name = \"server\"\nrelay = \"none\"\nlisten = [\"{addr}\"]\n"),
+    )
+    .unwrap();
+    let _server = TestAgent::spawn(home, "server");
+    app.wait("the tab live again with its screen restored", |h| {
+        let t = &h.state().tabs()[0];
+        t.link_state() == Link::Live && t.screen_text().contains("before-2")
+    });
+    app.harness.get_by_label("terminal").focus();
+    app.harness.run_ok();
+    app.harness
+        .get_by_label("terminal")
+        .type_text("echo after-$((2+2))");
+    app.harness.key_press(egui::Key::Enter);
+    app.wait("after-4", |h| {
+        h.state().tabs()[0].screen_text().contains("after-4")
+    });
+}
