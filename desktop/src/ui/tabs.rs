@@ -90,7 +90,7 @@ impl Tab {
 impl DesktopApp {
     pub(super) fn center(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {
         if self.tabs.is_empty() {
-            egui::Frame::central_panel(ui.style()).show(ui, |ui| {
+            egui::Frame::NONE.inner_margin(16.0).show(ui, |ui| {
                 ui.heading("No session open");
                 ui.label(
                     "Pick a session in the sidebar, or start one with \"New session\" \
