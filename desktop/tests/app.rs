@@ -234,3 +234,49 @@ fn a_tab_reconnects_by_itself_when_the_peer_agent_restarts() {
         h.state().tabs()[0].screen_text().contains("after-4")
     });
 }
+
+#[test]
+fn a_dropped_qr_image_fills_in_the_ticket_and_pairs() {
+    let server = TestAgent::start("server");
+    let mut app = start_app();
+    let ticket = server.ticket(&[]);
+    // The ticket's QR code as a PNG file, as a phone screenshot or a saved image would be.
+    let code = vibemesh_desktop::qr::image(&ticket).unwrap();
+    let scale = 4;
+    let side = code.size[0] as u32 * scale;
+    let png = image::GrayImage::from_fn(side, side, |x, y| {
+        let p = code.pixels[(y / scale) as usize * code.size[0] + (x / scale) as usize];
+        image::Luma([p.r()])
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ticket.png");
+    png.save(&path).unwrap();
+    app.harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path)));
+    app.harness.run_ok();
+    let field = app
+        .harness
+        .get_by_label("Ticket")
+        .value()
+        .unwrap_or_default();
+    assert_eq!(field, ticket);
+    app.click("Add");
+    app.wait("paired through the QR image", |h| {
+        h.query_by_label_contains("server: online").is_some()
+    });
+}
+
+/// A file dropped on the window, as the windowing integration hands it over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}

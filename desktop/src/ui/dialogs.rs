@@ -167,7 +167,10 @@ impl DesktopApp {
         ticket: &mut String,
         busy: &mut bool,
     ) -> bool {
-        ui.label("Paste the ticket that `vibemesh pair` printed on the other machine.");
+        ui.label(
+            "Paste the ticket that `vibemesh pair` printed on the other machine, \
+             or drop an image of its QR code on this window.",
+        );
         labelled_field(ui, "Ticket", ticket, false);
         let result = locked(&self.model).join_result.clone();
         if result.is_some() {

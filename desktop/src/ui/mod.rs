@@ -141,6 +141,7 @@ impl DesktopApp {
             return;
         };
         self.take_opened(&machines);
+        self.dropped_qr(ui);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, &machines));
         self.messages(ui);
         egui::Panel::left("machines")
@@ -193,6 +194,27 @@ impl DesktopApp {
                 });
             }
         });
+    }
+
+    /// An image dropped on the window: a QR code of a ticket opens "Add machine" with it.
+    fn dropped_qr(&mut self, ui: &Ui) {
+        let dropped = ui.input(|i| i.raw.dropped_files.clone());
+        for f in dropped {
+            let bytes = f.bytes();
+            match bytes.and_then(|b| crate::qr::decode(&b)) {
+                Ok(ticket) => {
+                    locked(&self.model).join_result = None;
+                    self.dialog = Some(Dialog::AddMachine {
+                        ticket,
+                        busy: false,
+                    });
+                }
+                Err(why) => locked(&self.model).error(format!(
+                    "No ticket in the dropped file {}: {why}",
+                    f.path().display()
+                )),
+            }
+        }
     }
 
     fn take_opened(&mut self, machines: &Arc<Machines>) {
