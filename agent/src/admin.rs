@@ -30,7 +30,7 @@ impl Agent {
                 let ticket = Ticket {
                     id: self.endpoint.id(),
                     addrs: ticket_addrs(&self.endpoint),
-                    relay: relay_url(&self.endpoint),
+                    relay: relay_url(&self.endpoint, &self.config),
                     secret,
                 };
                 Ok(AdminReply::Ticket(TicketInfo {

@@ -47,6 +47,20 @@ impl TestAgent {
         Self::spawn_env(home, name, env)
     }
 
+    /// Starts an agent named `name` on loopback that uses the relay at `relay_url`.
+    pub fn start_relayed(name: &str, relay_url: &str) -> Self {
+        let home = tempfile::Builder::new()
+            .prefix("vm-")
+            .tempdir()
+            .expect("tempdir");
+        std::fs::write(
+            home.path().join("config.toml"),
+            format!("name = \"{name}\"\nrelay = \"{relay_url}\"\nlisten = [\"127.0.0.1:0\"]\n"),
+        )
+        .expect("write config");
+        Self::spawn_env(home, name, &[])
+    }
+
     /// Starts an agent on an existing home (a restart).
     pub fn spawn(home: TempDir, name: &str) -> Self {
         Self::spawn_env(home, name, &[])

@@ -11,6 +11,7 @@ pub mod ai_scenarios;
 pub mod fake_model;
 pub mod files;
 mod peer;
+pub mod relay;
 mod term;
 
 pub use agent::{TestAgent, pair};

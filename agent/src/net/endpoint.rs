@@ -36,10 +36,23 @@ pub fn ticket_addrs(ep: &Endpoint) -> Vec<std::net::SocketAddr> {
     addrs
 }
 
-/// The endpoint's home relay URL, if it has one.
-pub fn relay_url(ep: &Endpoint) -> Option<String> {
-    ep.addr().addrs.iter().find_map(|a| match a {
-        TransportAddr::Relay(url) => Some(url.to_string()),
-        _ => None,
-    })
+/// The endpoint's home relay URL, if it has one; before the relay has answered, the one
+/// the config names (so a ticket made right after start still carries it).
+pub fn relay_url(ep: &Endpoint, cfg: &Config) -> Option<String> {
+    ep.addr()
+        .addrs
+        .iter()
+        .find_map(|a| match a {
+            TransportAddr::Relay(url) => Some(url.to_string()),
+            _ => None,
+        })
+        .or_else(|| own_relay(cfg))
+}
+
+/// The URL of the user's own relay, when the config names one (not `default`/`none`).
+pub fn own_relay(cfg: &Config) -> Option<String> {
+    match cfg.relay.as_str() {
+        "default" | "none" => None,
+        url => Some(url.to_string()),
+    }
 }

@@ -1,0 +1,173 @@
+//! The web side of the relay: the browser client's files, a health check, metrics, and
+//! the probe paths iroh clients use to measure latency and detect captive portals.
+//!
+//! The files are read once at start into memory (the client is a few megabytes), so a
+//! request can never reach outside the folder and serving costs no disk access.
+
+use std::{collections::HashMap, path::Path, sync::Arc};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use bytes::Bytes;
+use iroh_relay::server::Metrics;
+
+/// The browser client's files, by URL path.
+#[derive(Debug, Clone, Default)]
+pub struct Files(Arc<HashMap<String, (&'static str, Bytes)>>);
+
+impl Files {
+    /// Reads every file under `dir`.
+    pub fn load(dir: &Path) -> std::io::Result<Self> {
+        let mut map = HashMap::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for entry in std::fs::read_dir(&d)? {
+                let entry = entry?;
+                let path = entry.path();
+                let kind = entry.file_type()?;
+                if kind.is_dir() {
+                    todo.push(path);
+                } else if kind.is_file() {
+                    let rel = path.strip_prefix(dir).unwrap_or(&path);
+                    let url = format!("/{}", rel.to_string_lossy().replace('\\', "/"));
+                    map.insert(
+                        url,
+                        (content_type(&path), Bytes::from(std::fs::read(&path)?)),
+                    );
+                }
+            }
+        }
+        if !map.contains_key("/index.html") {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no index.html (build it with web/build.sh)",
+            ));
+        }
+        Ok(Self(Arc::new(map)))
+    }
+
+    /// How many files are served.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no web client is served.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "wasm" => "application/wasm",
+        "json" | "webmanifest" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    files: Files,
+    metrics: Arc<Metrics>,
+}
+
+/// The router for every path but `/relay`.
+pub fn router(files: Files, metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics_text))
+        .route(iroh_relay::http::RELAY_PROBE_PATH, get(|| async { "" }))
+        .route("/generate_204", get(no_content))
+        .route(
+            "/robots.txt",
+            get(|| async { "User-agent: *\nDisallow: /\n" }),
+        )
+        .fallback(get(file))
+        .with_state(AppState { files, metrics })
+}
+
+async fn health(State(st): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        format!(
+            "{{\"status\":\"ok\",\"version\":\"{}\",\"web_files\":{}}}",
+            env!("CARGO_PKG_VERSION"),
+            st.files.len()
+        ),
+    )
+}
+
+async fn metrics_text(State(st): State<AppState>) -> Response {
+    let mut registry = iroh_metrics::Registry::default();
+    registry.register(st.metrics.clone());
+    let mut out = String::new();
+    match registry.encode_openmetrics_to_writer(&mut out) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            out,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// iroh's captive-portal check: answer its challenge header.
+async fn no_content(headers: HeaderMap) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if let Some(challenge) = headers
+        .get("X-Iroh-Challenge")
+        .and_then(|v| v.to_str().ok())
+        && challenge.len() < 64
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && let Ok(v) = HeaderValue::from_str(&format!("response {challenge}"))
+    {
+        resp.headers_mut().insert("X-Iroh-Response", v);
+    }
+    resp
+}
+
+async fn file(State(st): State<AppState>, uri: Uri) -> Response {
+    let path = match uri.path() {
+        "/" => "/index.html",
+        p => p,
+    };
+    match st.files.0.get(path) {
+        Some((ctype, body)) => {
+            let mut resp = Response::new(Body::from(body.clone()));
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+            // Small files and frequent deploys: always revalidate.
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            h.insert(
+                "X-Content-Type-Options",
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert("Referrer-Policy", HeaderValue::from_static("no-referrer"));
+            resp
+        }
+        None if st.files.is_empty() && path == "/index.html" => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "VibeMesh relay. No web client is installed here (start it with --web-dir).\n",
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

@@ -1,0 +1,101 @@
+//! The browser's endpoint: its key, its relay, pairing and connecting.
+
+use iroh::{Endpoint, RelayMode, RelayUrl, SecretKey, endpoint::presets};
+use vibemesh_core::{
+    EndpointId,
+    client::{self, PeerConnection},
+    ticket::Ticket,
+};
+use wasm_bindgen::prelude::*;
+
+use crate::{Peer, js_err};
+
+/// A fresh secret key, as 64 hex characters, for the page to store.
+#[wasm_bindgen(js_name = newSecretKey)]
+pub fn new_secret_key() -> String {
+    data_encoding::HEXLOWER.encode(&SecretKey::generate().to_bytes())
+}
+
+/// What a ticket names, as JSON `{"id", "relay", "addrs"}`; an error says what is wrong
+/// with the text.
+#[wasm_bindgen(js_name = parseTicket)]
+pub fn parse_ticket(text: &str) -> Result<String, JsError> {
+    let t = Ticket::parse(text).map_err(js_err)?;
+    Ok(serde_json::json!({
+        "id": t.id.to_string(),
+        "relay": t.relay,
+        "addrs": t.addrs,
+    })
+    .to_string())
+}
+
+/// The browser's iroh endpoint.
+#[wasm_bindgen]
+pub struct Node {
+    ep: Endpoint,
+    relay: RelayUrl,
+}
+
+#[wasm_bindgen]
+impl Node {
+    /// Starts the endpoint with the stored key (64 hex characters) and the relay that
+    /// served the page.
+    pub async fn start(secret_hex: String, relay_url: String) -> Result<Node, JsError> {
+        let bytes = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(secret_hex.trim().as_bytes())
+            .map_err(|_| JsError::new("the stored key is damaged"))?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| JsError::new("the stored key has the wrong length"))?;
+        let relay: RelayUrl = relay_url.parse().map_err(js_err)?;
+        let ep = Endpoint::builder(presets::Minimal)
+            .secret_key(SecretKey::from_bytes(&bytes))
+            .relay_mode(RelayMode::custom([relay.clone()]))
+            .bind()
+            .await
+            .map_err(js_err)?;
+        Ok(Node { ep, relay })
+    }
+
+    /// This browser's id (its public key).
+    pub fn id(&self) -> String {
+        self.ep.id().to_string()
+    }
+
+    /// Pairs with the agent a ticket names. Resolves to JSON
+    /// `{"id", "name", "role", "relay"}` for the page to remember.
+    pub async fn pair(&self, ticket: String, name: String) -> Result<String, JsError> {
+        let mut t = Ticket::parse(&ticket).map_err(js_err)?;
+        // A browser has no UDP: only the relay can reach the agent.
+        t.addrs.clear();
+        let relay = t.relay.clone().unwrap_or_else(|| self.relay.to_string());
+        t.relay = Some(relay.clone());
+        let accepted = client::pair(&self.ep, &t, &name).await.map_err(js_err)?;
+        Ok(serde_json::json!({
+            "id": t.id.to_string(),
+            "name": accepted.name,
+            "role": accepted.role,
+            "relay": relay,
+        })
+        .to_string())
+    }
+
+    /// Connects to a paired agent through `relay` (the page's relay when empty).
+    pub async fn connect(&self, agent_id: String, relay: Option<String>) -> Result<Peer, JsError> {
+        let id: EndpointId = agent_id.parse().map_err(js_err)?;
+        let relay = relay
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| self.relay.to_string());
+        let addr = client::dial_addr(id, &[], Some(&relay));
+        let conn = PeerConnection::connect(&self.ep, addr)
+            .await
+            .map_err(js_err)?;
+        Peer::open(conn).await
+    }
+
+    /// Closes the endpoint, so agents see the browser go at once rather than after an
+    /// idle timeout.
+    pub async fn close(&self) {
+        self.ep.close().await;
+    }
+}

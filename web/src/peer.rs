@@ -1,0 +1,143 @@
+//! One agent the browser is connected to: its sessions, their live updates, attaching.
+
+use std::rc::Rc;
+
+use vibemesh_core::{
+    client::{ControlClient, Events, PeerConnection},
+    proto::{Provider, SessionId, TermSize, attach::AttachRequest, control::CreateSession},
+};
+use wasm_bindgen::prelude::*;
+
+use crate::{Term, js_err, json};
+
+/// A connection to one agent, with its control stream open.
+#[wasm_bindgen]
+pub struct Peer {
+    conn: PeerConnection,
+    control: ControlClient,
+    events: Rc<tokio::sync::Mutex<Events>>,
+}
+
+impl Peer {
+    pub(crate) async fn open(conn: PeerConnection) -> Result<Peer, JsError> {
+        let (control, events, driver) = conn.control().await.map_err(js_err)?;
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = driver.run().await;
+        });
+        Ok(Peer {
+            conn,
+            control,
+            events: Rc::new(tokio::sync::Mutex::new(events)),
+        })
+    }
+}
+
+fn size(cols: u16, rows: u16) -> TermSize {
+    let s = TermSize { rows, cols };
+    if s.is_valid() { s } else { TermSize::DEFAULT }
+}
+
+fn provider(name: &str) -> Result<Provider, JsError> {
+    match name {
+        "shell" | "" => Ok(Provider::Shell),
+        "claude" => Ok(Provider::Claude),
+        "codex" => Ok(Provider::Codex),
+        other => Err(JsError::new(&format!("unknown provider {other:?}"))),
+    }
+}
+
+fn session_id(id: &str) -> Result<SessionId, JsError> {
+    id.parse()
+        .map_err(|_| JsError::new(&format!("{id:?} is not a session id")))
+}
+
+#[wasm_bindgen]
+impl Peer {
+    /// Who the agent is, as JSON (`AgentInfo`).
+    pub async fn info(&self) -> Result<String, JsError> {
+        json(&self.control.info().await.map_err(js_err)?)
+    }
+
+    /// The agent's sessions, as a JSON array of `SessionInfo`.
+    #[wasm_bindgen(js_name = listSessions)]
+    pub async fn list_sessions(&self) -> Result<String, JsError> {
+        json(&self.control.list_sessions().await.map_err(js_err)?)
+    }
+
+    /// Starts a session in `cwd` (the agent's home when empty) with `provider`
+    /// (`shell`, `claude`, `codex`); resolves to its `SessionInfo` as JSON.
+    #[wasm_bindgen(js_name = createSession)]
+    pub async fn create_session(
+        &self,
+        cwd: String,
+        provider_name: String,
+        cols: u16,
+        rows: u16,
+    ) -> Result<String, JsError> {
+        let req = CreateSession {
+            provider: provider(&provider_name)?,
+            cwd: Some(cwd).filter(|c| !c.trim().is_empty()),
+            command: Vec::new(),
+            size: size(cols, rows),
+            title: None,
+            env: vec![("TERM".into(), "xterm-256color".into())],
+        };
+        json(&self.control.create_session(req).await.map_err(js_err)?)
+    }
+
+    /// Stops a session, or forgets an exited one.
+    #[wasm_bindgen(js_name = killSession)]
+    pub async fn kill_session(&self, id: String) -> Result<(), JsError> {
+        self.control
+            .kill_session(session_id(&id)?)
+            .await
+            .map_err(js_err)
+    }
+
+    /// The next event the agent pushes, as JSON (`Event`); `undefined` once the
+    /// connection ended.
+    #[wasm_bindgen(js_name = nextEvent)]
+    pub async fn next_event(&self) -> Result<Option<String>, JsError> {
+        let ev = self.events.lock().await.recv().await;
+        ev.map(|e| json(&e)).transpose()
+    }
+
+    /// How the browser reaches the agent now: `relay` or `direct`.
+    pub fn path(&self) -> String {
+        let direct = self
+            .conn
+            .connection()
+            .paths()
+            .iter()
+            .any(|p| p.is_selected() && p.is_ip());
+        if direct { "direct" } else { "relay" }.into()
+    }
+
+    /// Attaches to a session. `on_frame(kind, data)` is called with `snapshot` or
+    /// `output` (a `Uint8Array`), `resized` (`"COLSxROWS"`), `notice`, `exited` or
+    /// `closed` (a message), and finally `end`.
+    pub async fn attach(
+        &self,
+        id: String,
+        cols: u16,
+        rows: u16,
+        scrollback: u32,
+        on_frame: js_sys::Function,
+    ) -> Result<Term, JsError> {
+        let req = AttachRequest {
+            session: session_id(&id)?,
+            size: Some(size(cols, rows)),
+            scrollback,
+            watch_only: false,
+        };
+        let (info, reader, writer) = self.conn.attach(req).await.map_err(js_err)?;
+        Ok(Term::start(info, reader, writer, on_frame))
+    }
+
+    /// Closes the connection to this agent.
+    pub fn close(&self) {
+        self.conn
+            .connection()
+            .close(0u32.into(), b"closed by the page");
+    }
+}
