@@ -22,6 +22,16 @@ for p in xvfb imagemagick mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri
   fonts-wqy-microhei libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
+# The browser client: ring's C code needs clang to target wasm32; node/npm fetch xterm.js
+# and playwright-core; the browser test drives Debian's chromium; wasm-opt (binaryen)
+# shrinks the shipped wasm; the NAT test builds namespaces with iptables.
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v wasm-opt >/dev/null 2>&1 || need_apt+=(binaryen)
+command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
@@ -59,4 +69,14 @@ if ! have_version @anthropic-ai/claude-code "$CLAUDE_CODE_VERSION" ||
   mkdir -p "$tools"
   npm install --prefix "$tools" --no-audit --no-fund --no-save --loglevel=error \
     "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" "@openai/codex@$CODEX_VERSION"
+fi
+
+rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
+  rustup target add wasm32-unknown-unknown
+
+# xterm.js and playwright-core, exactly as package-lock.json pins them.
+web="$(dirname "$0")/../web"
+if [ ! -d "$web/node_modules/@xterm/xterm" ] || [ ! -d "$web/node_modules/playwright-core" ] ||
+  [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: formatting, lints, then every test in the
-# workspace (unit tests, the CLI tests and the cross-crate tests that start real agents).
+# workspace (unit tests, the CLI tests and the cross-crate tests that start real agents,
+# relays and headless Chromium against the web client, which is built first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,6 +10,8 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== web client (wasm, dev profile)" >&2
+bash web/build.sh
 echo "== cargo test" >&2
 cargo test --workspace --locked
 echo "== fuzz: every decoder a peer reaches, ${FUZZ_SECONDS:-10} s each" >&2

@@ -19,14 +19,28 @@ pub use node::{Node, new_secret_key, parse_ticket};
 pub use peer::Peer;
 pub use term::Term;
 
-use wasm_bindgen::JsError;
+use vibemesh_core::client::ClientError;
+use wasm_bindgen::JsValue;
 
-/// Any displayable error as a JavaScript `Error` with its message.
-pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
+/// A JavaScript `Error` whose `name` is the agent's error code (`TicketExpired`,
+/// `NotFound`, ...) when the agent gave one, else `ConnectionError`.
+pub(crate) fn client_err(e: ClientError) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    match e.wire() {
+        Some(w) => err.set_name(&format!("{:?}", w.code)),
+        None => err.set_name("ConnectionError"),
+    }
+    err.into()
+}
+
+/// Any displayable error as a JavaScript `Error` named `name`.
+pub(crate) fn js_err(name: &str, e: impl std::fmt::Display) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name(name);
+    err.into()
 }
 
 /// A serde value as JSON text for the page.
-pub(crate) fn json(v: &impl serde::Serialize) -> Result<String, JsError> {
-    serde_json::to_string(v).map_err(js_err)
+pub(crate) fn json(v: &impl serde::Serialize) -> Result<String, JsValue> {
+    serde_json::to_string(v).map_err(|e| js_err("Internal", e))
 }

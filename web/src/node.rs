@@ -8,7 +8,7 @@ use vibemesh_core::{
 };
 use wasm_bindgen::prelude::*;
 
-use crate::{Peer, js_err};
+use crate::{Peer, client_err, js_err};
 
 /// A fresh secret key, as 64 hex characters, for the page to store.
 #[wasm_bindgen(js_name = newSecretKey)]
@@ -19,8 +19,8 @@ pub fn new_secret_key() -> String {
 /// What a ticket names, as JSON `{"id", "relay", "addrs"}`; an error says what is wrong
 /// with the text.
 #[wasm_bindgen(js_name = parseTicket)]
-pub fn parse_ticket(text: &str) -> Result<String, JsError> {
-    let t = Ticket::parse(text).map_err(js_err)?;
+pub fn parse_ticket(text: &str) -> Result<String, JsValue> {
+    let t = Ticket::parse(text).map_err(|e| js_err("BadTicket", e))?;
     Ok(serde_json::json!({
         "id": t.id.to_string(),
         "relay": t.relay,
@@ -40,20 +40,20 @@ pub struct Node {
 impl Node {
     /// Starts the endpoint with the stored key (64 hex characters) and the relay that
     /// served the page.
-    pub async fn start(secret_hex: String, relay_url: String) -> Result<Node, JsError> {
+    pub async fn start(secret_hex: String, relay_url: String) -> Result<Node, JsValue> {
         let bytes = data_encoding::HEXLOWER_PERMISSIVE
             .decode(secret_hex.trim().as_bytes())
-            .map_err(|_| JsError::new("the stored key is damaged"))?;
+            .map_err(|_| js_err("BadKey", "the stored key is damaged"))?;
         let bytes: [u8; 32] = bytes
             .try_into()
-            .map_err(|_| JsError::new("the stored key has the wrong length"))?;
-        let relay: RelayUrl = relay_url.parse().map_err(js_err)?;
+            .map_err(|_| js_err("BadKey", "the stored key has the wrong length"))?;
+        let relay: RelayUrl = relay_url.parse().map_err(|e| js_err("BadRelay", e))?;
         let ep = Endpoint::builder(presets::Minimal)
             .secret_key(SecretKey::from_bytes(&bytes))
             .relay_mode(RelayMode::custom([relay.clone()]))
             .bind()
             .await
-            .map_err(js_err)?;
+            .map_err(|e| js_err("ConnectionError", e))?;
         Ok(Node { ep, relay })
     }
 
@@ -64,13 +64,15 @@ impl Node {
 
     /// Pairs with the agent a ticket names. Resolves to JSON
     /// `{"id", "name", "role", "relay"}` for the page to remember.
-    pub async fn pair(&self, ticket: String, name: String) -> Result<String, JsError> {
-        let mut t = Ticket::parse(&ticket).map_err(js_err)?;
+    pub async fn pair(&self, ticket: String, name: String) -> Result<String, JsValue> {
+        let mut t = Ticket::parse(&ticket).map_err(|e| js_err("BadTicket", e))?;
         // A browser has no UDP: only the relay can reach the agent.
         t.addrs.clear();
         let relay = t.relay.clone().unwrap_or_else(|| self.relay.to_string());
         t.relay = Some(relay.clone());
-        let accepted = client::pair(&self.ep, &t, &name).await.map_err(js_err)?;
+        let accepted = client::pair(&self.ep, &t, &name)
+            .await
+            .map_err(client_err)?;
         Ok(serde_json::json!({
             "id": t.id.to_string(),
             "name": accepted.name,
@@ -81,15 +83,15 @@ impl Node {
     }
 
     /// Connects to a paired agent through `relay` (the page's relay when empty).
-    pub async fn connect(&self, agent_id: String, relay: Option<String>) -> Result<Peer, JsError> {
-        let id: EndpointId = agent_id.parse().map_err(js_err)?;
+    pub async fn connect(&self, agent_id: String, relay: Option<String>) -> Result<Peer, JsValue> {
+        let id: EndpointId = agent_id.parse().map_err(|e| js_err("BadRequest", e))?;
         let relay = relay
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| self.relay.to_string());
         let addr = client::dial_addr(id, &[], Some(&relay));
         let conn = PeerConnection::connect(&self.ep, addr)
             .await
-            .map_err(js_err)?;
+            .map_err(client_err)?;
         Peer::open(conn).await
     }
 

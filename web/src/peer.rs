@@ -8,7 +8,7 @@ use vibemesh_core::{
 };
 use wasm_bindgen::prelude::*;
 
-use crate::{Term, js_err, json};
+use crate::{Term, client_err, js_err, json};
 
 /// A connection to one agent, with its control stream open.
 #[wasm_bindgen]
@@ -19,8 +19,8 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub(crate) async fn open(conn: PeerConnection) -> Result<Peer, JsError> {
-        let (control, events, driver) = conn.control().await.map_err(js_err)?;
+    pub(crate) async fn open(conn: PeerConnection) -> Result<Peer, JsValue> {
+        let (control, events, driver) = conn.control().await.map_err(client_err)?;
         wasm_bindgen_futures::spawn_local(async move {
             let _ = driver.run().await;
         });
@@ -37,31 +37,31 @@ fn size(cols: u16, rows: u16) -> TermSize {
     if s.is_valid() { s } else { TermSize::DEFAULT }
 }
 
-fn provider(name: &str) -> Result<Provider, JsError> {
+fn provider(name: &str) -> Result<Provider, JsValue> {
     match name {
         "shell" | "" => Ok(Provider::Shell),
         "claude" => Ok(Provider::Claude),
         "codex" => Ok(Provider::Codex),
-        other => Err(JsError::new(&format!("unknown provider {other:?}"))),
+        other => Err(js_err("BadRequest", format!("unknown provider {other:?}"))),
     }
 }
 
-fn session_id(id: &str) -> Result<SessionId, JsError> {
+fn session_id(id: &str) -> Result<SessionId, JsValue> {
     id.parse()
-        .map_err(|_| JsError::new(&format!("{id:?} is not a session id")))
+        .map_err(|_| js_err("BadRequest", format!("{id:?} is not a session id")))
 }
 
 #[wasm_bindgen]
 impl Peer {
     /// Who the agent is, as JSON (`AgentInfo`).
-    pub async fn info(&self) -> Result<String, JsError> {
-        json(&self.control.info().await.map_err(js_err)?)
+    pub async fn info(&self) -> Result<String, JsValue> {
+        json(&self.control.info().await.map_err(client_err)?)
     }
 
     /// The agent's sessions, as a JSON array of `SessionInfo`.
     #[wasm_bindgen(js_name = listSessions)]
-    pub async fn list_sessions(&self) -> Result<String, JsError> {
-        json(&self.control.list_sessions().await.map_err(js_err)?)
+    pub async fn list_sessions(&self) -> Result<String, JsValue> {
+        json(&self.control.list_sessions().await.map_err(client_err)?)
     }
 
     /// Starts a session in `cwd` (the agent's home when empty) with `provider`
@@ -73,7 +73,7 @@ impl Peer {
         provider_name: String,
         cols: u16,
         rows: u16,
-    ) -> Result<String, JsError> {
+    ) -> Result<String, JsValue> {
         let req = CreateSession {
             provider: provider(&provider_name)?,
             cwd: Some(cwd).filter(|c| !c.trim().is_empty()),
@@ -82,22 +82,22 @@ impl Peer {
             title: None,
             env: vec![("TERM".into(), "xterm-256color".into())],
         };
-        json(&self.control.create_session(req).await.map_err(js_err)?)
+        json(&self.control.create_session(req).await.map_err(client_err)?)
     }
 
     /// Stops a session, or forgets an exited one.
     #[wasm_bindgen(js_name = killSession)]
-    pub async fn kill_session(&self, id: String) -> Result<(), JsError> {
+    pub async fn kill_session(&self, id: String) -> Result<(), JsValue> {
         self.control
             .kill_session(session_id(&id)?)
             .await
-            .map_err(js_err)
+            .map_err(client_err)
     }
 
     /// The next event the agent pushes, as JSON (`Event`); `undefined` once the
     /// connection ended.
     #[wasm_bindgen(js_name = nextEvent)]
-    pub async fn next_event(&self) -> Result<Option<String>, JsError> {
+    pub async fn next_event(&self) -> Result<Option<String>, JsValue> {
         let ev = self.events.lock().await.recv().await;
         ev.map(|e| json(&e)).transpose()
     }
@@ -123,14 +123,14 @@ impl Peer {
         rows: u16,
         scrollback: u32,
         on_frame: js_sys::Function,
-    ) -> Result<Term, JsError> {
+    ) -> Result<Term, JsValue> {
         let req = AttachRequest {
             session: session_id(&id)?,
             size: Some(size(cols, rows)),
             scrollback,
             watch_only: false,
         };
-        let (info, reader, writer) = self.conn.attach(req).await.map_err(js_err)?;
+        let (info, reader, writer) = self.conn.attach(req).await.map_err(client_err)?;
         Ok(Term::start(info, reader, writer, on_frame))
     }
 

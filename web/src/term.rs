@@ -9,7 +9,7 @@ use vibemesh_core::{
 };
 use wasm_bindgen::prelude::*;
 
-use crate::{js_err, json};
+use crate::{client_err, json};
 
 /// An attached terminal session.
 #[wasm_bindgen]
@@ -66,26 +66,36 @@ async fn pump(mut reader: AttachReader, on_frame: Function) {
 #[wasm_bindgen]
 impl Term {
     /// The session as it was when attached, as JSON (`SessionInfo`).
-    pub fn info(&self) -> Result<String, JsError> {
+    pub fn info(&self) -> Result<String, JsValue> {
         json(&self.info)
     }
 
     /// Sends keys or pasted text.
-    pub async fn input(&self, data: Vec<u8>) -> Result<(), JsError> {
-        self.writer.lock().await.input(data).await.map_err(js_err)
+    pub async fn input(&self, data: Vec<u8>) -> Result<(), JsValue> {
+        self.writer
+            .lock()
+            .await
+            .input(data)
+            .await
+            .map_err(client_err)
     }
 
     /// Tells the agent the page's terminal size.
-    pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), JsError> {
+    pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), JsValue> {
         let size = TermSize { rows, cols };
         if !size.is_valid() {
             return Ok(());
         }
-        self.writer.lock().await.resize(size).await.map_err(js_err)
+        self.writer
+            .lock()
+            .await
+            .resize(size)
+            .await
+            .map_err(client_err)
     }
 
     /// Detaches; the session keeps running on the agent.
-    pub async fn detach(&self) -> Result<(), JsError> {
-        self.writer.lock().await.finish().await.map_err(js_err)
+    pub async fn detach(&self) -> Result<(), JsValue> {
+        self.writer.lock().await.finish().await.map_err(client_err)
     }
 }

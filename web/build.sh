@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the browser client into web/dist: the wasm module and its JS glue (wasm-bindgen
+# at the exact version of the crate, via vibemesh-web-bindgen), the page, and xterm.js.
+#   bash web/build.sh            # dev profile (fast to build; what the tests serve)
+#   bash web/build.sh --release  # shipped: size-optimised, then wasm-opt when installed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=dev
+dir=debug
+if [ "${1:-}" = "--release" ]; then
+  profile=web-release
+  dir=web-release
+fi
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+out=web/dist
+
+[ -d web/node_modules/@xterm/xterm ] || (cd web && npm ci --no-audit --no-fund)
+
+cargo build --locked -p vibemesh-web --target wasm32-unknown-unknown --profile "$profile"
+rm -rf "$out.tmp"
+mkdir -p "$out.tmp/pkg" "$out.tmp/vendor"
+cargo run --locked -q -p vibemesh-web-bindgen -- \
+  "$target/wasm32-unknown-unknown/$dir/vibemesh_web.wasm" "$out.tmp/pkg"
+if [ "$profile" = web-release ] && command -v wasm-opt >/dev/null 2>&1; then
+  wasm-opt -Oz --all-features "$out.tmp/pkg/vibemesh_web_bg.wasm" -o "$out.tmp/pkg/opt.wasm"
+  mv "$out.tmp/pkg/opt.wasm" "$out.tmp/pkg/vibemesh_web_bg.wasm"
+fi
+cp web/static/* "$out.tmp/"
+cp web/node_modules/@xterm/xterm/lib/xterm.js web/node_modules/@xterm/xterm/css/xterm.css \
+  web/node_modules/@xterm/addon-fit/lib/addon-fit.js \
+  web/node_modules/@xterm/addon-web-links/lib/addon-web-links.js "$out.tmp/vendor/"
+rm -rf "$out"
+mv "$out.tmp" "$out"
+echo "web client built in $out ($(du -k "$out/pkg/vibemesh_web_bg.wasm" | cut -f1) KiB wasm, $profile)" >&2

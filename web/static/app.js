@@ -1,0 +1,318 @@
+// The VibeMesh browser client. The page is a real iroh peer (vibemesh-core compiled to
+// wasm): it has its own key, kept in localStorage, pairs by ticket like any client, and
+// reaches agents through the relay that served it, end to end encrypted.
+//
+// Routes (the fragment, never sent to the server):
+//   #ticket=VM1...    pair with the ticket, then show the machines
+//   #/                machines           #/m/<agent>   sessions on one machine
+//   #/t/<agent>/<id>  one terminal
+import init, { Node, newSecretKey, parseTicket } from './pkg/vibemesh_web.js';
+
+const KEY = 'vibemesh.key';
+const AGENTS = 'vibemesh.agents';
+const $ = (s) => document.querySelector(s);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+let node;
+const peers = new Map(); // agent id -> Promise<{peer, info, sessions, dead}>
+
+// ---- storage ----------------------------------------------------------------------
+function agents() {
+  try { return JSON.parse(localStorage.getItem(AGENTS)) || []; } catch { return []; }
+}
+function saveAgent(a) {
+  localStorage.setItem(AGENTS, JSON.stringify([...agents().filter((x) => x.id !== a.id), a]));
+}
+function agentById(id) { return agents().find((a) => a.id === id); }
+
+// ---- status and errors ------------------------------------------------------------
+function showError(msg) { const e = $('#error'); e.textContent = msg; e.hidden = !msg; }
+function status(msg) { $('#status').textContent = msg || ''; }
+
+// ---- connections ------------------------------------------------------------------
+function getPeer(a) {
+  let p = peers.get(a.id);
+  if (!p) {
+    p = (async () => {
+      const peer = await node.connect(a.id, a.relay || '');
+      const entry = { peer, info: JSON.parse(await peer.info()), dead: false };
+      entry.sessions = JSON.parse(await peer.listSessions());
+      pumpEvents(a, entry);
+      return entry;
+    })();
+    peers.set(a.id, p);
+    p.catch(() => peers.delete(a.id));
+  }
+  return p;
+}
+
+function dropPeer(id) {
+  const p = peers.get(id);
+  peers.delete(id);
+  if (p) p.then((e) => { e.dead = true; e.peer.close(); }, () => {});
+}
+
+// Pushed events keep the session lists live; the loop ends with the connection.
+async function pumpEvents(a, entry) {
+  for (;;) {
+    let ev;
+    try { ev = await entry.peer.nextEvent(); } catch { ev = undefined; }
+    if (ev === undefined || ev === null) break;
+    const e = JSON.parse(ev);
+    const upsert = (s) => {
+      entry.sessions = [...entry.sessions.filter((x) => x.id !== s.id), s];
+    };
+    if (e.SessionCreated) upsert(e.SessionCreated);
+    else if (e.SessionUpdated) upsert(e.SessionUpdated);
+    else if (e.SessionRemoved) entry.sessions = entry.sessions.filter((x) => x.id !== e.SessionRemoved);
+    else if (e === 'Lagged') entry.sessions = JSON.parse(await entry.peer.listSessions());
+    refresh(a.id);
+  }
+  entry.dead = true;
+  if ((await peers.get(a.id)?.catch(() => null)) === entry) peers.delete(a.id);
+  refresh(a.id);
+}
+
+// ---- pairing ----------------------------------------------------------------------
+function deviceName() {
+  const ua = navigator.userAgent;
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS'
+    : /Mac/.test(ua) ? 'macOS' : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : 'web';
+  return `browser on ${os}`;
+}
+
+async function pairWith(ticket) {
+  try { parseTicket(ticket); } catch (e) { showError(`This ticket cannot be used: ${e.message}`); return; }
+  status('pairing…');
+  try {
+    const a = JSON.parse(await node.pair(ticket, deviceName()));
+    saveAgent(a);
+    status(`paired with ${a.name}`);
+  } catch (e) {
+    status('');
+    showError(`Pairing failed: ${e.message}`);
+  }
+}
+
+// ---- views ------------------------------------------------------------------------
+let view = { name: 'machines' };
+
+function sessionLabel(s) {
+  const st = s.status === 'Running' ? 'running' : `exited (${s.status.Exited?.code ?? '?'})`;
+  return `<span class="grow">${esc(s.title)} <span class="dim">${esc(s.cwd)} · ${esc(st)} · ${s.size.cols}×${s.size.rows}</span></span>`;
+}
+
+async function renderMachines() {
+  const list = agents();
+  $('#crumb').textContent = '';
+  if (!list.length) {
+    $('#view').innerHTML = `<p>No machines yet. On a machine running the agent, run
+      <code>vibemesh pair</code> and open its link (or scan its QR code) here.</p>
+      <p class="dim">This browser's id: ${esc(node.id())}</p>`;
+    return;
+  }
+  const rows = await Promise.all(list.map(async (a) => {
+    const p = peers.get(a.id);
+    let state = '<span class="dim">connecting…</span>';
+    if (p) {
+      const e = await Promise.race([p.catch(() => null), sleep(0).then(() => 'wait')]);
+      if (e && e !== 'wait' && !e.dead) {
+        const running = e.sessions.filter((s) => s.status === 'Running').length;
+        state = `<span class="on">online</span> <span class="dim">${running} running · ${e.peer.path()}</span>`;
+      } else if (e === null) state = '<span class="off">offline</span>';
+    }
+    return `<li><a class="grow" href="#/m/${a.id}">${esc(a.name)}</a> ${state}</li>`;
+  }));
+  $('#view').innerHTML = `<ul class="list" id="machines">${rows.join('')}</ul>`;
+  for (const a of list) if (!peers.has(a.id)) getPeer(a).then(() => refresh(a.id), () => refresh(a.id));
+}
+
+async function renderMachine(id) {
+  const a = agentById(id);
+  if (!a) { location.hash = '#/'; return; }
+  $('#crumb').textContent = a.name;
+  let e;
+  try { e = await getPeer(a); } catch (err) {
+    $('#view').innerHTML = `<p class="off">${esc(a.name)} is not reachable: ${esc(err.message)}</p>
+      <button id="retry">Retry</button>`;
+    $('#retry').onclick = () => route();
+    return;
+  }
+  const sessions = [...e.sessions].sort((x, y) => y.created_ms - x.created_ms);
+  const providers = (e.info.providers || ['Shell']).map((p) => p.toLowerCase());
+  $('#view').innerHTML = `
+    <form class="new" id="new">
+      <input name="cwd" placeholder="folder (default: home)" autocomplete="off" autocapitalize="off" spellcheck="false">
+      <select name="provider">${providers.map((p) => `<option>${esc(p)}</option>`).join('')}</select>
+      <button class="primary">New session</button>
+    </form>
+    <ul class="list" id="sessions">${sessions.map((s) => `<li data-id="${s.id}">${sessionLabel(s)}
+      <a href="#/t/${a.id}/${s.id}"><button>Open</button></a>
+      <button data-kill="${s.id}">${s.status === 'Running' ? 'Kill' : 'Remove'}</button></li>`).join('')
+      || '<li class="dim">No sessions.</li>'}</ul>`;
+  $('#new').onsubmit = async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    fit.fit();
+    try {
+      const s = JSON.parse(await e.peer.createSession(f.get('cwd') || '', f.get('provider'), xterm.cols || 80, xterm.rows || 24));
+      location.hash = `#/t/${a.id}/${s.id}`;
+    } catch (err) { showError(`Could not start the session: ${err.message}`); }
+  };
+  for (const b of document.querySelectorAll('[data-kill]')) {
+    b.onclick = async () => {
+      try { await e.peer.killSession(b.dataset.kill); } catch (err) { showError(err.message); }
+    };
+  }
+}
+
+// ---- the terminal -----------------------------------------------------------------
+const xterm = new Terminal({ scrollback: 5000, cursorBlink: true, fontSize: 14, allowProposedApi: true });
+const fit = new FitAddon.FitAddon();
+xterm.loadAddon(fit);
+xterm.loadAddon(new WebLinksAddon.WebLinksAddon());
+let termOpened = false;
+let attached = null; // the wasm Term
+let termGen = 0;
+let ctrl = false;
+
+function send(data) {
+  if (!attached) return;
+  if (ctrl && data.length === 1) {
+    const c = data.toUpperCase().charCodeAt(0);
+    if (c >= 64 && c < 96) data = String.fromCharCode(c - 64);
+    setCtrl(false);
+  }
+  attached.input(new TextEncoder().encode(data)).catch(() => {});
+}
+function setCtrl(on) { ctrl = on; $('#ctrl').setAttribute('aria-pressed', String(on)); }
+
+xterm.onData(send);
+xterm.onResize(({ cols, rows }) => { attached?.resize(cols, rows).catch(() => {}); });
+new ResizeObserver(() => { if (!$('#termview').hidden) fit.fit(); }).observe($('#term'));
+
+const KEYS = { esc: '\x1b', tab: '\t', up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D' };
+for (const b of document.querySelectorAll('#keys button')) {
+  // Keep the focus (and the soft keyboard) in the terminal.
+  b.addEventListener('pointerdown', (ev) => ev.preventDefault());
+  b.addEventListener('click', () => {
+    const k = b.dataset.key;
+    if (k === 'ctrl') setCtrl(!ctrl);
+    else if (k === 'kbd') xterm.focus();
+    else send(KEYS[k]);
+    xterm.focus();
+  });
+}
+
+async function renderTerminal(id, sid) {
+  const a = agentById(id);
+  if (!a) { location.hash = '#/'; return; }
+  $('#crumb').textContent = `${a.name} › ${sid}`;
+  $('#view').hidden = true;
+  $('#termview').hidden = false;
+  if (!termOpened) { xterm.open($('#term')); termOpened = true; }
+  fit.fit();
+  xterm.focus();
+  const gen = ++termGen;
+  let delay = 250;
+  while (gen === termGen) {
+    let outcome;
+    try {
+      const e = await getPeer(a);
+      if (gen !== termGen) return;
+      let ended;
+      const done = new Promise((r) => { ended = r; });
+      outcome = 'lost';
+      const t = await e.peer.attach(sid, xterm.cols, xterm.rows, 5000, (kind, data) => {
+        if (gen !== termGen) return;
+        if (kind === 'snapshot') { xterm.reset(); xterm.write(data); }
+        else if (kind === 'output') xterm.write(data);
+        else if (kind === 'notice') status(data);
+        else if (kind === 'exited') { outcome = 'exited'; xterm.write(`\r\n\x1b[2m[${data}]\x1b[0m\r\n`); }
+        else if (kind === 'closed') { outcome = e.dead ? 'lost' : `closed: ${data}`; }
+        else if (kind === 'end') ended();
+      });
+      if (gen !== termGen) { t.detach().catch(() => {}); return; }
+      attached = t;
+      delay = 250;
+      showError('');
+      status(`attached · ${e.peer.path()}`);
+      await done;
+      if (attached === t) attached = null;
+      if (outcome === 'exited') { status('exited'); return; }
+      if (outcome !== 'lost' && !e.dead) { status(outcome); return; }
+      dropPeer(a.id);
+    } catch (err) {
+      if (err.name === 'NotFound' || err.name === 'Forbidden' || err.name === 'Revoked' || err.name === 'NotPaired') {
+        showError(err.message);
+        return;
+      }
+      dropPeer(a.id);
+      status(`reconnecting in ${(delay / 1000).toFixed(1)} s: ${err.message}`);
+    }
+    if (gen !== termGen) return;
+    await sleep(delay);
+    delay = Math.min(delay * 2, 10000);
+  }
+}
+
+function leaveTerminal() {
+  termGen++;
+  if (attached) { attached.detach().catch(() => {}); attached = null; }
+  $('#termview').hidden = true;
+  $('#view').hidden = false;
+  status('');
+}
+
+// ---- routing ----------------------------------------------------------------------
+function route() {
+  const h = location.hash;
+  let m;
+  if ((m = h.match(/^#\/t\/([0-9a-f]{64})\/([0-9a-f]+)$/))) {
+    if (view.name !== 'term' || view.id !== m[1] || view.sid !== m[2]) {
+      view = { name: 'term', id: m[1], sid: m[2] };
+      renderTerminal(m[1], m[2]);
+    }
+    return;
+  }
+  if (view.name === 'term') leaveTerminal();
+  if ((m = h.match(/^#\/m\/([0-9a-f]{64})$/))) { view = { name: 'machine', id: m[1] }; renderMachine(m[1]); }
+  else { view = { name: 'machines' }; renderMachines(); }
+}
+
+function refresh(id) {
+  if (view.name === 'machines') renderMachines();
+  else if (view.name === 'machine' && view.id === id) renderMachine(id);
+}
+
+async function main() {
+  try {
+    await init({ module_or_path: new URL('./pkg/vibemesh_web_bg.wasm', import.meta.url) });
+    let key = localStorage.getItem(KEY);
+    if (!key) { key = newSecretKey(); localStorage.setItem(KEY, key); }
+    node = await Node.start(key, `${location.origin}/`);
+  } catch (e) {
+    showError(`VibeMesh cannot start here: ${e.message}`);
+    return;
+  }
+  await takeTicket();
+  window.addEventListener('hashchange', async () => {
+    showError('');
+    await takeTicket();
+    route();
+  });
+  document.body.dataset.ready = '1';
+  route();
+}
+
+// A ticket link, whether it opened the page or was pasted into an open one.
+async function takeTicket() {
+  const m = location.hash.match(/^#ticket=(.+)$/);
+  if (!m) return;
+  // Forget the ticket's URL at once: it is single-use and must not be re-sent on reload.
+  history.replaceState(null, '', `${location.pathname}#/`);
+  await pairWith(decodeURIComponent(m[1]));
+}
+
+main();
