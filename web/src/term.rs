@@ -52,7 +52,8 @@ async fn pump(mut reader: AttachReader, on_frame: Function) {
                 call("closed", e.to_string().into());
                 break;
             }
-            Ok(Some(ServerFrame::Attached(_))) => {}
+            // Acknowledgements of numbered keys; this client sends plain input.
+            Ok(Some(ServerFrame::Typed(_))) | Ok(Some(ServerFrame::Attached(_))) => {}
             Ok(None) => break,
             Err(e) => {
                 call("closed", e.to_string().into());

@@ -125,7 +125,22 @@ async function renderMachines() {
     return `<li><a class="grow" href="#/m/${a.id}">${esc(a.name)}</a> ${state}</li>`;
   }));
   $('#view').innerHTML = `<ul class="list" id="machines">${rows.join('')}</ul>`;
-  for (const a of list) if (!peers.has(a.id)) getPeer(a).then(() => refresh(a.id), () => refresh(a.id));
+  for (const a of list) if (!peers.has(a.id)) dialLater(a);
+}
+
+// Machines that are offline are dialled again with backoff, not in a loop.
+const retry = new Map(); // agent id -> {delay, timer}
+function dialLater(a) {
+  const r = retry.get(a.id) || { delay: 0, timer: null };
+  if (r.timer) return;
+  retry.set(a.id, r);
+  r.timer = setTimeout(() => {
+    getPeer(a).then(() => { retry.delete(a.id); refresh(a.id); }, () => {
+      r.timer = null;
+      r.delay = Math.min(Math.max(r.delay * 2, 1000), 30000);
+      refresh(a.id);
+    });
+  }, r.delay);
 }
 
 async function renderMachine(id) {
