@@ -73,7 +73,20 @@ impl TestAgent {
 
     /// Starts the agent binary `bin` (an upgrade, say) on an existing home.
     pub fn spawn_bin(home: TempDir, name: &str, bin: &Path, env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(bin)
+        Self::spawn_command(home, name, Command::new(bin), env)
+    }
+
+    /// Starts the agent inside the network namespace `netns` (`ip netns exec`, which
+    /// becomes the agent: the pid is the agent's). The CLI reaches it over its socket
+    /// from any namespace.
+    pub fn spawn_in_netns(home: TempDir, name: &str, netns: &str, env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", netns]).arg(vibemesh_bin());
+        Self::spawn_command(home, name, cmd, env)
+    }
+
+    fn spawn_command(home: TempDir, name: &str, mut cmd: Command, env: &[(&str, &str)]) -> Self {
+        let mut child = cmd
             .arg("agent")
             .envs(env.iter().copied())
             .env("VIBEMESH_HOME", home.path())

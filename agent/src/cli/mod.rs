@@ -278,7 +278,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let AdminReply::Ticket(t) = reply else {
                 return Err(unexpected());
             };
-            show(json, &t, |t| output::ticket(t, &qr::render(&t.ticket)))
+            // With a relay of one's own, the QR code is a link to its web client: a phone's
+            // camera opens it and the browser pairs in one step.
+            let link = Config::load(&home.config)
+                .ok()
+                .and_then(|c| qr::web_link(&c.relay, &t.ticket));
+            show(json, &t, |t| {
+                let code = qr::render(link.as_deref().unwrap_or(&t.ticket));
+                output::ticket(t, &code, link.as_deref())
+            })
         }
         Command::Join { ticket, name, json } => {
             let reply = local::admin(&home, AdminRequest::Join { ticket, name }).await?;

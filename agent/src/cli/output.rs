@@ -177,7 +177,7 @@ pub fn status(s: &StatusReport) {
 }
 
 /// `vibemesh pair`.
-pub fn ticket(t: &TicketInfo, qr: &str) {
+pub fn ticket(t: &TicketInfo, qr: &str, link: Option<&str>) {
     // QR, one line, and the command: 24 lines in all, so it fits an 80x24 terminal.
     println!("{qr}");
     let mins = t.expires_ms.saturating_sub(now_ms()).div_ceil(60_000);
@@ -186,4 +186,7 @@ pub fn ticket(t: &TicketInfo, qr: &str) {
         t.role
     );
     println!("vibemesh join {}", t.ticket);
+    if let Some(link) = link {
+        println!("or open in a browser: {link}");
+    }
 }

@@ -18,9 +18,41 @@ pub fn render(text: &str) -> String {
     }
 }
 
+/// The link to the web client of the user's own relay with the ticket in the URL
+/// fragment (browsers never send it to the server), or `None` without such a relay
+/// (`relay` is the config's setting: `default`, `none` or a URL).
+pub fn web_link(relay: &str, ticket: &str) -> Option<String> {
+    match relay {
+        "default" | "none" => None,
+        url if url.starts_with("https://") || url.starts_with("http://") => {
+            Some(format!("{}/#ticket={ticket}", url.trim_end_matches('/')))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_web_link_carries_the_ticket_in_the_fragment_and_still_fits_80_columns() {
+        let ticket = vibemesh_core::ticket::Ticket {
+            id: vibemesh_core::SecretKey::from_bytes(&[3; 32]).public(),
+            addrs: vec!["192.168.178.20:52011".parse().unwrap()],
+            relay: Some("https://relay.example.org/".into()),
+            secret: [5; 16],
+        }
+        .to_text();
+        assert_eq!(web_link("default", &ticket), None);
+        assert_eq!(web_link("none", &ticket), None);
+        let link = web_link("https://relay.example.org/", &ticket).unwrap();
+        assert_eq!(link, format!("https://relay.example.org/#ticket={ticket}"));
+        let art = render(&link);
+        assert!(!art.starts_with("(no QR"), "{art}");
+        assert!(art.lines().all(|l| l.chars().count() <= 80));
+        assert!(art.lines().count() <= 32, "{} lines", art.lines().count());
+    }
 
     #[test]
     fn a_real_ticket_fits_an_80x24_terminal() {
