@@ -23,13 +23,12 @@ for p in xvfb imagemagick mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 # The browser client: ring's C code needs clang to target wasm32; node/npm fetch xterm.js
-# and playwright-core; the browser test drives Debian's chromium; wasm-opt (binaryen)
-# shrinks the shipped wasm; the NAT test builds namespaces with iptables.
+# and playwright-core (and binaryen's wasm-opt); the browser test drives Debian's chromium;
+# the NAT test builds namespaces with iptables.
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
-command -v wasm-opt >/dev/null 2>&1 || need_apt+=(binaryen)
 command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 
@@ -74,9 +73,10 @@ fi
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
   rustup target add wasm32-unknown-unknown
 
-# xterm.js and playwright-core, exactly as package-lock.json pins them.
+# xterm.js, playwright-core and binaryen, exactly as package-lock.json pins them.
 web="$(dirname "$0")/../web"
 if [ ! -d "$web/node_modules/@xterm/xterm" ] || [ ! -d "$web/node_modules/playwright-core" ] ||
+  [ ! -d "$web/node_modules/binaryen" ] ||
   [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
   (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
 fi

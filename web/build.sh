@@ -2,7 +2,7 @@
 # Builds the browser client into web/dist: the wasm module and its JS glue (wasm-bindgen
 # at the exact version of the crate, via vibemesh-web-bindgen), the page, and xterm.js.
 #   bash web/build.sh            # dev profile (fast to build; what the tests serve)
-#   bash web/build.sh --release  # shipped: size-optimised, then wasm-opt when installed
+#   bash web/build.sh --release  # shipped: size-optimised, then wasm-opt (binaryen from npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=dev
@@ -21,8 +21,12 @@ rm -rf "$out.tmp"
 mkdir -p "$out.tmp/pkg" "$out.tmp/vendor"
 cargo run --locked -q -p vibemesh-web-bindgen -- \
   "$target/wasm32-unknown-unknown/$dir/vibemesh_web.wasm" "$out.tmp/pkg"
-if [ "$profile" = web-release ] && command -v wasm-opt >/dev/null 2>&1; then
-  wasm-opt -Oz --all-features "$out.tmp/pkg/vibemesh_web_bg.wasm" -o "$out.tmp/pkg/opt.wasm"
+if [ "$profile" = web-release ]; then
+  # binaryen from npm (package-lock pins it): Debian 12's wasm-opt 108 breaks
+  # wasm-bindgen's externref table. The features are the ones rustc enables by default.
+  node web/node_modules/binaryen/bin/wasm-opt -Oz --enable-bulk-memory --enable-mutable-globals \
+    --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types \
+    --enable-multivalue "$out.tmp/pkg/vibemesh_web_bg.wasm" -o "$out.tmp/pkg/opt.wasm"
   mv "$out.tmp/pkg/opt.wasm" "$out.tmp/pkg/vibemesh_web_bg.wasm"
 fi
 cp web/static/* "$out.tmp/"

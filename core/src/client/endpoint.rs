@@ -31,9 +31,34 @@ pub fn transport_config() -> QuicTransportConfig {
     builder.build()
 }
 
+/// A file of extra root certificates (PEM) to trust for a relay of one's own whose
+/// certificate comes from a private CA (a LAN, a lab, the NAT test).
+pub const RELAY_CA_ENV: &str = "VIBEMESH_RELAY_CA";
+
+fn relay_ca() -> Result<Option<Vec<rustls_pki_types::CertificateDer<'static>>>, EndpointError> {
+    use rustls_pki_types::{CertificateDer, pem::PemObject};
+    let Some(path) = std::env::var_os(RELAY_CA_ENV) else {
+        return Ok(None);
+    };
+    let bad = |e: &dyn std::fmt::Display| {
+        EndpointError::RelayCa(
+            std::path::PathBuf::from(&path).display().to_string(),
+            e.to_string(),
+        )
+    };
+    let roots = CertificateDer::pem_file_iter(&path)
+        .map_err(|e| bad(&e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    Ok(Some(roots))
+}
+
 /// Why an endpoint could not be bound.
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointError {
+    /// The extra relay CA file is unreadable.
+    #[error("{RELAY_CA_ENV}={0}: {1}")]
+    RelayCa(String, String),
     /// The relay setting is not `default`, `none` or a valid URL.
     #[error("relay URL {0:?} is not valid: {1}")]
     RelayUrl(String, String),
@@ -62,7 +87,13 @@ pub async fn bind_endpoint(
             let parsed = url.parse().map_err(|e: iroh::RelayUrlParseError| {
                 EndpointError::RelayUrl(url.into(), e.to_string())
             })?;
-            Endpoint::builder(presets::Minimal).relay_mode(RelayMode::custom([parsed]))
+            let b = Endpoint::builder(presets::Minimal).relay_mode(RelayMode::custom([parsed]));
+            match relay_ca()? {
+                Some(roots) => {
+                    b.ca_tls_config(iroh::tls::CaTlsConfig::default().with_extra_roots(roots))
+                }
+                None => b,
+            }
         }
     };
     builder = builder.secret_key(key).transport_config(transport_config());
