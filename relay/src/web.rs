@@ -116,11 +116,12 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
     let mut out = String::new();
     match registry.encode_openmetrics_to_writer(&mut out) {
         Ok(()) => (
+            // OpenMetrics ends with an EOF marker; the registry leaves it to the caller.
             [(
                 header::CONTENT_TYPE,
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )],
-            out,
+            out + "# EOF\n",
         )
             .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

@@ -1,0 +1,67 @@
+//! The relay's web side over real HTTP on 127.0.0.1: the client's files with the right
+//! types, nothing outside them, health and metrics.
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vibemesh_relay::{Relay, RelayOptions};
+
+async fn get(relay: &Relay, path: &str) -> String {
+    let mut s = tokio::net::TcpStream::connect(relay.addr()).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn serves_the_client_health_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<title>VibeMesh</title>").unwrap();
+    std::fs::create_dir(dir.path().join("pkg")).unwrap();
+    std::fs::write(dir.path().join("pkg/x.wasm"), b"\0asm").unwrap();
+    let relay = Relay::spawn(RelayOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        quic: None,
+        tls: None,
+        web_dir: Some(dir.path().to_path_buf()),
+    })
+    .await
+    .unwrap();
+
+    let index = get(&relay, "/").await;
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    assert!(index.contains("text/html") && index.contains("<title>VibeMesh</title>"));
+    let wasm = get(&relay, "/pkg/x.wasm").await;
+    assert!(wasm.contains("application/wasm"), "{wasm}");
+    for outside in ["/../Cargo.toml", "/%2e%2e/Cargo.toml", "/nope.js"] {
+        assert!(
+            get(&relay, outside).await.starts_with("HTTP/1.1 404"),
+            "{outside}"
+        );
+    }
+    let health = get(&relay, "/health").await;
+    assert!(
+        health.contains("\"status\":\"ok\"") && health.contains("\"web_files\":2"),
+        "{health}"
+    );
+    let metrics = get(&relay, "/metrics").await;
+    assert!(
+        metrics.starts_with("HTTP/1.1 200") && metrics.contains("# EOF"),
+        "{metrics}"
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn quic_address_discovery_needs_a_certificate() {
+    let err = Relay::spawn(RelayOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        quic: Some("127.0.0.1:0".parse().unwrap()),
+        tls: None,
+        web_dir: None,
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("needs TLS"), "{err}");
+}
