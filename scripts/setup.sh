@@ -5,6 +5,8 @@ set -euo pipefail
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+# Network namespaces for the link-drop test (it skips where it may not create them).
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 # libFuzzer (the fuzz targets) is C++.
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)

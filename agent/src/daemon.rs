@@ -72,6 +72,7 @@ impl Agent {
     /// Starts an agent: loads (or creates) its key and peers, binds the endpoint, and
     /// listens on the local socket.
     pub async fn start(home: Home, config: Config) -> Result<Arc<Self>, StartError> {
+        raise_fd_limit();
         let key = vibemesh_core::identity::load_or_create(&home.key)?;
         let access = Arc::new(Access::load(home.peers.clone())?);
         let listener = bind_socket(&home).await?;
@@ -157,6 +158,22 @@ impl Agent {
         // Closing can take a while when peers are gone; do not hang the user's Ctrl-C.
         let _ = tokio::time::timeout(Duration::from_secs(3), self.router.shutdown()).await;
         let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.close()).await;
+    }
+}
+
+/// Every session holds a socket to its holder and every viewer a stream: lift the soft
+/// limit on open files (often 1024) to the hard one, as servers do.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the one struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
     }
 }
 

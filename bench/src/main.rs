@@ -14,6 +14,7 @@
 
 mod agents;
 mod client;
+mod load;
 mod metrics;
 mod procfs;
 mod render;
@@ -37,6 +38,16 @@ struct Args {
     /// Only measure the desktop terminal widget drawing a 200x60 screen (no agents).
     #[arg(long)]
     render: bool,
+    /// Run the overload instead: `--sessions` sessions flooding output, three viewers
+    /// each (one never reading), for `--secs` seconds.
+    #[arg(long)]
+    load: bool,
+    /// Sessions for `--load`.
+    #[arg(long, default_value_t = 200)]
+    sessions: usize,
+    /// Seconds of flood for `--load`.
+    #[arg(long, default_value_t = 20)]
+    secs: u64,
     /// The `vibemesh` binary (default: next to this executable).
     #[arg(long, value_name = "PATH")]
     vibemesh: Option<PathBuf>,
@@ -49,6 +60,21 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("vibemesh-bench: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Three streams per session need more descriptors than the usual soft limit of 1024.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the one struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
 }
@@ -76,6 +102,17 @@ fn real_main(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.load {
+        raise_fd_limit();
+        let plan = load::LoadPlan {
+            sessions: args.sessions,
+            secs: args.secs,
+            keys: 50,
+        };
+        let result = runtime.block_on(load::run(&bin, &plan))?;
+        println!("{}", result.markdown());
+        return Ok(());
+    }
     let results = runtime.block_on(run::run(&bin, &plan, args.quick))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results.to_json())?);

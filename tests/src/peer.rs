@@ -24,12 +24,17 @@ pub struct InProcPeer {
 impl InProcPeer {
     /// Binds a fresh endpoint with a new key.
     pub async fn bind() -> Self {
+        Self::bind_on("127.0.0.1:0").await
+    }
+
+    /// Like [`InProcPeer::bind`], on `addr` (`0.0.0.0:0` to reach a network namespace).
+    pub async fn bind_on(addr: &str) -> Self {
         let ep = Endpoint::builder(presets::Minimal)
             .relay_mode(RelayMode::Disabled)
             .portmapper_config(PortmapperConfig::Disabled)
             .transport_config(vibemesh_core::client::transport_config())
             .clear_ip_transports()
-            .bind_addr("127.0.0.1:0".parse::<SocketAddr>().expect("addr"))
+            .bind_addr(addr.parse::<SocketAddr>().expect("addr"))
             .expect("bind addr")
             .bind()
             .await

@@ -102,6 +102,54 @@ impl PeerConnection {
     }
 }
 
+/// Opens streams to one agent over a connection it keeps, dialing again whenever that
+/// connection is gone (idle timeout after a network change, the agent restarted): the
+/// `dial` a [`super::reattach`] over iroh needs. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Redialer {
+    ep: Endpoint,
+    addr: EndpointAddr,
+    conn: std::sync::Arc<std::sync::Mutex<Option<PeerConnection>>>,
+}
+
+impl Redialer {
+    /// Streams to the agent at `addr`; nothing is dialed until the first stream.
+    pub fn new(ep: Endpoint, addr: impl Into<EndpointAddr>) -> Self {
+        Self {
+            ep,
+            addr: addr.into(),
+            conn: Default::default(),
+        }
+    }
+
+    /// The live connection, dialing a new one if there is none.
+    pub async fn connection(&self) -> Result<PeerConnection, ClientError> {
+        let lock = || self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let live = lock()
+            .clone()
+            .filter(|c| c.connection().close_reason().is_none());
+        if let Some(c) = live {
+            return Ok(c);
+        }
+        let c = PeerConnection::connect(&self.ep, self.addr.clone()).await?;
+        *lock() = Some(c.clone());
+        Ok(c)
+    }
+
+    /// A fresh stream (the caller sends the [`crate::proto::StreamOpen`]).
+    pub async fn open_stream(&self) -> Result<(BoxRead, BoxWrite), ClientError> {
+        let conn = self.connection().await?;
+        match conn.open_stream().await {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                // The connection died under us: forget it, so the next try dials.
+                *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                Err(e)
+            }
+        }
+    }
+}
+
 /// The typed reason inside a connection the agent closed on purpose.
 pub fn close_reason(e: &ConnectionError) -> Option<WireError> {
     match e {

@@ -28,7 +28,7 @@ mod reattach;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
 #[cfg(feature = "net")]
-pub use connect::{PeerConnection, close_reason, dial_addr, pair};
+pub use connect::{PeerConnection, Redialer, close_reason, dial_addr, pair};
 pub use control::{ControlClient, ControlDriver, Events, open_control};
 pub use conversation::{ConvReader, ConvWriter, Conversation, Item, open_conversation};
 #[cfg(all(feature = "net", not(target_arch = "wasm32")))]

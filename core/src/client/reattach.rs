@@ -29,6 +29,9 @@ use crate::{
     },
 };
 
+/// How long one try (dial and attach) may take before it counts as failed.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// How a [`reattach`] retries.
 #[derive(Debug, Clone)]
 pub struct Backoff {
@@ -176,11 +179,30 @@ where
         let mut attempt = 0u32;
         let mut attached_once = false;
         loop {
-            let tried = async {
-                let (r, w) = dial().await?;
-                open_attach(r, w, req.clone()).await
-            }
-            .await;
+            // Keys typed while this try is under way are refused, not queued: they
+            // would arrive late, after the user saw they were not connected.
+            let attempt_req = req.clone();
+            let connect = async {
+                let tried = n0_future::time::timeout(DIAL_TIMEOUT, async {
+                    let (r, w) = dial().await?;
+                    open_attach(r, w, attempt_req).await
+                })
+                .await;
+                Some(tried.unwrap_or_else(|_| {
+                    Err(ClientError::Connect(format!(
+                        "no answer within {} s",
+                        DIAL_TIMEOUT.as_secs()
+                    )))
+                }))
+            };
+            let detached = async {
+                offline(&mut cmds, &events, &mut req).await;
+                None
+            };
+            let Some(tried) = connect.or(detached).await else {
+                let _ = events.send(AttachEvent::Detached).await;
+                return;
+            };
             let error = match tried {
                 Ok((info, reader, writer)) => {
                     attempt = 0;
@@ -238,8 +260,25 @@ enum End {
     Lost(String),
 }
 
-/// Waits out a backoff delay with no connection: keys are refused, sizes remembered.
-/// Returns whether the user detached.
+/// Answers commands while no connection is up: keys are refused, sizes remembered.
+/// Returns only when the user detaches.
+async fn offline(
+    cmds: &mut mpsc::UnboundedReceiver<Cmd>,
+    events: &mpsc::Sender<AttachEvent>,
+    req: &mut AttachRequest,
+) {
+    loop {
+        match cmds.recv().await {
+            Some(Cmd::Keys(b)) => {
+                let _ = events.send(AttachEvent::NotSent { bytes: b.len() }).await;
+            }
+            Some(Cmd::Resize(s)) => req.size = Some(s),
+            Some(Cmd::Detach) | None => return,
+        }
+    }
+}
+
+/// Waits out a backoff delay with no connection. Returns whether the user detached.
 async fn wait_offline(
     delay: Duration,
     cmds: &mut mpsc::UnboundedReceiver<Cmd>,
@@ -247,15 +286,8 @@ async fn wait_offline(
     req: &mut AttachRequest,
 ) -> bool {
     let handle = async {
-        loop {
-            match cmds.recv().await {
-                Some(Cmd::Keys(b)) => {
-                    let _ = events.send(AttachEvent::NotSent { bytes: b.len() }).await;
-                }
-                Some(Cmd::Resize(s)) => req.size = Some(s),
-                Some(Cmd::Detach) | None => return true,
-            }
-        }
+        offline(cmds, events, req).await;
+        true
     };
     let sleep = async {
         n0_future::time::sleep(delay).await;

@@ -1,0 +1,258 @@
+//! Overload: many sessions printing as fast as they can, three viewers on each, one of
+//! which never reads. Measures the agent's peak memory (and its holders'), the keystroke
+//! echo of one more session while the flood runs, and that everything still answers
+//! afterwards (no deadlock). One agent, reached through its own socket.
+//!
+//! ```text
+//! cargo build --release -p vibemesh-agent -p vibemesh-bench && target/release/vibemesh-bench --load
+//! ```
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use vibemesh_core::proto::{attach::ServerFrame, local::Target};
+
+use crate::{
+    agents::AgentProc,
+    client::{Via, create_request, kill_all, ms_since, next_frame},
+    procfs,
+};
+
+/// How big the overload is.
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    /// Sessions flooding output.
+    pub sessions: usize,
+    /// How long the flood runs while memory and echo are sampled.
+    pub secs: u64,
+    /// Keystrokes timed during the flood.
+    pub keys: usize,
+}
+
+/// What the overload showed.
+#[derive(Debug, Clone)]
+pub struct LoadResult {
+    plan: LoadPlan,
+    rss_start: u64,
+    rss_peak: u64,
+    holders_rss: u64,
+    holders: usize,
+    echo_idle: (f64, f64),
+    echo_loaded: (f64, f64),
+    bytes_read: u64,
+    slowest_session_bytes: u64,
+    list_after_ms: f64,
+    kill_all_ms: f64,
+}
+
+fn median_p99(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    if v.is_empty() {
+        (f64::NAN, f64::NAN)
+    } else {
+        (at(0.5), at(0.99))
+    }
+}
+
+/// Keystroke echo through `cat`: `n` keys, each waiting for its echo.
+async fn echo(
+    via: &Via,
+    id: vibemesh_core::proto::SessionId,
+    n: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let (mut reader, mut writer, _) = via.attach(id).await?;
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = b'a' + (i % 26) as u8;
+        let t0 = Instant::now();
+        writer.input(vec![key]).await.context("cannot send a key")?;
+        loop {
+            match next_frame(&mut reader).await? {
+                ServerFrame::Output(b) | ServerFrame::Snapshot(b) if b.contains(&key) => break,
+                ServerFrame::Exited(e) => bail!("`cat` ended: {e}"),
+                _ => {}
+            }
+        }
+        samples.push(ms_since(t0));
+        // Type like a person, not a script: a key every 50 ms.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A fresh line for the next round (canonical mode keeps at most 4095 bytes).
+    writer.input(b"\r".to_vec()).await.ok();
+    Ok(samples)
+}
+
+/// The resident memory of every `vibemesh-holder` whose socket is under `home`.
+fn holders_rss(home: &std::path::Path) -> (usize, u64) {
+    let want = home.join("holders");
+    let mut n = 0;
+    let mut total = 0;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return (0, 0);
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&cmd);
+        if text.contains("vibemesh-holder") && text.contains(want.to_string_lossy().as_ref()) {
+            n += 1;
+            total += procfs::rss_bytes(pid).unwrap_or(0);
+        }
+    }
+    (n, total)
+}
+
+/// Runs the overload against a fresh agent of `bin`.
+pub async fn run(bin: &std::path::Path, plan: &LoadPlan) -> anyhow::Result<LoadResult> {
+    let mut agent = AgentProc::start(bin, "load", false)?;
+    agent.wait_ready().await?;
+    let result = run_on(&agent, plan).await;
+    agent.stop()?;
+    result
+}
+
+async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult> {
+    let pid = agent.pid()?;
+    let via = Via {
+        socket: agent.socket(),
+        target: Target::Local,
+    };
+    let control = via.control().await?;
+    let rss_start = procfs::rss_bytes(pid)?;
+    let echo_session = control.create_session(create_request(&["cat"])).await?.id;
+    let echo_idle = median_p99(echo(&via, echo_session, plan.keys).await?);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    let mut stuck = Vec::new();
+    let line = "flood ".repeat(12);
+    for _ in 0..plan.sessions {
+        let id = control
+            .create_session(create_request(&["yes", &line]))
+            .await
+            .context("cannot create a flooding session")?
+            .id;
+        for _ in 0..2 {
+            let (mut reader, _writer, _) = via.attach(id).await?;
+            let (stop, count) = (stop.clone(), Arc::new(AtomicU64::new(0)));
+            let c = count.clone();
+            tokio::spawn(async move {
+                let _writer = _writer;
+                while !stop.load(Ordering::Relaxed) {
+                    match next_frame(&mut reader).await {
+                        Ok(ServerFrame::Output(b) | ServerFrame::Snapshot(b)) => {
+                            c.fetch_add(b.len() as u64, Ordering::Relaxed);
+                        }
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+            });
+            readers.push(count);
+        }
+        // The viewer that never reads: attached, then left alone.
+        stuck.push(via.attach(id).await?);
+    }
+    let home = agent
+        .socket()
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
+    let t0 = Instant::now();
+    let mut rss_peak = rss_start;
+    let sampler = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut peak = 0;
+            while !stop.load(Ordering::Relaxed) {
+                peak = peak.max(procfs::rss_bytes(pid).unwrap_or(0));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            peak
+        })
+    };
+    let mut loaded = Vec::new();
+    while t0.elapsed() < Duration::from_secs(plan.secs) {
+        loaded.extend(echo(&via, echo_session, plan.keys.min(20)).await?);
+    }
+    let (holders, holders_rss) = holders_rss(&home);
+    stop.store(true, Ordering::Relaxed);
+    rss_peak = rss_peak.max(sampler.await.unwrap_or(0));
+    let counts: Vec<u64> = readers.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    // Still answering: a listing, and every session killed.
+    let t = Instant::now();
+    let listed = tokio::time::timeout(Duration::from_secs(30), control.list_sessions())
+        .await
+        .context("the agent did not answer a listing under load (deadlock?)")??;
+    let list_after_ms = ms_since(t);
+    if listed.len() != plan.sessions + 1 {
+        bail!(
+            "{} sessions listed, {} expected",
+            listed.len(),
+            plan.sessions + 1
+        );
+    }
+    drop(stuck);
+    let t = Instant::now();
+    tokio::time::timeout(Duration::from_secs(120), kill_all(&control))
+        .await
+        .context("killing the sessions hung")?;
+    Ok(LoadResult {
+        plan: plan.clone(),
+        rss_start,
+        rss_peak,
+        holders_rss,
+        holders,
+        echo_idle,
+        echo_loaded: median_p99(loaded),
+        bytes_read: counts.iter().sum(),
+        slowest_session_bytes: counts.iter().copied().min().unwrap_or(0),
+        list_after_ms,
+        kill_all_ms: ms_since(t),
+    })
+}
+
+impl LoadResult {
+    /// A markdown table of the results.
+    pub fn markdown(&self) -> String {
+        let mb = |b: u64| b as f64 / 1e6;
+        format!(
+            "| what | value |\n|---|---|\n\
+             | sessions flooding (`yes`), viewers each | {} , 3 (2 reading, 1 never reading) |\n\
+             | flood duration | {} s |\n\
+             | agent RSS at start / peak | {:.1} MB / {:.1} MB |\n\
+             | holders: count, total RSS | {}, {:.1} MB ({:.2} MB each) |\n\
+             | echo of another session, idle: median / p99 | {:.2} ms / {:.2} ms |\n\
+             | echo during the flood: median / p99 | {:.2} ms / {:.2} ms |\n\
+             | output read by the reading viewers | {:.1} MB (slowest viewer {:.2} MB) |\n\
+             | listing after the flood | {:.1} ms |\n\
+             | killing all sessions | {:.0} ms |\n",
+            self.plan.sessions,
+            self.plan.secs,
+            mb(self.rss_start),
+            mb(self.rss_peak),
+            self.holders,
+            mb(self.holders_rss),
+            mb(self.holders_rss) / self.holders.max(1) as f64,
+            self.echo_idle.0,
+            self.echo_idle.1,
+            self.echo_loaded.0,
+            self.echo_loaded.1,
+            mb(self.bytes_read),
+            mb(self.slowest_session_bytes),
+            self.list_after_ms,
+            self.kill_all_ms,
+        )
+    }
+}
