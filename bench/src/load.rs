@@ -136,19 +136,28 @@ async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult
     let stop = Arc::new(AtomicBool::new(false));
     let mut readers = Vec::new();
     let mut stuck = Vec::new();
-    let line = "flood ".repeat(12);
+    let mut starters = Vec::new();
+    // Every session and viewer is set up first, then all start flooding at once.
+    let script = format!("read go; exec yes '{}'", "flood ".repeat(12));
     for _ in 0..plan.sessions {
         let id = control
-            .create_session(create_request(&["yes", &line]))
+            .create_session(create_request(&["sh", "-c", &script]))
             .await
             .context("cannot create a flooding session")?
             .id;
-        for _ in 0..2 {
-            let (mut reader, _writer, _) = via.attach(id).await?;
+        for i in 0..2 {
+            let (mut reader, writer, _) = via.attach(id).await?;
+            // A viewer whose write side closes has detached: keep every writer open.
+            let kept = if i == 0 {
+                starters.push(writer);
+                None
+            } else {
+                Some(writer)
+            };
             let (stop, count) = (stop.clone(), Arc::new(AtomicU64::new(0)));
             let c = count.clone();
             tokio::spawn(async move {
-                let _writer = _writer;
+                let _kept = kept;
                 while !stop.load(Ordering::Relaxed) {
                     match next_frame(&mut reader).await {
                         Ok(ServerFrame::Output(b) | ServerFrame::Snapshot(b)) => {
@@ -169,6 +178,11 @@ async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult
         .parent()
         .map(|p| p.to_path_buf())
         .unwrap_or_default();
+    for w in &mut starters {
+        w.input(b"go\r".to_vec())
+            .await
+            .context("cannot start a flood")?;
+    }
     let t0 = Instant::now();
     let mut rss_peak = rss_start;
     let sampler = {
