@@ -18,11 +18,13 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 host=$(rustc -vV | sed -n 's/^host: //p')
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/fuzz/target}
-# --target keeps the instrumentation off build scripts and proc macros.
+# --target keeps the instrumentation off build scripts and proc macros. Not --locked:
+# fuzz/Cargo.lock is its own, and a dependency added to vibemesh-core must not break
+# this step; cargo keeps the versions the lock has and only adds what is missing.
 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing" \
-    cargo build --release --locked --manifest-path fuzz/Cargo.toml --target "$host" --bins
+    cargo build --release --manifest-path fuzz/Cargo.toml --target "$host" --bins
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
     limit=(-max_total_time="$secs")
