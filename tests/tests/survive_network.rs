@@ -164,7 +164,11 @@ async fn a_client_rides_out_link_drops_and_never_types_twice() {
         .expect("pair across the link");
     let dir = tempfile::tempdir().unwrap();
     // `cat` echoes each line back once: a key typed twice would show twice.
-    let id = agent.open_detached("local", dir.path(), &["sh", "-c", "stty -echo; exec cat"]);
+    let id = agent.open_detached(
+        "local",
+        dir.path(),
+        &["sh", "-c", "stty -echo; echo READY; exec cat"],
+    );
     let dial = Redialer::new(peer.ep.clone(), peer_addr(&agent));
     let (keys, mut events, driver) = reattach(
         move || {
@@ -194,6 +198,8 @@ async fn a_client_rides_out_link_drops_and_never_types_twice() {
         }
     ));
     eprintln!("attached");
+    // Echo is off before anything is typed.
+    wait_output(&mut events, &mut screen, "READY", &mut seen).await;
     keys.input("before\r");
     wait_output(&mut events, &mut screen, "before", &mut seen).await;
 
