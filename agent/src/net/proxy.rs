@@ -4,6 +4,8 @@
 //! the peer's connection dies mid-stream the local client still gets a well-formed final
 //! frame saying why (revoked, agent gone, network lost) instead of a torn stream.
 
+use std::time::Duration;
+
 use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use vibemesh_core::{
@@ -32,26 +34,47 @@ pub async fn relay<R, W>(
     };
     let is_attach = matches!(open, StreamOpen::Attach(_));
     let mut upw = FrameWriter::new(send);
+    let mut client_r = client.into_inner();
     if upw.send(&open).await.is_err() {
         let mut w = FrameWriter::new(client_w);
         let _ = send_final(&mut w, is_attach, &conn, &name).await;
+        let _ = w.finish().await;
+        linger(&mut client_r).await;
         return;
     }
-    let mut client_r = client.into_inner();
     let mut send = upw.into_inner();
     let upstream = tokio::spawn(async move {
         let _ = tokio::io::copy(&mut client_r, &mut send).await;
         let _ = send.shutdown().await;
+        client_r
     });
     let mut client_w = client_w;
     if let Err(()) = pump_frames(recv, &mut client_w).await {
         let mut w = FrameWriter::new(client_w);
         let _ = send_final(&mut w, is_attach, &conn, &name).await;
         let _ = w.finish().await;
+        // The copy upward ends at the client's next write, which the dead peer stream
+        // refuses; then wait for the client to hang up.
+        let abort = upstream.abort_handle();
+        match tokio::time::timeout(LINGER, upstream).await {
+            Ok(Ok(mut client_r)) => linger(&mut client_r).await,
+            Ok(Err(_)) => {}
+            Err(_) => abort.abort(),
+        }
     } else {
         let _ = client_w.shutdown().await;
+        upstream.abort();
     }
-    upstream.abort();
+}
+
+/// How long a client that was just told why its stream ended may take to hang up.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Keeps reading (and dropping) what the client still sends until it hangs up, bounded
+/// by [`LINGER`]. Closing the socket at once would make the client's next write fail
+/// with a bare "broken pipe" before it has read the final frame that says why.
+async fn linger<R: AsyncRead + Unpin>(client_r: &mut R) {
+    let _ = tokio::time::timeout(LINGER, tokio::io::copy(client_r, &mut tokio::io::sink())).await;
 }
 
 /// Copies whole frames; `Err` when the peer's side failed (not a clean end).

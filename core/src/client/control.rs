@@ -25,7 +25,15 @@ use crate::{
 /// Events a slow consumer may leave queued before the driver waits for it.
 const EVENT_QUEUE: usize = 256;
 
-type Pending = Mutex<HashMap<u64, oneshot::Sender<Result<ResponseBody, WireError>>>>;
+/// Requests waiting for their answer, and why the stream ended once it has: a request
+/// made after the end fails at once instead of waiting for an answer nobody will route.
+#[derive(Default)]
+struct PendingState {
+    waiting: HashMap<u64, oneshot::Sender<Result<ResponseBody, WireError>>>,
+    ended: Option<WireError>,
+}
+
+type Pending = Mutex<PendingState>;
 
 struct Shared {
     writer: tokio::sync::Mutex<FrameWriter<BoxWrite>>,
@@ -82,7 +90,7 @@ pub async fn open_control(
     writer.send(&StreamOpen::Control).await?;
     let shared = Arc::new(Shared {
         writer: tokio::sync::Mutex::new(writer),
-        pending: Mutex::new(HashMap::new()),
+        pending: Mutex::new(PendingState::default()),
         next_id: AtomicU64::new(1),
     });
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
@@ -103,11 +111,16 @@ impl ControlDriver {
             Err(ClientError::Remote(e)) => Some(e.clone()),
             _ => None,
         };
-        let pending = std::mem::take(&mut *lock(&self.shared.pending));
-        for (_, tx) in pending {
-            let _ = tx.send(Err(reason.clone().unwrap_or_else(|| {
-                WireError::new(crate::ErrorCode::Shutdown, "the control stream closed")
-            })));
+        let reason = reason.unwrap_or_else(|| {
+            WireError::new(crate::ErrorCode::Shutdown, "the control stream closed")
+        });
+        let waiting = {
+            let mut state = lock(&self.shared.pending);
+            state.ended = Some(reason.clone());
+            std::mem::take(&mut state.waiting)
+        };
+        for (_, tx) in waiting {
+            let _ = tx.send(Err(reason.clone()));
         }
         result
     }
@@ -117,7 +130,7 @@ impl ControlDriver {
             match self.reader.recv::<ControlFrame>().await? {
                 None => return Ok(()),
                 Some(ControlFrame::Response(resp)) => {
-                    let tx = lock(&self.shared.pending).remove(&resp.id);
+                    let tx = lock(&self.shared.pending).waiting.remove(&resp.id);
                     if let Some(tx) = tx {
                         let _ = tx.send(resp.result);
                     }
@@ -141,7 +154,13 @@ impl ControlClient {
     pub async fn request(&self, body: RequestBody) -> Result<ResponseBody, ClientError> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        lock(&self.shared.pending).insert(id, tx);
+        {
+            let mut state = lock(&self.shared.pending);
+            if let Some(why) = &state.ended {
+                return Err(ClientError::Remote(why.clone()));
+            }
+            state.waiting.insert(id, tx);
+        }
         let sent = self
             .shared
             .writer
@@ -150,7 +169,12 @@ impl ControlClient {
             .send(&Request { id, body })
             .await;
         if let Err(e) = sent {
-            lock(&self.shared.pending).remove(&id);
+            let mut state = lock(&self.shared.pending);
+            state.waiting.remove(&id);
+            // The driver may already know why the stream is gone: that beats "broken pipe".
+            if let Some(why) = &state.ended {
+                return Err(ClientError::Remote(why.clone()));
+            }
             return Err(e.into());
         }
         match rx.await {
