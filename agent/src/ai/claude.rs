@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::{io::AsyncWriteExt, process::ChildStdin, sync::mpsc};
 use vibemesh_core::proto::{
-    ExitInfo, Provider,
+    Provider,
     ai::{AiEvent, Usage},
 };
 
@@ -344,12 +344,8 @@ pub async fn run(
     let (mut proc, mut stdout) = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &env) {
         Ok(p) => p,
         Err(e) => {
-            let exit = ExitInfo {
-                code: None,
-                signal: None,
-            };
-            let why = format!("cannot start {}: {e}", spawn.program.display());
-            conv.process_ended(generation, exit, vec![why]);
+            let (exit, why) = super::process::not_started(&spawn.program, &e);
+            conv.process_ended(generation, exit, why);
             return;
         }
     };

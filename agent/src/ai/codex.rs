@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 use serde_json::{Value, json};
 use tokio::{io::AsyncWriteExt, process::ChildStdin, sync::mpsc};
 use vibemesh_core::proto::{
-    ExitInfo, Provider,
+    Provider,
     ai::{AiEvent, Usage},
 };
 
@@ -402,12 +402,8 @@ pub async fn run(
     let (mut proc, mut stdout) = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &[]) {
         Ok(p) => p,
         Err(e) => {
-            let exit = ExitInfo {
-                code: None,
-                signal: None,
-            };
-            let why = format!("cannot start {}: {e}", spawn.program.display());
-            conv.process_ended(generation, exit, vec![why]);
+            let (exit, why) = super::process::not_started(&spawn.program, &e);
+            conv.process_ended(generation, exit, why);
             return;
         }
     };

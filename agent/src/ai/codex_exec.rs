@@ -225,14 +225,7 @@ pub async fn run(
                         interrupted = false;
                     }
                     Err(e) => {
-                        let why = format!("cannot start {}: {e}", spawn.program.display());
-                        crash = Some((
-                            ExitInfo {
-                                code: None,
-                                signal: None,
-                            },
-                            vec![why],
-                        ));
+                        crash = Some(super::process::not_started(&spawn.program, &e));
                         break;
                     }
                 }

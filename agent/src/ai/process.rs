@@ -33,6 +33,19 @@ pub struct Proc {
 /// A provider's stdout, line by line.
 pub type Stdout = Lines<BufReader<ChildStdout>>;
 
+/// How a session ends when its CLI cannot even be started: no exit code, and the reason
+/// as its last stderr line.
+pub fn not_started(program: &Path, e: &std::io::Error) -> (ExitInfo, Vec<String>) {
+    let exit = ExitInfo {
+        code: None,
+        signal: None,
+    };
+    (
+        exit,
+        vec![format!("cannot start {}: {e}", program.display())],
+    )
+}
+
 impl Proc {
     /// Starts `program args` in `cwd` with `env` added; returns it and its stdout.
     pub fn spawn(
