@@ -16,7 +16,6 @@ use vibemesh_core::{
     proto::{
         Role, SessionId, SessionInfo,
         control::{CreateSession, Event},
-        files::{FileKind, FileRequest, FileResponse},
         local::{AdminReply, AdminRequest, Target},
     },
 };
@@ -392,22 +391,9 @@ impl Machines {
                 .machine(key)
                 .and_then(|m| m.control.clone());
             let Some(control) = control else { return };
-            let (dir, prefix) = match text.rfind('/') {
-                Some(i) => (&text[..=i], &text[i + 1..]),
-                None => ("~/", text.as_str()),
-            };
-            let Ok(FileResponse::Listing { entries, .. }) =
-                control.files(FileRequest::List { path: dir.into() }).await
-            else {
+            let Ok(found) = control.complete_folder(&text, 12).await else {
                 return;
             };
-            let found: Vec<String> = entries
-                .into_iter()
-                .filter(|e| e.kind == FileKind::Dir && e.name.starts_with(prefix))
-                .filter(|e| !e.name.starts_with('.') || prefix.starts_with('.'))
-                .take(12)
-                .map(|e| format!("{dir}{}/", e.name))
-                .collect();
             locked(&me.model).completions = Some((text, found));
             me.changed();
         });

@@ -35,30 +35,29 @@ impl TestAgent {
     /// Like [`TestAgent::start_with`], with extra environment variables for the agent
     /// process (`XDG_DATA_HOME`, say).
     pub fn start_env(name: &str, extra: &str, env: &[(&str, &str)]) -> Self {
-        let home = tempfile::Builder::new()
-            .prefix("vm-")
-            .tempdir()
-            .expect("tempdir");
-        std::fs::write(
-            home.path().join("config.toml"),
-            format!("name = \"{name}\"\nrelay = \"none\"\nlisten = [\"127.0.0.1:0\"]\n{extra}\n"),
-        )
-        .expect("write config");
-        Self::spawn_env(home, name, env)
+        Self::start_config(name, "none", extra, env)
     }
 
     /// Starts an agent named `name` on loopback that uses the relay at `relay_url`.
     pub fn start_relayed(name: &str, relay_url: &str) -> Self {
+        Self::start_config(name, relay_url, "", &[])
+    }
+
+    /// Starts an agent named `name` on loopback with `relay` (`none` or a URL), `extra`
+    /// `config.toml` lines and extra environment variables.
+    pub fn start_config(name: &str, relay: &str, extra: &str, env: &[(&str, &str)]) -> Self {
         let home = tempfile::Builder::new()
             .prefix("vm-")
             .tempdir()
             .expect("tempdir");
         std::fs::write(
             home.path().join("config.toml"),
-            format!("name = \"{name}\"\nrelay = \"{relay_url}\"\nlisten = [\"127.0.0.1:0\"]\n"),
+            format!(
+                "name = \"{name}\"\nrelay = \"{relay}\"\nlisten = [\"127.0.0.1:0\"]\n{extra}\n"
+            ),
         )
         .expect("write config");
-        Self::spawn_env(home, name, &[])
+        Self::spawn_env(home, name, env)
     }
 
     /// Starts an agent on an existing home (a restart).

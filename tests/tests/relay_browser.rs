@@ -46,7 +46,12 @@ async fn browser_pairs_types_reloads_and_refuses_an_expired_ticket() {
         return;
     }
     let relay = start_relay(Some(web_dir().join("dist"))).await;
-    let agent = TestAgent::start_relayed("web-box", &relay.url());
+    // A folder the agent may use, holding one folder to complete to.
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project-alpha");
+    std::fs::create_dir(&project).unwrap();
+    let roots = format!("roots = [{:?}]", work.path().display().to_string());
+    let agent = TestAgent::start_config("web-box", &relay.url(), &roots, &[]);
     let ticket = agent.ticket(&[]);
     let expired = agent.ticket(&["--ttl", "0s"]);
 
@@ -57,6 +62,8 @@ async fn browser_pairs_types_reloads_and_refuses_an_expired_ticket() {
         .env("VM_TICKET", &ticket)
         .env("VM_EXPIRED", &expired)
         .env("VM_AGENT", "web-box")
+        .env("VM_FOLDER", work.path().join("project-a"))
+        .env("VM_FOLDER_WANT", format!("{}/", project.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

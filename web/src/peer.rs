@@ -85,6 +85,19 @@ impl Peer {
         json(&self.control.create_session(req).await.map_err(client_err)?)
     }
 
+    /// Folder completions for `text` (see `ControlClient::complete_folder`), as a JSON
+    /// array of paths ending in `/`.
+    #[wasm_bindgen(js_name = completeFolder)]
+    pub async fn complete_folder(&self, text: String) -> Result<String, JsValue> {
+        json(
+            &self
+                .control
+                .complete_folder(&text, 12)
+                .await
+                .map_err(client_err)?,
+        )
+    }
+
     /// Stops a session, or forgets an exited one.
     #[wasm_bindgen(js_name = killSession)]
     pub async fn kill_session(&self, id: String) -> Result<(), JsValue> {

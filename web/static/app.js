@@ -158,7 +158,8 @@ async function renderMachine(id) {
   const providers = (e.info.providers || ['Shell']).map((p) => p.toLowerCase());
   $('#view').innerHTML = `
     <form class="new" id="new">
-      <input name="cwd" placeholder="folder (default: home)" autocomplete="off" autocapitalize="off" spellcheck="false">
+      <input name="cwd" list="folders" placeholder="folder (default: home)" autocomplete="off" autocapitalize="off" spellcheck="false">
+      <datalist id="folders"></datalist>
       <select name="provider">${providers.map((p) => `<option>${esc(p)}</option>`).join('')}</select>
       <button class="primary">New session</button>
     </form>
@@ -166,6 +167,17 @@ async function renderMachine(id) {
       <a href="#/t/${a.id}/${s.id}"><button>Open</button></a>
       <button data-kill="${s.id}">${s.status === 'Running' ? 'Kill' : 'Remove'}</button></li>`).join('')
       || '<li class="dim">No sessions.</li>'}</ul>`;
+  // Folder completion from the machine's own file system; an answer for older text
+  // than what the field holds now is dropped.
+  const cwd = $('#new [name=cwd]');
+  cwd.oninput = async () => {
+    const text = cwd.value;
+    if (!text) return;
+    let found;
+    try { found = JSON.parse(await e.peer.completeFolder(text)); } catch { return; }
+    if (cwd.value !== text) return;
+    $('#folders').innerHTML = found.map((p) => `<option value="${esc(p)}">`).join('');
+  };
   $('#new').onsubmit = async (ev) => {
     ev.preventDefault();
     const f = new FormData(ev.target);

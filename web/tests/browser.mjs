@@ -38,6 +38,13 @@ try {
   step('paired');
 
   await page.locator('#machines a', { hasText: VM_AGENT }).click();
+  // Folder completion comes from the agent's file system (VM_FOLDER's parent holds a
+  // folder whose name starts with VM_FOLDER's last part).
+  await page.locator('#new [name=cwd]').fill(process.env.VM_FOLDER);
+  await page.waitForFunction((want) => [...document.querySelectorAll('#folders option')]
+    .some((o) => o.value === want), process.env.VM_FOLDER_WANT, { timeout: T });
+  step(`folder completion offers ${process.env.VM_FOLDER_WANT}`);
+  await page.locator('#new [name=cwd]').fill(process.env.VM_FOLDER_WANT);
   await page.locator('#new button').click();
   await page.waitForFunction(() => /attached/.test(document.querySelector('#status').textContent), null, { timeout: T });
   step(`shell open (${await page.textContent('#status')})`);
@@ -47,6 +54,10 @@ try {
   await page.keyboard.press('Enter');
   await waitRow('hi');
   step('typed echo hi, saw hi');
+  await page.keyboard.type('pwd');
+  await page.keyboard.press('Enter');
+  await waitRow(process.env.VM_FOLDER_WANT.replace(/\/$/, ''));
+  step('the shell runs in the completed folder');
 
   // The extra-keys bar: Ctrl then c interrupts a running command.
   await page.keyboard.type('sleep 1000');

@@ -12,8 +12,8 @@ use crate::{
         StreamOpen,
         control::{RequestBody, ResponseBody},
         files::{
-            DownloadRequest, FileMeta, FileRequest, FileResponse, TRANSFER_CHUNK, TransferFrame,
-            UploadRequest,
+            DownloadRequest, FileKind, FileMeta, FileRequest, FileResponse, TRANSFER_CHUNK,
+            TransferFrame, UploadRequest,
         },
     },
 };
@@ -24,6 +24,31 @@ impl ControlClient {
         match self.request(RequestBody::Files(req)).await? {
             ResponseBody::Files(r) => Ok(r),
             _ => Err(ClientError::Unexpected("expected a file answer")),
+        }
+    }
+
+    /// Folder completions for what a user typed in a folder field: the folders in its
+    /// parent (`~/` when it has no `/`) whose names start with its last part, as full
+    /// paths ending in `/`, hidden ones only when the last part starts with a dot; at
+    /// most `max`, in the agent's order.
+    pub async fn complete_folder(
+        &self,
+        text: &str,
+        max: usize,
+    ) -> Result<Vec<String>, ClientError> {
+        let (dir, prefix) = match text.rfind('/') {
+            Some(i) => (&text[..=i], &text[i + 1..]),
+            None => ("~/", text),
+        };
+        match self.files(FileRequest::List { path: dir.into() }).await? {
+            FileResponse::Listing { entries, .. } => Ok(entries
+                .into_iter()
+                .filter(|e| e.kind == FileKind::Dir && e.name.starts_with(prefix))
+                .filter(|e| !e.name.starts_with('.') || prefix.starts_with('.'))
+                .take(max)
+                .map(|e| format!("{dir}{}/", e.name))
+                .collect()),
+            _ => Err(ClientError::Unexpected("expected a folder listing")),
         }
     }
 
