@@ -79,6 +79,61 @@ pub fn ai_env(fake_url: &str, user_home: &Path, key: bool) -> Vec<(String, Strin
     env
 }
 
+/// A private HOME for the CLIs under test.
+///
+/// Codex's own interface copies itself into `$CODEX_HOME/packages` and starts a
+/// background app-server from there that outlives the test. Dropping the home ends
+/// every process whose executable lies inside it (only this test's CLIs can have put
+/// one there), then removes the folder, so test runs leave nothing running.
+pub struct UserHome(TempDir);
+
+impl UserHome {
+    /// A fresh, empty home.
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("vm-user-")
+            .tempdir()
+            .expect("tempdir");
+        Self(dir)
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Default for UserHome {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for UserHome {
+    fn drop(&mut self) {
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in procs.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let inside = std::fs::read_link(entry.path().join("exe"))
+                .is_ok_and(|exe| exe.starts_with(self.0.path()));
+            if inside {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
 /// An agent with the AI CLIs pointed at a fake model, a project folder, and an owner
 /// connection to it.
 pub struct AiWorld {
@@ -87,7 +142,7 @@ pub struct AiWorld {
     /// The agent.
     pub agent: TestAgent,
     /// The CLIs' HOME.
-    pub user_home: TempDir,
+    pub user_home: UserHome,
     /// The folder sessions work in.
     pub work: TempDir,
     /// An in-process owner client.
@@ -114,10 +169,7 @@ impl AiWorld {
         extra: &[(&str, &str)],
         config: &str,
     ) -> Self {
-        let user_home = tempfile::Builder::new()
-            .prefix("vm-user-")
-            .tempdir()
-            .expect("tempdir");
+        let user_home = UserHome::new();
         let env = ai_env(&fake.url(), user_home.path(), key);
         let mut env: Vec<(&str, &str)> =
             env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
