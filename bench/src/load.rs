@@ -51,14 +51,12 @@ pub struct LoadResult {
     kill_all_ms: f64,
 }
 
-fn median_p99(mut v: Vec<f64>) -> (f64, f64) {
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+fn median_p99(v: Vec<f64>) -> (f64, f64) {
     if v.is_empty() {
-        (f64::NAN, f64::NAN)
-    } else {
-        (at(0.5), at(0.99))
+        return (f64::NAN, f64::NAN);
     }
+    let s = crate::metrics::Summary::of(&v);
+    (s.p50, s.p99)
 }
 
 /// Keystroke echo through `cat`: `n` keys, each waiting for its echo.
@@ -71,16 +69,7 @@ async fn echo(
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
         let key = b'a' + (i % 26) as u8;
-        let t0 = Instant::now();
-        writer.input(vec![key]).await.context("cannot send a key")?;
-        loop {
-            match next_frame(&mut reader).await? {
-                ServerFrame::Output(b) | ServerFrame::Snapshot(b) if b.contains(&key) => break,
-                ServerFrame::Exited(e) => bail!("`cat` ended: {e}"),
-                _ => {}
-            }
-        }
-        samples.push(ms_since(t0));
+        samples.push(crate::metrics::echo::echo_key(&mut reader, &mut writer, key).await?);
         // Type like a person, not a script: a key every 50 ms.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -8,7 +8,10 @@
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use vibemesh_core::{client::ControlClient, proto::attach::ServerFrame};
+use vibemesh_core::{
+    client::{AttachReader, AttachWriter, ControlClient},
+    proto::attach::ServerFrame,
+};
 
 use super::{Plan, Summary};
 use crate::client::{Via, create_request, ms_since, next_frame};
@@ -22,22 +25,32 @@ pub async fn run(via: &Via, control: &ControlClient, plan: &Plan) -> anyhow::Res
     let (mut reader, mut writer, _snapshot) = via.attach(info.id).await?;
     let mut samples = Vec::with_capacity(plan.keys);
     for i in 0..plan.warmup_keys + plan.keys {
-        let key = b'a' + (i % 26) as u8;
-        let t0 = Instant::now();
-        writer.input(vec![key]).await.context("cannot send a key")?;
-        loop {
-            match next_frame(&mut reader).await? {
-                ServerFrame::Output(b) | ServerFrame::Snapshot(b) if b.contains(&key) => break,
-                ServerFrame::Exited(e) => bail!("`cat` ended during the echo test: {e}"),
-                ServerFrame::Notice(e) => bail!("the agent refused a key: {e}"),
-                _ => {}
-            }
-        }
+        let took = echo_key(&mut reader, &mut writer, b'a' + (i % 26) as u8).await?;
         if i >= plan.warmup_keys {
-            samples.push(ms_since(t0));
+            samples.push(took);
         }
     }
     // Detach; the caller kills the session.
     let _ = writer.finish().await;
     Ok(Summary::of(&samples))
+}
+
+/// Types `key` into an attached `cat` and waits for its echo; the round trip in ms.
+pub async fn echo_key(
+    reader: &mut AttachReader,
+    writer: &mut AttachWriter,
+    key: u8,
+) -> anyhow::Result<f64> {
+    let t0 = Instant::now();
+    writer.input(vec![key]).await.context("cannot send a key")?;
+    loop {
+        match next_frame(reader).await? {
+            ServerFrame::Output(b) | ServerFrame::Snapshot(b) if b.contains(&key) => {
+                return Ok(ms_since(t0));
+            }
+            ServerFrame::Exited(e) => bail!("`cat` ended during the echo test: {e}"),
+            ServerFrame::Notice(e) => bail!("the agent refused a key: {e}"),
+            _ => {}
+        }
+    }
 }
