@@ -30,7 +30,7 @@ use std::{
         Arc, Condvar, Mutex, MutexGuard,
         mpsc::{SyncSender, sync_channel},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
@@ -45,7 +45,7 @@ use vibemesh_core::{
     },
 };
 
-use super::{pty, recorder::Recorder, screen::Screen};
+use super::{flood::FloodGuard, pty, recorder::Recorder, screen::Screen};
 
 /// How long a connecting agent has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -86,6 +86,8 @@ struct State {
     exited: Option<ExitInfo>,
     recorder: Option<Recorder>,
     recording_error: Option<String>,
+    /// Lowers the session's scheduling weight while it floods.
+    flood: FloodGuard,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -261,6 +263,7 @@ impl Shared {
                 Ok(n) => {
                     let chunk = Bytes::copy_from_slice(&buf[..n]);
                     let mut st = lock(&self.state);
+                    st.flood.output(n, Instant::now());
                     st.record(|r| r.output(&chunk));
                     st.send(&FromHolder::Output(chunk.clone()));
                     st.backlog_bytes += chunk.len();
@@ -312,9 +315,23 @@ impl Shared {
             let mut st = lock(&self.state);
             while st.backlog.is_empty() {
                 if st.exited.is_some() {
+                    st.flood.quiet();
                     return;
                 }
-                st = self.wake.wait(st).unwrap_or_else(|p| p.into_inner());
+                if !st.flood.lowered() {
+                    st = self.wake.wait(st).unwrap_or_else(|p| p.into_inner());
+                    continue;
+                }
+                // A lowered session that stops printing gets its weight back, even if
+                // it keeps computing silently.
+                let (g, timeout) = self
+                    .wake
+                    .wait_timeout(st, super::flood::CALM)
+                    .unwrap_or_else(|p| p.into_inner());
+                st = g;
+                if timeout.timed_out() && st.backlog.is_empty() {
+                    st.flood.quiet();
+                }
             }
             let skipped = std::mem::take(&mut st.skipped);
             let mut batch = Vec::new();
@@ -434,6 +451,7 @@ fn start(
             exited: None,
             recorder,
             recording_error,
+            flood: FloodGuard::new(spawned.pid, socket.is_some()),
         }),
         screen: Mutex::new(Screen::new(spawn.size, spawn.scrollback as usize)),
         wake: Condvar::new(),

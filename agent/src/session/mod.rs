@@ -8,6 +8,7 @@
 //! process, and sessions end with it. The agent talks to either over a Unix socket
 //! ([`link`]).
 
+mod flood;
 pub mod holder;
 pub mod hub;
 pub mod link;
