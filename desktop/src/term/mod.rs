@@ -344,7 +344,9 @@ impl<'a> TerminalView<'a> {
         }
     }
 
-    /// Ctrl+Shift+C copies (on every system); Shift+PageUp/PageDown scroll the view.
+    /// Ctrl+Shift+C copies and Ctrl+Shift+V or Shift+Insert paste (on every system, as
+    /// in Linux terminals, so Ctrl+C and Ctrl+V stay free for the program);
+    /// Shift+PageUp/PageDown scroll the view.
     fn shortcut(&mut self, ui: &Ui, key: egui::Key, m: Modifiers) -> bool {
         let (rows, _) = self.term.size();
         match key {
@@ -352,6 +354,14 @@ impl<'a> TerminalView<'a> {
                 if let Some(text) = self.term.selected_text() {
                     ui.ctx().copy_text(text);
                 }
+                true
+            }
+            egui::Key::V if m.ctrl && m.shift => {
+                self.request_paste(ui);
+                true
+            }
+            egui::Key::Insert if m.shift && !m.ctrl => {
+                self.request_paste(ui);
                 true
             }
             egui::Key::PageUp if m.shift && !m.ctrl => {
@@ -363,6 +373,14 @@ impl<'a> TerminalView<'a> {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Asks the window for the clipboard, which comes back as an [`Event::Paste`].
+    fn request_paste(&self, ui: &Ui) {
+        if !self.read_only {
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::RequestPaste);
         }
     }
 
@@ -484,8 +502,10 @@ impl<'a> TerminalView<'a> {
         if response.drag_started()
             && let Some(p) = response.interact_pointer_pos()
         {
-            let p = point(p);
-            self.term.select(p, p);
+            // Egui decides on a drag only once the pointer has moved a little: anchor at
+            // where the button went down, so a quick drag keeps its first characters.
+            let from = ui.input(|i| i.pointer.press_origin()).unwrap_or(p);
+            self.term.select(point(from), point(p));
         } else if response.dragged()
             && let (Some(p), Some(sel)) = (response.interact_pointer_pos(), self.term.selection)
         {
