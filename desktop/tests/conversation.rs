@@ -46,9 +46,7 @@ fn claude_with_env(dir: &Path, claude: &Path, env: &[(String, String)]) -> PathB
 /// Starts the world, or `None` (the test skips, saying why) without the claude CLI.
 fn start() -> Option<World> {
     let Some(claude) = installed("claude") else {
-        eprintln!(
-            "SKIPPED: the claude CLI is not installed; `bash scripts/setup.sh` installs it"
-        );
+        eprintln!("SKIPPED: the claude CLI is not installed; `bash scripts/setup.sh` installs it");
         return None;
     };
     let rt = runtime();
@@ -59,12 +57,13 @@ fn start() -> Option<World> {
     let mut config = common::config();
     config.claude = Some(claude_with_env(bin.path(), &claude, &env));
     let mut app = start_app_with(rt, config);
-    app.wait("this machine online", |h| {
-        shows(h, "This machine: online")
-    });
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
     Some(World {
         app,
-        work: tempfile::Builder::new().prefix("vm-work-").tempdir().unwrap(),
+        work: tempfile::Builder::new()
+            .prefix("vm-work-")
+            .tempdir()
+            .unwrap(),
         _fake: fake,
         _user_home: user_home,
         _bin: bin,
@@ -95,9 +94,10 @@ fn start_from_the_dialog_talk_approve_a_tool_and_reopen_from_the_sidebar() {
     app.type_into("First message", "hello there");
     app.click("Start");
     app.wait("the conversation tab", |h| {
-        h.state().tabs().first().is_some_and(|t| {
-            t.conversation().is_some() && t.link_state() == Link::Live
-        })
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| t.conversation().is_some() && t.link_state() == Link::Live)
     });
     app.wait_within("the assistant's reply", AI_TIMEOUT, |h| {
         h.query_all_by_label_contains("Hello from the fake model. You said: hello there")
@@ -114,24 +114,33 @@ fn start_from_the_dialog_talk_approve_a_tool_and_reopen_from_the_sidebar() {
     app.type_into("Message", "make a file");
     app.harness
         .key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
-    app.harness.get_by_label("Message").type_text("[[run echo made-by-the-tool]]");
+    app.harness
+        .get_by_label("Message")
+        .type_text("[[run echo made-by-the-tool]]");
     app.harness.run_ok();
-    let draft = app.harness.get_by_label("Message").value().unwrap_or_default();
+    let draft = app
+        .harness
+        .get_by_label("Message")
+        .value()
+        .unwrap_or_default();
     assert_eq!(draft, "make a file\n[[run echo made-by-the-tool]]");
     app.harness.key_press(egui::Key::Enter);
     app.harness.run_ok();
-    assert_eq!(app.harness.get_by_label("Message").value().as_deref(), Some(""));
+    assert_eq!(
+        app.harness.get_by_label("Message").value().as_deref(),
+        Some("")
+    );
 
     // The approval card, and the sidebar's badge.
     app.wait_within("the approval card", AI_TIMEOUT, |h| {
-        shows(h, "Approval needed: Bash")
-            && h.query_by_label("Allow").is_some()
+        shows(h, "Approval needed: Bash") && h.query_by_label("Allow").is_some()
     });
     app.wait("the sidebar's approval badge", |h| {
         h.query_by_label("needs approval: Bash").is_some()
     });
     app.wait("the tool row, folded", |h| {
-        h.query_by_label("Bash: echo made-by-the-tool · running").is_some()
+        h.query_by_label("Bash: echo made-by-the-tool · running")
+            .is_some()
     });
     app.click("Allow");
     app.wait_within("the tool's result and the turn's end", AI_TIMEOUT, |h| {
@@ -158,9 +167,7 @@ fn start_from_the_dialog_talk_approve_a_tool_and_reopen_from_the_sidebar() {
     let before = items(app);
     app.click("×");
     assert!(app.harness.state().tabs().is_empty());
-    app.harness
-        .get_by_label_contains("(structured)")
-        .click();
+    app.harness.get_by_label_contains("(structured)").click();
     app.wait("the conversation replayed", |h| {
         h.query_by_label("The tool ran.").is_some()
     });
@@ -202,8 +209,7 @@ fn a_conversation_tab_reconnects_when_the_peer_agent_restarts() {
     app.type_into("First message", "before the restart");
     app.click("Start");
     app.wait_within("the first reply", AI_TIMEOUT, |h| {
-        shows(h, "You said: before the restart")
-            && shows(h, "turn ended")
+        shows(h, "You said: before the restart") && shows(h, "turn ended")
     });
 
     let home = server.crash();

@@ -87,7 +87,11 @@ impl Machines {
         req: CreateSession,
         then: impl FnOnce(MachineKey, SessionInfo) + Send + 'static,
     ) {
-        self.start(key, move |c| async move { c.create_session(req).await }, then);
+        self.new_session(
+            key,
+            move |c| async move { c.create_session(req).await },
+            then,
+        );
     }
 
     /// Starts a structured AI session; `then` gets the new session.
@@ -97,12 +101,16 @@ impl Machines {
         req: StartConversation,
         then: impl FnOnce(MachineKey, SessionInfo) + Send + 'static,
     ) {
-        self.start(key, move |c| async move { c.start_conversation(req).await }, then);
+        self.new_session(
+            key,
+            move |c| async move { c.start_conversation(req).await },
+            then,
+        );
     }
 
     /// Asks machine `key` for a new session with `call`; the session goes into the
     /// model and to `then`, a failure to the user.
-    fn start<F, Fut>(
+    fn new_session<F, Fut>(
         self: &Arc<Self>,
         key: MachineKey,
         call: F,

@@ -167,18 +167,26 @@ fn tool(ui: &mut Ui, index: usize, name: &str, input: &str, result: Option<&(Str
 /// start of its JSON.
 pub fn gist(input: &str) -> String {
     let v: Value = serde_json::from_str(input).unwrap_or(Value::Null);
-    let named = ["command", "cmd", "file_path", "path", "pattern", "url", "query"]
-        .iter()
-        .find_map(|k| match v.get(k)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Array(a) => Some(
-                a.iter()
-                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-            _ => None,
-        });
+    let named = [
+        "command",
+        "cmd",
+        "file_path",
+        "path",
+        "pattern",
+        "url",
+        "query",
+    ]
+    .iter()
+    .find_map(|k| match v.get(k)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(a) => Some(
+            a.iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    });
     let line = named.unwrap_or_else(|| input.to_string());
     let line = line.lines().next().unwrap_or("").to_string();
     match line.char_indices().nth(100) {
@@ -224,7 +232,12 @@ fn diff(ui: &mut Ui, tool: &str, input: &str) -> bool {
                 return false;
             };
             for c in changes {
-                text += &format!("--- {} ({})\n{}\n", s(c, "path"), s(c, "kind"), s(c, "diff"));
+                text += &format!(
+                    "--- {} ({})\n{}\n",
+                    s(c, "path"),
+                    s(c, "kind"),
+                    s(c, "diff")
+                );
             }
         }
         _ => return false,
@@ -271,7 +284,11 @@ pub fn decision_text(d: Decision, tool: &str) -> String {
 
 fn approval(ui: &mut Ui, a: Approval<'_>, steer: bool, out: &mut Vec<ConvClientFrame>) {
     let open = a.decision.is_none();
-    let edge = if open { AMBER } else { ui.visuals().weak_text_color() };
+    let edge = if open {
+        AMBER
+    } else {
+        ui.visuals().weak_text_color()
+    };
     Frame::NONE
         .stroke(Stroke::new(1.0, edge))
         .corner_radius(CornerRadius::same(6))
@@ -358,7 +375,10 @@ mod tests {
     fn a_tool_row_names_the_command_or_file() {
         assert_eq!(gist(r#"{"command":"ls -l\nmore"}"#), "ls -l");
         assert_eq!(gist(r#"{"command":["bash","-lc","ls"]}"#), "bash -lc ls");
-        assert_eq!(gist(r#"{"file_path":"/a/b.rs","old_string":"x"}"#), "/a/b.rs");
+        assert_eq!(
+            gist(r#"{"file_path":"/a/b.rs","old_string":"x"}"#),
+            "/a/b.rs"
+        );
         assert_eq!(gist("not json"), "not json");
     }
 }

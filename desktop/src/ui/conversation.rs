@@ -62,21 +62,22 @@ impl ConvPane {
 
     /// Draws the tab; `machine` names where it runs.
     pub fn show(&mut self, ui: &mut Ui, machine: &str) {
-        let (status, conv, live) = {
-            let mut s = lock(&self.link.state);
-            s.unseen = false;
-            let status = match &s.link {
-                Link::Live => s.notice.clone(),
-                Link::Connecting => Some(format!("Connecting to {machine}…")),
-                Link::Reconnecting(why) => Some(format!(
-                    "Connection to {machine} lost ({why}); reconnecting…"
-                )),
-                Link::Exited(e) => Some(format!("The session ended ({e}).")),
-                Link::Closed(why) => Some(format!("This conversation is closed: {why}")),
-            };
-            // A copy, so the task is never kept waiting while the frame is drawn.
-            (status, s.conv.clone(), s.link == Link::Live)
+        // Drawn under the lock, as a terminal tab is: the task waits a frame's drawing at
+        // most, and a long conversation is not copied every frame.
+        let state = self.link.state.clone();
+        let mut s = lock(&state);
+        s.unseen = false;
+        let status = match &s.link {
+            Link::Live => s.notice.clone(),
+            Link::Connecting => Some(format!("Connecting to {machine}…")),
+            Link::Reconnecting(why) => Some(format!(
+                "Connection to {machine} lost ({why}); reconnecting…"
+            )),
+            Link::Exited(e) => Some(format!("The session ended ({e}).")),
+            Link::Closed(why) => Some(format!("This conversation is closed: {why}")),
         };
+        let live = s.link == Link::Live;
+        let conv = &s.conv;
         let mut out = Vec::new();
         egui::Frame::NONE.inner_margin(8.0).show(ui, |ui| {
             if let Some(text) = status {
@@ -84,18 +85,25 @@ impl ConvPane {
             }
             egui::Panel::bottom("conversation-input")
                 .frame(egui::Frame::NONE.inner_margin(egui::Margin::symmetric(0, 6)))
-                .show_inside(ui, |ui| self.input(ui, &conv, live, &mut out));
+                .show(ui, |ui| self.input(ui, conv, live, &mut out));
             egui::CentralPanel::default()
                 .frame(egui::Frame::NONE)
-                .show_inside(ui, |ui| items(ui, &conv, self.steer && live, &mut out));
+                .show(ui, |ui| items(ui, conv, self.steer && live, &mut out));
         });
+        drop(s);
         for frame in out {
             self.link.send(frame);
         }
     }
 
     /// The input box and its buttons, or why there are none.
-    fn input(&mut self, ui: &mut Ui, conv: &Conversation, live: bool, out: &mut Vec<ConvClientFrame>) {
+    fn input(
+        &mut self,
+        ui: &mut Ui,
+        conv: &Conversation,
+        live: bool,
+        out: &mut Vec<ConvClientFrame>,
+    ) {
         if !self.steer {
             ui.label(
                 RichText::new("Watching: you can follow this conversation but not steer it.")
@@ -131,9 +139,9 @@ impl ConvPane {
             let enter = r.has_focus()
                 && ui.input(|i| {
                     i.events.iter().any(|e| {
-                        matches!(e, egui::Event::Key { key: Key::Enter, pressed: true, modifiers, .. }
+                    matches!(e, egui::Event::Key { key: Key::Enter, pressed: true, modifiers, .. }
                             if !modifiers.shift)
-                    })
+                })
                 });
             let can = ready && !self.draft.trim().is_empty();
             let clicked = ui.add_enabled(can, egui::Button::new("Send")).clicked();

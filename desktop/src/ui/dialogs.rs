@@ -85,7 +85,12 @@ impl Dialog {
 }
 
 /// A text field with a visible label that also names it for screen readers (and tests).
-pub(super) fn labelled_field(ui: &mut Ui, label: &str, text: &mut String, multiline: bool) -> egui::Response {
+pub(super) fn labelled_field(
+    ui: &mut Ui,
+    label: &str,
+    text: &mut String,
+    multiline: bool,
+) -> egui::Response {
     ui.horizontal(|ui| {
         let l = ui.label(label);
         let edit = if multiline {
@@ -234,7 +239,6 @@ impl DesktopApp {
         }
         false
     }
-
 
     fn settings_ui(
         &mut self,

@@ -24,8 +24,8 @@ use crate::{
     term::{Palette, TermStyle},
 };
 
-pub use dialogs::Dialog;
 pub use conversation::ConvPane;
+pub use dialogs::Dialog;
 pub use new_session::{AiMode, NewSession};
 pub use tabs::{Tab, TabBody, TabPlace};
 

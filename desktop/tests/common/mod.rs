@@ -171,9 +171,10 @@ impl App {
     pub fn start_shell(&mut self) {
         self.click("Start");
         self.wait("the shell tab is live", |h| {
-            h.state().tabs().first().is_some_and(|t| {
-                t.link_state() == Link::Live && !t.screen_text().trim().is_empty()
-            })
+            h.state()
+                .tabs()
+                .first()
+                .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
         });
         self.harness.get_by_label("terminal").focus();
         self.harness.run_ok();
