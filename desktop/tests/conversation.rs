@@ -110,20 +110,21 @@ fn start_from_the_dialog_talk_approve_a_tool_and_reopen_from_the_sidebar() {
         h.query_by_label("your turn").is_some()
     });
 
-    // Shift+Enter makes a new line; Enter sends.
+    // Shift+Enter makes a new line; Enter sends. (`touch` needs approval; a bare `echo`
+    // would not: Claude Code runs read-only commands without asking.)
     app.type_into("Message", "make a file");
     app.harness
         .key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
     app.harness
         .get_by_label("Message")
-        .type_text("[[run echo made-by-the-tool]]");
+        .type_text("[[run touch tool-was-here.txt && ls]]");
     app.harness.run_ok();
     let draft = app
         .harness
         .get_by_label("Message")
         .value()
         .unwrap_or_default();
-    assert_eq!(draft, "make a file\n[[run echo made-by-the-tool]]");
+    assert_eq!(draft, "make a file\n[[run touch tool-was-here.txt && ls]]");
     app.harness.key_press(egui::Key::Enter);
     app.harness.run_ok();
     assert_eq!(
@@ -139,7 +140,7 @@ fn start_from_the_dialog_talk_approve_a_tool_and_reopen_from_the_sidebar() {
         h.query_by_label("needs approval: Bash").is_some()
     });
     app.wait("the tool row, folded", |h| {
-        h.query_by_label("Bash: echo made-by-the-tool · running")
+        h.query_by_label("Bash: touch tool-was-here.txt && ls · running")
             .is_some()
     });
     app.click("Allow");
@@ -152,13 +153,14 @@ fn start_from_the_dialog_talk_approve_a_tool_and_reopen_from_the_sidebar() {
     assert!(app.harness.query_by_label("Allowed").is_some());
     // The tool row unfolds to its output.
     app.harness
-        .get_by_label("Bash: echo made-by-the-tool · done")
+        .get_by_label("Bash: touch tool-was-here.txt && ls · done")
         .scroll_to_me();
     app.harness.run_ok();
-    app.click("Bash: echo made-by-the-tool · done");
+    app.click("Bash: touch tool-was-here.txt && ls · done");
     app.wait("the tool's output", |h| {
-        h.query_by_label("made-by-the-tool").is_some()
+        h.query_by_label("tool-was-here.txt").is_some()
     });
+    assert!(w.work.path().join("tool-was-here.txt").exists());
     app.wait("the sidebar's turn badge again", |h| {
         h.query_by_label("your turn").is_some()
     });
