@@ -43,12 +43,31 @@ fn claude_with_env(dir: &Path, claude: &Path, env: &[(String, String)]) -> PathB
     path
 }
 
+/// The claude CLI, or `None` after saying the test skips without it.
+fn claude() -> Option<PathBuf> {
+    let found = installed("claude");
+    if found.is_none() {
+        eprintln!("SKIPPED: the claude CLI is not installed; `bash scripts/setup.sh` installs it");
+    }
+    found
+}
+
+/// A real agent whose `claude` talks to `fake` only, the CLI's home, and the
+/// environment (to start the agent again with).
+fn ai_agent(fake: &FakeModel) -> (TestAgent, UserHome, Vec<(String, String)>) {
+    let user_home = UserHome::new();
+    let env = ai_env(&fake.url(), user_home.path(), true);
+    let agent = TestAgent::start_env("ai", "", &pairs(&env));
+    (agent, user_home, env)
+}
+
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
 /// Starts the world, or `None` (the test skips, saying why) without the claude CLI.
 fn start() -> Option<World> {
-    let Some(claude) = installed("claude") else {
-        eprintln!("SKIPPED: the claude CLI is not installed; `bash scripts/setup.sh` installs it");
-        return None;
-    };
+    let claude = claude()?;
     let rt = runtime();
     let fake = rt.block_on(FakeModel::start());
     let user_home = UserHome::new();
@@ -187,16 +206,12 @@ fn start_from_the_dialog_talk_approve_a_tool_and_reopen_from_the_sidebar() {
 /// the conversation goes on.
 #[test]
 fn a_conversation_tab_reconnects_when_the_peer_agent_restarts() {
-    if installed("claude").is_none() {
-        eprintln!("SKIPPED: the claude CLI is not installed; `bash scripts/setup.sh` installs it");
+    if claude().is_none() {
         return;
     }
     let rt = runtime();
     let fake = rt.block_on(FakeModel::start());
-    let user_home = UserHome::new();
-    let env = ai_env(&fake.url(), user_home.path(), true);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = TestAgent::start_env("ai", "", &env);
+    let (server, _user_home, env) = ai_agent(&fake);
     // Restarted on the same port, so the address the app knows still reaches it.
     let addr = server.json(&["status"])["addrs"][0]
         .as_str()
@@ -224,7 +239,7 @@ fn a_conversation_tab_reconnects_when_the_peer_agent_restarts() {
         format!("name = \"ai\"\nrelay = \"none\"\nlisten = [\"{addr}\"]\n"),
     )
     .unwrap();
-    let _server = TestAgent::spawn_env(home, "ai", &env);
+    let _server = TestAgent::spawn_env(home, "ai", &pairs(&env));
     app.wait("the tab live again", |h| {
         h.state().tabs()[0].link_state() == Link::Live
     });
@@ -250,4 +265,55 @@ fn a_conversation_tab_reconnects_when_the_peer_agent_restarts() {
         "{}",
         app.describe()
     );
+}
+
+/// A viewer follows a conversation that an owner (the `vibemesh` CLI) steers: it sees
+/// the messages and the approval card settle, and has no input box and no buttons.
+#[test]
+fn a_viewer_follows_the_conversation_without_controls() {
+    if claude().is_none() {
+        return;
+    }
+    let rt = runtime();
+    let fake = rt.block_on(FakeModel::start());
+    let (server, _user_home, _) = ai_agent(&fake);
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().display().to_string();
+    let args = [
+        "open",
+        "local",
+        "--provider",
+        "claude",
+        "--structured",
+        "--path",
+        &path,
+    ];
+    let mut owner = server.term(&args, 50, 160);
+    owner.wait_text("/quit detaches");
+
+    let mut app = start_app_with(rt, common::config());
+    app.add_machine(&server.ticket(&["--role", "viewer"]), "ai");
+    app.wait("the session in the sidebar", |h| shows(h, "(structured)"));
+    app.harness.get_by_label_contains("(structured)").click();
+    app.wait("the tab, watching", |h| {
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| t.link_state() == Link::Live)
+            && shows(h, "Watching:")
+    });
+    assert!(app.harness.query_by_label("Message").is_none());
+    assert!(app.harness.query_by_label("Send").is_none());
+
+    owner.line("[[run touch by-the-owner.txt]]");
+    app.wait_within("the approval card, without buttons", AI_TIMEOUT, |h| {
+        shows(h, "Approval needed: Bash") && shows(h, "Waiting for an owner to answer.")
+    });
+    assert!(app.harness.query_by_label("Allow").is_none());
+    owner.wait_text("answer with /allow");
+    owner.line("/allow");
+    app.wait_within("the owner's answer and the turn's end", AI_TIMEOUT, |h| {
+        h.query_by_label("Allowed").is_some() && shows(h, "turn ended")
+    });
+    assert!(work.path().join("by-the-owner.txt").exists());
 }
