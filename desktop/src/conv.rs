@@ -35,6 +35,9 @@ pub struct ConvState {
     pub notice: Option<String>,
     /// Entries arrived since the tab was last looked at.
     pub unseen: bool,
+    /// Entries that came again though already applied: a re-attach asks for those after
+    /// the last one it has, so this stays 0.
+    pub replayed: u64,
 }
 
 /// An open conversation tab's connection.
@@ -80,6 +83,7 @@ impl ConvLink {
             link: Link::Connecting,
             notice: None,
             unseen: false,
+            replayed: 0,
         }));
         let dial = move || {
             let (backend, target) = (backend.clone(), target.clone());
@@ -237,6 +241,9 @@ async fn serve(
                 match s.conv.apply_frame(&frame) {
                     Ok(applied) => {
                         s.unseen |= applied;
+                        if !applied && matches!(frame, ConvServerFrame::Entry(_)) {
+                            s.replayed += 1;
+                        }
                         None
                     }
                     Err(e) if matches!(frame, ConvServerFrame::Notice(_)) => {

@@ -12,7 +12,7 @@ use std::{
 use common::{App, runtime, shows, start_app_with};
 use egui_kittest::kittest::Queryable;
 use vibemesh_core::client::Item;
-use vibemesh_desktop::tab::Link;
+use vibemesh_desktop::{tab::Link, ui::TabBody};
 use vibemesh_tests::{
     FakeModel, TestAgent,
     ai::{AI_TIMEOUT, UserHome, ai_env, installed},
@@ -251,6 +251,11 @@ fn a_conversation_tab_reconnects_when_the_peer_agent_restarts() {
     app.wait_within("the reply after the restart", AI_TIMEOUT, |h| {
         shows(h, "You said: after the restart")
     });
+    let replayed = match &app.harness.state().tabs()[0].body {
+        TabBody::Conversation(pane) => pane.replayed(),
+        TabBody::Terminal(_) => panic!("a conversation tab"),
+    };
+    assert_eq!(replayed, 0, "the re-attach asked only for newer entries");
     let items = items(&app);
     for said in ["before the restart", "after the restart"] {
         let n = items

@@ -43,6 +43,11 @@ impl ConvPane {
         lock(&self.link.state).conv.clone()
     }
 
+    /// Entries that came twice (see [`crate::conv::ConvState::replayed`]).
+    pub fn replayed(&self) -> u64 {
+        lock(&self.link.state).replayed
+    }
+
     /// Where its connection is.
     pub fn link_state(&self) -> Link {
         lock(&self.link.state).link.clone()
