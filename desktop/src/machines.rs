@@ -1,6 +1,6 @@
 //! Keeping the sidebar true: one task per machine holds a control stream open, applies
 //! the session events the agent pushes, and reconnects with backoff when the stream
-//! drops. The window's requests (pair, revoke, new session...) are in [`requests`].
+//! drops. The window's requests (pair, revoke, new session...) are in `machines/requests.rs`.
 
 use std::{
     collections::HashMap,

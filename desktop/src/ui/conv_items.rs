@@ -72,7 +72,8 @@ fn user(ui: &mut Ui, text: &str) {
             .inner_margin(8.0)
             .show(ui, |ui| {
                 ui.set_max_width(ui.available_width() * 0.8);
-                ui.label(text);
+                // The bubble sits on the right; its lines still start on the left.
+                ui.add(egui::Label::new(text).halign(egui::Align::Min));
             });
     });
 }
