@@ -101,7 +101,7 @@ fn items(app: &App) -> Vec<Item> {
 }
 
 #[test]
-fn start_from_the_dialog_talk_approve_a_tool_and_reopen_from_the_sidebar() {
+fn start_from_the_dialog_talk_approve_and_reopen_from_the_sidebar() {
     let Some(mut w) = start() else { return };
     let app = &mut w.app;
 
@@ -203,7 +203,7 @@ fn start_from_the_dialog_talk_approve_a_tool_and_reopen_from_the_sidebar() {
 
 /// A conversation on a peer whose agent restarts: the tab says it reconnects, comes
 /// back by itself with only what is new (re-attaching after the last entry it has), and
-/// the conversation goes on.
+/// the conversation goes on, down to interrupting a turn.
 #[test]
 fn a_conversation_tab_reconnects_when_the_peer_agent_restarts() {
     if claude().is_none() {
@@ -248,8 +248,10 @@ fn a_conversation_tab_reconnects_when_the_peer_agent_restarts() {
     });
     app.type_into("Message", "after the restart");
     app.harness.key_press(egui::Key::Enter);
+    // Until the turn ends the app is busy, and Enter sends nothing.
     app.wait_within("the reply after the restart", AI_TIMEOUT, |h| {
         shows(h, "You said: after the restart")
+            && h.query_all_by_label_contains("turn ended").count() == 2
     });
     let replayed = match &app.harness.state().tabs()[0].body {
         TabBody::Conversation(pane) => pane.replayed(),
@@ -270,6 +272,22 @@ fn a_conversation_tab_reconnects_when_the_peer_agent_restarts() {
         "{}",
         app.describe()
     );
+
+    // A turn that does not end: its text so far with a caret, and Interrupt stops it.
+    // (Here, where no earlier message holds a [[...]] marker the fake model would read.)
+    // The input box kept the keyboard through the turn: type straight on.
+    assert!(app.harness.get_by_label("Message").is_focused());
+    app.harness.get_by_label("Message").type_text("[[hang]]");
+    app.harness.key_press(egui::Key::Enter);
+    app.wait_within("the answer being written", AI_TIMEOUT, |h| {
+        h.query_by_label("Thinking about it▌").is_some() && h.query_by_label("Interrupt").is_some()
+    });
+    app.click("Interrupt");
+    app.wait_within("the interrupted turn's end", AI_TIMEOUT, |h| {
+        h.query_all_by_label_contains("turn ended").count() == 3
+            && h.query_by_label("Interrupt").is_none()
+    });
+    assert!(app.has_label("Thinking about it") && !app.has_label("▌"));
 }
 
 /// A viewer follows a conversation that an owner (the `vibemesh` CLI) steers: it sees

@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration, time::Instant};
 
 use egui_kittest::{Harness, kittest::Queryable};
 use vibemesh_agent::config::{Config, Home};
-use vibemesh_desktop::{DesktopApp, backend::Backend, tab::Link};
+use vibemesh_desktop::{DesktopApp, backend::Backend, conv::lock, tab::Link, ui::TabBody};
 use vibemesh_tests::TIMEOUT;
 
 /// The app under test, its runtime and its agent's home.
@@ -101,13 +101,18 @@ impl App {
         let mut out = String::new();
         for t in self.harness.state().tabs() {
             out += &format!("{} ({:?})\n", t.label(), t.link_state());
-            match t.conversation() {
-                Some(c) => {
-                    for i in &c.items {
+            match &t.body {
+                TabBody::Conversation(pane) => {
+                    let s = lock(&pane.link.state);
+                    for i in &s.conv.items {
                         out += &format!("  {i:?}\n");
                     }
+                    out += &format!(
+                        "  busy {}, notice {:?}, draft {:?}\n",
+                        s.conv.busy, s.notice, pane.draft
+                    );
                 }
-                None => out += &t.screen_text(),
+                TabBody::Terminal(_) => out += &t.screen_text(),
             }
         }
         out
