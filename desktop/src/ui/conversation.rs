@@ -134,7 +134,7 @@ impl ConvPane {
             // Shift+Enter makes a new line; a plain Enter sends (checked below).
             // A stable id: the busy row above comes and goes, and focus must stay.
             let edit = egui::TextEdit::multiline(&mut self.draft)
-                .id(egui::Id::new("conversation-message"))
+                .id(egui::Id::unique("conversation-message"))
                 .desired_rows(2)
                 .desired_width(ui.available_width() - 70.0)
                 .hint_text("Enter sends, Shift+Enter starts a new line")
