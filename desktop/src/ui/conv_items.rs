@@ -1,5 +1,5 @@
 //! One conversation item each: the user's bubble, the assistant's text with code
-//! blocks, folded tool rows (with diffs for file edits), approval cards, turn footers,
+//! blocks, folded tool rows (file edits as diffs, [`super::diff`]), approval cards, turn footers,
 //! errors, notices and output this build did not understand.
 
 use egui::{Color32, CornerRadius, Frame, Layout, RichText, Stroke, Ui};
@@ -11,7 +11,8 @@ use vibemesh_core::{
 
 /// Red for errors and denials.
 pub const RED: Color32 = Color32::from_rgb(0xf1, 0x4c, 0x4c);
-const GREEN: Color32 = Color32::from_rgb(0x23, 0xd1, 0x8b);
+/// Green for what was allowed or added.
+pub const GREEN: Color32 = Color32::from_rgb(0x23, 0xd1, 0x8b);
 const AMBER: Color32 = Color32::from_rgb(0xe5, 0xa5, 0x10);
 /// Shown after text still being written.
 const CARET: &str = "▌";
@@ -153,7 +154,7 @@ fn tool(ui: &mut Ui, index: usize, name: &str, input: &str, result: Option<&(Str
     egui::CollapsingHeader::new(header)
         .id_salt(("tool", index))
         .show(ui, |ui| {
-            if !diff(ui, name, input) {
+            if !super::diff::show(ui, name, input) {
                 ui.label(RichText::new("input").small().weak());
                 code(ui, &pretty(input));
             }
@@ -204,67 +205,6 @@ fn pretty(input: &str) -> String {
         .unwrap_or_else(|| input.to_string())
 }
 
-/// File edits as coloured diffs: Claude's `Edit`/`MultiEdit`/`Write`, Codex's `edit`.
-/// Returns `false` when `input` is not one (the caller shows it as JSON).
-fn diff(ui: &mut Ui, tool: &str, input: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<Value>(input) else {
-        return false;
-    };
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let mut text = String::new();
-    match tool {
-        "Edit" | "MultiEdit" | "Write" => {
-            text += &format!("--- {}\n", s(&v, "file_path"));
-            let edits = match v.get("edits").and_then(Value::as_array) {
-                Some(e) => e.clone(),
-                None => vec![v.clone()],
-            };
-            for e in &edits {
-                for l in s(e, "old_string").lines() {
-                    text += &format!("-{l}\n");
-                }
-                for l in s(e, "new_string").lines().chain(s(e, "content").lines()) {
-                    text += &format!("+{l}\n");
-                }
-            }
-        }
-        "edit" => {
-            let Some(changes) = v.get("changes").and_then(Value::as_array) else {
-                return false;
-            };
-            for c in changes {
-                text += &format!(
-                    "--- {} ({})\n{}\n",
-                    s(c, "path"),
-                    s(c, "kind"),
-                    s(c, "diff")
-                );
-            }
-        }
-        _ => return false,
-    }
-    let mono = egui::TextStyle::Monospace.resolve(ui.style());
-    let plain = ui.visuals().text_color();
-    let mut job = egui::text::LayoutJob::default();
-    for line in text.lines() {
-        let color = match line.as_bytes().first() {
-            Some(b'+') if !line.starts_with("+++") => GREEN,
-            Some(b'-') if !line.starts_with("---") => RED,
-            _ => plain,
-        };
-        let format = egui::TextFormat::simple(mono.clone(), color);
-        job.append(&format!("{line}\n"), 0.0, format);
-    }
-    Frame::NONE
-        .fill(ui.visuals().extreme_bg_color)
-        .inner_margin(6.0)
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.label(job);
-        });
-    true
-}
-
 /// An approval request as it arrives.
 struct Approval<'a> {
     id: &'a str,
@@ -300,7 +240,7 @@ fn approval(ui: &mut Ui, a: Approval<'_>, steer: bool, out: &mut Vec<ConvClientF
             if let Some(d) = a.description {
                 ui.label(d);
             }
-            if !diff(ui, a.tool, a.input) {
+            if !super::diff::show(ui, a.tool, a.input) {
                 code(ui, &pretty(a.input));
             }
             match a.decision {

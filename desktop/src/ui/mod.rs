@@ -5,6 +5,7 @@
 mod conv_items;
 mod conversation;
 mod dialogs;
+mod diff;
 mod new_session;
 mod sidebar;
 mod tabs;
