@@ -1,14 +1,17 @@
-//! `vibemesh-desktop`: every machine's terminals in one native egui window.
+//! `vibemesh-desktop`: every machine's terminals and AI conversations in one native
+//! egui window.
 //!
 //! - [`term`]: the terminal widget (vt100 screen, keys, mouse, selection); independent
 //!   of the rest, it could be used in any egui app.
 //! - [`backend`]: how the app reaches agents (the local socket, or an agent in-process).
 //! - [`model`] and [`machines`]: what the window shows, kept live by pushed events.
-//! - [`tab`]: a session tab's connection, with reconnect.
+//! - [`tab`]: a session tab's connection, with reconnect; [`conv`]: the same for a
+//!   structured AI session's conversation.
 //! - [`ui`]: the window itself; [`settings`] and [`qr`] serve it.
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod conv;
 pub mod machines;
 pub mod model;
 pub mod qr;

@@ -1,7 +1,6 @@
 //! Keeping the sidebar true: one task per machine holds a control stream open, applies
 //! the session events the agent pushes, and reconnects with backoff when the stream
-//! drops. The window's requests (pair, revoke, new session...) run here too, as tasks
-//! that write their outcome into the model.
+//! drops. The window's requests (pair, revoke, new session...) are in `machines/requests.rs`.
 
 use std::{
     collections::HashMap,
@@ -14,11 +13,12 @@ use vibemesh_core::{
     ErrorCode, WireError,
     client::{Backoff, ClientError, open_control},
     proto::{
-        Role, SessionId, SessionInfo,
-        control::{CreateSession, Event},
+        control::Event,
         local::{AdminReply, AdminRequest, Target},
     },
 };
+
+mod requests;
 
 use crate::{
     backend::Backend,
@@ -265,136 +265,6 @@ impl Machines {
                 Ok(_) => {}
                 Err(e) => locked(&me.model).error(format!("Could not list peers: {}", e.message)),
             }
-            me.changed();
-        });
-    }
-
-    /// Pairs with the agent a pasted ticket names.
-    pub fn join(self: &Arc<Self>, ticket: String) {
-        let me = self.clone();
-        locked(&self.model).join_result = None;
-        self.rt.spawn(async move {
-            let ticket = ticket.split_whitespace().collect::<String>();
-            let result = me
-                .backend
-                .admin(AdminRequest::Join { ticket, name: None })
-                .await;
-            let outcome = match result {
-                Ok(AdminReply::Joined(p)) => Ok(p.name),
-                Ok(_) => Err("the agent gave an unexpected answer".to_string()),
-                Err(e) => Err(e.message),
-            };
-            if outcome.is_ok() {
-                me.refresh_peers();
-            }
-            locked(&me.model).join_result = Some(outcome);
-            me.changed();
-        });
-    }
-
-    /// Revokes a peer: it loses access here and leaves the sidebar.
-    pub fn revoke(self: &Arc<Self>, name: String) {
-        let me = self.clone();
-        self.rt.spawn(async move {
-            match me
-                .backend
-                .admin(AdminRequest::RemovePeer(name.clone()))
-                .await
-            {
-                Ok(_) => locked(&me.model).notice(format!("Removed {name}.")),
-                Err(e) => {
-                    locked(&me.model).error(format!("Could not remove {name}: {}", e.message))
-                }
-            }
-            me.refresh_peers();
-        });
-    }
-
-    /// Mints a pairing ticket for a phone, a browser or another machine.
-    pub fn mint_ticket(self: &Arc<Self>, role: Role) {
-        let me = self.clone();
-        self.rt.spawn(async move {
-            match me
-                .backend
-                .admin(AdminRequest::Pair {
-                    role,
-                    ttl_secs: None,
-                })
-                .await
-            {
-                Ok(AdminReply::Ticket(t)) => locked(&me.model).ticket = Some(t),
-                Ok(_) => {}
-                Err(e) => {
-                    locked(&me.model).error(format!("Could not make a ticket: {}", e.message))
-                }
-            }
-            me.changed();
-        });
-    }
-
-    /// Starts a session; `then` gets the new session (to open a tab on it).
-    pub fn create_session(
-        self: &Arc<Self>,
-        key: MachineKey,
-        req: CreateSession,
-        then: impl FnOnce(MachineKey, SessionInfo) + Send + 'static,
-    ) {
-        let me = self.clone();
-        self.rt.spawn(async move {
-            let (control, name) = match locked(&me.model).machine(key) {
-                Some(m) => (m.control.clone(), m.name.clone()),
-                None => (None, "?".into()),
-            };
-            let Some(control) = control else {
-                locked(&me.model).error(format!("{name} is not reachable right now."));
-                me.changed();
-                return;
-            };
-            match control.create_session(req).await {
-                Ok(info) => {
-                    if let Some(m) = locked(&me.model).machine_mut(key) {
-                        m.sessions.insert(info.id, info.clone());
-                    }
-                    then(key, info);
-                }
-                Err(e) => locked(&me.model).error(format!(
-                    "Could not start the session on {name}: {}",
-                    wire(e).message
-                )),
-            }
-            me.changed();
-        });
-    }
-
-    /// Stops a session (or forgets an exited one).
-    pub fn kill_session(self: &Arc<Self>, key: MachineKey, id: SessionId) {
-        let me = self.clone();
-        self.rt.spawn(async move {
-            let control = locked(&me.model)
-                .machine(key)
-                .and_then(|m| m.control.clone());
-            if let Some(control) = control
-                && let Err(e) = control.kill_session(id).await
-            {
-                locked(&me.model).error(format!("Could not stop {id}: {}", wire(e).message));
-                me.changed();
-            }
-        });
-    }
-
-    /// Folder completions for `text` on machine `key`: the folders in its parent that
-    /// start with its last part.
-    pub fn complete(self: &Arc<Self>, key: MachineKey, text: String) {
-        let me = self.clone();
-        self.rt.spawn(async move {
-            let control = locked(&me.model)
-                .machine(key)
-                .and_then(|m| m.control.clone());
-            let Some(control) = control else { return };
-            let Ok(found) = control.complete_folder(&text, 12).await else {
-                return;
-            };
-            locked(&me.model).completions = Some((text, found));
             me.changed();
         });
     }

@@ -1,78 +1,12 @@
 //! The desktop app end to end, headless (egui_kittest), against real agents on
 //! 127.0.0.1: the app's own agent runs in-process, the peer is a real `vibemesh agent`.
 
-use std::{sync::Arc, time::Instant};
+mod common;
 
-use egui_kittest::{Harness, kittest::Queryable};
-use vibemesh_agent::config::{Config, Home};
-use vibemesh_desktop::{DesktopApp, backend::Backend, model::locked, tab::Link};
-use vibemesh_tests::{TIMEOUT, TestAgent};
-
-struct App {
-    harness: Harness<'static, DesktopApp>,
-    _rt: tokio::runtime::Runtime,
-    _home: tempfile::TempDir,
-}
-
-fn start_app() -> App {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let config = Config {
-        name: Some("desk".into()),
-        relay: "none".into(),
-        listen: vec!["127.0.0.1:0".parse().unwrap()],
-        ..Config::default()
-    };
-    let backend = rt
-        .block_on(Backend::embed(Home::under(home.path()), config))
-        .expect("embedded agent starts");
-    let app = vibemesh_desktop::start(Arc::new(backend), rt.handle().clone());
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1100.0, 700.0))
-        .build_ui_state(|ui, app: &mut DesktopApp| app.ui(ui), app);
-    App {
-        harness,
-        _rt: rt,
-        _home: home,
-    }
-}
-
-impl App {
-    /// Runs frames until `cond` holds, waking on the app's own change notifications.
-    fn wait(&mut self, what: &str, cond: impl Fn(&Harness<'static, DesktopApp>) -> bool) {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let seen = self.harness.state().notifier().generation();
-            self.harness.run_ok();
-            if cond(&self.harness) {
-                return;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "timed out waiting for {what}");
-            self.harness.state().notifier().wait_past(seen, left);
-        }
-    }
-
-    fn has_label(&self, text: &str) -> bool {
-        self.harness.query_by_label_contains(text).is_some()
-    }
-
-    fn click(&mut self, label: &str) {
-        self.harness.get_by_label(label).click();
-        self.harness.run_ok();
-    }
-
-    fn type_into(&mut self, label: &str, text: &str) {
-        let node = self.harness.get_by_label(label);
-        node.focus();
-        node.type_text(text);
-        self.harness.run_ok();
-    }
-}
+use common::start_app;
+use egui_kittest::kittest::Queryable;
+use vibemesh_desktop::{model::locked, tab::Link};
+use vibemesh_tests::TestAgent;
 
 #[test]
 fn pair_by_ticket_open_a_shell_type_and_revoke() {
@@ -97,30 +31,10 @@ fn pair_by_ticket_open_a_shell_type_and_revoke() {
 
     // A shell on the server, through the new-session dialog.
     // The second "+" is the server's (this machine comes first).
-    app.harness
-        .get_all_by_label("+")
-        .nth(1)
-        .expect("a + for the server")
-        .click();
-    app.harness.run_ok();
+    app.new_session_on(1);
     let dir = tempfile::tempdir().unwrap();
-    let folder = app.harness.get_by_label("Folder");
-    folder.focus();
-    app.harness
-        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    app.harness
-        .get_by_label("Folder")
-        .type_text(&dir.path().display().to_string());
-    app.harness.run_ok();
-    app.click("Start");
-    app.wait("the shell tab is live", |h| {
-        h.state()
-            .tabs()
-            .first()
-            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
-    });
-    app.harness.get_by_label("terminal").focus();
-    app.harness.run_ok();
+    app.set_field("Folder", &dir.path().display().to_string());
+    app.start_shell();
     app.harness.get_by_label("terminal").type_text("echo hi");
     app.harness.key_press(egui::Key::Enter);
     app.wait("hi on its own line in the terminal widget", |h| {
@@ -178,29 +92,9 @@ fn a_tab_reconnects_by_itself_when_the_peer_agent_restarts() {
         .expect("a bound address")
         .to_string();
     let mut app = start_app();
-    let ticket = server.ticket(&[]);
-    app.click("Add machine");
-    app.type_into("Ticket", &ticket);
-    app.click("Add");
-    app.wait("server online", |h| {
-        h.query_by_label_contains("server: online").is_some()
-    });
-    app.click("Done");
-    app.harness
-        .get_all_by_label("+")
-        .nth(1)
-        .expect("a + for the server")
-        .click();
-    app.harness.run_ok();
-    app.click("Start");
-    app.wait("the shell tab is live", |h| {
-        h.state()
-            .tabs()
-            .first()
-            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
-    });
-    app.harness.get_by_label("terminal").focus();
-    app.harness.run_ok();
+    app.add_machine(&server.ticket(&[]), "server");
+    app.new_session_on(1);
+    app.start_shell();
     app.harness
         .get_by_label("terminal")
         .type_text("echo before-$((1+1))");

@@ -21,9 +21,21 @@ use crate::{FakeModel, InProcPeer, TIMEOUT, TestAgent};
 /// How long one AI expectation may take (the CLIs start slowly on a busy machine).
 pub const AI_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// The folder `scripts/setup.sh` installs the CLIs into.
+fn tools_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/npm/node_modules/.bin")
+}
+
+/// The CLI `name` (`claude`, `codex`) as `scripts/setup.sh` installed it, if it did:
+/// for tests that skip, saying why, on a machine without it.
+pub fn installed(name: &str) -> Option<PathBuf> {
+    let p = tools_dir().join(name);
+    p.exists().then_some(p)
+}
+
 /// Where `scripts/setup.sh` puts the CLIs.
 pub fn tools_bin() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/npm/node_modules/.bin");
+    let dir = tools_dir();
     assert!(
         dir.join("claude").exists() && dir.join("codex").exists(),
         "{} has no claude/codex: run `bash scripts/setup.sh` (it installs the pinned CLIs)",

@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// How long one try (dial and attach) may take before it counts as failed.
-const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How a [`reattach`] retries.
 #[derive(Debug, Clone)]
@@ -146,8 +146,9 @@ impl ReattachHandle {
     }
 }
 
-/// Whether an error from the agent means trying again is pointless.
-fn is_final(e: &WireError) -> bool {
+/// Whether an error from the agent means trying again is pointless (the session is
+/// gone, access was refused), as opposed to a connection that may come back.
+pub fn is_final(e: &WireError) -> bool {
     !matches!(
         e.code,
         ErrorCode::Unreachable | ErrorCode::Internal | ErrorCode::Shutdown | ErrorCode::Unknown(_)

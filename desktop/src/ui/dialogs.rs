@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use egui::{Color32, RichText, Ui};
 use vibemesh_agent::config::{Config, Home};
-use vibemesh_core::proto::{Provider, Role, control::CreateSession};
+use vibemesh_core::proto::Role;
 
-use super::DesktopApp;
+use super::{DesktopApp, new_session::NewSession};
 use crate::{
     machines::Machines,
-    model::{MachineKey, Reach, locked},
+    model::{MachineKey, locked},
     settings::{FONT_SIZES, Prefs, Theme, edit_agent_config},
 };
 
@@ -31,16 +31,7 @@ pub enum Dialog {
         qr: Option<(String, egui::TextureHandle)>,
     },
     /// Start a session.
-    NewSession {
-        /// On which machine.
-        machine: MachineKey,
-        /// In which folder.
-        folder: String,
-        /// With which provider.
-        provider: Provider,
-        /// The folder text completions were last asked for.
-        asked: String,
-    },
+    NewSession(NewSession),
     /// Settings.
     Settings {
         /// The relay setting being edited.
@@ -71,16 +62,7 @@ impl Dialog {
 
     /// The new-session dialog for `machine`.
     pub fn new_session(machine: MachineKey, prefs: &Prefs) -> Self {
-        Dialog::NewSession {
-            machine,
-            folder: prefs
-                .recent_folders
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "~".into()),
-            provider: Provider::Shell,
-            asked: String::new(),
-        }
+        Dialog::NewSession(NewSession::new(machine, prefs))
     }
 
     /// The settings dialog, with the agent's current relay and roots.
@@ -103,7 +85,12 @@ impl Dialog {
 }
 
 /// A text field with a visible label that also names it for screen readers (and tests).
-fn labelled_field(ui: &mut Ui, label: &str, text: &mut String, multiline: bool) -> egui::Response {
+pub(super) fn labelled_field(
+    ui: &mut Ui,
+    label: &str,
+    text: &mut String,
+    multiline: bool,
+) -> egui::Response {
     ui.horizontal(|ui| {
         let l = ui.label(label);
         let edit = if multiline {
@@ -116,7 +103,7 @@ fn labelled_field(ui: &mut Ui, label: &str, text: &mut String, multiline: bool) 
     .inner
 }
 
-fn error_text(ui: &mut Ui, text: &str) {
+pub(super) fn error_text(ui: &mut Ui, text: &str) {
     ui.label(RichText::new(text).color(Color32::from_rgb(0xf1, 0x4c, 0x4c)));
 }
 
@@ -129,7 +116,7 @@ impl DesktopApp {
         let title = match dialog {
             Dialog::AddMachine { .. } => "Add a machine",
             Dialog::PairDevice { .. } => "Pair a device",
-            Dialog::NewSession { .. } => "New session",
+            Dialog::NewSession(_) => "New session",
             Dialog::Settings { .. } => "Settings",
         };
         let mut open = true;
@@ -144,12 +131,7 @@ impl DesktopApp {
                         self.add_machine(ui, machines, ticket, busy)
                     }
                     Dialog::PairDevice { role, qr } => self.pair_device(ui, machines, role, qr),
-                    Dialog::NewSession {
-                        machine,
-                        folder,
-                        provider,
-                        asked,
-                    } => self.new_session(ui, machines, machine, folder, provider, asked),
+                    Dialog::NewSession(form) => self.new_session(ui, machines, form),
                     Dialog::Settings { relay, roots, note } => {
                         self.settings_ui(ui, machines, relay, roots, note)
                     }
@@ -256,114 +238,6 @@ impl DesktopApp {
             }
         }
         false
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn new_session(
-        &mut self,
-        ui: &mut Ui,
-        machines: &Arc<Machines>,
-        machine: &mut MachineKey,
-        folder: &mut String,
-        provider: &mut Provider,
-        asked: &mut String,
-    ) -> bool {
-        let (names, info, completions) = {
-            let m = locked(&self.model);
-            let names: Vec<(MachineKey, String, bool)> = m
-                .machines
-                .iter()
-                .map(|x| (x.key, x.name.clone(), x.reach == Reach::Online))
-                .collect();
-            let info = m.machine(*machine).and_then(|x| x.info.clone());
-            (names, info, m.completions.clone())
-        };
-        ui.horizontal(|ui| {
-            ui.label("Machine:");
-            for (key, name, online) in &names {
-                ui.add_enabled_ui(*online, |ui| ui.radio_value(machine, *key, name.as_str()));
-            }
-        });
-        let field = labelled_field(ui, "Folder", folder, false);
-        if field.changed() || (asked.is_empty() && !folder.is_empty()) {
-            *asked = folder.clone();
-            machines.complete(*machine, folder.clone());
-        }
-        if let Some((for_text, found)) = completions
-            && &for_text == folder
-            && !found.is_empty()
-        {
-            ui.horizontal_wrapped(|ui| {
-                for f in found {
-                    if ui.small_button(&f).clicked() {
-                        *folder = f.clone();
-                        *asked = f.clone();
-                        machines.complete(*machine, f);
-                    }
-                }
-            });
-        }
-        if !self.prefs.recent_folders.is_empty() {
-            ui.horizontal_wrapped(|ui| {
-                ui.label("Recent:");
-                for f in self.prefs.recent_folders.clone() {
-                    if ui.small_button(&f).clicked() {
-                        *folder = f;
-                    }
-                }
-            });
-        }
-        ui.horizontal(|ui| {
-            ui.label("Provider:");
-            let available = info
-                .as_ref()
-                .map(|i| i.providers.clone())
-                .unwrap_or_default();
-            for p in [Provider::Shell, Provider::Claude, Provider::Codex] {
-                let ok = available.contains(&p);
-                let r = ui.add_enabled_ui(ok, |ui| ui.radio_value(provider, p, p.to_string()));
-                if !ok {
-                    let why = info
-                        .as_ref()
-                        .and_then(|i| i.provider_status.iter().find(|s| s.provider == p))
-                        .and_then(|s| s.unavailable.as_ref())
-                        .map_or("not available".to_string(), |u| u.to_string());
-                    ui.label(RichText::new(format!("({why})")).small());
-                    r.response
-                        .on_disabled_hover_text(format!("{p} is {why} on that machine"));
-                }
-            }
-        });
-        if info.is_none() {
-            error_text(ui, "That machine is not reachable right now.");
-        }
-        let mut start = false;
-        ui.horizontal(|ui| {
-            start = ui
-                .add_enabled(info.is_some(), egui::Button::new("Start"))
-                .clicked();
-        });
-        if start {
-            let cwd = folder.trim().to_string();
-            self.prefs.remember_folder(&cwd);
-            self.save_prefs();
-            let req = CreateSession {
-                provider: *provider,
-                cwd: (!cwd.is_empty()).then_some(cwd),
-                command: vec![],
-                size: self.term_size,
-                title: None,
-                env: vec![],
-            };
-            let opened = self.opened.clone();
-            machines.create_session(*machine, req, move |key, info| {
-                opened
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((key, info));
-            });
-        }
-        start
     }
 
     fn settings_ui(

@@ -1,8 +1,12 @@
-//! The window: top bar, sidebar of machines, session tabs with the terminal widget,
-//! dialogs, and errors in plain words. It reads the shared model each frame and asks
-//! [`Machines`] to act; it never waits on the network itself.
+//! The window: top bar, sidebar of machines, session tabs (the terminal widget, or a
+//! structured AI conversation), dialogs, and errors in plain words. It reads the shared
+//! model each frame and asks [`Machines`] to act; it never waits on the network itself.
 
+mod conv_items;
+mod conversation;
 mod dialogs;
+mod diff;
+mod new_session;
 mod sidebar;
 mod tabs;
 
@@ -12,7 +16,7 @@ use std::{
 };
 
 use egui::{Color32, RichText, Ui};
-use vibemesh_core::proto::{SessionInfo, TermSize};
+use vibemesh_core::proto::{Role, SessionInfo, TermSize};
 
 use crate::{
     machines::Machines,
@@ -21,8 +25,10 @@ use crate::{
     term::{Palette, TermStyle},
 };
 
+pub use conversation::ConvPane;
 pub use dialogs::Dialog;
-pub use tabs::Tab;
+pub use new_session::{AiMode, NewSession};
+pub use tabs::{Tab, TabBody, TabPlace};
 
 /// Sessions started from the window, waiting for their tab (filled by tasks).
 type Opened = Arc<Mutex<Vec<(MachineKey, SessionInfo)>>>;
@@ -236,16 +242,15 @@ impl DesktopApp {
         }
         let model = locked(&self.model);
         let Some(m) = model.machine(key) else { return };
-        let tab = Tab::open(
-            machines,
+        let place = TabPlace {
             key,
-            m.name.clone(),
-            m.target(),
-            info,
-            self.term_size,
-            self.notify.clone(),
-        );
+            machine: m.name.clone(),
+            target: m.target(),
+            // Listing sessions comes with the agent's info, so it is known here.
+            role: m.info.as_ref().map_or(Role::Viewer, |i| i.your_role),
+        };
         drop(model);
+        let tab = Tab::open(machines, place, info, self.term_size, self.notify.clone());
         self.tabs.push(tab);
         self.active = Some(self.tabs.len() - 1);
     }

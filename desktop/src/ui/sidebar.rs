@@ -78,16 +78,12 @@ impl DesktopApp {
                         .position(|t| t.key == m.key && t.session == s.id);
                     let selected = open.is_some() && open == self.active;
                     let r = ui.selectable_label(selected, session_text(s));
+                    if let Some(w) = s.conversation.as_ref().and_then(|c| c.waiting.as_ref()) {
+                        let (text, color) = super::conversation::waiting_badge(w);
+                        ui.label(RichText::new(text).small().color(color));
+                    }
                     if r.clicked() {
-                        if s.conversation.is_some() {
-                            locked(&self.model).notice(format!(
-                                "{} is a structured AI session; the desktop app shows terminal \
-                                 sessions only so far (use `vibemesh attach {} {}`).",
-                                s.title, m.name, s.id
-                            ));
-                        } else {
-                            self.open_tab(machines, m.key, s);
-                        }
+                        self.open_tab(machines, m.key, s);
                     }
                     r.context_menu(|ui| {
                         let label = if matches!(s.status, SessionStatus::Running) {

@@ -1,17 +1,30 @@
-//! Session tabs: the tab strip with activity marks, and the active tab's terminal.
+//! Session tabs: the tab strip with activity marks, and the active tab: a terminal, or
+//! a structured AI conversation ([`super::conversation`]).
 
 use std::sync::Arc;
 
 use egui::{RichText, Ui};
-use vibemesh_core::proto::{SessionId, SessionInfo, TermSize, local::Target};
+use vibemesh_core::{
+    client::Conversation,
+    proto::{Role, SessionId, SessionInfo, TermSize, local::Target},
+};
 
-use super::DesktopApp;
+use super::{DesktopApp, conversation::ConvPane};
 use crate::{
+    conv::ConvLink,
     machines::Machines,
     model::{MachineKey, Notifier, locked},
     tab::{Link, TabInput, TabLink, lock},
     term::TerminalView,
 };
+
+/// What a tab shows.
+pub enum TabBody {
+    /// A terminal session's screen.
+    Terminal(TabLink),
+    /// A structured AI session's conversation.
+    Conversation(ConvPane),
+}
 
 /// An open session tab.
 pub struct Tab {
@@ -23,67 +36,109 @@ pub struct Tab {
     pub session: SessionId,
     /// Its title when opened.
     pub title: String,
-    /// The connection and screen.
-    pub link: TabLink,
+    /// The terminal or the conversation.
+    pub body: TabBody,
     focus_next: bool,
 }
 
+/// Where a tab is opened and how it reaches its machine.
+pub struct TabPlace {
+    /// The machine.
+    pub key: MachineKey,
+    /// The machine's name.
+    pub machine: String,
+    /// Where streams to it go.
+    pub target: Target,
+    /// What this client may do there.
+    pub role: Role,
+}
+
 impl Tab {
-    /// Opens a tab attached to `info`.
+    /// Opens a tab on `info`: its conversation when it is a structured AI session, its
+    /// terminal otherwise.
     pub fn open(
         machines: &Arc<Machines>,
-        key: MachineKey,
-        machine: String,
-        target: Target,
+        place: TabPlace,
         info: &SessionInfo,
         size: TermSize,
         notify: Notifier,
     ) -> Self {
-        let link = TabLink::open(
-            machines.runtime(),
-            machines.backend().clone(),
-            target,
-            info.id,
-            size,
-            notify,
-        );
+        let (rt, backend) = (machines.runtime(), machines.backend().clone());
+        let body = if info.conversation.is_some() {
+            let watch_only = place.role != Role::Owner;
+            let link = ConvLink::open(rt, backend, place.target, info.id, watch_only, notify);
+            TabBody::Conversation(ConvPane::new(link, place.role == Role::Owner))
+        } else {
+            TabBody::Terminal(TabLink::open(
+                rt,
+                backend,
+                place.target,
+                info.id,
+                size,
+                notify,
+            ))
+        };
         Self {
-            key,
-            machine,
+            key: place.key,
+            machine: place.machine,
             session: info.id,
             title: info.title.clone(),
-            link,
+            body,
             focus_next: true,
         }
     }
 
     /// What the tab strip shows: title, machine, and marks for state and activity.
     pub fn label(&self) -> String {
-        let s = lock(&self.link.state);
-        let title = s.term.title().unwrap_or(&self.title).to_string();
+        let link = self.link_state();
+        let (title, marks) = match &self.body {
+            TabBody::Terminal(t) => {
+                let s = lock(&t.state);
+                let title = s.term.title().unwrap_or(&self.title).to_string();
+                let marks = if s.bell {
+                    " 🔔"
+                } else if s.unseen {
+                    " •"
+                } else {
+                    ""
+                };
+                (title, marks)
+            }
+            TabBody::Conversation(c) => (self.title.clone(), c.marks()),
+        };
         let mut label = format!("{title} · {}", self.machine);
-        match &s.link {
+        match &link {
             Link::Exited(e) => label.push_str(&format!(" [{e}]")),
             Link::Reconnecting(_) | Link::Connecting => label.push_str(" [connecting]"),
             Link::Closed(_) => label.push_str(" [closed]"),
             Link::Live => {}
         }
-        if s.bell {
-            label.push_str(" 🔔");
-        } else if s.unseen {
-            label.push_str(" •");
-        }
+        label.push_str(marks);
         label
     }
 
-    /// The text on its screen.
+    /// The text on its screen (empty for a conversation).
     pub fn screen_text(&self) -> String {
-        lock(&self.link.state).term.contents()
+        match &self.body {
+            TabBody::Terminal(t) => lock(&t.state).term.contents(),
+            TabBody::Conversation(_) => String::new(),
+        }
+    }
+
+    /// Its conversation, for a structured AI session.
+    pub fn conversation(&self) -> Option<Conversation> {
+        match &self.body {
+            TabBody::Conversation(c) => Some(c.conversation()),
+            TabBody::Terminal(_) => None,
+        }
     }
 
     /// Where its connection is.
     pub fn link_state(&self) -> Link {
-        lock(&self.link.state).link.clone()
+        match &self.body {
+            TabBody::Terminal(t) => lock(&t.state).link.clone(),
+            TabBody::Conversation(c) => c.link_state(),
+        }
     }
 }
 
@@ -141,8 +196,15 @@ impl DesktopApp {
         };
         let style = self.style();
         let tab = &mut self.tabs[i];
+        let link = match &mut tab.body {
+            TabBody::Terminal(link) => link,
+            TabBody::Conversation(pane) => {
+                pane.show(ui, &tab.machine);
+                return;
+            }
+        };
         let status = {
-            let mut s = lock(&tab.link.state);
+            let mut s = lock(&link.state);
             s.unseen = false;
             s.bell = false;
             match &s.link {
@@ -159,9 +221,9 @@ impl DesktopApp {
         if let Some(text) = status {
             ui.label(RichText::new(text).strong());
         }
-        let read_only = !matches!(lock(&tab.link.state).link, Link::Live);
+        let read_only = !matches!(lock(&link.state).link, Link::Live);
         let out = {
-            let mut s = lock(&tab.link.state);
+            let mut s = lock(&link.state);
             TerminalView::new(&mut s.term, &style)
                 .read_only(read_only)
                 .show(ui)
@@ -173,10 +235,10 @@ impl DesktopApp {
         if let Some((rows, cols)) = out.resized {
             let size = TermSize { rows, cols };
             self.term_size = size;
-            tab.link.send(TabInput::Resize(size));
+            link.send(TabInput::Resize(size));
         }
         if !out.input.is_empty() {
-            tab.link.send(TabInput::Bytes(out.input));
+            link.send(TabInput::Bytes(out.input));
         }
     }
 }

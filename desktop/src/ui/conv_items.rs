@@ -1,0 +1,325 @@
+//! One conversation item each: the user's bubble, the assistant's text with code
+//! blocks, folded tool rows (file edits as diffs, [`super::diff`]), approval cards, turn footers,
+//! errors, notices and output this build did not understand.
+
+use egui::{Color32, CornerRadius, Frame, Layout, RichText, Stroke, Ui};
+use serde_json::Value;
+use vibemesh_core::{
+    client::Item,
+    proto::ai::{ConvClientFrame, Decision, Usage},
+};
+
+/// Red for errors and denials.
+pub const RED: Color32 = Color32::from_rgb(0xf1, 0x4c, 0x4c);
+/// Green for what was allowed or added.
+pub const GREEN: Color32 = Color32::from_rgb(0x23, 0xd1, 0x8b);
+const AMBER: Color32 = Color32::from_rgb(0xe5, 0xa5, 0x10);
+/// Shown after text still being written.
+const CARET: &str = "▌";
+
+/// Draws item `index`; what the user asked for (an approval answer) goes to `out`.
+/// `steer`: whether this client may answer.
+pub fn item(ui: &mut Ui, index: usize, it: &Item, steer: bool, out: &mut Vec<ConvClientFrame>) {
+    match it {
+        Item::User(text) => user(ui, text),
+        Item::Assistant { text, streaming } => assistant(ui, text, *streaming),
+        Item::Tool {
+            name,
+            input,
+            result,
+            ..
+        } => tool(ui, index, name, input, result.as_ref()),
+        Item::Approval {
+            id,
+            tool,
+            input,
+            description,
+            decision,
+        } => approval(
+            ui,
+            Approval {
+                id,
+                tool,
+                input,
+                description: description.as_deref(),
+                decision: *decision,
+            },
+            steer,
+            out,
+        ),
+        Item::TurnEnd {
+            usage,
+            cost_usd,
+            error,
+        } => turn_end(ui, usage, *cost_usd, error.as_deref()),
+        Item::Error(msg) => {
+            ui.label(RichText::new(msg).color(RED));
+        }
+        Item::Notice(msg) => {
+            ui.label(RichText::new(msg).weak().small());
+        }
+        Item::Unknown { provider, raw } => {
+            ui.label(RichText::new(format!("unrecognised {provider} output:")).color(AMBER));
+            code(ui, raw);
+        }
+    }
+}
+
+fn user(ui: &mut Ui, text: &str) {
+    ui.with_layout(Layout::top_down(egui::Align::Max), |ui| {
+        Frame::NONE
+            .fill(ui.visuals().selection.bg_fill.gamma_multiply(0.35))
+            .corner_radius(CornerRadius::same(8))
+            .inner_margin(8.0)
+            .show(ui, |ui| {
+                ui.set_max_width(ui.available_width() * 0.8);
+                // The bubble sits on the right; its lines still start on the left.
+                ui.add(egui::Label::new(text).halign(egui::Align::Min));
+            });
+    });
+}
+
+/// Markdown as prose and ``` code blocks, with a caret while it is being written.
+fn assistant(ui: &mut Ui, text: &str, streaming: bool) {
+    let parts = blocks(text);
+    let last = parts.len().saturating_sub(1);
+    for (i, (is_code, part)) in parts.iter().enumerate() {
+        let caret = if streaming && i == last { CARET } else { "" };
+        if *is_code {
+            code(ui, &format!("{part}{caret}"));
+        } else {
+            ui.label(format!("{}{caret}", part.trim_matches('\n')));
+        }
+    }
+    if parts.is_empty() && streaming {
+        ui.label(CARET);
+    }
+}
+
+/// Splits markdown into (is code, text) runs at ``` fences; an unclosed fence (still
+/// being written) runs to the end.
+pub fn blocks(text: &str) -> Vec<(bool, &str)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        let Some(open) = rest.find("```") else {
+            if !rest.trim().is_empty() {
+                out.push((false, rest));
+            }
+            return out;
+        };
+        if !rest[..open].trim().is_empty() {
+            out.push((false, &rest[..open]));
+        }
+        // The fence line may name a language: the code starts on the next line.
+        let after = &rest[open + 3..];
+        let body = after.find('\n').map_or("", |n| &after[n + 1..]);
+        match body.find("```") {
+            Some(close) => {
+                out.push((true, body[..close].trim_end_matches('\n')));
+                let tail = &body[close + 3..];
+                rest = tail.find('\n').map_or("", |n| &tail[n + 1..]);
+            }
+            None => {
+                out.push((true, body));
+                return out;
+            }
+        }
+    }
+}
+
+/// Monospace text on a faint background, selectable.
+fn code(ui: &mut Ui, text: &str) {
+    Frame::NONE
+        .fill(ui.visuals().extreme_bg_color)
+        .corner_radius(CornerRadius::same(4))
+        .inner_margin(6.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.add(egui::Label::new(RichText::new(text).monospace()).selectable(true));
+        });
+}
+
+/// A tool call folded to one line: its name, the gist of its input, and how it went.
+fn tool(ui: &mut Ui, index: usize, name: &str, input: &str, result: Option<&(String, bool)>) {
+    let (state, failed) = match result {
+        None => ("running", false),
+        Some((_, true)) => ("failed", true),
+        Some((_, false)) => ("done", false),
+    };
+    let mut header = RichText::new(format!("{name}: {} · {state}", gist(input)));
+    if failed {
+        header = header.color(RED);
+    }
+    egui::CollapsingHeader::new(header)
+        .id_salt(("tool", index))
+        .show(ui, |ui| {
+            if !super::diff::show(ui, name, input) {
+                ui.label(RichText::new("input").small().weak());
+                code(ui, &pretty(input));
+            }
+            if let Some((output, _)) = result {
+                ui.label(RichText::new("output").small().weak());
+                code(ui, output.trim_end());
+            }
+        });
+}
+
+/// The one line that says what a tool call does: a command, a file, a pattern, or the
+/// start of its JSON.
+pub fn gist(input: &str) -> String {
+    let v: Value = serde_json::from_str(input).unwrap_or(Value::Null);
+    let named = [
+        "command",
+        "cmd",
+        "file_path",
+        "path",
+        "pattern",
+        "url",
+        "query",
+    ]
+    .iter()
+    .find_map(|k| match v.get(k)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(a) => Some(
+            a.iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    });
+    let line = named.unwrap_or_else(|| input.to_string());
+    let line = line.lines().next().unwrap_or("").to_string();
+    match line.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+/// JSON text pretty-printed; anything else as it is.
+fn pretty(input: &str) -> String {
+    serde_json::from_str::<Value>(input)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| input.to_string())
+}
+
+/// An approval request as it arrives.
+struct Approval<'a> {
+    id: &'a str,
+    tool: &'a str,
+    input: &'a str,
+    description: Option<&'a str>,
+    decision: Option<Decision>,
+}
+
+/// What a settled approval says.
+pub fn decision_text(d: Decision, tool: &str) -> String {
+    match d {
+        Decision::Allow => "Allowed".into(),
+        Decision::AllowAlways => format!("Allowed always ({tool}, this session)"),
+        Decision::Deny => "Denied".into(),
+    }
+}
+
+fn approval(ui: &mut Ui, a: Approval<'_>, steer: bool, out: &mut Vec<ConvClientFrame>) {
+    let open = a.decision.is_none();
+    let edge = if open {
+        AMBER
+    } else {
+        ui.visuals().weak_text_color()
+    };
+    Frame::NONE
+        .stroke(Stroke::new(1.0, edge))
+        .corner_radius(CornerRadius::same(6))
+        .inner_margin(8.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.strong(format!("Approval needed: {}", a.tool));
+            if let Some(d) = a.description {
+                ui.label(d);
+            }
+            if !super::diff::show(ui, a.tool, a.input) {
+                code(ui, &pretty(a.input));
+            }
+            match a.decision {
+                Some(d) => {
+                    let color = if d == Decision::Deny { RED } else { GREEN };
+                    ui.label(RichText::new(decision_text(d, a.tool)).color(color));
+                }
+                None if steer => {
+                    ui.horizontal(|ui| {
+                        let choices = [
+                            ("Allow", Decision::Allow, "Run it, this once"),
+                            (
+                                "Always",
+                                Decision::AllowAlways,
+                                "Run it, and every later call of this tool in this session",
+                            ),
+                            ("Deny", Decision::Deny, "Do not run it"),
+                        ];
+                        for (label, decision, hint) in choices {
+                            if ui.button(label).on_hover_text(hint).clicked() {
+                                out.push(ConvClientFrame::Answer {
+                                    approval: a.id.to_string(),
+                                    decision,
+                                });
+                            }
+                        }
+                    });
+                }
+                None => {
+                    ui.label(RichText::new("Waiting for an owner to answer.").weak());
+                }
+            }
+        });
+}
+
+/// The thin line after a turn: tokens, cost, and the error it ended with.
+fn turn_end(ui: &mut Ui, usage: &Usage, cost: Option<f64>, error: Option<&str>) {
+    ui.horizontal_wrapped(|ui| {
+        let cost = cost.map(|c| format!(" · ${c:.4}")).unwrap_or_default();
+        ui.label(
+            RichText::new(format!(
+                "turn ended · {} in / {} out tokens{cost}",
+                usage.input_tokens, usage.output_tokens
+            ))
+            .small()
+            .weak(),
+        );
+        if let Some(e) = error {
+            ui.label(RichText::new(format!("error: {e}")).small().color(RED));
+        }
+    });
+    ui.separator();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_split_prose_from_code_even_while_unclosed() {
+        let md = "Here:\n```rust\nfn main() {}\n```\nDone.";
+        assert_eq!(
+            blocks(md),
+            vec![(false, "Here:\n"), (true, "fn main() {}"), (false, "Done.")]
+        );
+        assert_eq!(
+            blocks("Look\n```sh\nls -l"),
+            vec![(false, "Look\n"), (true, "ls -l")]
+        );
+    }
+
+    #[test]
+    fn a_tool_row_names_the_command_or_file() {
+        assert_eq!(gist(r#"{"command":"ls -l\nmore"}"#), "ls -l");
+        assert_eq!(gist(r#"{"command":["bash","-lc","ls"]}"#), "bash -lc ls");
+        assert_eq!(
+            gist(r#"{"file_path":"/a/b.rs","old_string":"x"}"#),
+            "/a/b.rs"
+        );
+        assert_eq!(gist("not json"), "not json");
+    }
+}
