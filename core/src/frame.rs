@@ -40,8 +40,15 @@ impl FrameError {
 }
 
 /// Reads frames from a byte stream.
+///
+/// [`recv`](Self::recv) is cancel-safe: a frame half read when its future is dropped
+/// (a `select!` that picked another branch) is finished by the next call, so no bytes
+/// are lost and the stream stays in step.
 pub struct FrameReader<R> {
     inner: R,
+    /// The length prefix, and how much of prefix + body is read so far.
+    len: [u8; 4],
+    have: usize,
     buf: Vec<u8>,
 }
 
@@ -62,25 +69,46 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(inner: R) -> Self {
         Self {
             inner,
+            len: [0; 4],
+            have: 0,
             buf: Vec::new(),
         }
     }
 
     /// Reads the next message; `Ok(None)` when the stream ended cleanly between frames.
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
-        let mut len = [0u8; 4];
-        // Read the first byte separately so a clean end of stream is told apart from a
-        // stream cut inside a frame.
-        if self.inner.read(&mut len[..1]).await? == 0 {
-            return Ok(None);
+        // Every await is one `read`, which loses nothing when cancelled; progress lives
+        // in `self`.
+        let cut = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        while self.have < 4 {
+            let n = self.inner.read(&mut self.len[self.have..]).await?;
+            if n == 0 {
+                // A clean end of stream only between frames.
+                return if self.have == 0 {
+                    Ok(None)
+                } else {
+                    Err(cut().into())
+                };
+            }
+            self.have += n;
+            if self.have == 4 {
+                let len = u32::from_be_bytes(self.len) as usize;
+                if len > MAX_FRAME {
+                    self.have = 0;
+                    return Err(FrameError::TooLarge(len));
+                }
+                self.buf.clear();
+                self.buf.resize(len, 0);
+            }
         }
-        self.inner.read_exact(&mut len[1..]).await?;
-        let len = u32::from_be_bytes(len) as usize;
-        if len > MAX_FRAME {
-            return Err(FrameError::TooLarge(len));
+        while self.have < 4 + self.buf.len() {
+            let n = self.inner.read(&mut self.buf[self.have - 4..]).await?;
+            if n == 0 {
+                return Err(cut().into());
+            }
+            self.have += n;
         }
-        self.buf.resize(len, 0);
-        self.inner.read_exact(&mut self.buf).await?;
+        self.have = 0;
         let msg = postcard::from_bytes(&self.buf)?;
         // Keep a small buffer between frames; a one-off large frame should not pin 1 MiB.
         if self.buf.capacity() > 64 * 1024 {
@@ -227,6 +255,29 @@ mod tests {
             Err(FrameError::Malformed(_))
         ));
         assert!(matches!(r.recv::<String>().await, Err(FrameError::Io(_))));
+    }
+
+    #[tokio::test]
+    async fn a_recv_dropped_mid_frame_loses_nothing() {
+        let (mut a, b) = tokio::io::duplex(64);
+        let bytes = encode(&"hello there".to_string()).unwrap();
+        let mut r = FrameReader::new(b);
+        // Cut inside the length prefix, then inside the body: each time a select! picks
+        // something else and drops the read.
+        for part in [&bytes[..2], &bytes[2..9]] {
+            a.write_all(part).await.unwrap();
+            tokio::select! {
+                biased;
+                _ = r.recv::<String>() => panic!("a frame from part of one"),
+                () = tokio::task::yield_now() => {}
+            }
+        }
+        a.write_all(&bytes[9..]).await.unwrap();
+        assert_eq!(r.recv::<String>().await.unwrap().unwrap(), "hello there");
+        a.write_all(&encode(&"next".to_string()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.recv::<String>().await.unwrap().unwrap(), "next");
     }
 
     #[test]
