@@ -37,7 +37,7 @@ pub use endpoint::{
     transport_config,
 };
 pub use files::{Download, Upload, open_download, open_upload};
-pub use reattach::{AttachEvent, Backoff, ReattachHandle, reattach};
+pub use reattach::{AttachEvent, Backoff, ReattachHandle, is_final, reattach};
 
 use crate::{WireError, frame::FrameError};
 

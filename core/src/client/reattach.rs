@@ -146,8 +146,9 @@ impl ReattachHandle {
     }
 }
 
-/// Whether an error from the agent means trying again is pointless.
-fn is_final(e: &WireError) -> bool {
+/// Whether an error from the agent means trying again is pointless (the session is
+/// gone, the client not allowed), rather than that the agent is restarting or busy.
+pub fn is_final(e: &WireError) -> bool {
     !matches!(
         e.code,
         ErrorCode::Unreachable | ErrorCode::Internal | ErrorCode::Shutdown | ErrorCode::Unknown(_)
