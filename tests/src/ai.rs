@@ -21,9 +21,14 @@ use crate::{FakeModel, InProcPeer, TIMEOUT, TestAgent};
 /// How long one AI expectation may take (the CLIs start slowly on a busy machine).
 pub const AI_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// Where `scripts/setup.sh` puts the CLIs.
+/// Where `scripts/setup.sh` puts the CLIs, whether they are there or not.
+pub fn tools_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/npm/node_modules/.bin")
+}
+
+/// Where `scripts/setup.sh` puts the CLIs; fails the test when they are not there.
 pub fn tools_bin() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/npm/node_modules/.bin");
+    let dir = tools_dir();
     assert!(
         dir.join("claude").exists() && dir.join("codex").exists(),
         "{} has no claude/codex: run `bash scripts/setup.sh` (it installs the pinned CLIs)",

@@ -1,0 +1,83 @@
+// A structured Claude session in the web client, against a real relay and an agent whose
+// `claude` talks to the fake model API (see relay_browser_conversation.rs):
+//   VM_URL  the relay's base URL;  VM_TICKET  a fresh ticket;  VM_AGENT  the agent's name
+//   VM_WORK the folder the conversation works in
+// After the line `step: restart the agent` the test restarts the agent; the page must
+// re-attach by itself. Waits on the page's own state, never on time.
+import { runInBrowser, step, T } from './lib.mjs';
+
+const { VM_URL, VM_TICKET, VM_AGENT, VM_WORK } = process.env;
+const AI = 90_000; // the CLI starts slowly on a busy machine
+const count = (page, sel) => page.locator(sel).count();
+
+// Every kind of thing a turn draws, counted: a re-attach must not add to them.
+async function tally(page) {
+  const kinds = ['.msg.user', '.msg.assistant', 'details.tool', '.approval', '.turnend'];
+  return Object.fromEntries(await Promise.all(kinds.map(async (k) => [k, await count(page, `#conv ${k}`)])));
+}
+const turnsEnded = (page, n) => page.waitForFunction((n) => document.querySelectorAll('#conv .turnend').length === n
+  && document.querySelector('#convview').dataset.busy === 'false', n, { timeout: AI });
+
+await runInBrowser(async (page) => {
+  await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
+  await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+  step('paired');
+
+  const form = page.locator('#newconv');
+  await form.locator('[name=provider]').selectOption('claude', { timeout: T });
+  await form.locator('[name=cwd]').fill(VM_WORK);
+  await form.locator('[name=prompt]').fill('say hello');
+  await form.locator('button').click();
+  await page.waitForURL(/#\/c\/[0-9a-f]{64}\/[0-9a-f]+$/, { timeout: T });
+  const convUrl = page.url();
+  await page.locator('#conv .msg.user', { hasText: 'say hello' }).waitFor({ timeout: AI });
+  await page.locator('#conv .msg.assistant', { hasText: 'Hello from the fake model. You said: say hello' })
+    .waitFor({ timeout: AI });
+  await turnsEnded(page, 1);
+  step(`started with a prompt, answered: ${await page.locator('#conv .turnend').textContent()}`);
+
+  const box = page.locator('#composer [name=text]');
+  await box.fill('make a file [[run touch created.txt && echo made-$((40+2))]]');
+  await box.press('Enter');
+  const allow = page.locator('#conv .approval button[data-decision=Allow]');
+  await allow.waitFor({ timeout: AI });
+  const card = await page.locator('#conv .approval').textContent();
+  if (!card.includes('Bash') || !card.includes('touch created.txt')) throw new Error(`approval card: ${card}`);
+  if (!(await page.locator('#interrupt').isVisible())) throw new Error('no Interrupt button while busy');
+  step('Enter sent the prompt; approval card with Allow / Always / Deny');
+
+  // The session list says it waits; coming back replays the conversation.
+  await page.goto(`${VM_URL}#/m/${convUrl.split('/c/')[1].split('/')[0]}`);
+  await page.locator('#sessions .badge', { hasText: 'approve Bash' }).waitFor({ timeout: T });
+  step('the session list shows the approval badge');
+  await page.goto(convUrl);
+  await allow.click({ timeout: T });
+  await page.locator('#conv .approval .decision', { hasText: 'Allowed' }).waitFor({ timeout: T });
+  await page.waitForFunction(() => /made-42/.test(document.querySelector('#conv details.tool.done pre.out')?.textContent),
+    null, { timeout: AI });
+  await turnsEnded(page, 2);
+  await page.locator('#conv .msg.assistant', { hasText: 'The tool ran.' }).waitFor({ timeout: T });
+  step('allowed: the card shows it, the tool row has its output, the turn ended');
+
+  const before = await tally(page);
+  step('restart the agent');
+  await page.waitForFunction(() => document.querySelector('#convview').dataset.attaches === '2', null, { timeout: AI });
+  const after = await tally(page);
+  if (JSON.stringify(after) !== JSON.stringify(before)) {
+    throw new Error(`re-attach changed what was drawn: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+  }
+  step(`re-attached after the restart, nothing drawn twice: ${JSON.stringify(after)}`);
+
+  // Model and user text is text, never markup.
+  await box.fill('what is <b>bold</b>?');
+  await box.press('Enter');
+  await page.locator('#conv .msg.assistant', { hasText: 'You said: what is <b>bold</b>?' }).waitFor({ timeout: AI });
+  await turnsEnded(page, 3);
+  if (await count(page, '#conv .msg b')) throw new Error('a message was drawn as HTML');
+  const last = await tally(page);
+  if (last['.msg.user'] !== 3 || last['.approval'] !== 1 || last['details.tool'] !== 1) {
+    throw new Error(`after three turns: ${JSON.stringify(last)}`);
+  }
+  step('a third turn on the resumed session, drawn as text');
+}, async (page) => console.log(`conversation:\n${await page.locator('#conv').innerText()}\nstate: ${
+  await page.textContent('#convstate')}`));
