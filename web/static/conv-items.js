@@ -8,7 +8,7 @@ const SHOWN_OUTPUT = 20000; // characters of a tool's output drawn; the rest is 
 // Assistant text: ``` fenced blocks as <pre> (an unclosed one, while streaming, runs
 // to the end), `inline code` and **bold**; the rest is text with its line breaks.
 export function markdown(text) {
-  const prose = (t) => esc(t.replace(/^\n/, ''))
+  const prose = (t) => esc(t.replace(/^\n|\n$/g, ''))
     .replace(/`([^`\n]+)`/g, '<code>$1</code>')
     .replace(/\*\*([^*\n]+)\*\*/g, '<strong>$1</strong>');
   let html = '';

@@ -93,6 +93,7 @@ export async function openConversation(a, sid, { getPeer, dropPeer }) {
   box().replaceChildren();
   nodes = [];
   conv = null;
+  let c = null; // this view's Conv: kept across re-attaches, so is what it drew
   let attaches = 0;
   let delay = 250;
   while (g === gen) {
@@ -101,10 +102,11 @@ export async function openConversation(a, sid, { getPeer, dropPeer }) {
       if (g !== gen) return;
       viewer = e.info.your_role === 'Viewer';
       $('#composer').hidden = viewer;
-      if (!conv) conv = await e.peer.openConversation(sid, false);
-      else await conv.reattach(e.peer);
-      if (g !== gen) { conv.close().catch(() => {}); return; }
-      const info = JSON.parse(conv.info());
+      if (!c) c = await e.peer.openConversation(sid, false);
+      else await c.reattach(e.peer);
+      if (g !== gen) { c.close().catch(() => {}); return; }
+      conv = c;
+      const info = JSON.parse(c.info());
       $('#crumb').textContent = `${a.name} › ${info.title}`;
       $('#convview').dataset.attaches = String(++attaches);
       line(attaches > 1 ? 'reconnected' : 'attached');
@@ -113,7 +115,7 @@ export async function openConversation(a, sid, { getPeer, dropPeer }) {
       delay = 250;
       let closed = null;
       for (;;) {
-        const t = await conv.next();
+        const t = await c.next();
         if (g !== gen) return;
         if (t === undefined) break;
         const u = JSON.parse(t);
