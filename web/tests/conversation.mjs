@@ -26,15 +26,17 @@ await runInBrowser(async (page) => {
   const form = page.locator('#newconv');
   await form.locator('[name=provider]').selectOption('claude', { timeout: T });
   await form.locator('[name=cwd]').fill(VM_WORK);
-  await form.locator('[name=prompt]').fill('say hello');
+  // Model and user text is text, never markup: the fake echoes the prompt.
+  await form.locator('[name=prompt]').fill('say <b>hello</b>');
   await form.locator('button').click();
   await page.waitForURL(/#\/c\/[0-9a-f]{64}\/[0-9a-f]+$/, { timeout: T });
   const convUrl = page.url();
-  await page.locator('#conv .msg.user', { hasText: 'say hello' }).waitFor({ timeout: AI });
-  await page.locator('#conv .msg.assistant', { hasText: 'Hello from the fake model. You said: say hello' })
+  await page.locator('#conv .msg.user', { hasText: 'say <b>hello</b>' }).waitFor({ timeout: AI });
+  await page.locator('#conv .msg.assistant', { hasText: 'Hello from the fake model. You said: say <b>hello</b>' })
     .waitFor({ timeout: AI });
   await turnsEnded(page, 1);
-  step(`started with a prompt, answered: ${await page.locator('#conv .turnend').textContent()}`);
+  if (await count(page, '#conv .msg b')) throw new Error('a message was drawn as HTML');
+  step(`started with a prompt, answered (as text): ${await page.locator('#conv .turnend').textContent()}`);
 
   const box = page.locator('#composer [name=text]');
   await box.fill('make a file [[run touch created.txt && echo made-$((40+2))]]');
@@ -68,16 +70,14 @@ await runInBrowser(async (page) => {
   }
   step(`re-attached after the restart, nothing drawn twice: ${JSON.stringify(after)}`);
 
-  // Model and user text is text, never markup.
-  await box.fill('what is <b>bold</b>?');
+  await box.fill('and now?');
   await box.press('Enter');
-  await page.locator('#conv .msg.assistant', { hasText: 'You said: what is <b>bold</b>?' }).waitFor({ timeout: AI });
+  await page.locator('#conv .msg.user', { hasText: 'and now?' }).waitFor({ timeout: T });
   await turnsEnded(page, 3);
-  if (await count(page, '#conv .msg b')) throw new Error('a message was drawn as HTML');
   const last = await tally(page);
   if (last['.msg.user'] !== 3 || last['.approval'] !== 1 || last['details.tool'] !== 1) {
     throw new Error(`after three turns: ${JSON.stringify(last)}`);
   }
-  step('a third turn on the resumed session, drawn as text');
+  step(`a third turn on the resumed session: ${JSON.stringify(last)}`);
 }, async (page) => console.log(`conversation:\n${await page.locator('#conv').innerText()}\nstate: ${
   await page.textContent('#convstate')}`));
