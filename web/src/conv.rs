@@ -291,3 +291,68 @@ impl Conv {
         w.finish().await.map_err(client_err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vibemesh_core::proto::ai::{AiEvent, Entry};
+
+    use super::*;
+
+    fn apply(s: &mut Shared, seq: u64, event: AiEvent) {
+        let frame = ConvServerFrame::Entry(Entry {
+            seq,
+            at_ms: 0,
+            event,
+        });
+        if s.conv.apply_frame(&frame) == Ok(true) {
+            s.dirty = true;
+        }
+    }
+
+    fn update(s: &mut Shared) -> Option<serde_json::Value> {
+        let text = s.take_update()?.ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// The page gets each item once, then only the ones that change; a replay that
+    /// overlaps (a re-attach) gives it nothing.
+    #[test]
+    fn updates_carry_only_what_changed() {
+        let mut s = Shared::default();
+        let call = AiEvent::ToolCall {
+            id: "t1".into(),
+            name: "Bash".into(),
+            input: "{}".into(),
+        };
+        apply(&mut s, 1, AiEvent::User { text: "hi".into() });
+        apply(&mut s, 2, call.clone());
+        let u = update(&mut s).expect("first update");
+        assert_eq!(u["len"], 2);
+        assert_eq!(u["changed"][0], serde_json::json!([0, {"User": "hi"}]));
+        assert_eq!(u["changed"][1][0], 1);
+        assert_eq!(u["busy"], true);
+        assert!(update(&mut s).is_none(), "nothing new, no update");
+
+        apply(&mut s, 1, AiEvent::User { text: "hi".into() });
+        apply(&mut s, 2, call);
+        assert!(update(&mut s).is_none(), "a replay changes nothing");
+
+        apply(
+            &mut s,
+            3,
+            AiEvent::ToolResult {
+                id: "t1".into(),
+                output: "ok".into(),
+                is_error: false,
+            },
+        );
+        let u = update(&mut s).expect("the result");
+        assert_eq!(u["changed"].as_array().map(Vec::len), Some(1));
+        assert_eq!(u["changed"][0][0], 1);
+        assert_eq!(
+            u["changed"][0][1]["Tool"]["result"],
+            serde_json::json!(["ok", false])
+        );
+        assert_eq!(u["last_seq"], 3);
+    }
+}

@@ -1,7 +1,7 @@
 // A structured Claude session in the web client, against a real relay and an agent whose
 // `claude` talks to the fake model API (see relay_browser_conversation.rs):
 //   VM_URL  the relay's base URL;  VM_TICKET  a fresh ticket;  VM_AGENT  the agent's name
-//   VM_WORK the folder the conversation works in
+//   VM_WORK the folder the conversation works in;  VM_SHOT  a screenshot to take at the end
 // After the line `step: restart the agent` the test restarts the agent; the page must
 // re-attach by itself. Waits on the page's own state, never on time.
 import { runInBrowser, step, T } from './lib.mjs';
@@ -79,5 +79,10 @@ await runInBrowser(async (page) => {
     throw new Error(`after three turns: ${JSON.stringify(last)}`);
   }
   step(`a third turn on the resumed session: ${JSON.stringify(last)}`);
+  // To look at the phone layout: VM_SHOT=/tmp/conv.png cargo test --test relay_browser_conversation
+  if (process.env.VM_SHOT) {
+    await page.locator('#conv details.tool').first().locator('summary').click();
+    await page.screenshot({ path: process.env.VM_SHOT, fullPage: true });
+  }
 }, async (page) => console.log(`conversation:\n${await page.locator('#conv').innerText()}\nstate: ${
   await page.textContent('#convstate')}`));
