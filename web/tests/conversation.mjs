@@ -52,6 +52,7 @@ await runInBrowser(async (page) => {
   await page.goto(`${VM_URL}#/m/${convUrl.split('/c/')[1].split('/')[0]}`);
   await page.locator('#sessions .badge', { hasText: 'approve Bash' }).waitFor({ timeout: T });
   step('the session list shows the approval badge');
+  if (process.env.VM_SHOT) await page.screenshot({ path: process.env.VM_SHOT.replace(/(\.png)?$/, '-machine.png') });
   await page.goto(convUrl);
   await allow.click({ timeout: T });
   await page.locator('#conv .approval .decision', { hasText: 'Allowed' }).waitFor({ timeout: T });
