@@ -1,10 +1,10 @@
 //! A structured Claude session from the browser client, in headless Chromium against a
 //! real relay and a real agent running the real `claude` CLI against the fake model API
-//! (all on 127.0.0.1): pair, start a conversation with a first prompt and see the answer,
-//! send a prompt that needs a tool, see the approval card (and the session list's badge),
-//! allow it, see the tool's result and the turn end; then restart the agent and see the
-//! page re-attach without drawing anything twice, and go on. Text with markup in it is
-//! drawn as text.
+//! (all on 127.0.0.1): pair, start a conversation with a first prompt and see the answer
+//! (markup in it drawn as text), see the caret while an answer streams and stop it with
+//! Interrupt, send a prompt that needs a tool, see the approval card (and the session
+//! list's badge), allow it, see the tool's result and the turn end; then restart the
+//! agent and see the page re-attach by itself without drawing anything twice, and go on.
 //!
 //! Needs what `relay_browser.rs` needs, plus the CLIs from `scripts/setup.sh`; without
 //! them it says what is missing and passes, except under CI.

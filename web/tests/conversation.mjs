@@ -39,6 +39,19 @@ await runInBrowser(async (page) => {
   step(`started with a prompt, answered (as text): ${await page.locator('#conv .turnend').textContent()}`);
 
   const box = page.locator('#composer [name=text]');
+  // An answer being written has a caret; Interrupt stops it and the turn ends failed.
+  await box.fill('[[hang]]');
+  await box.press('Enter');
+  await page.locator('#conv .msg.assistant.streaming .caret').waitFor({ timeout: AI });
+  await page.locator('#interrupt').click();
+  await turnsEnded(page, 2);
+  await page.locator('#conv .turnend.failed').waitFor({ timeout: T });
+  if (await count(page, '#conv .caret')) throw new Error('a caret after the turn ended');
+  if (await page.locator('#interrupt').isVisible()) throw new Error('Interrupt shown while idle');
+  step('a streaming answer showed the caret; Interrupt ended the turn');
+
+  // (A resumed claude session answers the last tool result, whatever is typed: the hang
+  // comes before any tool runs.)
   await box.fill('make a file [[run touch created.txt && echo made-$((40+2))]]');
   await box.press('Enter');
   const allow = page.locator('#conv .approval button[data-decision=Allow]');
@@ -58,7 +71,7 @@ await runInBrowser(async (page) => {
   await page.locator('#conv .approval .decision', { hasText: 'Allowed' }).waitFor({ timeout: T });
   await page.waitForFunction(() => /made-42/.test(document.querySelector('#conv details.tool.done pre.out')?.textContent),
     null, { timeout: AI });
-  await turnsEnded(page, 2);
+  await turnsEnded(page, 3);
   await page.locator('#conv .msg.assistant', { hasText: 'The tool ran.' }).waitFor({ timeout: T });
   step('allowed: the card shows it, the tool row has its output, the turn ended');
 
@@ -74,12 +87,12 @@ await runInBrowser(async (page) => {
   await box.fill('and now?');
   await box.press('Enter');
   await page.locator('#conv .msg.user', { hasText: 'and now?' }).waitFor({ timeout: T });
-  await turnsEnded(page, 3);
+  await turnsEnded(page, 4);
   const last = await tally(page);
-  if (last['.msg.user'] !== 3 || last['.approval'] !== 1 || last['details.tool'] !== 1) {
-    throw new Error(`after three turns: ${JSON.stringify(last)}`);
+  if (last['.msg.user'] !== 4 || last['.approval'] !== 1 || last['details.tool'] !== 1) {
+    throw new Error(`after four turns: ${JSON.stringify(last)}`);
   }
-  step(`a third turn on the resumed session: ${JSON.stringify(last)}`);
+  step(`a fourth turn on the resumed session: ${JSON.stringify(last)}`);
   // To look at the phone layout: VM_SHOT=/tmp/conv.png cargo test --test relay_browser_conversation
   if (process.env.VM_SHOT) {
     await page.locator('#conv details.tool').first().locator('summary').click();
