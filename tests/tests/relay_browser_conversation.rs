@@ -3,8 +3,9 @@
 //! (all on 127.0.0.1): pair, start a conversation with a first prompt and see the answer
 //! (markup in it drawn as text), see the caret while an answer streams and stop it with
 //! Interrupt, send a prompt that needs a tool, see the approval card (and the session
-//! list's badge), allow it, see the tool's result and the turn end; then restart the
-//! agent and see the page re-attach by itself without drawing anything twice, and go on.
+//! list's badge; a second browser paired as a viewer sees the card without buttons),
+//! allow it, see the tool's result and the turn end; then restart the agent and see the
+//! page re-attach by itself without drawing anything twice, and go on.
 //!
 //! Needs what `relay_browser.rs` needs, plus the CLIs from `scripts/setup.sh`; without
 //! them it says what is missing and passes, except under CI.
@@ -38,12 +39,14 @@ async fn browser_converses_approves_a_tool_and_reattaches_after_an_agent_restart
         .unwrap();
     let agent = TestAgent::start_config("web-ai", &relay.url(), "", &env);
     let ticket = agent.ticket(&[]);
+    let viewer = agent.ticket(&["--role", "viewer"]);
 
     let mut script = Script::start(
         "conversation.mjs",
         &[
             ("VM_URL", relay.url()),
             ("VM_TICKET", ticket),
+            ("VM_VIEWER_TICKET", viewer),
             ("VM_AGENT", "web-ai".into()),
             ("VM_WORK", work.path().display().to_string()),
         ],

@@ -1,12 +1,13 @@
 // A structured Claude session in the web client, against a real relay and an agent whose
 // `claude` talks to the fake model API (see relay_browser_conversation.rs):
 //   VM_URL  the relay's base URL;  VM_TICKET  a fresh ticket;  VM_AGENT  the agent's name
+//   VM_VIEWER_TICKET  a ticket for the viewer role, used by a second browser
 //   VM_WORK the folder the conversation works in;  VM_SHOT  a screenshot to take at the end
 // After the line `step: restart the agent` the test restarts the agent; the page must
 // re-attach by itself. Waits on the page's own state, never on time.
-import { runInBrowser, step, T } from './lib.mjs';
+import { launch, runInBrowser, step, T } from './lib.mjs';
 
-const { VM_URL, VM_TICKET, VM_AGENT, VM_WORK } = process.env;
+const { VM_URL, VM_TICKET, VM_VIEWER_TICKET, VM_AGENT, VM_WORK } = process.env;
 const AI = 90_000; // the CLI starts slowly on a busy machine
 const count = (page, sel) => page.locator(sel).count();
 
@@ -60,6 +61,20 @@ await runInBrowser(async (page) => {
   if (!card.includes('Bash') || !card.includes('touch created.txt')) throw new Error(`approval card: ${card}`);
   if (!(await page.locator('#interrupt').isVisible())) throw new Error('no Interrupt button while busy');
   step('Enter sent the prompt; approval card with Allow / Always / Deny');
+
+  // A second browser, paired as a viewer, sees the conversation and no controls.
+  const v = await launch();
+  try {
+    await v.page.goto(`${VM_URL}#ticket=${VM_VIEWER_TICKET}`);
+    await v.page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+    await v.page.locator('#sessions .badge', { hasText: 'approve Bash' }).waitFor({ timeout: T });
+    if (await v.page.locator('#newconv').count()) throw new Error('a viewer sees the new-conversation form');
+    await v.page.goto(convUrl);
+    await v.page.locator('#conv .approval', { hasText: 'waiting for an owner' }).waitFor({ timeout: T });
+    if (!(await v.page.locator('#composer').isHidden())) throw new Error('a viewer sees the composer');
+    if (await v.page.locator('#conv [data-decision]').count()) throw new Error('a viewer sees approval buttons');
+  } finally { await v.close(); }
+  step('a viewer sees the approval card without buttons, and no composer');
 
   // The session list says it waits; coming back replays the conversation.
   await page.goto(`${VM_URL}#/m/${convUrl.split('/c/')[1].split('/')[0]}`);

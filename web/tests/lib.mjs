@@ -10,8 +10,9 @@ import { join } from 'node:path';
 export const T = 30_000; // one UI expectation
 export const step = (s) => console.log(`step: ${s}`);
 
-// Runs `steps(page)`; `describe(page)` adds to the failure report.
-export async function runInBrowser(steps, describe = async () => {}) {
+// A fresh browser profile (its own key, so its own identity) and its page; `close()`
+// ends it and removes the profile.
+export async function launch() {
   const dataDir = mkdtempSync(join(tmpdir(), 'vm-chromium-'));
   const ctx = await chromium.launchPersistentContext(dataDir, {
     executablePath: process.env.VM_CHROMIUM || '/usr/bin/chromium',
@@ -21,6 +22,13 @@ export async function runInBrowser(steps, describe = async () => {}) {
       '--disable-component-update', '--disable-sync'],
   });
   const page = ctx.pages()[0] || await ctx.newPage();
+  const close = async () => { await ctx.close(); rmSync(dataDir, { recursive: true, force: true }); };
+  return { page, close };
+}
+
+// Runs `steps(page)`; `describe(page)` adds to the failure report.
+export async function runInBrowser(steps, describe = async () => {}) {
+  const { page, close } = await launch();
   const logs = [];
   page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
@@ -39,7 +47,6 @@ export async function runInBrowser(steps, describe = async () => {}) {
     console.log(logs.join('\n'));
     process.exitCode = 1;
   } finally {
-    await ctx.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
