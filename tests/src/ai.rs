@@ -21,8 +21,8 @@ use crate::{FakeModel, InProcPeer, TIMEOUT, TestAgent};
 /// How long one AI expectation may take (the CLIs start slowly on a busy machine).
 pub const AI_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The folder `scripts/setup.sh` installs the CLIs into.
-fn tools_dir() -> PathBuf {
+/// Where `scripts/setup.sh` puts the CLIs, whether they are there or not.
+pub fn tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/npm/node_modules/.bin")
 }
 
@@ -33,7 +33,7 @@ pub fn installed(name: &str) -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-/// Where `scripts/setup.sh` puts the CLIs.
+/// Where `scripts/setup.sh` puts the CLIs; fails the test when they are not there.
 pub fn tools_bin() -> PathBuf {
     let dir = tools_dir();
     assert!(

@@ -8,6 +8,7 @@
 mod agent;
 pub mod ai;
 pub mod ai_scenarios;
+pub mod browser;
 pub mod fake_model;
 pub mod files;
 mod peer;

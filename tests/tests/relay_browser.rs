@@ -6,43 +6,15 @@
 //! `scripts/test.sh` provides all three. Elsewhere the test says what is missing and
 //! passes without running, except under CI (`CI` set), where it fails.
 
-use std::{path::PathBuf, process::Stdio};
-
-use vibemesh_tests::{TestAgent, relay::start_relay};
-
-fn web_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
-}
-
-/// What is missing to run the browser, if anything.
-fn missing() -> Option<String> {
-    let web = web_dir();
-    let chromium = std::env::var("VM_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    [
-        (
-            web.join("dist/index.html"),
-            "web/dist (run: bash web/build.sh)",
-        ),
-        (
-            web.join("node_modules/playwright-core"),
-            "web/node_modules (run: cd web && npm ci)",
-        ),
-        (
-            PathBuf::from(&chromium),
-            "chromium (apt-get install chromium)",
-        ),
-    ]
-    .into_iter()
-    .find(|(p, _)| !p.exists())
-    .map(|(_, what)| what.to_string())
-}
+use vibemesh_tests::{
+    TestAgent,
+    browser::{self, Script, web_dir},
+    relay::start_relay,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_pairs_types_reloads_and_refuses_an_expired_ticket() {
-    if let Some(what) = missing() {
-        let msg = format!("SKIPPED the browser test: {what} is missing");
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("{msg}");
+    if browser::skip(browser::missing()) {
         return;
     }
     let relay = start_relay(Some(web_dir().join("dist"))).await;
@@ -55,31 +27,23 @@ async fn browser_pairs_types_reloads_and_refuses_an_expired_ticket() {
     let ticket = agent.ticket(&[]);
     let expired = agent.ticket(&["--ttl", "0s"]);
 
-    let child = tokio::process::Command::new("node")
-        .arg(web_dir().join("tests/browser.mjs"))
-        .current_dir(web_dir())
-        .env("VM_URL", relay.url())
-        .env("VM_TICKET", &ticket)
-        .env("VM_EXPIRED", &expired)
-        .env("VM_AGENT", "web-box")
-        .env("VM_FOLDER", work.path().join("project-a"))
-        .env("VM_FOLDER_WANT", format!("{}/", project.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run node");
-    let out = tokio::time::timeout(
-        std::time::Duration::from_secs(180),
-        child.wait_with_output(),
-    )
-    .await
-    .expect("the browser script finishes")
-    .expect("node ran");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let script = Script::start(
+        "browser.mjs",
+        &[
+            ("VM_URL", relay.url()),
+            ("VM_TICKET", ticket),
+            ("VM_EXPIRED", expired),
+            ("VM_AGENT", "web-box".into()),
+            (
+                "VM_FOLDER",
+                work.path().join("project-a").display().to_string(),
+            ),
+            ("VM_FOLDER_WANT", format!("{}/", project.display())),
+        ],
+    );
+    let (ok, stdout) = script.finish().await;
     assert!(
-        out.status.success() && stdout.lines().any(|l| l == "ok"),
+        ok,
         "the browser script failed:\n{stdout}\n--- agent log ---\n{}",
         agent.log()
     );

@@ -6,30 +6,42 @@
 //! The JavaScript half (`web/static/app.js`) keeps the key and the paired agents in the
 //! browser's storage, draws terminals with xterm.js and calls this API:
 //! [`Node`] (the endpoint: pair, connect), [`Peer`] (one agent: sessions, events,
-//! attach) and [`Term`] (one attached terminal: keys, size). Values cross as JSON text,
-//! in the shape of `vibemesh-core`'s serde types.
+//! attach), [`Term`] (one attached terminal: keys, size) and [`Conv`] (one structured AI
+//! session: the conversation, prompts, approvals). Values cross as JSON text, in the
+//! shape of `vibemesh-core`'s serde types.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod conv;
 mod node;
 mod peer;
 mod term;
 
+pub use conv::Conv;
 pub use node::{Node, new_secret_key, parse_ticket};
 pub use peer::Peer;
 pub use term::Term;
 
-use vibemesh_core::client::ClientError;
+use vibemesh_core::client::{ClientError, is_final};
 use wasm_bindgen::JsValue;
 
 /// A JavaScript `Error` whose `name` is the agent's error code (`TicketExpired`,
-/// `NotFound`, ...) when the agent gave one, else `ConnectionError`.
+/// `NotFound`, ...) when the agent gave one, else `ConnectionError`; its `final` is
+/// `true` when trying again is pointless (core's `client::is_final`).
 pub(crate) fn client_err(e: ClientError) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
-    match e.wire() {
-        Some(w) => err.set_name(&format!("{:?}", w.code)),
-        None => err.set_name("ConnectionError"),
-    }
+    let fin = match e.wire() {
+        Some(w) => {
+            err.set_name(&format!("{:?}", w.code));
+            is_final(w)
+        }
+        None => {
+            err.set_name("ConnectionError");
+            false
+        }
+    };
+    // Setting a plain property on a fresh Error cannot fail.
+    let _ = js_sys::Reflect::set(&err, &"final".into(), &fin.into());
     err.into()
 }
 

@@ -4,11 +4,14 @@ use std::rc::Rc;
 
 use vibemesh_core::{
     client::{ControlClient, Events, PeerConnection},
-    proto::{Provider, SessionId, TermSize, attach::AttachRequest, control::CreateSession},
+    proto::{
+        Provider, SessionId, TermSize, ai::StartConversation, attach::AttachRequest,
+        control::CreateSession,
+    },
 };
 use wasm_bindgen::prelude::*;
 
-use crate::{Term, client_err, js_err, json};
+use crate::{Conv, Term, client_err, js_err, json};
 
 /// A connection to one agent, with its control stream open.
 #[wasm_bindgen]
@@ -30,6 +33,10 @@ impl Peer {
             events: Rc::new(tokio::sync::Mutex::new(events)),
         })
     }
+
+    pub(crate) fn connection(&self) -> &PeerConnection {
+        &self.conn
+    }
 }
 
 fn size(cols: u16, rows: u16) -> TermSize {
@@ -37,6 +44,7 @@ fn size(cols: u16, rows: u16) -> TermSize {
     if s.is_valid() { s } else { TermSize::DEFAULT }
 }
 
+/// A provider by the name the page uses (`Provider`'s display form).
 fn provider(name: &str) -> Result<Provider, JsValue> {
     match name {
         "shell" | "" => Ok(Provider::Shell),
@@ -83,6 +91,40 @@ impl Peer {
             env: vec![("TERM".into(), "xterm-256color".into())],
         };
         json(&self.control.create_session(req).await.map_err(client_err)?)
+    }
+
+    /// Starts a structured AI session (`claude` or `codex`) in `cwd` (the agent's home
+    /// when empty), titled `title` (the provider and folder when empty), sending `prompt`
+    /// first when it is not empty; resolves to its `SessionInfo` as JSON.
+    #[wasm_bindgen(js_name = startConversation)]
+    pub async fn start_conversation(
+        &self,
+        provider_name: String,
+        cwd: String,
+        title: String,
+        prompt: String,
+    ) -> Result<String, JsValue> {
+        let nonempty = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+        let req = StartConversation {
+            provider: provider(&provider_name)?,
+            cwd: nonempty(cwd),
+            title: nonempty(title),
+            prompt: nonempty(prompt),
+        };
+        json(
+            &self
+                .control
+                .start_conversation(req)
+                .await
+                .map_err(client_err)?,
+        )
+    }
+
+    /// Opens structured session `id`: the whole conversation is replayed, then live.
+    /// With `watch_only` (or as a viewer) the agent refuses steering with a notice.
+    #[wasm_bindgen(js_name = openConversation)]
+    pub async fn open_conversation(&self, id: String, watch_only: bool) -> Result<Conv, JsValue> {
+        Conv::open(&self.conn, session_id(&id)?, watch_only).await
     }
 
     /// Folder completions for `text` (see `ControlClient::complete_folder`), as a JSON

@@ -5,14 +5,15 @@
 // Routes (the fragment, never sent to the server):
 //   #ticket=VM1...    pair with the ticket, then show the machines
 //   #/                machines           #/m/<agent>   sessions on one machine
-//   #/t/<agent>/<id>  one terminal
+//   #/t/<agent>/<id>  one terminal      #/c/<agent>/<id>  one AI conversation
 import init, { Node, newSecretKey, parseTicket } from './pkg/vibemesh_web.js';
+import { $, esc, sleep, showError, status, completeFolders } from './ui.js';
+import {
+  conversationForm, wireConversationForm, waitingBadge, openConversation, leaveConversation, wireComposer,
+} from './conversation.js';
 
 const KEY = 'vibemesh.key';
 const AGENTS = 'vibemesh.agents';
-const $ = (s) => document.querySelector(s);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 let node;
 const peers = new Map(); // agent id -> Promise<{peer, info, sessions, dead}>
@@ -25,10 +26,6 @@ function saveAgent(a) {
   localStorage.setItem(AGENTS, JSON.stringify([...agents().filter((x) => x.id !== a.id), a]));
 }
 function agentById(id) { return agents().find((a) => a.id === id); }
-
-// ---- status and errors ------------------------------------------------------------
-function showError(msg) { const e = $('#error'); e.textContent = msg; e.hidden = !msg; }
-function status(msg) { $('#status').textContent = msg || ''; }
 
 // ---- connections ------------------------------------------------------------------
 function getPeer(a) {
@@ -100,8 +97,11 @@ let view = { name: 'machines' };
 
 function sessionLabel(s) {
   const st = s.status === 'Running' ? 'running' : `exited (${s.status.Exited?.code ?? '?'})`;
-  return `<span class="grow">${esc(s.title)} <span class="dim">${esc(s.cwd)} · ${esc(st)} · ${s.size.cols}×${s.size.rows}</span></span>`;
+  const what = s.conversation ? `${s.provider.toLowerCase()} conversation` : `${s.size.cols}×${s.size.rows}`;
+  return `<span class="grow">${esc(s.title)}${waitingBadge(s)} <span class="dim">${esc(s.cwd)} · ${esc(st)} · ${esc(what)}</span></span>`;
 }
+// A structured AI session opens as a conversation, anything else as a terminal.
+const sessionHref = (a, s) => `#/${s.conversation ? 'c' : 't'}/${a.id}/${s.id}`;
 
 async function renderMachines() {
   const list = agents();
@@ -119,7 +119,9 @@ async function renderMachines() {
       const e = await Promise.race([p.catch(() => null), sleep(0).then(() => 'wait')]);
       if (e && e !== 'wait' && !e.dead) {
         const running = e.sessions.filter((s) => s.status === 'Running').length;
-        state = `<span class="on">online</span> <span class="dim">${running} running · ${e.peer.path()}</span>`;
+        const waiting = e.sessions.filter((s) => s.conversation?.waiting).length;
+        state = `<span class="on">online</span> <span class="dim">${running} running · ${e.peer.path()}</span>${
+          waiting ? ` <span class="badge">${waiting} waiting</span>` : ''}`;
       } else if (e === null) state = '<span class="off">offline</span>';
     }
     return `<li><a class="grow" href="#/m/${a.id}">${esc(a.name)}</a> ${state}</li>`;
@@ -163,21 +165,13 @@ async function renderMachine(id) {
       <select name="provider">${providers.map((p) => `<option>${esc(p)}</option>`).join('')}</select>
       <button class="primary">New session</button>
     </form>
+    ${conversationForm(e.info)}
     <ul class="list" id="sessions">${sessions.map((s) => `<li data-id="${s.id}">${sessionLabel(s)}
-      <a href="#/t/${a.id}/${s.id}"><button>Open</button></a>
+      <a href="${sessionHref(a, s)}"><button>Open</button></a>
       <button data-kill="${s.id}">${s.status === 'Running' ? 'Kill' : 'Remove'}</button></li>`).join('')
       || '<li class="dim">No sessions.</li>'}</ul>`;
-  // Folder completion from the machine's own file system; an answer for older text
-  // than what the field holds now is dropped.
-  const cwd = $('#new [name=cwd]');
-  cwd.oninput = async () => {
-    const text = cwd.value;
-    if (!text) return;
-    let found;
-    try { found = JSON.parse(await e.peer.completeFolder(text)); } catch { return; }
-    if (cwd.value !== text) return;
-    $('#folders').innerHTML = found.map((p) => `<option value="${esc(p)}">`).join('');
-  };
+  completeFolders($('#new [name=cwd]'), $('#folders'), e.peer);
+  wireConversationForm(a, e);
   $('#new').onsubmit = async (ev) => {
     ev.preventDefault();
     const f = new FormData(ev.target);
@@ -293,17 +287,26 @@ function leaveTerminal() {
 }
 
 // ---- routing ----------------------------------------------------------------------
+// Leaves the terminal or conversation shown, if any.
+function leaveView() {
+  if (view.name === 'term') leaveTerminal();
+  else if (view.name === 'conv') leaveConversation();
+}
+
 function route() {
   const h = location.hash;
   let m;
-  if ((m = h.match(/^#\/t\/([0-9a-f]{64})\/([0-9a-f]+)$/))) {
-    if (view.name !== 'term' || view.id !== m[1] || view.sid !== m[2]) {
-      view = { name: 'term', id: m[1], sid: m[2] };
-      renderTerminal(m[1], m[2]);
-    }
+  if ((m = h.match(/^#\/([tc])\/([0-9a-f]{64})\/([0-9a-f]+)$/))) {
+    const name = m[1] === 't' ? 'term' : 'conv';
+    if (view.name === name && view.id === m[2] && view.sid === m[3]) return;
+    leaveView();
+    view = { name, id: m[2], sid: m[3] };
+    if (name === 'term') renderTerminal(m[2], m[3]);
+    else if (agentById(m[2])) openConversation(agentById(m[2]), m[3], { getPeer, dropPeer });
+    else location.hash = '#/';
     return;
   }
-  if (view.name === 'term') leaveTerminal();
+  leaveView();
   if ((m = h.match(/^#\/m\/([0-9a-f]{64})$/))) { view = { name: 'machine', id: m[1] }; renderMachine(m[1]); }
   else { view = { name: 'machines' }; renderMachines(); }
 }
@@ -329,6 +332,7 @@ async function main() {
     await takeTicket();
     route();
   });
+  wireComposer();
   document.body.dataset.ready = '1';
   route();
 }

@@ -3,35 +3,18 @@
 // an expired ticket. Configuration comes from the environment (see relay_browser.rs):
 //   VM_URL            the relay's base URL (serves the page)
 //   VM_TICKET         a fresh ticket;  VM_EXPIRED  an expired one;  VM_AGENT  its name
-//   VM_CHROMIUM       the browser (default /usr/bin/chromium)
-// Prints one line per step; exits non-zero with the page's state on failure.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+//   VM_FOLDER, VM_FOLDER_WANT  a folder prefix, and the folder it completes to
+// (and lib.mjs's). Prints one line per step; exits non-zero with the page's state on failure.
+import { runInBrowser, step, T } from './lib.mjs';
 
 const { VM_URL, VM_TICKET, VM_EXPIRED, VM_AGENT } = process.env;
-const T = 30_000;
-const dataDir = mkdtempSync(join(tmpdir(), 'vm-chromium-'));
-const ctx = await chromium.launchPersistentContext(dataDir, {
-  executablePath: process.env.VM_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 390, height: 700 }, // a phone-sized window
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const page = ctx.pages()[0] || await ctx.newPage();
-const logs = [];
-page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
-page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-const step = (s) => console.log(`step: ${s}`);
 
 // The terminal's text, one string per row (xterm's DOM renderer).
-const rows = () => page.$$eval('.xterm-rows > div', (ds) => ds.map((d) => d.textContent.replace(/\u00a0/g, ' ').trimEnd()));
-const waitRow = (line) => page.waitForFunction((l) => [...document.querySelectorAll('.xterm-rows > div')]
+const rows = (page) => page.$$eval('.xterm-rows > div', (ds) => ds.map((d) => d.textContent.replace(/\u00a0/g, ' ').trimEnd()));
+const waitRow = (page, line) => page.waitForFunction((l) => [...document.querySelectorAll('.xterm-rows > div')]
   .some((d) => d.textContent.replace(/\u00a0/g, ' ').trim() === l), line, { timeout: T });
 
-try {
+await runInBrowser(async (page) => {
   await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
   await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
   if (page.url().includes('ticket=')) throw new Error('the ticket stayed in the address bar');
@@ -52,11 +35,11 @@ try {
   await page.locator('#term').click();
   await page.keyboard.type('echo hi');
   await page.keyboard.press('Enter');
-  await waitRow('hi');
+  await waitRow(page, 'hi');
   step('typed echo hi, saw hi');
   await page.keyboard.type('pwd');
   await page.keyboard.press('Enter');
-  await waitRow(process.env.VM_FOLDER_WANT.replace(/\/$/, ''));
+  await waitRow(page, process.env.VM_FOLDER_WANT.replace(/\/$/, ''));
   step('the shell runs in the completed folder');
 
   // The extra-keys bar: Ctrl then c interrupts a running command.
@@ -66,13 +49,13 @@ try {
   await page.keyboard.type('c');
   await page.keyboard.type('echo after$((1+1))');
   await page.keyboard.press('Enter');
-  await waitRow('after2');
+  await waitRow(page, 'after2');
   step('ctrl-c from the extra-keys bar');
 
   const sessionUrl = page.url();
   await page.reload();
   await page.waitForFunction(() => /attached/.test(document.querySelector('#status').textContent), null, { timeout: T });
-  await waitRow('hi');
+  await waitRow(page, 'hi');
   if (page.url() !== sessionUrl) throw new Error(`reload moved to ${page.url()}`);
   step('reloaded: still paired, same session, screen restored');
 
@@ -83,19 +66,4 @@ try {
   await page.goto(`${VM_URL}#ticket=${VM_EXPIRED}`);
   await page.locator('#error', { hasText: 'expired' }).waitFor({ timeout: T });
   step(`expired ticket: ${await page.textContent('#error')}`);
-  console.log('ok');
-} catch (e) {
-  console.log(`FAILED: ${e.message}`);
-  try {
-    console.log(`url: ${page.url()}`);
-    console.log(`status: ${await page.textContent('#status')}`);
-    console.log(`error: ${await page.textContent('#error')}`);
-    console.log(`view: ${await page.textContent('#view')}`);
-    console.log(`terminal:\n${(await rows()).join('\n')}`);
-  } catch {}
-  console.log(logs.join('\n'));
-  process.exitCode = 1;
-} finally {
-  await ctx.close();
-  rmSync(dataDir, { recursive: true, force: true });
-}
+}, async (page) => console.log(`terminal:\n${(await rows(page)).join('\n')}`));

@@ -86,8 +86,9 @@ impl ConvWriter {
     }
 }
 
-/// One thing a conversation view draws.
-#[derive(Debug, Clone, PartialEq)]
+/// One thing a conversation view draws. Serializable so that clients drawing in
+/// another language (the browser's JavaScript) get it as JSON, in this one shape.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Item {
     /// What the user said.
     User(String),

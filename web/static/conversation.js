@@ -1,0 +1,180 @@
+// The structured AI session view (#/c/<agent>/<id>): the conversation as core's reducer
+// builds it (in wasm, `Conv.next()` hands over what changed), the composer, approval
+// answers, and re-attaching after a lost connection with the last entry number, so
+// nothing is drawn twice. Also the "new conversation" form and the session-list badge.
+import { $, esc, sleep, status, showError, completeFolders } from './ui.js';
+import { drawItem } from './conv-items.js';
+
+let gen = 0; // bumped when the view is left: older loops stop
+let conv = null; // the wasm Conv shown now
+let busy = false;
+let viewer = false;
+let nodes = []; // one element per item, by index
+
+// ---- in the session list -----------------------------------------------------------
+export function waitingBadge(s) {
+  const w = s.conversation?.waiting;
+  if (!w) return '';
+  const text = w.Approval ? `approve ${w.Approval.tool}` : 'your turn';
+  return ` <span class="badge${w.Approval ? ' urgent' : ''}">${esc(text)}</span>`;
+}
+
+// The form to start one, with the agent's ready providers; `''` for a viewer.
+export function conversationForm(info) {
+  if (info.your_role === 'Viewer') return '';
+  const st = info.provider_status || [];
+  const ready = st.filter((s) => !s.unavailable).map((s) => s.provider.toLowerCase());
+  const why = st.filter((s) => s.unavailable)
+    .map((s) => `${s.provider.toLowerCase()}: ${s.unavailable === 'NotLoggedIn' ? 'not logged in' : 'not installed'}`);
+  if (!ready.length) return `<p class="dim">No AI conversations here${why.length ? ` (${esc(why.join(', '))})` : ''}.</p>`;
+  return `<form class="new conv" id="newconv">
+      <select name="provider" aria-label="provider">${ready.map((p) => `<option>${esc(p)}</option>`).join('')}</select>
+      <input name="cwd" list="folders" placeholder="folder (default: home)" autocomplete="off" autocapitalize="off" spellcheck="false">
+      <textarea name="prompt" rows="2" placeholder="What should it do?"></textarea>
+      <button class="primary">Start conversation</button>
+    </form>`;
+}
+
+export function wireConversationForm(a, e) {
+  const form = $('#newconv');
+  if (!form) return;
+  completeFolders(form.querySelector('[name=cwd]'), $('#folders'), e.peer);
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    try {
+      const s = JSON.parse(await e.peer.startConversation(f.get('provider'), f.get('cwd') || '', '', f.get('prompt') || ''));
+      location.hash = `#/c/${a.id}/${s.id}`;
+    } catch (err) { showError(`Could not start the conversation: ${err.message}`); }
+  };
+}
+
+// ---- the view ----------------------------------------------------------------------
+const box = () => $('#conv');
+function line(text, cls = '') { const s = $('#convstate'); s.textContent = text; s.className = cls; }
+
+function setBusy(b) {
+  busy = b;
+  $('#convview').dataset.busy = String(b);
+  $('#interrupt').hidden = !b || viewer;
+  $('#send').disabled = b;
+}
+
+// Draws what changed; follows the end unless the reader scrolled up.
+function apply(u) {
+  const el = box();
+  const follow = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+  for (const [i, item] of u.changed) {
+    const n = drawItem(item, viewer);
+    const old = nodes[i];
+    if (old) {
+      if (old.open) n.open = true; // keep an unfolded tool unfolded
+      old.replaceWith(n);
+    } else el.append(n);
+    nodes[i] = n;
+  }
+  for (const n of nodes.splice(u.len)) n.remove();
+  setBusy(u.busy);
+  const cost = u.total_cost_usd ? ` · $${u.total_cost_usd.toFixed(4)}` : '';
+  const tokens = u.total_usage.input_tokens + u.total_usage.output_tokens;
+  line(u.notices.length ? u.notices.join(' · ') : `${busy ? 'working…' : 'your turn'} · ${tokens} tokens${cost}`,
+    u.notices.length ? 'notice' : '');
+  if (follow) el.scrollTop = el.scrollHeight;
+}
+
+// Errors no reconnect can fix (the session is gone, this browser is not allowed).
+const isFinal = (err) => err.final === true;
+
+export async function openConversation(a, sid, { getPeer, dropPeer }) {
+  const g = ++gen;
+  $('#crumb').textContent = `${a.name} › ${sid}`;
+  $('#view').hidden = true;
+  $('#convview').hidden = false;
+  box().replaceChildren();
+  nodes = [];
+  conv = null;
+  let c = null; // this view's Conv: kept across re-attaches, so is what it drew
+  let attaches = 0;
+  let delay = 250;
+  while (g === gen) {
+    try {
+      const e = await getPeer(a);
+      if (g !== gen) return;
+      viewer = e.info.your_role === 'Viewer';
+      $('#composer').hidden = viewer;
+      if (!c) c = await e.peer.openConversation(sid, false);
+      else await c.reattach(e.peer);
+      if (g !== gen) { c.close().catch(() => {}); return; }
+      conv = c;
+      const info = JSON.parse(c.info());
+      $('#crumb').textContent = `${a.name} › ${info.title}`;
+      $('#convview').dataset.attaches = String(++attaches);
+      line(attaches > 1 ? 'reconnected' : 'attached');
+      status(`${viewer ? 'watching' : 'attached'} · ${e.peer.path()}`);
+      showError('');
+      delay = 250;
+      let closed = null;
+      for (;;) {
+        const t = await c.next();
+        if (g !== gen) return;
+        if (t === undefined) break;
+        const u = JSON.parse(t);
+        apply(u);
+        if (u.closed) closed = u.closed;
+      }
+      if (closed?.final) { line(`closed: ${closed.message}`, 'bad'); setBusy(false); status(''); return; }
+      line('connection lost · reconnecting…', 'bad');
+      status('reconnecting…');
+      dropPeer(a.id);
+    } catch (err) {
+      if (g !== gen) return;
+      if (isFinal(err)) { showError(err.message); line(''); return; }
+      line(`connection lost · reconnecting in ${(delay / 1000).toFixed(1)} s: ${err.message}`, 'bad');
+      dropPeer(a.id);
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 10000);
+  }
+}
+
+export function leaveConversation() {
+  gen++;
+  if (conv) { conv.close().catch(() => {}); conv = null; }
+  $('#convview').hidden = true;
+  $('#view').hidden = false;
+  status('');
+}
+
+// ---- the composer ------------------------------------------------------------------
+async function send(ev) {
+  ev.preventDefault();
+  const ta = $('#composer [name=text]');
+  const text = ta.value.trim();
+  if (!text || !conv || busy) return;
+  try {
+    await conv.prompt(text);
+    ta.value = '';
+    ta.style.height = '';
+  } catch (err) { line(`not sent: ${err.message}`, 'bad'); }
+}
+
+export function wireComposer() {
+  const ta = $('#composer [name=text]');
+  $('#composer').onsubmit = send;
+  ta.addEventListener('keydown', (ev) => {
+    // Enter sends, Shift+Enter is a new line (and so is Enter while composing CJK).
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $('#composer').requestSubmit(); }
+  });
+  ta.addEventListener('input', () => { ta.style.height = ''; ta.style.height = `${Math.min(ta.scrollHeight, innerHeight * 0.4)}px`; });
+  $('#interrupt').onclick = () => { conv?.interrupt().catch((err) => line(err.message, 'bad')); };
+  // Approval buttons: one listener for every card, drawn or redrawn.
+  box().addEventListener('click', async (ev) => {
+    const b = ev.target.closest('[data-decision]');
+    if (!b || !conv) return;
+    for (const x of b.parentElement.querySelectorAll('button')) x.disabled = true;
+    try { await conv.answer(b.dataset.approval, b.dataset.decision); } catch (err) {
+      for (const x of b.parentElement.querySelectorAll('button')) x.disabled = false;
+      line(`answer not sent: ${err.message}`, 'bad');
+    }
+  });
+}

@@ -1,0 +1,52 @@
+// What every browser script shares: Debian's chromium (headless, via playwright-core)
+// in a phone-sized window with a fresh profile, one `step:` line per step, `ok` at the
+// end, and on failure the page's state and console. Configuration from the environment:
+//   VM_CHROMIUM   the browser (default /usr/bin/chromium)
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const T = 30_000; // one UI expectation
+export const step = (s) => console.log(`step: ${s}`);
+
+// A fresh browser profile (its own key, so its own identity) and its page; `close()`
+// ends it and removes the profile.
+export async function launch() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vm-chromium-'));
+  const ctx = await chromium.launchPersistentContext(dataDir, {
+    executablePath: process.env.VM_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 390, height: 700 }, // a phone-sized window
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  const close = async () => { await ctx.close(); rmSync(dataDir, { recursive: true, force: true }); };
+  return { page, close };
+}
+
+// Runs `steps(page)`; `describe(page)` adds to the failure report.
+export async function runInBrowser(steps, describe = async () => {}) {
+  const { page, close } = await launch();
+  const logs = [];
+  page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  try {
+    await steps(page);
+    console.log('ok');
+  } catch (e) {
+    console.log(`FAILED: ${e.message}`);
+    try {
+      console.log(`url: ${page.url()}`);
+      console.log(`status: ${await page.textContent('#status')}`);
+      console.log(`error: ${await page.textContent('#error')}`);
+      console.log(`view: ${await page.textContent('#view')}`);
+      await describe(page);
+    } catch {}
+    console.log(logs.join('\n'));
+    process.exitCode = 1;
+  } finally {
+    await close();
+  }
+}
