@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use vibemesh_core::{
     ErrorCode, WireError, client,
-    proto::local::{AdminReply, AdminRequest, AdminResponse, PeerStatus, StatusReport, TicketInfo},
+    proto::local::{
+        AdminReply, AdminRequest, AdminResponse, PathKind, PeerStatus, StatusReport, TicketInfo,
+    },
     ticket::Ticket,
 };
 
@@ -46,6 +48,59 @@ impl Agent {
                 self.links.forget(&entry.id).await;
                 Ok(AdminReply::Removed(entry))
             }
+            AdminRequest::WaitPath {
+                peer,
+                path,
+                timeout_ms,
+            } => {
+                self.wait_path(&peer, path, Duration::from_millis(timeout_ms))
+                    .await
+            }
+        }
+    }
+
+    /// Answers once the connection to `peer` has `want` selected, watching iroh's path
+    /// changes rather than asking again and again.
+    async fn wait_path(&self, peer: &str, want: PathKind, limit: Duration) -> AdminResponse {
+        use n0_future::StreamExt;
+        let start = std::time::Instant::now();
+        let known = self.access.find_known(peer)?;
+        let waited = tokio::time::timeout(limit, async {
+            let conn = self.links.get(&known).await?;
+            let mut paths = conn.paths_stream();
+            while let Some(list) = paths.next().await {
+                let selected = list.iter().find(|p| p.is_selected()).map(|p| {
+                    if p.is_relay() {
+                        PathKind::Relay
+                    } else {
+                        PathKind::Direct
+                    }
+                });
+                if selected == Some(want) {
+                    return Ok(());
+                }
+            }
+            Err(WireError::new(
+                ErrorCode::Unreachable,
+                format!("the connection to {} closed", known.name),
+            ))
+        })
+        .await;
+        match waited {
+            Ok(Ok(())) => Ok(AdminReply::PathReached {
+                path: want,
+                waited_ms: start.elapsed().as_millis() as u64,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(WireError::new(
+                ErrorCode::Unreachable,
+                format!(
+                    "{} was not reached {} within {} s",
+                    known.name,
+                    want.as_str(),
+                    limit.as_secs_f64()
+                ),
+            )),
         }
     }
 
@@ -120,8 +175,15 @@ impl Agent {
                     let sel = paths.iter().find(|p| p.is_selected());
                     (
                         true,
-                        sel.as_ref()
-                            .map(|p| if p.is_relay() { "relay" } else { "direct" }.to_string()),
+                        sel.as_ref().map(|p| {
+                            if p.is_relay() {
+                                PathKind::Relay
+                            } else {
+                                PathKind::Direct
+                            }
+                            .as_str()
+                            .to_string()
+                        }),
                         sel.as_ref().map(|p| p.rtt().as_micros() as u64),
                         None,
                     )

@@ -2,8 +2,9 @@
 //! private networks behind separate NATs and a "public" network holding
 //! `vibemesh-relay` (HTTPS + QUIC address discovery). An agent behind one NAT and a
 //! client agent behind the other pair through the relay, open a session, and the
-//! connection becomes direct. With direct UDP blocked on both NATs, a second pair works
-//! through the relay alone.
+//! connection becomes direct. When direct UDP is then blocked on both NATs, the relay
+//! takes over the live session (the test prints how long that took), and a second pair
+//! works through the relay alone.
 //!
 //! The NATs are MASQUERADE plus a home router's filter: unsolicited WAN packets are
 //! dropped in INPUT (without that rule MASQUERADE changes the port and hole punching
@@ -13,10 +14,9 @@
 use std::{
     path::Path,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
 };
 
-use vibemesh_tests::{SHELL, TestAgent};
+use vibemesh_tests::{SHELL, Term, TestAgent};
 
 const RELAY_IP: &str = "198.51.100.10";
 
@@ -278,6 +278,19 @@ fn agent(net: &Net, lan: &str, name: &str, ca: &Path) -> TestAgent {
     TestAgent::spawn_in_netns(home, name, &net.ns(lan), &[("VIBEMESH_RELAY_CA", ca)])
 }
 
+/// Waits for `client`'s connection to `peer` to be carried by `path` (pushed path
+/// changes, not polling); returns the CLI's line, which says how long it took.
+fn wait_path(client: &TestAgent, peer: &str, path: &str) -> String {
+    let out = client.cli(&["wait-path", peer, path, "--timeout", "30"]);
+    assert!(
+        out.status.success(),
+        "{peer} never went {path}: {}\n--- client ---\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        client.log()
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// How `client` reaches its peer `peer` now: `direct` or `relay`.
 fn path_to(client: &TestAgent, peer: &str) -> String {
     let status = client.json(&["status"]);
@@ -290,8 +303,8 @@ fn path_to(client: &TestAgent, peer: &str) -> String {
 }
 
 /// Pairs `client` with `server` through the relay, opens a shell there, types a command
-/// and sees its output: what a user does.
-fn pair_and_use(client: &TestAgent, server: &TestAgent, name: &str) {
+/// and sees its output: what a user does. Returns the open terminal.
+fn pair_and_use(client: &TestAgent, server: &TestAgent, name: &str) -> Term {
     let ticket = server.ticket(&[]);
     client.ok(&["join", &ticket, "--name", name]);
     let mut args = vec!["open", name, "--"];
@@ -299,6 +312,7 @@ fn pair_and_use(client: &TestAgent, server: &TestAgent, name: &str) {
     let mut term = client.term(&args, 24, 80);
     term.line("echo through$((40+2))nat");
     term.wait_text("through42nat");
+    term
 }
 
 #[test]
@@ -321,30 +335,17 @@ fn agents_behind_two_nats_go_direct_and_fall_back_to_the_relay() {
     // Case 1: hole punching through both NATs.
     let server = agent(&net, "lanA", "nat-srv", &ca);
     let client = agent(&net, "lanB", "nat-client", &ca);
-    pair_and_use(&client, &server, "srv");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    loop {
-        let path = path_to(&client, "srv");
-        if seen.last() != Some(&path) {
-            seen.push(path.clone());
-        }
-        if path == "direct" {
-            break;
-        }
-        // `status` is the CLI's view of the path; there is no event for it to wait on.
-        assert!(
-            Instant::now() < deadline,
-            "the connection never became direct; paths seen: {seen:?}\n--- client ---\n{}\n--- server ---\n{}",
-            client.log(),
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    eprintln!("two NATs: the client saw the path go {}", seen.join(" -> "));
+    let mut term = pair_and_use(&client, &server, "srv");
+    eprintln!("two NATs: {}", wait_path(&client, "srv", "direct"));
 
-    // Case 2: no direct UDP between the NATs; a new pair works through the relay.
+    // Case 2: the direct path dies under a live session (a NAT forgets the mapping, a
+    // firewall changes): the relay takes over and the same terminal goes on.
     net.block_direct_udp().expect("block direct UDP");
+    eprintln!("direct path lost: {}", wait_path(&client, "srv", "relay"));
+    term.line("echo after$((1+1))failover");
+    term.wait_text("after2failover");
+
+    // Case 3: no direct UDP between the NATs; a new pair works through the relay.
     let server2 = agent(&net, "lanA", "nat-srv2", &ca);
     let client2 = agent(&net, "lanB", "nat-client2", &ca);
     pair_and_use(&client2, &server2, "srv2");

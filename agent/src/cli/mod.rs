@@ -17,7 +17,7 @@ use vibemesh_core::proto::{
     Provider, Role, SessionId, TermSize,
     ai::StartConversation,
     control::CreateSession,
-    local::{AdminReply, AdminRequest, Target},
+    local::{AdminReply, AdminRequest, PathKind, Target},
 };
 
 use crate::config::{Config, Home};
@@ -62,6 +62,16 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Wait until a peer is reached `direct` or through the `relay`; says how long it took.
+    WaitPath {
+        /// The peer, by name or id.
+        peer: String,
+        /// `direct` or `relay`.
+        path: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
     },
     /// List peers, or remove one.
     Peers {
@@ -308,6 +318,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Err(unexpected());
             };
             show(json, &s, output::status)
+        }
+        Command::WaitPath {
+            peer,
+            path,
+            timeout,
+        } => {
+            let path = match path.as_str() {
+                "direct" => PathKind::Direct,
+                "relay" => PathKind::Relay,
+                other => anyhow::bail!("unknown path {other:?}: say direct or relay"),
+            };
+            let req = AdminRequest::WaitPath {
+                peer: peer.clone(),
+                path,
+                timeout_ms: timeout.saturating_mul(1000),
+            };
+            let AdminReply::PathReached { path, waited_ms } = local::admin(&home, req).await?
+            else {
+                return Err(unexpected());
+            };
+            println!(
+                "{peer}: {} after {:.2} s",
+                path.as_str(),
+                waited_ms as f64 / 1000.0
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Peers { action: None, json } => {
             let AdminReply::Peers(p) = local::admin(&home, AdminRequest::Peers).await? else {

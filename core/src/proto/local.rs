@@ -66,6 +66,35 @@ pub enum AdminRequest {
     Peers,
     /// Forget a peer by name or id: it loses access and its connections close.
     RemovePeer(String),
+    /// Waits until the connection to a known peer is carried by `path`: an event to
+    /// wait on instead of polling `Status` (and how long a path change takes).
+    WaitPath {
+        /// The peer, by name or id.
+        peer: String,
+        /// The path to wait for.
+        path: PathKind,
+        /// How long to wait before answering with an error.
+        timeout_ms: u64,
+    },
+}
+
+/// How a connection reaches its peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PathKind {
+    /// Straight to the peer's address (hole punched, or on the same network).
+    Direct,
+    /// Through a relay server.
+    Relay,
+}
+
+impl PathKind {
+    /// The word `vibemesh status` uses for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathKind::Direct => "direct",
+            PathKind::Relay => "relay",
+        }
+    }
 }
 
 /// The answer to an [`AdminRequest`].
@@ -84,6 +113,13 @@ pub enum AdminReply {
     Peers(Vec<PeerEntry>),
     /// Answer to [`AdminRequest::RemovePeer`].
     Removed(PeerEntry),
+    /// Answer to [`AdminRequest::WaitPath`]: the path was reached after `waited_ms`.
+    PathReached {
+        /// The path now selected.
+        path: PathKind,
+        /// How long the wait took.
+        waited_ms: u64,
+    },
 }
 
 /// A freshly minted ticket.
