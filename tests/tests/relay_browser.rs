@@ -3,7 +3,7 @@
 //! and find the pairing and the session still there, and an expired ticket's error. In
 //! between the agent stops and starts again: the terminal shows it is reconnecting,
 //! reports keys typed meanwhile as not sent, and re-attaches by itself with the screen it
-//! had, typing working again.
+//! had, typing working again; a session that does not exist is reported, not retried.
 //!
 //! Needs `web/dist` (`bash web/build.sh`), `web/node_modules` and Debian's chromium;
 //! `scripts/test.sh` provides all three. Elsewhere the test says what is missing and

@@ -107,4 +107,11 @@ await runInBrowser(async (page) => {
   await waitRow(page, 'back5');
   if ((await rows(page)).some((r) => /echo lost/.test(r))) throw new Error('keys typed offline were sent late');
   step('typing works again; keys typed offline never arrived');
+
+  // A session that does not exist is final: said so, never retried.
+  await page.goto(sessionUrl.replace(/[0-9a-f]+$/, 'abc123'));
+  await page.waitForFunction(() => document.querySelector('#termview').dataset.state === 'closed', null, { timeout: T });
+  const gone = await page.evaluate(() => window.vmStates.slice(window.vmStates.lastIndexOf('attaching')));
+  if (gone.includes('reconnecting')) throw new Error(`retried a missing session: ${gone}`);
+  step(`a missing session: ${await page.textContent('#termstate')} (states: ${gone.join(' ')})`);
 }, async (page) => console.log(`terminal:\n${(await rows(page)).join('\n')}`));
