@@ -70,15 +70,23 @@ export async function openTerminal(a, sid, { getPeer, node }) {
   let attaches = 0;
   let path = 'relay';
   let t = null;
+  let lost = ''; // the reconnecting line
   let notSent = 0; // bytes refused since the last attach
+  let unconfirmed = 0; // bytes whose fate is unknown since the last attach
+  const notes = () => [
+    ...(notSent ? [`${notSent} bytes typed while offline were not sent`] : []),
+    ...(unconfirmed ? [`${unconfirmed} bytes typed just before the drop may not have arrived (not sent again)`] : []),
+  ];
   const onEvent = (kind, data) => {
     if (t !== attached) return; // a view left since
     if (kind === 'attached') {
       const { info, reconnected } = JSON.parse(data);
       $('#crumb').textContent = `${a.name} › ${info.title}`;
       $('#termview').dataset.attaches = String(++attaches);
+      const told = notes(); // what was lost stays said until the next drop
       notSent = 0;
-      state('attached', reconnected ? 'reconnected' : '');
+      unconfirmed = 0;
+      state('attached', [...(reconnected ? ['reconnected'] : []), ...told].join(' · '), told.length ? 'bad' : '');
       showError('');
       status(`attached · ${path}`);
     } else if (kind === 'snapshot') { xterm.reset(); xterm.write(data); }
@@ -86,15 +94,14 @@ export async function openTerminal(a, sid, { getPeer, node }) {
     else if (kind === 'notice') status(data);
     else if (kind === 'reconnecting') {
       const r = JSON.parse(data);
-      state('reconnecting', `connection lost · reconnecting… (try ${r.attempt}, next in ${
-        (r.delay_ms / 1000).toFixed(1)} s: ${r.error})`, 'bad');
+      lost = `connection lost · reconnecting… (try ${r.attempt}, next in ${(r.delay_ms / 1000).toFixed(1)} s: ${r.error})`;
+      state('reconnecting', [lost, ...notes()].join(' · '), 'bad');
       status('reconnecting…');
-    } else if (kind === 'notsent') {
-      notSent += data;
-      state($('#termview').dataset.state, `not connected: ${notSent} bytes typed were not sent`, 'bad');
-    }
-    else if (kind === 'unconfirmed') {
-      state($('#termview').dataset.state, `${data} bytes typed just before the connection dropped may not have arrived; they are not sent again`, 'bad');
+    } else if (kind === 'notsent' || kind === 'unconfirmed') {
+      if (kind === 'notsent') notSent += data; else unconfirmed += data;
+      // Kept with the reconnecting line, so the next try does not hide it.
+      const v = $('#termview').dataset.state;
+      state(v, [...(v === 'reconnecting' ? [lost] : []), ...notes()].join(' · '), 'bad');
     } else if (kind === 'exited') {
       xterm.write(`\r\n\x1b[2m[${data}]\x1b[0m\r\n`);
       state('exited', `exited: ${data}`);

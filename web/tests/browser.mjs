@@ -101,6 +101,8 @@ await runInBrowser(async (page) => {
   await waitRow(page, 'after2');
   const states = await page.evaluate(() => window.vmStates);
   if (!states.includes('reconnecting')) throw new Error(`states: ${states}`);
+  const told = await page.textContent('#termstate');
+  if (!/reconnected/.test(told) || !/9 bytes .*not sent/.test(told)) throw new Error(`after re-attaching: ${told}`);
   step(`re-attached by itself, screen restored (states: ${states.join(' ')})`);
   await page.keyboard.type('echo back$((2+3))');
   await page.keyboard.press('Enter');
