@@ -145,6 +145,15 @@ async fn no_content(headers: HeaderMap) -> Response {
     resp
 }
 
+/// What the client's pages may do: run only our own scripts and the wasm module
+/// (`'wasm-unsafe-eval'` compiles it, nothing evals text), talk only to this server (the
+/// iroh relay's websocket at `/relay` included: CSP 3's `'self'` covers `ws:`/`wss:` to
+/// the same host), and never be framed. Styles may be inline: xterm.js draws its theme
+/// with a `<style>` element.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 async fn file(State(st): State<AppState>, uri: Uri) -> Response {
     let path = match uri.path() {
         "/" => "/index.html",
@@ -158,10 +167,19 @@ async fn file(State(st): State<AppState>, uri: Uri) -> Response {
             // Small files and frequent deploys: always revalidate.
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             h.insert(
-                "X-Content-Type-Options",
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            );
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             );
-            h.insert("Referrer-Policy", HeaderValue::from_static("no-referrer"));
+            // The pairing ticket lives in the URL's fragment, which is never sent; this
+            // keeps the rest of the address to ourselves too.
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
             resp
         }
         None if st.files.is_empty() && path == "/index.html" => (

@@ -1,5 +1,5 @@
 //! The relay's web side over real HTTP on 127.0.0.1: the client's files with the right
-//! types, nothing outside them, health and metrics.
+//! types and security headers, nothing outside them, health and metrics.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vibemesh_relay::{Relay, RelayOptions};
@@ -32,6 +32,38 @@ async fn serves_the_client_health_and_metrics() {
     let index = get(&relay, "/").await;
     assert!(index.starts_with("HTTP/1.1 200"), "{index}");
     assert!(index.contains("text/html") && index.contains("<title>VibeMesh</title>"));
+    // The page's security headers (the browser test runs the client under this policy).
+    let lower = index.to_ascii_lowercase();
+    let csp = lower
+        .lines()
+        .find_map(|l| l.strip_prefix("content-security-policy: "))
+        .unwrap_or_else(|| panic!("no CSP: {index}"));
+    for part in [
+        "default-src 'self'",
+        "connect-src 'self';",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{part} missing from {csp}");
+    }
+    // No inline script and no eval: the scripts directive holds exactly these.
+    let scripts = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src "));
+    assert_eq!(
+        scripts,
+        Some("script-src 'self' 'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert!(
+        lower.contains("\r\nx-content-type-options: nosniff\r\n"),
+        "{index}"
+    );
+    assert!(
+        lower.contains("\r\nreferrer-policy: no-referrer\r\n"),
+        "{index}"
+    );
     let wasm = get(&relay, "/pkg/x.wasm").await;
     assert!(wasm.contains("application/wasm"), "{wasm}");
     for outside in ["/../Cargo.toml", "/%2e%2e/Cargo.toml", "/nope.js"] {

@@ -1,6 +1,9 @@
 //! The browser client in headless Chromium against a real relay and a real agent on
 //! 127.0.0.1: pair from a ticket link, open a shell, type `echo hi` and see `hi`, reload
-//! and find the pairing and the session still there, and an expired ticket's error.
+//! and find the pairing and the session still there, and an expired ticket's error. In
+//! between the agent stops and starts again: the terminal shows it is reconnecting,
+//! reports keys typed meanwhile as not sent, and re-attaches by itself with the screen it
+//! had, typing working again; a session that does not exist is reported, not retried.
 //!
 //! Needs `web/dist` (`bash web/build.sh`), `web/node_modules` and Debian's chromium;
 //! `scripts/test.sh` provides all three. Elsewhere the test says what is missing and
@@ -11,6 +14,11 @@ use vibemesh_tests::{
     browser::{self, Script, web_dir},
     relay::start_relay,
 };
+
+/// The script's step after which the test stops the agent.
+const STOP: &str = "step: stop the agent";
+/// The step after which the test starts it again, on the same home.
+const START: &str = "step: start the agent";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_pairs_types_reloads_and_refuses_an_expired_ticket() {
@@ -27,7 +35,7 @@ async fn browser_pairs_types_reloads_and_refuses_an_expired_ticket() {
     let ticket = agent.ticket(&[]);
     let expired = agent.ticket(&["--ttl", "0s"]);
 
-    let script = Script::start(
+    let mut script = Script::start(
         "browser.mjs",
         &[
             ("VM_URL", relay.url()),
@@ -41,6 +49,21 @@ async fn browser_pairs_types_reloads_and_refuses_an_expired_ticket() {
             ("VM_FOLDER_WANT", format!("{}/", project.display())),
         ],
     );
+    // The terminal loses its agent, then gets it back with the session still running.
+    let stopped = script.wait_line(STOP).await;
+    assert!(
+        stopped,
+        "the script failed before the stop:\n{}",
+        script.output
+    );
+    let home = agent.stop();
+    let offline = script.wait_line(START).await;
+    assert!(
+        offline,
+        "the script failed while the agent was down:\n{}",
+        script.output
+    );
+    let agent = TestAgent::spawn(home, "web-box");
     let (ok, stdout) = script.finish().await;
     assert!(
         ok,

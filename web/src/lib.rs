@@ -6,9 +6,10 @@
 //! The JavaScript half (`web/static/app.js`) keeps the key and the paired agents in the
 //! browser's storage, draws terminals with xterm.js and calls this API:
 //! [`Node`] (the endpoint: pair, connect), [`Peer`] (one agent: sessions, events,
-//! attach), [`Term`] (one attached terminal: keys, size) and [`Conv`] (one structured AI
-//! session: the conversation, prompts, approvals). Values cross as JSON text, in the
-//! shape of `vibemesh-core`'s serde types.
+//! attach), [`Term`] (one attached terminal, re-attached by core's `client::reattach`
+//! when the connection drops: keys, size) and [`Conv`] (one structured AI session: the
+//! conversation, prompts, approvals). Values cross as JSON text, in the shape of
+//! `vibemesh-core`'s serde types.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

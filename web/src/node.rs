@@ -1,14 +1,14 @@
 //! The browser's endpoint: its key, its relay, pairing and connecting.
 
-use iroh::{Endpoint, RelayMode, RelayUrl, SecretKey, endpoint::presets};
+use iroh::{Endpoint, EndpointAddr, RelayMode, RelayUrl, SecretKey, endpoint::presets};
 use vibemesh_core::{
     EndpointId,
-    client::{self, PeerConnection},
+    client::{self, PeerConnection, Redialer},
     ticket::Ticket,
 };
 use wasm_bindgen::prelude::*;
 
-use crate::{Peer, client_err, js_err};
+use crate::{Peer, Term, client_err, js_err};
 
 /// A fresh secret key, as 64 hex characters, for the page to store.
 #[wasm_bindgen(js_name = newSecretKey)]
@@ -34,6 +34,17 @@ pub fn parse_ticket(text: &str) -> Result<String, JsValue> {
 pub struct Node {
     ep: Endpoint,
     relay: RelayUrl,
+}
+
+impl Node {
+    /// Where to reach agent `agent_id`: through `relay`, or the page's relay when empty.
+    fn agent_addr(&self, agent_id: &str, relay: Option<String>) -> Result<EndpointAddr, JsValue> {
+        let id: EndpointId = agent_id.parse().map_err(|e| js_err("BadRequest", e))?;
+        let relay = relay
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| self.relay.to_string());
+        Ok(client::dial_addr(id, &[], Some(&relay)))
+    }
 }
 
 #[wasm_bindgen]
@@ -84,15 +95,35 @@ impl Node {
 
     /// Connects to a paired agent through `relay` (the page's relay when empty).
     pub async fn connect(&self, agent_id: String, relay: Option<String>) -> Result<Peer, JsValue> {
-        let id: EndpointId = agent_id.parse().map_err(|e| js_err("BadRequest", e))?;
-        let relay = relay
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| self.relay.to_string());
-        let addr = client::dial_addr(id, &[], Some(&relay));
-        let conn = PeerConnection::connect(&self.ep, addr)
+        let addr = self.agent_addr(&agent_id, relay)?;
+        let conn = PeerConnection::connect(&self.ep, addr.clone())
             .await
             .map_err(client_err)?;
-        Peer::open(conn).await
+        let redial = Redialer::with_connection(self.ep.clone(), addr, conn.clone());
+        Peer::open(conn, redial).await
+    }
+
+    /// Attaches to session `id` on a paired agent that is not connected now (see
+    /// [`Peer::attach`]): the terminal dials it, with core's backoff, until it answers.
+    // A wasm-bindgen export takes plain arguments; a struct would need its own JS glue.
+    #[allow(clippy::too_many_arguments)]
+    pub fn attach(
+        &self,
+        agent_id: String,
+        relay: Option<String>,
+        id: String,
+        cols: u16,
+        rows: u16,
+        scrollback: u32,
+        on_event: js_sys::Function,
+    ) -> Result<Term, JsValue> {
+        let addr = self.agent_addr(&agent_id, relay)?;
+        let req = crate::peer::attach_request(&id, cols, rows, scrollback)?;
+        Ok(Term::start(
+            Redialer::new(self.ep.clone(), addr),
+            req,
+            on_event,
+        ))
     }
 
     /// Closes the endpoint, so agents see the browser go at once rather than after an

@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use vibemesh_core::{
-    client::{ControlClient, Events, PeerConnection},
+    client::{ControlClient, Events, PeerConnection, Redialer},
     proto::{
         Provider, SessionId, TermSize, ai::StartConversation, attach::AttachRequest,
         control::CreateSession,
@@ -19,10 +19,12 @@ pub struct Peer {
     conn: PeerConnection,
     control: ControlClient,
     events: Rc<tokio::sync::Mutex<Events>>,
+    /// Streams for attached terminals: over `conn` while it lives, then a fresh one.
+    redial: Redialer,
 }
 
 impl Peer {
-    pub(crate) async fn open(conn: PeerConnection) -> Result<Peer, JsValue> {
+    pub(crate) async fn open(conn: PeerConnection, redial: Redialer) -> Result<Peer, JsValue> {
         let (control, events, driver) = conn.control().await.map_err(client_err)?;
         wasm_bindgen_futures::spawn_local(async move {
             let _ = driver.run().await;
@@ -31,6 +33,7 @@ impl Peer {
             conn,
             control,
             events: Rc::new(tokio::sync::Mutex::new(events)),
+            redial,
         })
     }
 
@@ -52,6 +55,21 @@ fn provider(name: &str) -> Result<Provider, JsValue> {
         "codex" => Ok(Provider::Codex),
         other => Err(js_err("BadRequest", format!("unknown provider {other:?}"))),
     }
+}
+
+/// What an attach asks for: the screen at the page's size, and `scrollback` lines.
+pub(crate) fn attach_request(
+    id: &str,
+    cols: u16,
+    rows: u16,
+    scrollback: u32,
+) -> Result<AttachRequest, JsValue> {
+    Ok(AttachRequest {
+        session: session_id(id)?,
+        size: Some(size(cols, rows)),
+        scrollback,
+        watch_only: false,
+    })
 }
 
 fn session_id(id: &str) -> Result<SessionId, JsValue> {
@@ -168,25 +186,23 @@ impl Peer {
         if direct { "direct" } else { "relay" }.into()
     }
 
-    /// Attaches to a session. `on_frame(kind, data)` is called with `snapshot` or
-    /// `output` (a `Uint8Array`), `resized` (`"COLSxROWS"`), `notice`, `exited` or
-    /// `closed` (a message), and finally `end`.
-    pub async fn attach(
+    /// Attaches to a session and keeps it attached across lost connections (see
+    /// [`Term`]). `on_event(kind, data)` is called with `attached` (JSON `{info,
+    /// reconnected}`), `snapshot` (a `Uint8Array` that redraws the whole screen: reset
+    /// first), `output` (a `Uint8Array`), `resized` (`"COLSxROWS"`), `notice` (a message),
+    /// `reconnecting` (JSON `{attempt, delay_ms, error}`), `notsent` or `unconfirmed` (a
+    /// byte count), then one of `exited`, `closed` (a message; retrying is pointless) or
+    /// `detached`, and finally `end`.
+    pub fn attach(
         &self,
         id: String,
         cols: u16,
         rows: u16,
         scrollback: u32,
-        on_frame: js_sys::Function,
+        on_event: js_sys::Function,
     ) -> Result<Term, JsValue> {
-        let req = AttachRequest {
-            session: session_id(&id)?,
-            size: Some(size(cols, rows)),
-            scrollback,
-            watch_only: false,
-        };
-        let (info, reader, writer) = self.conn.attach(req).await.map_err(client_err)?;
-        Ok(Term::start(info, reader, writer, on_frame))
+        let req = attach_request(&id, cols, rows, scrollback)?;
+        Ok(Term::start(self.redial.clone(), req, on_event))
     }
 
     /// Closes the connection to this agent.

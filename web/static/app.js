@@ -11,6 +11,7 @@ import { $, esc, sleep, showError, status, completeFolders } from './ui.js';
 import {
   conversationForm, wireConversationForm, waitingBadge, openConversation, leaveConversation, wireComposer,
 } from './conversation.js';
+import { openTerminal, leaveTerminal, termSize } from './terminal.js';
 
 const KEY = 'vibemesh.key';
 const AGENTS = 'vibemesh.agents';
@@ -175,9 +176,9 @@ async function renderMachine(id) {
   $('#new').onsubmit = async (ev) => {
     ev.preventDefault();
     const f = new FormData(ev.target);
-    fit.fit();
+    const { cols, rows } = termSize();
     try {
-      const s = JSON.parse(await e.peer.createSession(f.get('cwd') || '', f.get('provider'), xterm.cols || 80, xterm.rows || 24));
+      const s = JSON.parse(await e.peer.createSession(f.get('cwd') || '', f.get('provider'), cols, rows));
       location.hash = `#/t/${a.id}/${s.id}`;
     } catch (err) { showError(`Could not start the session: ${err.message}`); }
   };
@@ -186,104 +187,6 @@ async function renderMachine(id) {
       try { await e.peer.killSession(b.dataset.kill); } catch (err) { showError(err.message); }
     };
   }
-}
-
-// ---- the terminal -----------------------------------------------------------------
-const xterm = new Terminal({ scrollback: 5000, cursorBlink: true, fontSize: 14, allowProposedApi: true });
-const fit = new FitAddon.FitAddon();
-xterm.loadAddon(fit);
-xterm.loadAddon(new WebLinksAddon.WebLinksAddon());
-let termOpened = false;
-let attached = null; // the wasm Term
-let termGen = 0;
-let ctrl = false;
-
-function send(data) {
-  if (!attached) return;
-  if (ctrl && data.length === 1) {
-    const c = data.toUpperCase().charCodeAt(0);
-    if (c >= 64 && c < 96) data = String.fromCharCode(c - 64);
-    setCtrl(false);
-  }
-  attached.input(new TextEncoder().encode(data)).catch(() => {});
-}
-function setCtrl(on) { ctrl = on; $('#ctrl').setAttribute('aria-pressed', String(on)); }
-
-xterm.onData(send);
-xterm.onResize(({ cols, rows }) => { attached?.resize(cols, rows).catch(() => {}); });
-new ResizeObserver(() => { if (!$('#termview').hidden) fit.fit(); }).observe($('#term'));
-
-const KEYS = { esc: '\x1b', tab: '\t', up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D' };
-for (const b of document.querySelectorAll('#keys button')) {
-  // Keep the focus (and the soft keyboard) in the terminal.
-  b.addEventListener('pointerdown', (ev) => ev.preventDefault());
-  b.addEventListener('click', () => {
-    const k = b.dataset.key;
-    if (k === 'ctrl') setCtrl(!ctrl);
-    else if (k === 'kbd') xterm.focus();
-    else send(KEYS[k]);
-    xterm.focus();
-  });
-}
-
-async function renderTerminal(id, sid) {
-  const a = agentById(id);
-  if (!a) { location.hash = '#/'; return; }
-  $('#crumb').textContent = `${a.name} › ${sid}`;
-  $('#view').hidden = true;
-  $('#termview').hidden = false;
-  if (!termOpened) { xterm.open($('#term')); termOpened = true; }
-  fit.fit();
-  xterm.focus();
-  const gen = ++termGen;
-  let delay = 250;
-  while (gen === termGen) {
-    let outcome;
-    try {
-      const e = await getPeer(a);
-      if (gen !== termGen) return;
-      let ended;
-      const done = new Promise((r) => { ended = r; });
-      outcome = 'lost';
-      const t = await e.peer.attach(sid, xterm.cols, xterm.rows, 5000, (kind, data) => {
-        if (gen !== termGen) return;
-        if (kind === 'snapshot') { xterm.reset(); xterm.write(data); }
-        else if (kind === 'output') xterm.write(data);
-        else if (kind === 'notice') status(data);
-        else if (kind === 'exited') { outcome = 'exited'; xterm.write(`\r\n\x1b[2m[${data}]\x1b[0m\r\n`); }
-        else if (kind === 'closed') { outcome = e.dead ? 'lost' : `closed: ${data}`; }
-        else if (kind === 'end') ended();
-      });
-      if (gen !== termGen) { t.detach().catch(() => {}); return; }
-      attached = t;
-      delay = 250;
-      showError('');
-      status(`attached · ${e.peer.path()}`);
-      await done;
-      if (attached === t) attached = null;
-      if (outcome === 'exited') { status('exited'); return; }
-      if (outcome !== 'lost' && !e.dead) { status(outcome); return; }
-      dropPeer(a.id);
-    } catch (err) {
-      if (err.name === 'NotFound' || err.name === 'Forbidden' || err.name === 'Revoked' || err.name === 'NotPaired') {
-        showError(err.message);
-        return;
-      }
-      dropPeer(a.id);
-      status(`reconnecting in ${(delay / 1000).toFixed(1)} s: ${err.message}`);
-    }
-    if (gen !== termGen) return;
-    await sleep(delay);
-    delay = Math.min(delay * 2, 10000);
-  }
-}
-
-function leaveTerminal() {
-  termGen++;
-  if (attached) { attached.detach().catch(() => {}); attached = null; }
-  $('#termview').hidden = true;
-  $('#view').hidden = false;
-  status('');
 }
 
 // ---- routing ----------------------------------------------------------------------
@@ -301,9 +204,10 @@ function route() {
     if (view.name === name && view.id === m[2] && view.sid === m[3]) return;
     leaveView();
     view = { name, id: m[2], sid: m[3] };
-    if (name === 'term') renderTerminal(m[2], m[3]);
-    else if (agentById(m[2])) openConversation(agentById(m[2]), m[3], { getPeer, dropPeer });
-    else location.hash = '#/';
+    const a = agentById(m[2]);
+    if (!a) location.hash = '#/';
+    else if (name === 'term') { $('#crumb').textContent = `${a.name} › ${m[3]}`; openTerminal(a, m[3], { getPeer, node: () => node }); }
+    else openConversation(a, m[3], { getPeer, dropPeer });
     return;
   }
   leaveView();

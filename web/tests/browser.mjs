@@ -1,13 +1,20 @@
 // Drives Debian's chromium (headless, via playwright-core) through the web client
 // against a real relay and agent: pair by ticket link, open a shell, type, reload, and
-// an expired ticket. Configuration comes from the environment (see relay_browser.rs):
+// an expired ticket, and the terminal re-attaching by itself after the agent restarts.
+// Configuration comes from the environment (see relay_browser.rs):
 //   VM_URL            the relay's base URL (serves the page)
 //   VM_TICKET         a fresh ticket;  VM_EXPIRED  an expired one;  VM_AGENT  its name
 //   VM_FOLDER, VM_FOLDER_WANT  a folder prefix, and the folder it completes to
+// After `step: stop the agent` the test stops the agent; after `step: start the agent` it
+// starts it again on the same home (its sessions live on): the terminal must re-attach.
 // (and lib.mjs's). Prints one line per step; exits non-zero with the page's state on failure.
 import { runInBrowser, step, T } from './lib.mjs';
 
 const { VM_URL, VM_TICKET, VM_EXPIRED, VM_AGENT } = process.env;
+// The test stops the agent after the first line and starts it again after the second.
+const STOP = 'stop the agent';
+const START = 'start the agent';
+const BACK = 90_000; // a dial under way when the agent returns may take its full timeout
 
 // The terminal's text, one string per row (xterm's DOM renderer).
 const rows = (page) => page.$$eval('.xterm-rows > div', (ds) => ds.map((d) => d.textContent.replace(/\u00a0/g, ' ').trimEnd()));
@@ -66,4 +73,47 @@ await runInBrowser(async (page) => {
   await page.goto(`${VM_URL}#ticket=${VM_EXPIRED}`);
   await page.locator('#error', { hasText: 'expired' }).waitFor({ timeout: T });
   step(`expired ticket: ${await page.textContent('#error')}`);
+
+  // (Last: a restarted agent has forgotten its pending tickets, the expired one too.)
+  await page.goto(sessionUrl);
+  await page.waitForFunction(() => document.querySelector('#termview').dataset.state === 'attached', null, { timeout: T });
+  await waitRow(page, 'after2');
+  await page.locator('#term').click();
+  step('the terminal again');
+  // The agent goes away and comes back: the page says it is reconnecting, refuses keys
+  // typed meanwhile (and says so), then re-attaches by itself with the same screen.
+  await page.evaluate(() => {
+    // Every state the view passes through, however briefly.
+    const v = document.querySelector('#termview');
+    window.vmStates = [];
+    new MutationObserver(() => window.vmStates.push(v.dataset.state))
+      .observe(v, { attributes: true, attributeFilter: ['data-state'] });
+  });
+  step(STOP);
+  await page.waitForFunction(() => document.querySelector('#termview').dataset.state === 'reconnecting', null, { timeout: T });
+  step(`reconnecting: ${await page.textContent('#termstate')}`);
+  await page.keyboard.type('echo lost');
+  await page.locator('#termstate', { hasText: 'not sent' }).waitFor({ timeout: T });
+  step(`typed while offline: ${await page.textContent('#termstate')}`);
+  step(START);
+  await page.waitForFunction(() => document.querySelector('#termview').dataset.attaches === '2'
+    && document.querySelector('#termview').dataset.state === 'attached', null, { timeout: BACK });
+  await waitRow(page, 'after2');
+  const states = await page.evaluate(() => window.vmStates);
+  if (!states.includes('reconnecting')) throw new Error(`states: ${states}`);
+  const told = await page.textContent('#termstate');
+  if (!/reconnected/.test(told) || !/9 bytes .*not sent/.test(told)) throw new Error(`after re-attaching: ${told}`);
+  step(`re-attached by itself, screen restored (states: ${states.join(' ')})`);
+  await page.keyboard.type('echo back$((2+3))');
+  await page.keyboard.press('Enter');
+  await waitRow(page, 'back5');
+  if ((await rows(page)).some((r) => /echo lost/.test(r))) throw new Error('keys typed offline were sent late');
+  step('typing works again; keys typed offline never arrived');
+
+  // A session that does not exist is final: said so, never retried.
+  await page.goto(sessionUrl.replace(/[0-9a-f]+$/, 'abc123'));
+  await page.waitForFunction(() => document.querySelector('#termview').dataset.state === 'closed', null, { timeout: T });
+  const gone = await page.evaluate(() => window.vmStates.slice(window.vmStates.lastIndexOf('attaching')));
+  if (gone.includes('reconnecting')) throw new Error(`retried a missing session: ${gone}`);
+  step(`a missing session: ${await page.textContent('#termstate')} (states: ${gone.join(' ')})`);
 }, async (page) => console.log(`terminal:\n${(await rows(page)).join('\n')}`));

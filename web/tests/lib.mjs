@@ -1,6 +1,7 @@
 // What every browser script shares: Debian's chromium (headless, via playwright-core)
 // in a phone-sized window with a fresh profile, one `step:` line per step, `ok` at the
-// end, and on failure the page's state and console. Configuration from the environment:
+// end, and on failure the page's state and console. A Content-Security-Policy violation
+// in the console fails the script. Configuration from the environment:
 //   VM_CHROMIUM   the browser (default /usr/bin/chromium)
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +35,9 @@ export async function runInBrowser(steps, describe = async () => {}) {
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   try {
     await steps(page);
+    // The relay serves a Content-Security-Policy: nothing the client does may break it.
+    const refused = logs.filter((l) => /Content Security Policy/i.test(l));
+    if (refused.length) throw new Error(`the page broke its Content-Security-Policy:\n${refused.join('\n')}`);
     console.log('ok');
   } catch (e) {
     console.log(`FAILED: ${e.message}`);

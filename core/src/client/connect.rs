@@ -122,6 +122,20 @@ impl Redialer {
         }
     }
 
+    /// Streams to the agent at `addr` over `conn` while it lives, so a client that is
+    /// already connected keeps one connection per agent.
+    pub fn with_connection(
+        ep: Endpoint,
+        addr: impl Into<EndpointAddr>,
+        conn: PeerConnection,
+    ) -> Self {
+        Self {
+            ep,
+            addr: addr.into(),
+            conn: std::sync::Arc::new(std::sync::Mutex::new(Some(conn))),
+        }
+    }
+
     /// The live connection, dialing a new one if there is none.
     pub async fn connection(&self) -> Result<PeerConnection, ClientError> {
         let lock = || self.conn.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,0 +1,128 @@
+// The terminal view (#/t/<agent>/<id>): xterm.js, the extra-keys bar, and one wasm Term
+// that stays attached by itself. Reconnecting is core's `client::reattach` running in
+// wasm (its backoff, its rules for what is final, its numbered keys): this module only
+// shows what it reports. `#termview[data-state]` says where it stands (`attaching`,
+// `attached`, `reconnecting`, `exited`, `closed`) and `data-attaches` counts attaches.
+import { $, status, showError } from './ui.js';
+
+const xterm = new Terminal({ scrollback: 5000, cursorBlink: true, fontSize: 14, allowProposedApi: true });
+const fit = new FitAddon.FitAddon();
+xterm.loadAddon(fit);
+xterm.loadAddon(new WebLinksAddon.WebLinksAddon());
+let opened = false;
+let attached = null; // the wasm Term shown now
+let gen = 0; // bumped when the view is left: an open still connecting stops
+let ctrl = false;
+
+// The size a new session should start with: the terminal's, fitted to the window.
+export function termSize() {
+  fit.fit();
+  return { cols: xterm.cols || 80, rows: xterm.rows || 24 };
+}
+
+function send(data) {
+  if (!attached) return;
+  if (ctrl && data.length === 1) {
+    const c = data.toUpperCase().charCodeAt(0);
+    if (c >= 64 && c < 96) data = String.fromCharCode(c - 64);
+    setCtrl(false);
+  }
+  attached.input(new TextEncoder().encode(data));
+}
+function setCtrl(on) { ctrl = on; $('#ctrl').setAttribute('aria-pressed', String(on)); }
+
+xterm.onData(send);
+xterm.onResize(({ cols, rows }) => { attached?.resize(cols, rows); });
+new ResizeObserver(() => { if (!$('#termview').hidden) fit.fit(); }).observe($('#term'));
+
+const KEYS = { esc: '\x1b', tab: '\t', up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D' };
+for (const b of document.querySelectorAll('#keys button')) {
+  // Keep the focus (and the soft keyboard) in the terminal.
+  b.addEventListener('pointerdown', (ev) => ev.preventDefault());
+  b.addEventListener('click', () => {
+    const k = b.dataset.key;
+    if (k === 'ctrl') setCtrl(!ctrl);
+    else if (k === 'kbd') xterm.focus();
+    else send(KEYS[k]);
+    xterm.focus();
+  });
+}
+
+function state(name, text, cls = '') {
+  $('#termview').dataset.state = name;
+  const s = $('#termstate');
+  s.textContent = text;
+  s.className = cls;
+  s.hidden = !text;
+}
+
+// Opens session `sid` on agent `a`, over the page's connection to it when there is one.
+export async function openTerminal(a, sid, { getPeer, node }) {
+  const g = ++gen;
+  $('#view').hidden = true;
+  $('#termview').hidden = false;
+  if (!opened) { xterm.open($('#term')); opened = true; }
+  fit.fit();
+  xterm.focus();
+  xterm.reset();
+  state('attaching', 'connecting…');
+  $('#termview').dataset.attaches = '0';
+  let attaches = 0;
+  let path = 'relay';
+  let t = null;
+  let lost = ''; // the reconnecting line
+  let notSent = 0; // bytes refused since the last attach
+  let unconfirmed = 0; // bytes whose fate is unknown since the last attach
+  const notes = () => [
+    ...(notSent ? [`${notSent} bytes typed while offline were not sent`] : []),
+    ...(unconfirmed ? [`${unconfirmed} bytes typed just before the drop may not have arrived (not sent again)`] : []),
+  ];
+  const onEvent = (kind, data) => {
+    if (t !== attached) return; // a view left since
+    if (kind === 'attached') {
+      const { info, reconnected } = JSON.parse(data);
+      $('#crumb').textContent = `${a.name} › ${info.title}`;
+      $('#termview').dataset.attaches = String(++attaches);
+      const told = notes(); // what was lost stays said until the next drop
+      notSent = 0;
+      unconfirmed = 0;
+      state('attached', [...(reconnected ? ['reconnected'] : []), ...told].join(' · '), told.length ? 'bad' : '');
+      showError('');
+      status(`attached · ${path}`);
+    } else if (kind === 'snapshot') { xterm.reset(); xterm.write(data); }
+    else if (kind === 'output') xterm.write(data);
+    else if (kind === 'notice') status(data);
+    else if (kind === 'reconnecting') {
+      const r = JSON.parse(data);
+      lost = `connection lost · reconnecting… (try ${r.attempt}, next in ${(r.delay_ms / 1000).toFixed(1)} s: ${r.error})`;
+      state('reconnecting', [lost, ...notes()].join(' · '), 'bad');
+      status('reconnecting…');
+    } else if (kind === 'notsent' || kind === 'unconfirmed') {
+      if (kind === 'notsent') notSent += data; else unconfirmed += data;
+      // Kept with the reconnecting line, so the next try does not hide it.
+      const v = $('#termview').dataset.state;
+      state(v, [...(v === 'reconnecting' ? [lost] : []), ...notes()].join(' · '), 'bad');
+    } else if (kind === 'exited') {
+      xterm.write(`\r\n\x1b[2m[${data}]\x1b[0m\r\n`);
+      state('exited', `exited: ${data}`);
+      status('exited');
+    }
+    else if (kind === 'closed') { state('closed', `closed: ${data}`, 'bad'); status(''); showError(data); }
+  };
+  const { cols, rows } = termSize();
+  const e = await getPeer(a).catch(() => null);
+  if (g !== gen) return; // left while connecting
+  if (e) path = e.peer.path();
+  t = e ? e.peer.attach(sid, cols, rows, 5000, onEvent) : node().attach(a.id, a.relay || '', sid, cols, rows, 5000, onEvent);
+  attached = t;
+}
+
+export function leaveTerminal() {
+  gen++;
+  if (attached) { attached.detach(); attached = null; }
+  state('', '');
+  $('#termview').dataset.attaches = '0';
+  $('#termview').hidden = true;
+  $('#view').hidden = false;
+  status('');
+}
