@@ -12,6 +12,7 @@ use vibemesh_core::{
 
 use crate::{
     access::KnownAgent,
+    config::Config,
     daemon::Agent,
     net::endpoint::{relay_url, ticket_addrs},
     session::now_ms,
@@ -56,7 +57,28 @@ impl Agent {
                 self.wait_path(&peer, path, Duration::from_millis(timeout_ms))
                     .await
             }
+            AdminRequest::Reload => self.reload(),
         }
+    }
+
+    /// Re-reads `config.toml`. A file that does not parse changes nothing.
+    fn reload(&self) -> AdminResponse {
+        let fresh = Config::load(&self.home.config).map_err(|e| {
+            WireError::new(ErrorCode::BadRequest, format!("{e}; nothing was changed"))
+        })?;
+        let files = &self.services.files;
+        files.set_roots(fresh.file_roots());
+        let mut running = self.config.clone();
+        running.roots.clone_from(&fresh.roots);
+        tracing::info!(roots = ?files.roots(), "config reloaded");
+        Ok(AdminReply::Reloaded {
+            roots: files
+                .roots()
+                .iter()
+                .map(|r| r.to_string_lossy().into_owned())
+                .collect(),
+            restart_needed: running != fresh,
+        })
     }
 
     /// Answers once the connection to `peer` has `want` selected, watching iroh's path

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::start_app;
+use common::{shows, start_app};
 use egui_kittest::kittest::Queryable;
 use vibemesh_desktop::{model::locked, tab::Link};
 use vibemesh_tests::TestAgent;
@@ -61,6 +61,29 @@ fn pair_by_ticket_open_a_shell_type_and_revoke() {
             .iter()
             .all(|m| m.name != "server")
     );
+}
+
+#[test]
+fn allowed_roots_saved_in_settings_apply_at_once() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    // A folder under /tmp: outside the default root, the home folder.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("shared-folder-7")).unwrap();
+    let folder = dir.path().display().to_string();
+    app.click("Settings");
+    app.set_field("Allowed roots", &folder);
+    app.click("Save agent settings");
+    app.wait("the agent applied it", |h| {
+        shows(h, "Allowed roots applied")
+    });
+    app.click("Close window");
+    // The running agent now completes folders there.
+    app.new_session_on(0);
+    app.set_field("Folder", &format!("{folder}/sha"));
+    app.wait("a completion from the new root", |h| {
+        shows(h, "shared-folder-7")
+    });
 }
 
 #[test]

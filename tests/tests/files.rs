@@ -385,3 +385,37 @@ fn cp_moves_100_mb_intact_both_ways() {
     assert!(err.contains("viewer may not"), "{err}");
     assert!(!root.join("v.bin").exists() && leftovers(&root).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_changes_the_roots_of_the_running_agent() {
+    let (tmp, root, agent) = agent_with_root("reload", &[]);
+    let other = tmp.path().canonicalize().unwrap().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("note.txt"), "hi").unwrap();
+    let (_keep, c) = client(&agent, "owner").await;
+    let list = |dir: &Path| FileRequest::List { path: p(dir) };
+    assert_eq!(code(c.files(list(&other)).await), ErrorCode::OutsideRoots);
+
+    // A config that does not parse changes nothing, and says so.
+    let config = agent.path().join("config.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, "roots = 7\n").unwrap();
+    let err = agent.fails(&["reload"]);
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert!(c.files(list(&root)).await.is_ok());
+
+    // Share the other folder instead: it applies at once, to the open connection too.
+    std::fs::write(&config, good.replace(&p(&root), &p(&other))).unwrap();
+    let out = agent.ok(&["reload"]);
+    assert!(
+        out.contains(&format!("allowed roots: {}", p(&other))),
+        "{out}"
+    );
+    match c.files(list(&other)).await.unwrap() {
+        FileResponse::Listing { entries, .. } => {
+            assert!(entries.iter().any(|f| f.name == "note.txt"), "{entries:?}");
+        }
+        other => panic!("expected a listing, got {other:?}"),
+    }
+    assert_eq!(code(c.files(list(&root)).await), ErrorCode::OutsideRoots);
+}

@@ -73,6 +73,8 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         timeout: u64,
     },
+    /// Re-read config.toml: the allowed roots apply at once (for `systemctl reload`).
+    Reload,
     /// List peers, or remove one.
     Peers {
         #[command(subcommand)]
@@ -343,6 +345,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 path.as_str(),
                 waited_ms as f64 / 1000.0
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reload => {
+            let AdminReply::Reloaded {
+                roots,
+                restart_needed,
+            } = local::admin(&home, AdminRequest::Reload).await?
+            else {
+                return Err(unexpected());
+            };
+            println!("allowed roots: {}", roots.join(", "));
+            if restart_needed {
+                println!("other changes take effect when the agent restarts");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Peers { action: None, json } => {

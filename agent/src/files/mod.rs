@@ -11,7 +11,10 @@ mod guard;
 mod ops;
 mod trash;
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock},
+};
 
 pub use atomic::Staged;
 use vibemesh_core::{
@@ -22,10 +25,10 @@ use vibemesh_core::{
     },
 };
 
-/// The file service of one agent.
+/// The file service of one agent. Clones share the roots, so a reload reaches all.
 #[derive(Debug, Clone)]
 pub struct Files {
-    roots: Vec<PathBuf>,
+    roots: Arc<RwLock<Arc<Vec<PathBuf>>>>,
 }
 
 impl Files {
@@ -33,33 +36,40 @@ impl Files {
     /// that do not exist are skipped.
     pub fn new(roots: Vec<PathBuf>) -> Self {
         Self {
-            roots: guard::canonical_roots(roots),
+            roots: Arc::new(RwLock::new(Arc::new(guard::canonical_roots(roots)))),
         }
     }
 
     /// The allowed roots.
-    pub fn roots(&self) -> &[PathBuf] {
-        &self.roots
+    pub fn roots(&self) -> Arc<Vec<PathBuf>> {
+        self.roots.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the allowed roots (a reloaded config); requests already running finish
+    /// with the roots they started with.
+    pub fn set_roots(&self, roots: Vec<PathBuf>) {
+        let fresh = Arc::new(guard::canonical_roots(roots));
+        *self.roots.write().unwrap_or_else(|p| p.into_inner()) = fresh;
     }
 
     /// Resolves a client's path (absolute, or `~`-relative) to a real path inside the
     /// roots, or refuses it with [`ErrorCode::OutsideRoots`]. The path need not exist;
     /// its deepest existing ancestor is what symlinks are followed in.
     pub fn resolve(&self, path: &str) -> Result<PathBuf, WireError> {
-        guard::resolve(&self.roots, path)
+        guard::resolve(&self.roots(), path)
     }
 
     /// Like [`Files::resolve`], but the last name is not followed: a symlink stays the
     /// link itself (what rename and delete act on). A root itself is refused.
     pub fn resolve_entry(&self, path: &str) -> Result<PathBuf, WireError> {
-        guard::resolve_entry(&self.roots, path)
+        guard::resolve_entry(&self.roots(), path)
     }
 
     /// Answers one file request for a caller with `role`.
     pub async fn handle(&self, req: FileRequest, role: Role) -> Result<FileResponse, WireError> {
         match req {
             FileRequest::Roots => Ok(FileResponse::Roots(
-                self.roots
+                self.roots()
                     .iter()
                     .map(|r| r.to_string_lossy().into_owned())
                     .collect(),

@@ -76,6 +76,8 @@ pub enum AdminRequest {
         /// How long to wait before answering with an error.
         timeout_ms: u64,
     },
+    /// Re-reads `config.toml`: the allowed roots apply at once.
+    Reload,
 }
 
 /// How a connection reaches its peer.
@@ -119,6 +121,14 @@ pub enum AdminReply {
         path: PathKind,
         /// How long the wait took.
         waited_ms: u64,
+    },
+    /// Answer to [`AdminRequest::Reload`].
+    Reloaded {
+        /// The allowed roots now in force.
+        roots: Vec<String>,
+        /// Other settings changed, which take effect when the agent next starts (the
+        /// relay, limits: they shape the endpoint and services as they start).
+        restart_needed: bool,
     },
 }
 

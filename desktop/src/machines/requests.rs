@@ -40,6 +40,30 @@ impl Machines {
         });
     }
 
+    /// Has the agent re-read its saved settings: the allowed roots apply at once; says
+    /// what waits for a restart.
+    pub fn reload_agent(self: &Arc<Self>) {
+        let me = self.clone();
+        self.rt.spawn(async move {
+            let outcome = match me.backend.admin(AdminRequest::Reload).await {
+                Ok(AdminReply::Reloaded {
+                    restart_needed: true,
+                    ..
+                }) => {
+                    Ok("Allowed roots applied. Other changes take effect when the agent restarts.")
+                }
+                Ok(AdminReply::Reloaded { .. }) => Ok("Agent settings applied."),
+                Ok(_) => Err("the agent gave an unexpected answer".to_string()),
+                Err(e) => Err(e.message),
+            };
+            match outcome {
+                Ok(text) => locked(&me.model).notice(text),
+                Err(e) => locked(&me.model).error(format!("Saved, but not applied: {e}")),
+            }
+            me.changed();
+        });
+    }
+
     /// Revokes a peer: it loses access here and leaves the sidebar.
     pub fn revoke(self: &Arc<Self>, name: String) {
         let me = self.clone();

@@ -275,7 +275,10 @@ impl DesktopApp {
             let list: Vec<String> = roots.lines().map(str::to_string).collect();
             *note = Some(
                 match edit_agent_config(&machines.backend().home().config, relay.trim(), &list) {
-                    Ok(()) => "Saved. They take effect when the agent restarts.".into(),
+                    Ok(()) => {
+                        machines.reload_agent();
+                        "Saved.".into()
+                    }
                     Err(e) => e.to_string(),
                 },
             );
