@@ -7,14 +7,17 @@
 //! - [`claude`], [`codex`] and [`codex_exec`]: the drivers that turn each CLI's JSON
 //!   into events (`codex exec --json` where `codex app-server` is missing).
 //! - [`stream`]: serves a conversation stream to a client.
-//! - `log`: the conversation on disk; `process`: the provider's child process.
+//! - `log`: the conversation on disk; `process`: the provider's child process;
+//!   `entries`: what is kept in memory; `queue`: messages sent while a turn runs.
 
 pub mod claude;
 pub mod codex;
 pub mod codex_exec;
 pub mod discover;
+mod entries;
 mod log;
 mod process;
+mod queue;
 pub mod session;
 pub mod stream;
 
