@@ -52,17 +52,6 @@ pub fn push_compacted(entries: &mut Vec<Entry>, e: Entry) {
     entries.push(e);
 }
 
-/// How many queued messages a conversation leaves unsent: each [`AiEvent::User`] after
-/// a queued one is the oldest of them being sent.
-pub fn unsent_queued(entries: &[Entry]) -> usize {
-    entries.iter().fold(0, |n, e| match e.event {
-        AiEvent::Queued { .. } => n + 1,
-        AiEvent::User { .. } => n.saturating_sub(1),
-        AiEvent::QueueDropped { .. } => 0,
-        _ => n,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

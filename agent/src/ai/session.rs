@@ -19,11 +19,14 @@ use vibemesh_core::{
 
 use super::{
     discover::ProviderConfig,
-    entries::{clamp_event, push_compacted, unsent_queued},
+    entries::clamp_event,
+    history::History,
     log::{Log, Meta},
     queue::Queue,
 };
 use crate::session::now_ms;
+
+mod replay;
 
 /// Entries a live viewer may be behind before it is caught up from memory.
 const LIVE_QUEUE: usize = 1024;
@@ -63,7 +66,8 @@ pub struct Spawn {
 
 struct Inner {
     meta: Meta,
-    entries: Vec<Entry>,
+    /// The newest entries (all of them are in the log).
+    entries: History,
     log: Option<Log>,
     status: SessionStatus,
     waiting: Option<Waiting>,
@@ -103,25 +107,17 @@ impl Conv {
     /// A session from its meta and the entries it already has (new, or loaded at start).
     pub fn new(
         meta: Meta,
-        entries: Vec<Entry>,
+        mut entries: History,
         log: Option<Log>,
         providers: Arc<ProviderConfig>,
         on_change: Box<dyn Fn(SessionInfo) + Send + Sync>,
     ) -> Arc<Self> {
-        let entries = entries.into_iter().fold(Vec::new(), |mut v, e| {
-            push_compacted(&mut v, e);
-            v
-        });
+        if log.is_none() {
+            // Nowhere to read older entries from.
+            entries.keep_all();
+        }
         // A loaded session whose last turn had ended waits for a reply.
-        let waiting = entries
-            .iter()
-            .rev()
-            .find_map(|e| match e.event {
-                AiEvent::TurnEnd { .. } => Some(Some(Waiting::Reply)),
-                AiEvent::User { .. } => Some(None),
-                _ => None,
-            })
-            .flatten();
+        let waiting = entries.last_turn_ended().then_some(Waiting::Reply);
         Arc::new(Self {
             id: meta.id,
             provider: meta.provider,
@@ -170,7 +166,7 @@ impl Conv {
             conversation: Some(ConversationInfo {
                 waiting: i.waiting.clone(),
                 live: i.driver.is_some(),
-                last_seq: i.entries.last().map_or(0, |e| e.seq),
+                last_seq: i.entries.last_seq(),
             }),
         }
     }
@@ -178,24 +174,6 @@ impl Conv {
     /// Calls `on_change` with the session as it is now.
     fn changed(&self) {
         (self.on_change)(self.info());
-    }
-
-    /// The entries after `after` and a receiver for those that follow, with no gap and
-    /// no overlap between them.
-    pub fn subscribe(&self, after: u64) -> (Vec<Entry>, broadcast::Receiver<Entry>) {
-        let i = lock(&self.inner);
-        let rx = self.tx.subscribe();
-        (Self::after(&i, after), rx)
-    }
-
-    /// The entries after `after` (to catch up a viewer that fell behind).
-    pub fn entries_after(&self, after: u64) -> Vec<Entry> {
-        Self::after(&lock(&self.inner), after)
-    }
-
-    fn after(i: &Inner, after: u64) -> Vec<Entry> {
-        let start = i.entries.partition_point(|e| e.seq <= after);
-        i.entries[start..].to_vec()
     }
 
     /// Counts a viewer in or out.
@@ -241,7 +219,7 @@ impl Conv {
             AiEvent::Started { .. } => i.resuming = false,
             _ => {}
         }
-        let seq = i.entries.last().map_or(0, |e| e.seq) + 1;
+        let seq = i.entries.last_seq() + 1;
         let entry = Entry {
             seq,
             at_ms: now_ms(),
@@ -252,7 +230,7 @@ impl Conv {
         {
             tracing::warn!("session {}: cannot write its conversation: {e}", self.id);
         }
-        push_compacted(&mut i.entries, entry.clone());
+        i.entries.push(entry.clone());
         let _ = self.tx.send(entry);
         let mut changed = before != i.waiting;
         if turn_ended {
@@ -306,11 +284,7 @@ impl Conv {
                 format!("{} is not installed on this machine", self.provider),
             )
         })?;
-        let had_turns = i
-            .entries
-            .iter()
-            .any(|e| matches!(e.event, AiEvent::TurnEnd { .. }));
-        let resume = if had_turns && !i.no_resume {
+        let resume = if i.entries.had_turns() && !i.no_resume {
             i.meta.provider_session.clone()
         } else {
             None
@@ -367,7 +341,7 @@ impl Conv {
             // Queued messages the old agent never sent: say so, so no client shows
             // them as waiting forever.
             let mut i = lock(&self.inner);
-            let unsent = unsent_queued(&i.entries);
+            let unsent = i.entries.unsent();
             if unsent > 0 {
                 let reason = format!(
                     "{unsent} queued message(s) not sent: the agent stopped; send them again"
@@ -375,16 +349,8 @@ impl Conv {
                 self.record_locked(&mut i, AiEvent::QueueDropped { reason });
             }
         }
-        let open = lock(&self.inner)
-            .entries
-            .iter()
-            .rev()
-            .find_map(|e| match e.event {
-                AiEvent::User { .. } => Some(true),
-                AiEvent::TurnEnd { .. } | AiEvent::ProcessEnded { .. } => Some(false),
-                _ => None,
-            });
-        if open == Some(true) {
+        let open = lock(&self.inner).entries.open_turn();
+        if open {
             self.record(AiEvent::ProcessEnded {
                 reason: format!(
                     "the agent stopped during this turn; your next message resumes {}",
