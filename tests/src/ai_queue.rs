@@ -114,3 +114,42 @@ pub async fn messages_sent_during_a_turn_are_queued_and_run_in_order(p: Provider
     assert_eq!(again.conv, c.conv);
     assert_eq!(again.duplicates, 0);
 }
+
+/// Scenario: when the CLI process ends (here: it is killed) with messages still
+/// queued, they are dropped, unsent, and the conversation says so.
+pub async fn queued_messages_are_dropped_with_a_notice_when_the_process_ends(p: Provider) {
+    let w = AiWorld::start(FakeModel::start().await, true).await;
+    let id = w.start_session(p).await;
+    let mut c = w.attach(id).await;
+    c.writer.prompt("[[hang]]").await.unwrap();
+    c.wait_for("the turn to start", |c| {
+        c.busy && c.last_assistant_text().is_some()
+    })
+    .await;
+    c.writer.prompt("never sent").await.unwrap();
+    c.wait_for("the queued message", |c| c.queued() == 1).await;
+    let name = p.to_string();
+    let kids = crate::ai_scenarios::children_named(w.agent.pid(), &name);
+    assert_eq!(kids.len(), 1, "one {name} process under the agent");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(kids[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let dropped = |c: &vibemesh_core::client::Conversation| {
+        c.queued() == 0
+            && c.items
+                .iter()
+                .any(|i| matches!(i, Item::Notice(n) if n.contains("queued message(s) not sent")))
+    };
+    c.wait_for("the queue to be dropped", dropped).await;
+    assert!(!c.conv.busy, "{}", c.dump());
+    assert_eq!(users(&c.conv), ["[[hang]]"]);
+    // The model never saw it.
+    assert!(
+        w.fake
+            .turns()
+            .iter()
+            .all(|t| !last_input(t).0.contains("never sent"))
+    );
+}

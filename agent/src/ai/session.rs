@@ -27,6 +27,8 @@ use super::{
 use crate::session::now_ms;
 
 mod replay;
+#[cfg(test)]
+mod tests;
 
 /// Entries a live viewer may be behind before it is caught up from memory.
 const LIVE_QUEUE: usize = 1024;
@@ -244,6 +246,11 @@ impl Conv {
         let Some(tx) = i.driver.as_ref().map(|d| d.1.clone()) else {
             return false;
         };
+        if i.end_requested {
+            // Its input is closed: a message sent now would be lost without a word.
+            self.drop_queue(i, &format!("{} was asked to end", self.provider));
+            return false;
+        }
         let Some(text) = i.queue.pop() else {
             return false;
         };
