@@ -391,7 +391,7 @@ pub async fn no_key_is_a_clear_error_not_a_hang(p: Provider) {
 }
 
 /// The child processes of `pid` whose command line mentions `name`.
-fn children_named(pid: u32, name: &str) -> Vec<i32> {
+pub(crate) fn children_named(pid: u32, name: &str) -> Vec<i32> {
     let mut out = Vec::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;

@@ -7,6 +7,7 @@
 
 mod agent;
 pub mod ai;
+pub mod ai_queue;
 pub mod ai_scenarios;
 pub mod browser;
 pub mod fake_model;

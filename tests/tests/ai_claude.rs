@@ -47,6 +47,17 @@ async fn allow_always_holds_for_the_session() {
     s::allow_always_holds_for_the_session(P).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_during_a_turn_are_queued_and_run_in_order() {
+    vibemesh_tests::ai_queue::messages_sent_during_a_turn_are_queued_and_run_in_order(P).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_messages_are_dropped_with_a_notice_when_the_process_ends() {
+    vibemesh_tests::ai_queue::queued_messages_are_dropped_with_a_notice_when_the_process_ends(P)
+        .await;
+}
+
 /// A newer CLI that says something this build does not know: kept and shown, and the
 /// session goes on. (`claude` here is configured as a wrapper that adds such a line
 /// before the real CLI's output.)

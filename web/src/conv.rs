@@ -55,6 +55,8 @@ struct Update<'a> {
     /// Items that are new or changed, with their index, oldest first.
     changed: &'a [(usize, &'a Item)],
     busy: bool,
+    /// How many messages wait for the running turn to end (the last `Queued` items).
+    queued: usize,
     last_seq: u64,
     total_usage: Usage,
     total_cost_usd: f64,
@@ -79,6 +81,7 @@ impl Shared {
             len: items.len(),
             changed: &changed,
             busy: self.conv.busy,
+            queued: self.conv.queued(),
             last_seq: self.conv.last_seq,
             total_usage: self.conv.total_usage,
             total_cost_usd: self.conv.total_cost_usd,

@@ -108,6 +108,11 @@ export function drawItem(item, viewer) {
       el.className = 'msg user';
       el.textContent = v;
       break;
+    case 'Queued': // sent by the agent as the next turn when this one ends
+      el.className = 'msg user queued';
+      el.textContent = v;
+      el.title = 'queued: sent when this turn ends';
+      break;
     case 'Assistant':
       el.className = `msg assistant${v.streaming ? ' streaming' : ''}`;
       el.innerHTML = markdown(v.text) + (v.streaming ? '<span class="caret" aria-hidden="true">▍</span>' : '');

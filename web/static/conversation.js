@@ -57,7 +57,7 @@ function setBusy(b) {
   busy = b;
   $('#convview').dataset.busy = String(b);
   $('#interrupt').hidden = !b || viewer;
-  $('#send').disabled = b;
+  // Sending stays open while a turn runs: the agent queues the message for the next one.
 }
 
 // Draws what changed; follows the end unless the reader scrolled up.
@@ -77,7 +77,8 @@ function apply(u) {
   setBusy(u.busy);
   const cost = u.total_cost_usd ? ` · $${u.total_cost_usd.toFixed(4)}` : '';
   const tokens = u.total_usage.input_tokens + u.total_usage.output_tokens;
-  line(u.notices.length ? u.notices.join(' · ') : `${busy ? 'working…' : 'your turn'} · ${tokens} tokens${cost}`,
+  const queued = u.queued ? ` · ${u.queued} queued` : '';
+  line(u.notices.length ? u.notices.join(' · ') : `${busy ? `working…${queued}` : 'your turn'} · ${tokens} tokens${cost}`,
     u.notices.length ? 'notice' : '');
   if (follow) el.scrollTop = el.scrollHeight;
 }
@@ -150,7 +151,7 @@ async function send(ev) {
   ev.preventDefault();
   const ta = $('#composer [name=text]');
   const text = ta.value.trim();
-  if (!text || !conv || busy) return;
+  if (!text || !conv) return;
   try {
     await conv.prompt(text);
     ta.value = '';

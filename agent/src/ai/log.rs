@@ -11,6 +11,8 @@ use std::{
 use serde::{Deserialize, Serialize};
 use vibemesh_core::proto::{Provider, SessionId, ai::Entry};
 
+use super::entries::push_compacted;
+
 /// What a structured session is, as kept on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Meta {
@@ -70,44 +72,27 @@ impl Log {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 
-    /// Loads every session under `root`: its meta, its entries and its log to append to.
-    /// Folders that cannot be read are skipped with a warning.
-    pub fn load_all(root: &Path) -> Vec<(Meta, Vec<Entry>, Log)> {
+    /// The file the entries are in (to replay older ones with [`read_range`]).
+    pub fn events_path(&self) -> PathBuf {
+        self.dir.join("events.jsonl")
+    }
+
+    /// The folders of every session under `root`, to [`Log::load`] one at a time.
+    pub fn dirs(root: &Path) -> Vec<PathBuf> {
         let Ok(dirs) = std::fs::read_dir(root) else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        for d in dirs.flatten() {
-            match Self::load(d.path()) {
-                Ok(x) => out.push(x),
-                Err(e) => tracing::warn!("skipping conversation {}: {e}", d.path().display()),
-            }
-        }
-        out
+        dirs.flatten().map(|d| d.path()).collect()
     }
 
-    fn load(dir: PathBuf) -> std::io::Result<(Meta, Vec<Entry>, Log)> {
+    /// Loads one session: its meta and its log to append to; each entry goes to
+    /// `on_entry`, oldest first (so the caller keeps only what it needs).
+    pub fn load(dir: PathBuf, on_entry: impl FnMut(Entry)) -> std::io::Result<(Meta, Log)> {
         let meta: Meta = serde_json::from_slice(&std::fs::read(dir.join("meta.json"))?)
             .map_err(std::io::Error::other)?;
         let path = dir.join("events.jsonl");
-        let mut entries = Vec::new();
-        let mut good_len = 0u64;
         if let Ok(f) = File::open(&path) {
-            let mut reader = BufReader::new(f);
-            let mut line = String::new();
-            loop {
-                line.clear();
-                let n = reader.read_line(&mut line)?;
-                if n == 0 || !line.ends_with('\n') {
-                    break;
-                }
-                match serde_json::from_str::<Entry>(&line) {
-                    Ok(e) => entries.push(e),
-                    // Written by a newer build, or damaged: keep the rest readable.
-                    Err(e) => tracing::warn!("{}: skipping a line: {e}", path.display()),
-                }
-                good_len += n as u64;
-            }
+            let good_len = read_lines(&path, f, on_entry)?;
             // Drop a line a crash cut short, so the next append starts a fresh line.
             let f = OpenOptions::new().write(true).open(&path)?;
             if f.metadata()?.len() != good_len {
@@ -115,8 +100,41 @@ impl Log {
             }
         }
         let log = Self::open(dir)?;
-        Ok((meta, entries, log))
+        Ok((meta, log))
     }
+}
+
+/// Reads whole lines of `f` as entries into `on_entry`; returns the length read (a
+/// last line without its newline is not counted: a crash cut it short).
+fn read_lines(path: &Path, f: File, mut on_entry: impl FnMut(Entry)) -> std::io::Result<u64> {
+    let mut reader = BufReader::new(f);
+    let mut line = String::new();
+    let mut good_len = 0u64;
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line)?;
+        if n == 0 || !line.ends_with('\n') {
+            return Ok(good_len);
+        }
+        match serde_json::from_str::<Entry>(&line) {
+            Ok(e) => on_entry(e),
+            // Written by a newer build, or damaged: keep the rest readable.
+            Err(e) => tracing::warn!("{}: skipping a line: {e}", path.display()),
+        }
+        good_len += n as u64;
+    }
+}
+
+/// The entries numbered after `after` up to `upto` from a session's events file, with
+/// finished messages in place of their deltas (as memory keeps them).
+pub fn read_range(path: &Path, after: u64, upto: u64) -> std::io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    read_lines(path, File::open(path)?, |e| {
+        if e.seq > after && e.seq <= upto {
+            push_compacted(&mut out, e);
+        }
+    })?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -146,14 +164,19 @@ mod tests {
         let events = root.path().join("00000007/events.jsonl");
         let mut f = OpenOptions::new().append(true).open(&events).unwrap();
         f.write_all(b"{\"seq\":2,\"at_").unwrap();
-        let mut all = Log::load_all(root.path());
-        assert_eq!(all.len(), 1);
-        let (m, entries, mut log) = all.pop().unwrap();
+        let dirs = Log::dirs(root.path());
+        assert_eq!(dirs.len(), 1);
+        let mut entries = Vec::new();
+        let (m, mut log) = Log::load(dirs[0].clone(), |e| entries.push(e)).unwrap();
         assert_eq!(m, meta);
         assert_eq!(entries, vec![e1.clone()]);
         let e2 = Entry { seq: 2, ..e1 };
         log.append(&e2).unwrap();
-        let (_, entries, _) = Log::load_all(root.path()).pop().unwrap();
+        let mut entries = Vec::new();
+        Log::load(dirs[0].clone(), |e| entries.push(e)).unwrap();
         assert_eq!(entries.len(), 2);
+        // A replay of older entries reads just the range asked for.
+        let only_2 = read_range(&log.events_path(), 1, 2).unwrap();
+        assert_eq!(only_2, vec![e2]);
     }
 }

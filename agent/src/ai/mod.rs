@@ -7,14 +7,18 @@
 //! - [`claude`], [`codex`] and [`codex_exec`]: the drivers that turn each CLI's JSON
 //!   into events (`codex exec --json` where `codex app-server` is missing).
 //! - [`stream`]: serves a conversation stream to a client.
-//! - `log`: the conversation on disk; `process`: the provider's child process.
+//! - `log`: the conversation on disk; `process`: the provider's child process;
+//!   `entries` and `history`: what is kept in memory; `queue`: messages sent while a turn runs.
 
 pub mod claude;
 pub mod codex;
 pub mod codex_exec;
 pub mod discover;
+mod entries;
+mod history;
 mod log;
 mod process;
+mod queue;
 pub mod session;
 pub mod stream;
 
@@ -36,6 +40,7 @@ use vibemesh_core::{
 
 use crate::session::{SessionManager, now_ms, resolve_cwd};
 use discover::ProviderConfig;
+use history::History;
 use log::{Log, Meta};
 use session::Conv;
 
@@ -64,7 +69,17 @@ impl AiSessions {
             providers: Arc::new(providers),
             sessions,
         });
-        for (meta, entries, log) in Log::load_all(&this.dir) {
+        for dir in Log::dirs(&this.dir) {
+            // One entry at a time into a bounded history: a long conversation is never
+            // held in memory whole.
+            let mut entries = History::default();
+            let (meta, log) = match Log::load(dir.clone(), |e| entries.push(e)) {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("skipping conversation {}: {e}", dir.display());
+                    continue;
+                }
+            };
             let conv = Conv::new(
                 meta,
                 entries,
@@ -158,7 +173,7 @@ impl AiSessions {
         })?;
         let conv = Conv::new(
             meta,
-            Vec::new(),
+            History::default(),
             Some(log),
             self.providers.clone(),
             self.on_change(),

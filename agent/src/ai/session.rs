@@ -19,12 +19,17 @@ use vibemesh_core::{
 
 use super::{
     discover::ProviderConfig,
+    entries::clamp_event,
+    history::History,
     log::{Log, Meta},
+    queue::Queue,
 };
 use crate::session::now_ms;
 
-/// The longest text one event carries; more is cut (frames are at most 1 MiB).
-const MAX_TEXT: usize = 256 * 1024;
+mod replay;
+#[cfg(test)]
+mod tests;
+
 /// Entries a live viewer may be behind before it is caught up from memory.
 const LIVE_QUEUE: usize = 1024;
 
@@ -63,7 +68,8 @@ pub struct Spawn {
 
 struct Inner {
     meta: Meta,
-    entries: Vec<Entry>,
+    /// The newest entries (all of them are in the log).
+    entries: History,
     log: Option<Log>,
     status: SessionStatus,
     waiting: Option<Waiting>,
@@ -78,6 +84,8 @@ struct Inner {
     resuming: bool,
     /// Resuming failed once: the next process starts a fresh provider session.
     no_resume: bool,
+    /// Messages sent while a turn ran, sent one per turn as each ends.
+    queue: Queue,
 }
 
 /// One structured session.
@@ -97,71 +105,21 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn clamp(s: &mut String) {
-    if s.len() > MAX_TEXT {
-        let mut cut = MAX_TEXT;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push_str("\n[... cut by vibemesh]");
-    }
-}
-
-fn clamp_event(ev: &mut AiEvent) {
-    match ev {
-        AiEvent::User { text }
-        | AiEvent::AssistantDelta { text }
-        | AiEvent::Assistant { text }
-        | AiEvent::Notice { text } => clamp(text),
-        AiEvent::ToolCall { input, .. } | AiEvent::Approval { input, .. } => clamp(input),
-        AiEvent::ToolResult { output, .. } => clamp(output),
-        AiEvent::Error { message } => clamp(message),
-        AiEvent::Unknown { raw, .. } => clamp(raw),
-        _ => {}
-    }
-}
-
-/// Appends `e`; a finished assistant message replaces the deltas just before it, so
-/// what is kept and replayed stays small (numbers may then skip, which clients allow).
-fn push_compacted(entries: &mut Vec<Entry>, e: Entry) {
-    if matches!(e.event, AiEvent::Assistant { .. }) {
-        while matches!(
-            entries.last(),
-            Some(Entry {
-                event: AiEvent::AssistantDelta { .. },
-                ..
-            })
-        ) {
-            entries.pop();
-        }
-    }
-    entries.push(e);
-}
-
 impl Conv {
     /// A session from its meta and the entries it already has (new, or loaded at start).
     pub fn new(
         meta: Meta,
-        entries: Vec<Entry>,
+        mut entries: History,
         log: Option<Log>,
         providers: Arc<ProviderConfig>,
         on_change: Box<dyn Fn(SessionInfo) + Send + Sync>,
     ) -> Arc<Self> {
-        let entries = entries.into_iter().fold(Vec::new(), |mut v, e| {
-            push_compacted(&mut v, e);
-            v
-        });
+        if log.is_none() {
+            // Nowhere to read older entries from.
+            entries.keep_all();
+        }
         // A loaded session whose last turn had ended waits for a reply.
-        let waiting = entries
-            .iter()
-            .rev()
-            .find_map(|e| match e.event {
-                AiEvent::TurnEnd { .. } => Some(Some(Waiting::Reply)),
-                AiEvent::User { .. } => Some(None),
-                _ => None,
-            })
-            .flatten();
+        let waiting = entries.last_turn_ended().then_some(Waiting::Reply);
         Arc::new(Self {
             id: meta.id,
             provider: meta.provider,
@@ -181,6 +139,7 @@ impl Conv {
                 end_requested: false,
                 resuming: false,
                 no_resume: false,
+                queue: Queue::default(),
             }),
             tx: broadcast::channel(LIVE_QUEUE).0,
             live: watch::channel(false).0,
@@ -209,7 +168,7 @@ impl Conv {
             conversation: Some(ConversationInfo {
                 waiting: i.waiting.clone(),
                 live: i.driver.is_some(),
-                last_seq: i.entries.last().map_or(0, |e| e.seq),
+                last_seq: i.entries.last_seq(),
             }),
         }
     }
@@ -217,24 +176,6 @@ impl Conv {
     /// Calls `on_change` with the session as it is now.
     fn changed(&self) {
         (self.on_change)(self.info());
-    }
-
-    /// The entries after `after` and a receiver for those that follow, with no gap and
-    /// no overlap between them.
-    pub fn subscribe(&self, after: u64) -> (Vec<Entry>, broadcast::Receiver<Entry>) {
-        let i = lock(&self.inner);
-        let rx = self.tx.subscribe();
-        (Self::after(&i, after), rx)
-    }
-
-    /// The entries after `after` (to catch up a viewer that fell behind).
-    pub fn entries_after(&self, after: u64) -> Vec<Entry> {
-        Self::after(&lock(&self.inner), after)
-    }
-
-    fn after(i: &Inner, after: u64) -> Vec<Entry> {
-        let start = i.entries.partition_point(|e| e.seq <= after);
-        i.entries[start..].to_vec()
     }
 
     /// Counts a viewer in or out.
@@ -261,6 +202,7 @@ impl Conv {
     fn record_locked(&self, i: &mut Inner, mut ev: AiEvent) -> bool {
         clamp_event(&mut ev);
         let before = i.waiting.clone();
+        let turn_ended = matches!(ev, AiEvent::TurnEnd { .. });
         match &ev {
             AiEvent::User { .. } => {
                 i.turn_active = true;
@@ -279,7 +221,7 @@ impl Conv {
             AiEvent::Started { .. } => i.resuming = false,
             _ => {}
         }
-        let seq = i.entries.last().map_or(0, |e| e.seq) + 1;
+        let seq = i.entries.last_seq() + 1;
         let entry = Entry {
             seq,
             at_ms: now_ms(),
@@ -290,9 +232,31 @@ impl Conv {
         {
             tracing::warn!("session {}: cannot write its conversation: {e}", self.id);
         }
-        push_compacted(&mut i.entries, entry.clone());
+        i.entries.push(entry.clone());
         let _ = self.tx.send(entry);
-        before != i.waiting
+        let mut changed = before != i.waiting;
+        if turn_ended {
+            changed |= self.send_queued(i);
+        }
+        changed
+    }
+
+    /// The turn ended: the oldest queued message, if any, becomes the next turn.
+    fn send_queued(&self, i: &mut Inner) -> bool {
+        let Some(tx) = i.driver.as_ref().map(|d| d.1.clone()) else {
+            return false;
+        };
+        if i.end_requested {
+            // Its input is closed: a message sent now would be lost without a word.
+            self.drop_queue(i, &format!("{} was asked to end", self.provider));
+            return false;
+        }
+        let Some(text) = i.queue.pop() else {
+            return false;
+        };
+        let changed = self.record_locked(i, AiEvent::User { text: text.clone() });
+        let _ = tx.send(DriverCmd::Prompt(text));
+        changed
     }
 
     /// A client's message: starts (or resumes) the provider if it is not running.
@@ -302,11 +266,11 @@ impl Conv {
         }
         {
             let mut i = lock(&self.inner);
-            if i.turn_active {
-                return Err(WireError::new(
-                    ErrorCode::Conflict,
-                    "a turn is running; wait for it to end or interrupt it",
-                ));
+            if i.turn_active || !i.queue.is_empty() {
+                // Typed ahead: it waits for the turn to end (see `send_queued`).
+                i.queue.push(text.clone())?;
+                self.record_locked(&mut i, AiEvent::Queued { text });
+                return Ok(());
             }
             if i.driver.is_none() {
                 self.start_locked(&mut i)?;
@@ -327,11 +291,7 @@ impl Conv {
                 format!("{} is not installed on this machine", self.provider),
             )
         })?;
-        let had_turns = i
-            .entries
-            .iter()
-            .any(|e| matches!(e.event, AiEvent::TurnEnd { .. }));
-        let resume = if had_turns && !i.no_resume {
+        let resume = if i.entries.had_turns() && !i.no_resume {
             i.meta.provider_session.clone()
         } else {
             None
@@ -384,16 +344,20 @@ impl Conv {
     /// After an agent restart: a turn the old agent left running (it was killed) is
     /// closed, so no client waits for it.
     pub fn close_interrupted_turn(&self) {
-        let open = lock(&self.inner)
-            .entries
-            .iter()
-            .rev()
-            .find_map(|e| match e.event {
-                AiEvent::User { .. } => Some(true),
-                AiEvent::TurnEnd { .. } | AiEvent::ProcessEnded { .. } => Some(false),
-                _ => None,
-            });
-        if open == Some(true) {
+        {
+            // Queued messages the old agent never sent: say so, so no client shows
+            // them as waiting forever.
+            let mut i = lock(&self.inner);
+            let unsent = i.entries.unsent();
+            if unsent > 0 {
+                let reason = format!(
+                    "{unsent} queued message(s) not sent: the agent stopped; send them again"
+                );
+                self.record_locked(&mut i, AiEvent::QueueDropped { reason });
+            }
+        }
+        let open = lock(&self.inner).entries.open_turn();
+        if open {
             self.record(AiEvent::ProcessEnded {
                 reason: format!(
                     "the agent stopped during this turn; your next message resumes {}",
@@ -584,8 +548,18 @@ impl Conv {
                     clean,
                 },
             );
+            self.drop_queue(&mut i, &format!("{} ended", self.provider));
         }
         self.changed();
+    }
+
+    /// Drops the queued messages (their process ended), saying so in the conversation.
+    fn drop_queue(&self, i: &mut Inner, why: &str) {
+        let n = i.queue.clear();
+        if n > 0 {
+            let reason = format!("{n} queued message(s) not sent: {why}; send them again");
+            self.record_locked(i, AiEvent::QueueDropped { reason });
+        }
     }
 
     /// Removes the session's files (it was killed).
@@ -593,31 +567,5 @@ impl Conv {
         if let Some(log) = lock(&self.inner).log.take() {
             log.remove();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finished_messages_replace_their_deltas_in_memory() {
-        let e = |seq, event| Entry {
-            seq,
-            at_ms: 0,
-            event,
-        };
-        let mut v = Vec::new();
-        push_compacted(&mut v, e(1, AiEvent::User { text: "q".into() }));
-        push_compacted(&mut v, e(2, AiEvent::AssistantDelta { text: "a".into() }));
-        push_compacted(&mut v, e(3, AiEvent::AssistantDelta { text: "b".into() }));
-        push_compacted(&mut v, e(4, AiEvent::Assistant { text: "ab".into() }));
-        assert_eq!(v.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 4]);
-        // A client that saw up to a delta gets what follows it, gap and all.
-        let mut c = vibemesh_core::client::Conversation::new();
-        for x in &v {
-            c.apply(x);
-        }
-        assert_eq!(c.last_assistant_text(), Some("ab"));
     }
 }

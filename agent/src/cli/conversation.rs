@@ -152,6 +152,11 @@ impl Printer {
                 );
             }
             AiEvent::User { text } => s += &format!("\n> {text}\n"),
+            // Printed again, as `> text`, when it is sent as its own turn.
+            AiEvent::Queued { text } => {
+                s += &format!("[queued, sent when this turn ends] > {text}\n")
+            }
+            AiEvent::QueueDropped { reason } => s += &format!("[{reason}]\n"),
             AiEvent::AssistantDelta { text } => {
                 self.streaming = true;
                 s += text;

@@ -92,6 +92,10 @@ impl ConvWriter {
 pub enum Item {
     /// What the user said.
     User(String),
+    /// A message the user sent while a turn ran: it waits and is sent when the turn
+    /// ends (then it becomes a [`Item::User`] in its place). Queued items always stay
+    /// at the end of [`Conversation::items`], oldest first.
+    Queued(String),
     /// What the assistant said (markdown); `streaming` while it is being written.
     Assistant {
         /// The text so far.
@@ -213,8 +217,24 @@ impl Conversation {
         })
     }
 
+    /// How many messages wait for the running turn to end.
+    pub fn queued(&self) -> usize {
+        self.items
+            .iter()
+            .rev()
+            .take_while(|i| matches!(i, Item::Queued(_)))
+            .count()
+    }
+
+    /// Adds an item before the queued messages, which stay last.
+    fn push(&mut self, item: Item) {
+        let at = self.items.len() - self.queued();
+        self.items.insert(at, item);
+    }
+
     fn streaming_assistant(&mut self) -> Option<&mut String> {
-        match self.items.last_mut() {
+        let last = self.items.len() - self.queued();
+        match last.checked_sub(1).and_then(|i| self.items.get_mut(i)) {
             Some(Item::Assistant {
                 text,
                 streaming: true,
@@ -233,16 +253,25 @@ impl Conversation {
             } => {
                 let verb = if *resumed { "resumed" } else { "started" };
                 let sid = provider_session.as_deref().unwrap_or("new session");
-                self.items
-                    .push(Item::Notice(format!("{provider} {verb} ({sid})")));
+                self.push(Item::Notice(format!("{provider} {verb} ({sid})")));
             }
             AiEvent::User { text } => {
                 self.busy = true;
-                self.items.push(Item::User(text.clone()));
+                // The agent sends queued messages in order: this is the oldest one.
+                let first = self.items.len() - self.queued();
+                match self.items.get_mut(first) {
+                    Some(it @ Item::Queued(_)) => *it = Item::User(text.clone()),
+                    _ => self.push(Item::User(text.clone())),
+                }
+            }
+            AiEvent::Queued { text } => self.items.push(Item::Queued(text.clone())),
+            AiEvent::QueueDropped { reason } => {
+                self.items.retain(|i| !matches!(i, Item::Queued(_)));
+                self.push(Item::Notice(reason.clone()));
             }
             AiEvent::AssistantDelta { text } => match self.streaming_assistant() {
                 Some(t) => t.push_str(text),
-                None => self.items.push(Item::Assistant {
+                None => self.push(Item::Assistant {
                     text: text.clone(),
                     streaming: true,
                 }),
@@ -250,16 +279,14 @@ impl Conversation {
             AiEvent::Assistant { text } => match self.streaming_assistant() {
                 Some(t) => {
                     *t = text.clone();
-                    if let Some(Item::Assistant { streaming, .. }) = self.items.last_mut() {
-                        *streaming = false;
-                    }
+                    self.end_streaming();
                 }
-                None => self.items.push(Item::Assistant {
+                None => self.push(Item::Assistant {
                     text: text.clone(),
                     streaming: false,
                 }),
             },
-            AiEvent::ToolCall { id, name, input } => self.items.push(Item::Tool {
+            AiEvent::ToolCall { id, name, input } => self.push(Item::Tool {
                 id: id.clone(),
                 name: name.clone(),
                 input: input.clone(),
@@ -278,7 +305,7 @@ impl Conversation {
                 });
                 match call {
                     Some(r) => *r = Some((output.clone(), *is_error)),
-                    None => self.items.push(Item::Tool {
+                    None => self.push(Item::Tool {
                         id: id.clone(),
                         name: "tool".into(),
                         input: String::new(),
@@ -291,7 +318,7 @@ impl Conversation {
                 tool,
                 input,
                 description,
-            } => self.items.push(Item::Approval {
+            } => self.push(Item::Approval {
                 id: id.clone(),
                 tool: tool.clone(),
                 input: input.clone(),
@@ -325,7 +352,7 @@ impl Conversation {
                 self.total_usage.cache_read_tokens += usage.cache_read_tokens;
                 self.total_usage.cache_write_tokens += usage.cache_write_tokens;
                 self.total_cost_usd += cost_usd.unwrap_or(0.0);
-                self.items.push(Item::TurnEnd {
+                self.push(Item::TurnEnd {
                     usage: *usage,
                     cost_usd: *cost_usd,
                     error: is_error.then(|| message.clone().unwrap_or_else(|| "failed".into())),
@@ -333,11 +360,11 @@ impl Conversation {
             }
             AiEvent::Interrupted => {
                 self.end_streaming();
-                self.items.push(Item::Notice("interrupted".into()));
+                self.push(Item::Notice("interrupted".into()));
             }
-            AiEvent::Error { message } => self.items.push(Item::Error(message.clone())),
-            AiEvent::Notice { text } => self.items.push(Item::Notice(text.clone())),
-            AiEvent::Unknown { provider, raw } => self.items.push(Item::Unknown {
+            AiEvent::Error { message } => self.push(Item::Error(message.clone())),
+            AiEvent::Notice { text } => self.push(Item::Notice(text.clone())),
+            AiEvent::Unknown { provider, raw } => self.push(Item::Unknown {
                 provider: *provider,
                 raw: raw.clone(),
             }),
@@ -357,14 +384,14 @@ impl Conversation {
                     }
                 }
                 if *clean {
-                    self.items.push(Item::Notice(reason.clone()));
+                    self.push(Item::Notice(reason.clone()));
                 } else {
                     let mut msg = reason.clone();
                     for l in stderr {
                         msg.push('\n');
                         msg.push_str(l);
                     }
-                    self.items.push(Item::Error(msg));
+                    self.push(Item::Error(msg));
                 }
             }
         }
@@ -463,5 +490,46 @@ mod tests {
         ));
         assert!(c.pending_approvals().is_empty());
         assert!(matches!(&c.items[0], Item::Tool { result: Some((o, false)), .. } if o == "ok"));
+    }
+
+    #[test]
+    fn queued_messages_stay_last_and_turn_into_the_next_turn() {
+        let user = |t: &str| AiEvent::User { text: t.into() };
+        let queued = |t: &str| AiEvent::Queued { text: t.into() };
+        let end = AiEvent::TurnEnd {
+            usage: Usage::default(),
+            cost_usd: None,
+            is_error: false,
+            message: None,
+        };
+        let evs = [
+            user("a"),
+            AiEvent::AssistantDelta { text: "x".into() },
+            queued("b"),
+            queued("c"),
+            AiEvent::AssistantDelta { text: "y".into() },
+            end.clone(),
+            user("b"),
+        ];
+        let mut c = Conversation::new();
+        for (i, ev) in evs.into_iter().enumerate() {
+            c.apply(&e(i as u64 + 1, ev));
+        }
+        assert_eq!(c.queued(), 1);
+        assert_eq!(c.items[0], Item::User("a".into()));
+        // The delta after the queued messages still joins the message being written.
+        assert_eq!(c.last_assistant_text(), Some("xy"));
+        assert!(matches!(c.items[2], Item::TurnEnd { .. }));
+        assert_eq!(c.items[3], Item::User("b".into()));
+        assert_eq!(c.items[4], Item::Queued("c".into()));
+        assert_eq!(c.items.len(), 5);
+        c.apply(&e(
+            8,
+            AiEvent::QueueDropped {
+                reason: "dropped".into(),
+            },
+        ));
+        assert_eq!(c.queued(), 0);
+        assert_eq!(c.items[4], Item::Notice("dropped".into()));
     }
 }

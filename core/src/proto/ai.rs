@@ -84,7 +84,8 @@ pub enum ConvServerFrame {
 /// What a client sends on a conversation stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ConvClientFrame {
-    /// A user message (resumes the provider's session if its process ended).
+    /// A user message (resumes the provider's session if its process ended). Sent
+    /// while a turn runs, it is queued ([`AiEvent::Queued`]) and sent when the turn ends.
     Prompt(String),
     /// An answer to an approval request; the first answer wins.
     Answer {
@@ -237,6 +238,21 @@ pub enum AiEvent {
         stderr: Vec<String>,
         /// Whether it was expected (asked to end, idle) rather than a crash.
         clean: bool,
+    },
+    // Variants below were added after the first release: new ones only ever go at the
+    // end, so the numbers postcard gives the ones above never change. A client built
+    // before them cannot read them and closes the stream with a clear error.
+    /// A user message sent while a turn runs: it waits, and is sent as the next turn
+    /// when this one ends (then recorded again as [`AiEvent::User`], which a client
+    /// shows in its place rather than as a second message).
+    Queued {
+        /// Its text.
+        text: String,
+    },
+    /// Every waiting [`AiEvent::Queued`] message was dropped, unsent.
+    QueueDropped {
+        /// Why, for a person.
+        reason: String,
     },
 }
 

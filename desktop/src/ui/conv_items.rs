@@ -21,7 +21,8 @@ const CARET: &str = "▌";
 /// `steer`: whether this client may answer.
 pub fn item(ui: &mut Ui, index: usize, it: &Item, steer: bool, out: &mut Vec<ConvClientFrame>) {
     match it {
-        Item::User(text) => user(ui, text),
+        Item::User(text) => user(ui, text, false),
+        Item::Queued(text) => user(ui, text, true),
         Item::Assistant { text, streaming } => assistant(ui, text, *streaming),
         Item::Tool {
             name,
@@ -65,16 +66,30 @@ pub fn item(ui: &mut Ui, index: usize, it: &Item, steer: bool, out: &mut Vec<Con
     }
 }
 
-fn user(ui: &mut Ui, text: &str) {
+/// The user's bubble; a `queued` one (sent when the running turn ends) is faded and
+/// says so.
+fn user(ui: &mut Ui, text: &str, queued: bool) {
+    let fill = ui.visuals().selection.bg_fill.gamma_multiply(0.35);
     ui.with_layout(Layout::top_down(egui::Align::Max), |ui| {
         Frame::NONE
-            .fill(ui.visuals().selection.bg_fill.gamma_multiply(0.35))
+            .fill(if queued {
+                fill.gamma_multiply(0.4)
+            } else {
+                fill
+            })
             .corner_radius(CornerRadius::same(8))
             .inner_margin(8.0)
             .show(ui, |ui| {
                 ui.set_max_width(ui.available_width() * 0.8);
                 // The bubble sits on the right; its lines still start on the left.
                 ui.add(egui::Label::new(text).halign(egui::Align::Min));
+                if queued {
+                    ui.label(
+                        RichText::new("queued: sent when this turn ends")
+                            .weak()
+                            .small(),
+                    );
+                }
             });
     });
 }

@@ -118,7 +118,11 @@ impl ConvPane {
         }
         if conv.busy {
             ui.horizontal(|ui| {
-                ui.label(RichText::new("Working…").weak());
+                let queued = match conv.queued() {
+                    0 => String::new(),
+                    n => format!(" · {n} queued"),
+                };
+                ui.label(RichText::new(format!("Working…{queued}")).weak());
                 if ui
                     .add_enabled(live, egui::Button::new("Interrupt"))
                     .on_hover_text("Stop the current turn")
@@ -128,7 +132,8 @@ impl ConvPane {
                 }
             });
         }
-        let ready = live && !conv.busy;
+        // While a turn runs a message is queued by the agent and sent when it ends.
+        let ready = live;
         ui.horizontal(|ui| {
             let label = ui.label("Message");
             // Shift+Enter makes a new line; a plain Enter sends (checked below).
