@@ -124,8 +124,19 @@ impl Term {
     /// Waits until `pred(screen text)` holds, waking on every output; returns the screen.
     /// Fails the test with the screen after [`TIMEOUT`].
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_for_within(what, TIMEOUT, pred)
+    }
+
+    /// Like [`Term::wait_for`], failing after `limit` instead: for what takes long by
+    /// nature (hundreds of MiB through a debug build), where the limit only catches a hang.
+    pub fn wait_for_within(
+        &self,
+        what: &str,
+        limit: std::time::Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         let (lock, cv) = &*self.screen;
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + limit;
         let mut s = lock.lock().unwrap();
         loop {
             let text = s.parser.screen().contents();

@@ -5,11 +5,15 @@
 //! Unix session. The scheduler then gives every flooding session as much CPU as the agent
 //! that serves all of them, and a keystroke in a quiet session waits behind hundreds of
 //! runnable floods at every hop. So once a session prints more than [`FLOOD_BYTES`]
-//! within a second, its holder lowers the weight of its own group and its
+//! within a second *while the agent is not keeping up with it* (handing it output
+//! blocked for [`AGENT_BEHIND`]), its holder lowers the weight of its own group and its
 //! program's to [`FLOOD_NICE`], and restores them when the output pauses for [`CALM`].
-//! (The rate is low on purpose: under overload a flood gets little CPU and prints slowly,
-//! and a lowered one more slowly still; only a pause ends it, so the weight does not
-//! swing back and forth.) Unlike a thread's nice value, an
+//! A flood the agent keeps up with (a big `cat`, a verbose build on a quiet agent)
+//! keeps its weight: lowering it would slow the program and the build's compilers,
+//! which share its group, for nothing. (The rate is low on purpose: under overload a
+//! flood gets little CPU and prints slowly, and a lowered one more slowly still; only a
+//! pause ends it, so the weight does not swing back and forth.) Unlike a thread's nice
+//! value, an
 //! autogroup's may be raised back to 0 without privileges, so this is reversible. A
 //! flooding session still gets the whole machine when nothing else wants it: the weight
 //! only matters under contention. Where autogroups are off or absent (cgroup CPU
@@ -20,6 +24,9 @@ use std::time::{Duration, Instant};
 /// Output within one [`WINDOW`] above which a session counts as flooding: about 1 500
 /// lines, more than anyone reads in a second.
 pub const FLOOD_BYTES: usize = 128 << 10;
+/// Handing one chunk to the agent taking this long means the agent is behind: the
+/// socket was full and the agent did not drain it at once.
+pub const AGENT_BEHIND: Duration = Duration::from_millis(5);
 /// How long output is counted over.
 const WINDOW: Duration = Duration::from_secs(1);
 /// A lowered session is restored after this long without output. Long enough that a
@@ -36,6 +43,8 @@ pub struct FloodGuard {
     pids: Vec<u32>,
     window_start: Instant,
     window_bytes: usize,
+    /// The agent fell behind during this window.
+    window_behind: bool,
     last_output: Instant,
     lowered: bool,
 }
@@ -53,6 +62,7 @@ impl FloodGuard {
             pids,
             window_start: now,
             window_bytes: 0,
+            window_behind: false,
             last_output: now,
             lowered: false,
         }
@@ -63,8 +73,9 @@ impl FloodGuard {
         self.lowered
     }
 
-    /// Counts `n` bytes of output read at `now`.
-    pub fn output(&mut self, n: usize, now: Instant) {
+    /// Counts `n` bytes of output read at `now`; `agent_behind` when handing them to
+    /// the agent took [`AGENT_BEHIND`] or more.
+    pub fn output(&mut self, n: usize, now: Instant, agent_behind: bool) {
         if now.duration_since(self.last_output) >= CALM {
             self.quiet();
         }
@@ -72,9 +83,11 @@ impl FloodGuard {
         if now.duration_since(self.window_start) >= WINDOW {
             self.window_start = now;
             self.window_bytes = 0;
+            self.window_behind = false;
         }
         self.window_bytes += n;
-        if self.window_bytes >= FLOOD_BYTES && !self.lowered {
+        self.window_behind |= agent_behind;
+        if self.window_bytes >= FLOOD_BYTES && self.window_behind && !self.lowered {
             self.set(FLOOD_NICE);
         }
     }
@@ -108,10 +121,20 @@ mod tests {
     use super::*;
 
     fn feed(g: &mut FloodGuard, start: Instant, ms: u64, bytes_per_ms: usize) -> Instant {
+        feed_with(g, start, ms, bytes_per_ms, true)
+    }
+
+    fn feed_with(
+        g: &mut FloodGuard,
+        start: Instant,
+        ms: u64,
+        bytes_per_ms: usize,
+        agent_behind: bool,
+    ) -> Instant {
         let mut t = start;
         for _ in 0..ms / 10 {
             t += Duration::from_millis(10);
-            g.output(bytes_per_ms * 10, t);
+            g.output(bytes_per_ms * 10, t, agent_behind);
         }
         t
     }
@@ -131,12 +154,22 @@ mod tests {
         assert!(g.lowered());
         // A pause restores it.
         let t = t + CALM;
-        g.output(10, t);
+        g.output(10, t, false);
         assert!(!g.lowered());
         feed(&mut g, t, 1000, 10_000);
         assert!(g.lowered());
         g.quiet();
         assert!(!g.lowered());
+    }
+
+    #[test]
+    fn a_flood_the_agent_keeps_up_with_keeps_its_weight() {
+        let start = Instant::now();
+        let mut g = FloodGuard::new(None, false);
+        let t = feed_with(&mut g, start, 2000, 10_000, false);
+        assert!(!g.lowered());
+        feed_with(&mut g, t, 100, 10_000, true);
+        assert!(g.lowered());
     }
 
     #[test]

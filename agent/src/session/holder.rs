@@ -45,7 +45,12 @@ use vibemesh_core::{
     },
 };
 
-use super::{flood::FloodGuard, pty, recorder::Recorder, screen::Screen};
+use super::{
+    flood::{AGENT_BEHIND, FloodGuard},
+    pty,
+    recorder::Recorder,
+    screen::Screen,
+};
 
 /// How long a connecting agent has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -263,9 +268,12 @@ impl Shared {
                 Ok(n) => {
                     let chunk = Bytes::copy_from_slice(&buf[..n]);
                     let mut st = lock(&self.state);
-                    st.flood.output(n, Instant::now());
                     st.record(|r| r.output(&chunk));
+                    let sent = Instant::now();
                     st.send(&FromHolder::Output(chunk.clone()));
+                    let now = Instant::now();
+                    st.flood
+                        .output(n, now, now.duration_since(sent) >= AGENT_BEHIND);
                     st.backlog_bytes += chunk.len();
                     st.backlog.push_back(Item::Data(chunk));
                     while st.backlog_bytes > BACKLOG_LIMIT {
