@@ -10,9 +10,11 @@
 //!   other request to the [`web`] router.
 //! - [`web`]: the browser client's files, `/health`, `/metrics` and iroh's probe paths.
 //! - [`tls`]: certificate files to a rustls server config.
+//! - [`acme`]: or a certificate fetched and renewed from an ACME CA (Let's Encrypt).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acme;
 pub mod serve;
 pub mod tls;
 pub mod web;
@@ -31,10 +33,19 @@ pub struct RelayOptions {
     pub listen: SocketAddr,
     /// The UDP address for QUIC address discovery; needs `tls`.
     pub quic: Option<SocketAddr>,
-    /// Certificate and key files (PEM); plain HTTP without them.
-    pub tls: Option<tls::CertFiles>,
+    /// Where the certificate comes from; plain HTTP without one.
+    pub tls: Option<TlsSource>,
     /// The built browser client (`index.html` and its files); no web client without it.
     pub web_dir: Option<PathBuf>,
+}
+
+/// Where the relay's TLS certificate comes from.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// Certificate and key files (PEM).
+    Files(tls::CertFiles),
+    /// An ACME CA, which the relay asks for a certificate and renews it with.
+    Acme(acme::AcmeSettings),
 }
 
 /// Why the relay could not start.
@@ -44,7 +55,7 @@ pub enum RelayError {
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
     /// QAD was asked for without a certificate.
-    #[error("QUIC address discovery needs TLS: give a certificate and key")]
+    #[error("QUIC address discovery needs TLS: give a certificate and key, or --acme-domain")]
     QuicNeedsTls,
     /// The QAD server failed to start.
     #[error("cannot start QUIC address discovery on {0}: {1}")]
@@ -78,7 +89,11 @@ impl std::fmt::Debug for Relay {
 impl Relay {
     /// Opens the ports and starts serving.
     pub async fn spawn(opts: RelayOptions) -> Result<Self, RelayError> {
-        let tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
+        let tls = match &opts.tls {
+            None => None,
+            Some(TlsSource::Files(files)) => Some(tls::server_config(files)?),
+            Some(TlsSource::Acme(settings)) => Some(acme::server_config(settings)?),
+        };
         let files = match &opts.web_dir {
             Some(dir) => web::Files::load(dir).map_err(|e| RelayError::Web(dir.clone(), e))?,
             None => web::Files::default(),

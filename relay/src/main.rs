@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context as _;
 use clap::Parser;
-use vibemesh_relay::{Relay, RelayOptions, tls::CertFiles};
+use vibemesh_relay::{Relay, RelayOptions, TlsSource, acme::AcmeSettings, tls::CertFiles};
 
 /// An iroh relay for VibeMesh peers, serving the browser client on the same port.
 /// Stateless: it keeps no sessions, accounts or keys.
@@ -24,6 +24,20 @@ struct Args {
     /// Private key (PEM) for HTTPS.
     #[arg(long, requires = "cert")]
     key: Option<PathBuf>,
+    /// HTTPS with a certificate from Let's Encrypt for this public host name (repeat for
+    /// more names). The CA checks it on this port (TLS-ALPN-01): listen on :443.
+    #[arg(long, conflicts_with = "cert")]
+    acme_domain: Vec<String>,
+    /// Contact e-mail for the ACME account.
+    #[arg(long, requires = "acme_domain")]
+    acme_contact: Vec<String>,
+    /// Where the ACME account key and certificates are kept between runs.
+    #[arg(long, default_value = "acme-cache")]
+    acme_cache: PathBuf,
+    /// Another ACME directory, e.g. Let's Encrypt's staging one
+    /// (https://acme-staging-v02.api.letsencrypt.org/directory) or a private CA.
+    #[arg(long, requires = "acme_domain")]
+    acme_directory: Option<String>,
     /// The built web client (web/dist); without it only the relay runs.
     #[arg(long)]
     web_dir: Option<PathBuf>,
@@ -40,7 +54,13 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let tls = match (args.cert, args.key) {
-        (Some(cert), Some(key)) => Some(CertFiles { cert, key }),
+        (Some(cert), Some(key)) => Some(TlsSource::Files(CertFiles { cert, key })),
+        _ if !args.acme_domain.is_empty() => Some(TlsSource::Acme(AcmeSettings {
+            domains: args.acme_domain,
+            contact: args.acme_contact,
+            cache_dir: args.acme_cache,
+            directory: args.acme_directory,
+        })),
         _ => None,
     };
     let relay = Relay::spawn(RelayOptions {

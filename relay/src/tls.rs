@@ -25,6 +25,9 @@ pub enum TlsError {
     /// The key does not fit the certificate, or is of an unsupported kind.
     #[error("the certificate and key cannot be used together: {0}")]
     Config(String),
+    /// The ACME settings cannot work.
+    #[error("ACME: {0}")]
+    Acme(String),
 }
 
 /// Loads the files into a server config (TLS 1.2 and 1.3, HTTP/1.1 only: the relay

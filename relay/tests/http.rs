@@ -2,7 +2,7 @@
 //! types and security headers, nothing outside them, health and metrics.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vibemesh_relay::{Relay, RelayOptions};
+use vibemesh_relay::{Relay, RelayOptions, TlsSource, acme::AcmeSettings};
 
 async fn get(relay: &Relay, path: &str) -> String {
     let mut s = tokio::net::TcpStream::connect(relay.addr()).await.unwrap();
@@ -96,4 +96,31 @@ async fn quic_address_discovery_needs_a_certificate() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("needs TLS"), "{err}");
+}
+
+#[tokio::test]
+async fn acme_needs_a_name_and_serves_https_while_the_ca_is_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let acme = |domains: Vec<String>| {
+        Some(TlsSource::Acme(AcmeSettings {
+            domains,
+            contact: vec!["ops@example.org".into()],
+            cache_dir: dir.path().join("acme"),
+            // Nothing listens there: the client keeps retrying in the background.
+            directory: Some("http://127.0.0.1:9/directory".into()),
+        }))
+    };
+    let opts = |tls| RelayOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        quic: None,
+        tls,
+        web_dir: None,
+    };
+    let err = Relay::spawn(opts(acme(vec![]))).await.unwrap_err();
+    assert!(err.to_string().contains("--acme-domain"), "{err}");
+    let relay = Relay::spawn(opts(acme(vec!["relay.example.org".into()])))
+        .await
+        .expect("starts before it has a certificate");
+    assert!(relay.url().starts_with("https://"), "{}", relay.url());
+    relay.shutdown().await;
 }
