@@ -60,6 +60,8 @@ pub struct Link {
     pending: Mutex<VecDeque<Pending>>,
     tx: broadcast::Sender<Output>,
     exited: Mutex<Option<ExitInfo>>,
+    /// Set once the holder's end of the socket has closed.
+    gone: tokio::sync::watch::Sender<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -126,6 +128,7 @@ impl Link {
             pending: Mutex::new(VecDeque::new()),
             tx: broadcast::channel(RING).0,
             exited: Mutex::new(exited),
+            gone: tokio::sync::watch::channel(false).0,
         });
         tokio::spawn(write_task(FrameWriter::new(w), out_rx));
         tokio::spawn(link.clone().read_task(FrameReader::new(r), on_event));
@@ -186,6 +189,12 @@ impl Link {
         rx.await.unwrap_or_default()
     }
 
+    /// Resolves once the holder has closed its end (a holder process: it has exited).
+    pub async fn closed(&self) {
+        let mut rx = self.gone.subscribe();
+        let _ = rx.wait_for(|gone| *gone).await;
+    }
+
     /// How many viewers are subscribed to live output.
     pub fn receivers(&self) -> usize {
         self.tx.receiver_count()
@@ -239,6 +248,7 @@ impl Link {
             self.mark_exited(lost(), &on_event);
         }
         lock(&self.pending).clear();
+        self.gone.send_replace(true);
     }
 
     fn mark_exited(&self, info: ExitInfo, on_event: &EventHook) {

@@ -476,6 +476,11 @@ impl SessionManager {
             }
         }
         s.link.send(ToHolder::Remove);
+        if s.detached {
+            // A holder process exits on Remove: answer once it has, so "killed" means
+            // gone (bounded, in case a holder is wedged).
+            let _ = tokio::time::timeout(KILL_GRACE, s.link.closed()).await;
+        }
         self.write().remove(&id);
         self.emit(Event::SessionRemoved(id));
         Ok(())
