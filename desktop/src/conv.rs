@@ -5,7 +5,7 @@
 
 use std::{
     future::Future,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -22,7 +22,11 @@ use vibemesh_core::{
     },
 };
 
-use crate::{backend::Backend, model::Notifier, tab::Link};
+use crate::{
+    backend::Backend,
+    model::{Notifier, lock},
+    tab::Link,
+};
 
 /// What the window and the connection task share about a conversation tab.
 #[derive(Debug)]
@@ -61,11 +65,6 @@ impl Drop for ConvLink {
         // Closing a tab detaches; the session and its CLI go on.
         self.task.abort();
     }
-}
-
-/// Locks a conversation tab's state.
-pub fn lock(s: &Mutex<ConvState>) -> MutexGuard<'_, ConvState> {
-    s.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl ConvLink {

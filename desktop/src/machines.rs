@@ -22,7 +22,7 @@ mod requests;
 
 use crate::{
     backend::Backend,
-    model::{Machine, MachineKey, Notifier, Reach, Shared, locked},
+    model::{Machine, MachineKey, Notifier, Reach, Shared, lock},
 };
 
 /// How a machine's control stream is retried: up to half a minute apart.
@@ -88,7 +88,7 @@ impl Machines {
     /// Adds the machine (if new) and its watcher.
     fn ensure(self: &Arc<Self>, key: MachineKey, name: String) {
         {
-            let mut m = locked(&self.model);
+            let mut m = lock(&self.model);
             match m.machine_mut(key) {
                 Some(existing) => existing.name = name,
                 None => {
@@ -97,7 +97,7 @@ impl Machines {
                 }
             }
         }
-        let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = lock(&self.watchers);
         if !w.contains_key(&key) {
             let me = self.clone();
             w.insert(key, self.rt.spawn(async move { me.watch(key).await }));
@@ -106,21 +106,16 @@ impl Machines {
 
     /// Drops a machine and stops watching it.
     fn forget(&self, key: MachineKey) {
-        if let Some(h) = self
-            .watchers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key)
-        {
+        if let Some(h) = lock(&self.watchers).remove(&key) {
             h.abort();
         }
-        locked(&self.model).machines.retain(|m| m.key != key);
+        lock(&self.model).machines.retain(|m| m.key != key);
     }
 
     async fn watch(self: Arc<Self>, key: MachineKey) {
         let mut attempt = 0u32;
         loop {
-            let target = match locked(&self.model).machine(key) {
+            let target = match lock(&self.model).machine(key) {
                 Some(m) => m.target(),
                 None => return,
             };
@@ -128,7 +123,7 @@ impl Machines {
                 Ok(()) => "the connection closed".to_string(),
                 Err(e) => e.message,
             };
-            if let Some(m) = locked(&self.model).machine_mut(key) {
+            if let Some(m) = lock(&self.model).machine_mut(key) {
                 m.reach = Reach::Offline(why);
                 m.control = None;
                 m.path = None;
@@ -154,7 +149,7 @@ impl Machines {
         let sessions = control.list_sessions().await.map_err(wire)?;
         *attempt = 0;
         {
-            let mut m = locked(&self.model);
+            let mut m = lock(&self.model);
             if key == MachineKey::Local {
                 m.own = Some((info.id, info.name.clone()));
             }
@@ -171,7 +166,7 @@ impl Machines {
         }
         while let Some(ev) = events.recv().await {
             let relist = {
-                let mut m = locked(&self.model);
+                let mut m = lock(&self.model);
                 let Some(mach) = m.machine_mut(key) else {
                     return Ok(());
                 };
@@ -190,7 +185,7 @@ impl Machines {
             };
             if relist {
                 let sessions = control.list_sessions().await.map_err(wire)?;
-                if let Some(mach) = locked(&self.model).machine_mut(key) {
+                if let Some(mach) = lock(&self.model).machine_mut(key) {
                     mach.sessions = sessions.into_iter().map(|s| (s.id, s)).collect();
                 }
             }
@@ -205,7 +200,7 @@ impl Machines {
     async fn status_loop(self: Arc<Self>) {
         loop {
             tokio::time::sleep(STATUS_EVERY).await;
-            let any_online = locked(&self.model)
+            let any_online = lock(&self.model)
                 .machines
                 .iter()
                 .any(|m| m.key != MachineKey::Local && m.reach == Reach::Online);
@@ -222,7 +217,7 @@ impl Machines {
         };
         let mut changed = false;
         {
-            let mut m = locked(&self.model);
+            let mut m = lock(&self.model);
             for p in st.peers {
                 if let Some(mach) = m.machine_mut(MachineKey::Peer(p.id))
                     && (mach.path != p.path || mach.rtt_us != p.rtt_us)
@@ -245,7 +240,7 @@ impl Machines {
             match me.backend.admin(AdminRequest::Peers).await {
                 Ok(AdminReply::Peers(peers)) => {
                     let keep: Vec<_> = peers.iter().filter(|p| p.reachable).collect();
-                    let gone: Vec<MachineKey> = locked(&me.model)
+                    let gone: Vec<MachineKey> = lock(&me.model)
                         .machines
                         .iter()
                         .map(|m| m.key)
@@ -260,10 +255,10 @@ impl Machines {
                     for p in &keep {
                         me.ensure(MachineKey::Peer(p.id), p.name.clone());
                     }
-                    locked(&me.model).peers = peers;
+                    lock(&me.model).peers = peers;
                 }
                 Ok(_) => {}
-                Err(e) => locked(&me.model).error(format!("Could not list peers: {}", e.message)),
+                Err(e) => lock(&me.model).error(format!("Could not list peers: {}", e.message)),
             }
             me.changed();
         });

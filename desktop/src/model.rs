@@ -163,7 +163,8 @@ impl std::fmt::Debug for Notifier {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `m`; a panic elsewhere while it was held does not lock the user out.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -201,8 +202,3 @@ impl Notifier {
 
 /// The model shared between the window and the tasks.
 pub type Shared = Arc<Mutex<Model>>;
-
-/// Locks the shared model (a panic elsewhere does not lock the user out).
-pub fn locked(m: &Shared) -> MutexGuard<'_, Model> {
-    lock(m)
-}

@@ -3,7 +3,7 @@
 //! size changes go out, and when the connection drops the tab says so while the attach
 //! dials again with backoff; the agent's fresh snapshot restores the screen.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use vibemesh_core::{
     client::{AttachEvent, Backoff, ClientError, ReattachHandle, reattach},
@@ -12,7 +12,7 @@ use vibemesh_core::{
 
 use crate::{
     backend::Backend,
-    model::Notifier,
+    model::{Notifier, lock},
     term::{DEFAULT_SCROLLBACK, Terminal},
 };
 
@@ -82,11 +82,6 @@ impl Drop for TabLink {
             t.abort();
         }
     }
-}
-
-/// Locks a tab's state.
-pub fn lock(s: &Mutex<TabState>) -> MutexGuard<'_, TabState> {
-    s.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl TabLink {

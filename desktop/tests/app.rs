@@ -5,7 +5,7 @@ mod common;
 
 use common::{shows, start_app};
 use egui_kittest::kittest::Queryable;
-use vibemesh_desktop::{model::locked, tab::Link};
+use vibemesh_desktop::{model::lock, tab::Link};
 use vibemesh_tests::TestAgent;
 
 #[test]
@@ -56,7 +56,7 @@ fn pair_by_ticket_open_a_shell_type_and_revoke() {
         h.query_by_label_contains("server: ").is_none()
     });
     assert!(
-        locked(app.harness.state().model())
+        lock(app.harness.state().model())
             .machines
             .iter()
             .all(|m| m.name != "server")

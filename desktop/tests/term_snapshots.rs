@@ -79,3 +79,44 @@ fn wide_and_combining_characters_and_the_cursor() {
     assert!(screen.cell(0, 6).unwrap().is_wide());
     assert_eq!(screen.cursor_position(), (3, 2));
 }
+
+#[test]
+fn a_screen_that_changed_draws_as_if_drawn_fresh() {
+    // The widget keeps each row's mesh while the row is unchanged; a row that changed
+    // (text, colours, attributes, the selection) must never show its old look.
+    let first = b"\x1b[31mred line\x1b[0m\r\nsecond \x1b[4munder\x1b[0m\r\nthird \xe6\x97\xa5";
+    let then =
+        b"\x1b[2;1H\x1b[1;44mnow bold on blue\x1b[0m\x1b[K\r\n\x1b[3mitalic\x1b[0m \x1b[7mx\x1b[0m";
+    let select = |t: &mut Terminal| {
+        t.select(
+            vibemesh_desktop::term::Point { line: 0, col: 4 },
+            vibemesh_desktop::term::Point { line: 0, col: 12 },
+        )
+    };
+
+    let mut changed = harness(first);
+    let before = changed.render().expect("render the first screen");
+    changed.state_mut().feed(then);
+    select(changed.state_mut());
+    changed.run();
+    let after = changed.render().expect("render the changed screen");
+
+    let mut both = first.to_vec();
+    both.extend_from_slice(then);
+    let mut fresh = harness(&both);
+    select(fresh.state_mut());
+    fresh.run();
+    let expected = fresh.render().expect("render the fresh screen");
+
+    assert_ne!(before, after, "the change must show");
+    assert_eq!(after.dimensions(), expected.dimensions());
+    let differing = after
+        .pixels()
+        .zip(expected.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(
+        differing, 0,
+        "a redrawn row differs from the same row drawn fresh"
+    );
+}

@@ -14,13 +14,13 @@ use vibemesh_core::{
 };
 
 use super::{Machines, wire};
-use crate::model::{MachineKey, locked};
+use crate::model::{MachineKey, lock};
 
 impl Machines {
     /// Pairs with the agent a pasted ticket names.
     pub fn join(self: &Arc<Self>, ticket: String) {
         let me = self.clone();
-        locked(&self.model).join_result = None;
+        lock(&self.model).join_result = None;
         self.rt.spawn(async move {
             let ticket = ticket.split_whitespace().collect::<String>();
             let result = me
@@ -35,7 +35,7 @@ impl Machines {
             if outcome.is_ok() {
                 me.refresh_peers();
             }
-            locked(&me.model).join_result = Some(outcome);
+            lock(&me.model).join_result = Some(outcome);
             me.changed();
         });
     }
@@ -57,8 +57,8 @@ impl Machines {
                 Err(e) => Err(e.message),
             };
             match outcome {
-                Ok(text) => locked(&me.model).notice(text),
-                Err(e) => locked(&me.model).error(format!("Saved, but not applied: {e}")),
+                Ok(text) => lock(&me.model).notice(text),
+                Err(e) => lock(&me.model).error(format!("Saved, but not applied: {e}")),
             }
             me.changed();
         });
@@ -73,10 +73,8 @@ impl Machines {
                 .admin(AdminRequest::RemovePeer(name.clone()))
                 .await
             {
-                Ok(_) => locked(&me.model).notice(format!("Removed {name}.")),
-                Err(e) => {
-                    locked(&me.model).error(format!("Could not remove {name}: {}", e.message))
-                }
+                Ok(_) => lock(&me.model).notice(format!("Removed {name}.")),
+                Err(e) => lock(&me.model).error(format!("Could not remove {name}: {}", e.message)),
             }
             me.refresh_peers();
         });
@@ -94,11 +92,9 @@ impl Machines {
                 })
                 .await
             {
-                Ok(AdminReply::Ticket(t)) => locked(&me.model).ticket = Some(t),
+                Ok(AdminReply::Ticket(t)) => lock(&me.model).ticket = Some(t),
                 Ok(_) => {}
-                Err(e) => {
-                    locked(&me.model).error(format!("Could not make a ticket: {}", e.message))
-                }
+                Err(e) => lock(&me.model).error(format!("Could not make a ticket: {}", e.message)),
             }
             me.changed();
         });
@@ -145,23 +141,23 @@ impl Machines {
     {
         let me = self.clone();
         self.rt.spawn(async move {
-            let (control, name) = match locked(&me.model).machine(key) {
+            let (control, name) = match lock(&me.model).machine(key) {
                 Some(m) => (m.control.clone(), m.name.clone()),
                 None => (None, "?".into()),
             };
             let Some(control) = control else {
-                locked(&me.model).error(format!("{name} is not reachable right now."));
+                lock(&me.model).error(format!("{name} is not reachable right now."));
                 me.changed();
                 return;
             };
             match call(control).await {
                 Ok(info) => {
-                    if let Some(m) = locked(&me.model).machine_mut(key) {
+                    if let Some(m) = lock(&me.model).machine_mut(key) {
                         m.sessions.insert(info.id, info.clone());
                     }
                     then(key, info);
                 }
-                Err(e) => locked(&me.model).error(format!(
+                Err(e) => lock(&me.model).error(format!(
                     "Could not start the session on {name}: {}",
                     wire(e).message
                 )),
@@ -174,13 +170,11 @@ impl Machines {
     pub fn kill_session(self: &Arc<Self>, key: MachineKey, id: SessionId) {
         let me = self.clone();
         self.rt.spawn(async move {
-            let control = locked(&me.model)
-                .machine(key)
-                .and_then(|m| m.control.clone());
+            let control = lock(&me.model).machine(key).and_then(|m| m.control.clone());
             if let Some(control) = control
                 && let Err(e) = control.kill_session(id).await
             {
-                locked(&me.model).error(format!("Could not stop {id}: {}", wire(e).message));
+                lock(&me.model).error(format!("Could not stop {id}: {}", wire(e).message));
                 me.changed();
             }
         });
@@ -191,14 +185,12 @@ impl Machines {
     pub fn complete(self: &Arc<Self>, key: MachineKey, text: String) {
         let me = self.clone();
         self.rt.spawn(async move {
-            let control = locked(&me.model)
-                .machine(key)
-                .and_then(|m| m.control.clone());
+            let control = lock(&me.model).machine(key).and_then(|m| m.control.clone());
             let Some(control) = control else { return };
             let Ok(found) = control.complete_folder(&text, 12).await else {
                 return;
             };
-            locked(&me.model).completions = Some((text, found));
+            lock(&me.model).completions = Some((text, found));
             me.changed();
         });
     }

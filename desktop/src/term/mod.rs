@@ -8,6 +8,7 @@ mod keys;
 mod mouse;
 pub mod palette;
 pub mod render;
+pub mod row_mesh;
 mod select;
 
 use std::num::NonZeroU16;
@@ -55,6 +56,8 @@ pub struct Terminal {
     /// The mouse button held while reporting, and the cell last reported.
     held: Option<u8>,
     last_cell: Option<(u16, u16)>,
+    /// The rows' meshes from the last frame.
+    meshes: row_mesh::RowMeshes,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -84,6 +87,7 @@ impl Terminal {
             wheel: 0.0,
             held: None,
             last_cell: None,
+            meshes: Default::default(),
         }
     }
 
@@ -218,11 +222,15 @@ impl<'a> TerminalView<'a> {
         self
     }
 
-    /// The size of one cell for `style`, in points.
+    /// The size of one cell for `style`, in points: whole pixels, so that every cell
+    /// starts on a pixel and glyphs stay crisp.
     pub fn cell_size(ui: &Ui, style: &TermStyle) -> Vec2 {
         let font = egui::FontId::monospace(style.font_size);
-        ui.ctx()
-            .fonts_mut(|f| Vec2::new(f.glyph_width(&font, 'M'), f.row_height(&font)))
+        let ppp = ui.ctx().pixels_per_point();
+        let size = ui
+            .ctx()
+            .fonts_mut(|f| Vec2::new(f.glyph_width(&font, 'M'), f.row_height(&font)));
+        (size * ppp).round().max(Vec2::splat(1.0)) / ppp
     }
 
     /// Lays out, handles input and paints.
@@ -260,13 +268,14 @@ impl<'a> TerminalView<'a> {
         }
         self.handle_mouse(ui, &response, rect.min, cell, &mut input);
 
-        let screen = self.term.screen();
+        let term = &mut *self.term;
+        let screen = term.parser.screen();
         let frame = render::Frame {
             origin: rect.min,
             cell,
             font: egui::FontId::monospace(self.style.font_size),
             palette: &self.style.palette,
-            selection: self.term.selection.as_ref(),
+            selection: term.selection.as_ref(),
             cursor: Some(if focused {
                 render::CursorLook::Block
             } else {
@@ -275,7 +284,7 @@ impl<'a> TerminalView<'a> {
         };
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 0.0, self.style.palette.bg);
-        render::paint(&painter, screen, &frame);
+        render::paint(&painter, screen, &frame, &mut term.meshes);
         response.widget_info(|| {
             let mut info = egui::WidgetInfo::labeled(egui::Role::Terminal, true, "terminal");
             info.current_text_value = Some(screen.contents());

@@ -9,10 +9,7 @@ use vibemesh_core::{
 };
 
 use super::conv_items::{self, RED};
-use crate::{
-    conv::{ConvLink, lock},
-    tab::Link,
-};
+use crate::{conv::ConvLink, model::lock, tab::Link};
 
 /// A conversation tab's own state: its connection and what the user is typing.
 pub struct ConvPane {

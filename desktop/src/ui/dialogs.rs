@@ -10,7 +10,7 @@ use vibemesh_core::proto::Role;
 use super::{DesktopApp, new_session::NewSession};
 use crate::{
     machines::Machines,
-    model::{MachineKey, locked},
+    model::{MachineKey, lock},
     settings::{FONT_SIZES, Prefs, Theme, edit_agent_config},
 };
 
@@ -154,7 +154,7 @@ impl DesktopApp {
              or drop an image of its QR code on this window.",
         );
         labelled_field(ui, "Ticket", ticket, false);
-        let result = locked(&self.model).join_result.clone();
+        let result = lock(&self.model).join_result.clone();
         if result.is_some() {
             *busy = false;
         }
@@ -198,7 +198,7 @@ impl DesktopApp {
         if ui.button("Make a ticket").clicked() {
             machines.mint_ticket(*role);
         }
-        let ticket = locked(&self.model).ticket.clone();
+        let ticket = lock(&self.model).ticket.clone();
         if let Some(t) = ticket {
             let now = crate::now_ms();
             let left = t.expires_ms.saturating_sub(now) / 1000;
@@ -288,7 +288,7 @@ impl DesktopApp {
         }
         ui.separator();
         ui.heading("Peers");
-        let peers = locked(&self.model).peers.clone();
+        let peers = lock(&self.model).peers.clone();
         if peers.is_empty() {
             ui.label("No peers yet.");
         }

@@ -20,7 +20,7 @@ use vibemesh_core::proto::{Role, SessionInfo, TermSize};
 
 use crate::{
     machines::Machines,
-    model::{MachineKey, Notifier, Shared, locked},
+    model::{MachineKey, Notifier, Shared, lock},
     settings::{Prefs, Theme},
     term::{Palette, TermStyle},
 };
@@ -123,7 +123,7 @@ impl DesktopApp {
         if let Some(path) = &self.prefs_path
             && let Err(e) = self.prefs.save(path)
         {
-            locked(&self.model).error(format!("Could not save preferences: {e}"));
+            lock(&self.model).error(format!("Could not save preferences: {e}"));
         }
     }
 
@@ -165,11 +165,11 @@ impl DesktopApp {
             ui.separator();
             if ui.button("Add machine").clicked() {
                 self.dialog = Some(Dialog::add_machine());
-                locked(&self.model).join_result = None;
+                lock(&self.model).join_result = None;
             }
             if ui.button("Pair a device").clicked() {
                 self.dialog = Some(Dialog::pair_device());
-                locked(&self.model).ticket = None;
+                lock(&self.model).ticket = None;
             }
             if ui.button("New session").clicked() {
                 self.dialog = Some(Dialog::new_session(MachineKey::Local, &self.prefs));
@@ -181,7 +181,7 @@ impl DesktopApp {
     }
 
     fn messages(&mut self, ui: &mut Ui) {
-        let messages = locked(&self.model).messages.clone();
+        let messages = lock(&self.model).messages.clone();
         if messages.is_empty() {
             return;
         }
@@ -195,7 +195,7 @@ impl DesktopApp {
                     };
                     ui.label(RichText::new(&m.text).color(color));
                     if ui.small_button("Dismiss").clicked() {
-                        locked(&self.model).messages.remove(i);
+                        lock(&self.model).messages.remove(i);
                     }
                 });
             }
@@ -209,13 +209,13 @@ impl DesktopApp {
             let bytes = f.bytes();
             match bytes.and_then(|b| crate::qr::decode(&b)) {
                 Ok(ticket) => {
-                    locked(&self.model).join_result = None;
+                    lock(&self.model).join_result = None;
                     self.dialog = Some(Dialog::AddMachine {
                         ticket,
                         busy: false,
                     });
                 }
-                Err(why) => locked(&self.model).error(format!(
+                Err(why) => lock(&self.model).error(format!(
                     "No ticket in the dropped file {}: {why}",
                     f.path().display()
                 )),
@@ -224,7 +224,7 @@ impl DesktopApp {
     }
 
     fn take_opened(&mut self, machines: &Arc<Machines>) {
-        let opened = std::mem::take(&mut *self.opened.lock().unwrap_or_else(|p| p.into_inner()));
+        let opened = std::mem::take(&mut *lock(&self.opened));
         for (key, info) in opened {
             self.open_tab(machines, key, &info);
         }
@@ -240,7 +240,7 @@ impl DesktopApp {
             self.active = Some(i);
             return;
         }
-        let model = locked(&self.model);
+        let model = lock(&self.model);
         let Some(m) = model.machine(key) else { return };
         let place = TabPlace {
             key,

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     machines::Machines,
-    model::{MachineKey, Reach, locked},
+    model::{MachineKey, Reach, lock},
     settings::Prefs,
 };
 
@@ -70,7 +70,7 @@ impl DesktopApp {
         form: &mut NewSession,
     ) -> bool {
         let (names, info, completions) = {
-            let m = locked(&self.model);
+            let m = lock(&self.model);
             let names: Vec<(MachineKey, String, bool)> = m
                 .machines
                 .iter()
@@ -186,10 +186,7 @@ impl DesktopApp {
         let cwd = (!cwd.is_empty()).then_some(cwd);
         let opened = self.opened.clone();
         let then = move |key, info| {
-            opened
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((key, info));
+            lock(&opened).push((key, info));
         };
         if form.provider != Provider::Shell && form.mode == AiMode::Conversation {
             let prompt = form.prompt.trim();

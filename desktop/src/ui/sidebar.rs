@@ -8,7 +8,7 @@ use vibemesh_core::proto::{SessionInfo, SessionStatus};
 use super::{DesktopApp, Dialog};
 use crate::{
     machines::Machines,
-    model::{Machine, MachineKey, Reach, locked},
+    model::{Machine, MachineKey, Reach, lock},
 };
 
 /// One line saying how a machine is reached: "online, direct, 1.2 ms".
@@ -49,7 +49,7 @@ pub fn session_text(s: &SessionInfo) -> String {
 
 impl DesktopApp {
     pub(super) fn sidebar(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {
-        let list: Vec<Machine> = locked(&self.model).machines.clone();
+        let list: Vec<Machine> = lock(&self.model).machines.clone();
         egui::ScrollArea::vertical().show(ui, |ui| {
             for m in &list {
                 ui.add_space(6.0);

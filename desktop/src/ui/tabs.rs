@@ -13,8 +13,8 @@ use super::{DesktopApp, conversation::ConvPane};
 use crate::{
     conv::ConvLink,
     machines::Machines,
-    model::{MachineKey, Notifier, locked},
-    tab::{Link, TabInput, TabLink, lock},
+    model::{MachineKey, Notifier, lock},
+    tab::{Link, TabInput, TabLink},
     term::TerminalView,
 };
 
@@ -151,7 +151,7 @@ impl DesktopApp {
                     "Pick a session in the sidebar, or start one with \"New session\" \
                      (or the + next to a machine).",
                 );
-                let offline: Vec<String> = locked(&self.model)
+                let offline: Vec<String> = lock(&self.model)
                     .machines
                     .iter()
                     .filter(|m| matches!(m.reach, crate::model::Reach::Offline(_)))

@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration, time::Instant};
 
 use egui_kittest::{Harness, kittest::Queryable};
 use vibemesh_agent::config::{Config, Home};
-use vibemesh_desktop::{DesktopApp, backend::Backend, conv::lock, tab::Link, ui::TabBody};
+use vibemesh_desktop::{DesktopApp, backend::Backend, model::lock, tab::Link, ui::TabBody};
 use vibemesh_tests::TIMEOUT;
 
 /// The app under test, its runtime and its agent's home.
