@@ -1,7 +1,7 @@
 //! The desktop terminal widget's drawing cost: a full 200x60 screen of coloured text
 //! (every cell a different 256-colour foreground, runs of backgrounds, bold and
-//! underline), laid out and painted by `TerminalView` and tessellated by egui, as one
-//! frame of the app does on the CPU. No window and no GPU: what is left for the GPU is a
+//! underline), painted by `TerminalView` and tessellated by egui, as one frame of the
+//! app does on the CPU. No window and no GPU: what is left for the GPU is a
 //! few textured triangles.
 
 use std::time::{Duration, Instant};
@@ -65,7 +65,7 @@ fn frame(ctx: &egui::Context, term: &mut Terminal, style: &TermStyle, size: egui
     out.textures_delta.clear();
 }
 
-/// Measures `frames` frames: with an unchanged screen (egui's layout cache hits) and
+/// Measures `frames` frames: with an unchanged screen (every row's mesh is reused) and
 /// with every glyph changed before each frame (a full-screen redraw, e.g. `cat`).
 pub fn run(frames: usize) -> Vec<RenderResult> {
     let ctx = egui::Context::default();
