@@ -66,6 +66,9 @@ pub struct Agent {
     pub services: Arc<Services>,
     router: Router,
     ipc: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Set when shutting down: ends the streams this agent serves without iroh (the
+    /// local socket's and in-process ones), which closing the endpoint does not reach.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Agent {
@@ -138,6 +141,7 @@ impl Agent {
             services,
             router,
             ipc: std::sync::Mutex::new(None),
+            closing: tokio::sync::watch::Sender::new(false),
         });
         // Serve the socket only once the agent is whole: a client that connected early
         // (it waited in the listen backlog) must find it, not a half-built one.
@@ -153,11 +157,29 @@ impl Agent {
         if let Some(ipc) = self.ipc.lock().unwrap_or_else(|p| p.into_inner()).take() {
             ipc.abort();
         }
+        // Before the sessions let go of their holders: a stream still attached would
+        // otherwise see its session "end" when the next agent adopts the holder.
+        self.closing.send_replace(true);
         let _ = std::fs::remove_file(&self.home.socket);
         tokio::join!(self.sessions.shutdown(), self.services.ai.shutdown());
         // Closing can take a while when peers are gone; do not hang the user's Ctrl-C.
         let _ = tokio::time::timeout(Duration::from_secs(3), self.router.shutdown()).await;
         let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.close()).await;
+    }
+
+    /// Runs `work` until it ends or this agent shuts down, whichever comes first.
+    pub fn until_shutdown<F>(&self, work: F) -> impl std::future::Future<Output = ()> + use<F>
+    where
+        F: std::future::Future<Output = ()>,
+    {
+        let mut closing = self.closing.subscribe();
+        async move {
+            tokio::select! {
+                () = work => {}
+                // An error means the agent is gone: stop too.
+                _ = closing.wait_for(|c| *c) => {}
+            }
+        }
     }
 }
 

@@ -23,7 +23,7 @@ pub async fn serve(listener: UnixListener, agent: Weak<Agent>) {
             }
         };
         let Some(agent) = agent.upgrade() else { return };
-        tokio::spawn(handle(agent, stream));
+        tokio::spawn(agent.until_shutdown(handle(agent.clone(), stream)));
     }
 }
 

@@ -76,7 +76,7 @@ impl Agent {
         let (info, route) = self.route(target).await?;
         let (ours, theirs) = tokio::io::duplex(DUPLEX_BUFFER);
         let (r, w) = tokio::io::split(theirs);
-        tokio::spawn(route.carry(r, w));
+        tokio::spawn(self.until_shutdown(route.carry(r, w)));
         let (r, w) = tokio::io::split(ours);
         Ok((info, Box::new(r), Box::new(w)))
     }

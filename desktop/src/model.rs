@@ -100,6 +100,8 @@ pub struct Model {
     pub completions: Option<(String, Vec<String>)>,
     /// This agent's id and name.
     pub own: Option<(EndpointId, String)>,
+    /// Saved agent settings wait for a restart of the agent (the relay).
+    pub restart_needed: bool,
 }
 
 /// Something to tell the user.

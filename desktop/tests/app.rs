@@ -87,6 +87,72 @@ fn allowed_roots_saved_in_settings_apply_at_once() {
 }
 
 #[test]
+fn a_relay_saved_in_settings_applies_when_the_agent_restarts_and_sessions_go_on() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    // What the restarted agent reads: loopback only, like the test's own config.
+    std::fs::write(
+        app.home.path().join("config.toml"),
+        "name = \"desk\"\nrelay = \"none\"\nlisten = [\"127.0.0.1:0\"]\n",
+    )
+    .unwrap();
+    app.new_session_on(0);
+    app.start_shell();
+    app.harness
+        .get_by_label("terminal")
+        .type_text("echo before-$((1+1))");
+    app.harness.key_press(egui::Key::Enter);
+    app.wait("before-2", |h| {
+        h.state().tabs()[0].screen_text().contains("before-2")
+    });
+
+    // A relay on loopback where nothing listens: the agent must start with it anyway.
+    let relay = "http://127.0.0.1:9/";
+    app.click("Settings");
+    app.set_field("Relay", relay);
+    app.click("Save agent settings");
+    app.wait("the app saying a restart is needed", |h| {
+        shows(h, "The relay changes when the agent restarts")
+    });
+    app.click("Restart the agent");
+    app.wait("the agent back with the new relay", |h| {
+        shows(h, &format!("Agent restarted; relay: {relay}."))
+    });
+    app.click("Close window");
+    app.wait("this machine online again", |h| {
+        shows(h, "This machine: online")
+    });
+    // What `vibemesh status` says, through the restarted agent's socket.
+    let home = vibemesh_agent::config::Home::under(app.home.path());
+    let status = app
+        .rt
+        .block_on(vibemesh_agent::cli::local::admin(
+            &home,
+            vibemesh_core::proto::local::AdminRequest::Status,
+        ))
+        .expect("status from the restarted agent");
+    let vibemesh_core::proto::local::AdminReply::Status(status) = status else {
+        panic!("not a status: {status:?}")
+    };
+    assert_eq!(status.relay, relay);
+
+    // The shell went on in its holder; the tab found it again through the new agent.
+    app.wait("the tab live again with its screen", |h| {
+        let t = &h.state().tabs()[0];
+        t.link_state() == Link::Live && t.screen_text().contains("before-2")
+    });
+    app.harness.get_by_label("terminal").focus();
+    app.harness.run_ok();
+    app.harness
+        .get_by_label("terminal")
+        .type_text("echo after-$((2+2))");
+    app.harness.key_press(egui::Key::Enter);
+    app.wait("after-4", |h| {
+        h.state().tabs()[0].screen_text().contains("after-4")
+    });
+}
+
+#[test]
 fn an_expired_ticket_shows_why() {
     let server = TestAgent::start("server");
     let mut app = start_app();

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use n0_future::task::AbortOnDropHandle;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     sync::{broadcast::error::RecvError, mpsc},
@@ -62,12 +63,13 @@ pub async fn run<R, W>(
         }
     }
     let (notice_tx, mut notices) = mpsc::channel(8);
-    let input = tokio::spawn(read_input(
+    // Aborted however this ends, also when the agent's shutdown drops this future.
+    let input = AbortOnDropHandle::new(tokio::spawn(read_input(
         conv.clone(),
         may_steer && !req.watch_only,
         reader,
         notice_tx,
-    ));
+    )));
     loop {
         let frames = tokio::select! {
             e = live.recv() => match e {
@@ -92,12 +94,11 @@ pub async fn run<R, W>(
                 last = e.seq;
             }
             if writer.send(&f).await.is_err() {
-                input.abort();
                 return;
             }
         }
     }
-    input.abort();
+    drop(input);
     let _ = writer.finish().await;
 }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bytes::BytesMut;
+use n0_future::task::AbortOnDropHandle;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     sync::{
@@ -80,16 +81,18 @@ pub(super) async fn run<R, W>(
         return;
     }
     let (notice_tx, notice_rx) = mpsc::channel(4);
-    let input = tokio::spawn(read_input(
+    // Aborted however this ends (the agent shutting down drops this future): the task
+    // holds the stream's read half, and the stream closes only when both halves go.
+    let input = AbortOnDropHandle::new(tokio::spawn(read_input(
         svc.clone(),
         session.clone(),
         interactive,
         req.size,
         reader,
         notice_tx,
-    ));
+    )));
     send_output(&session, sub, notice_rx, &mut writer).await;
-    input.abort();
+    drop(input);
     let _ = writer.finish().await;
 }
 

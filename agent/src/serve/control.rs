@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use n0_future::task::AbortOnDropHandle;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     sync::{Semaphore, broadcast::error::RecvError, mpsc},
@@ -58,9 +59,11 @@ pub(super) async fn run<R, W>(
     let mut watches = Watches::new(watch_tx);
     let (resp_tx, mut resp_rx) = mpsc::channel::<Response>(READ_AHEAD);
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
-    // Frame reads are not cancel-safe, so they get their own task and a channel.
+    // Frame reads are not cancel-safe, so they get their own task and a channel. It is
+    // aborted however this ends (the agent's shutdown drops this future): it holds the
+    // stream's read half, and the stream closes only when both halves go.
     let (req_tx, mut req_rx) = mpsc::channel(READ_AHEAD);
-    let read_task = tokio::spawn(async move {
+    let read_task = AbortOnDropHandle::new(tokio::spawn(async move {
         loop {
             let next = reader.recv::<Request>().await;
             let end = !matches!(next, Ok(Some(_)));
@@ -68,7 +71,7 @@ pub(super) async fn run<R, W>(
                 break;
             }
         }
-    });
+    }));
     loop {
         let frame = tokio::select! {
             next = req_rx.recv() => match next {
@@ -112,7 +115,7 @@ pub(super) async fn run<R, W>(
             break;
         }
     }
-    read_task.abort();
+    drop(read_task);
     let _ = writer.finish().await;
 }
 

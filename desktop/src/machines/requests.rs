@@ -45,21 +45,47 @@ impl Machines {
     pub fn reload_agent(self: &Arc<Self>) {
         let me = self.clone();
         self.rt.spawn(async move {
-            let outcome = match me.backend.admin(AdminRequest::Reload).await {
-                Ok(AdminReply::Reloaded {
-                    restart_needed: true,
-                    ..
-                }) => {
-                    Ok("Allowed roots applied. Other changes take effect when the agent restarts.")
+            let reply = me.backend.admin(AdminRequest::Reload).await;
+            let mut m = lock(&me.model);
+            match reply {
+                Ok(AdminReply::Reloaded { restart_needed, .. }) => {
+                    m.restart_needed = restart_needed;
+                    m.notice(match (restart_needed, me.backend.is_embedded()) {
+                        (false, _) => "Agent settings applied.",
+                        (true, true) => {
+                            "Allowed roots applied. The relay changes when the agent restarts \
+                             (Settings: Restart the agent)."
+                        }
+                        (true, false) => {
+                            "Allowed roots applied. The relay changes when the agent service \
+                             restarts (systemctl --user restart vibemesh-agent)."
+                        }
+                    });
                 }
-                Ok(AdminReply::Reloaded { .. }) => Ok("Agent settings applied."),
-                Ok(_) => Err("the agent gave an unexpected answer".to_string()),
-                Err(e) => Err(e.message),
-            };
-            match outcome {
-                Ok(text) => lock(&me.model).notice(text),
-                Err(e) => lock(&me.model).error(format!("Saved, but not applied: {e}")),
+                Ok(_) => m.error("Saved, but not applied: the agent gave an unexpected answer"),
+                Err(e) => m.error(format!("Saved, but not applied: {}", e.message)),
             }
+            drop(m);
+            me.changed();
+        });
+    }
+
+    /// Restarts the agent inside the app so every saved setting is in force; sessions go
+    /// on, and every connection comes back by itself.
+    pub fn restart_agent(self: &Arc<Self>) {
+        let me = self.clone();
+        lock(&self.model).notice("Restarting the agent…");
+        self.rt.spawn(async move {
+            let outcome = me.backend.restart().await;
+            let mut m = lock(&me.model);
+            match outcome {
+                Ok(relay) => {
+                    m.restart_needed = false;
+                    m.notice(format!("Agent restarted; relay: {relay}."));
+                }
+                Err(e) => m.error(format!("Could not restart the agent: {e}")),
+            }
+            drop(m);
             me.changed();
         });
     }

@@ -286,6 +286,14 @@ impl DesktopApp {
         if let Some(n) = note {
             ui.label(n.as_str());
         }
+        if lock(&self.model).restart_needed && machines.backend().is_embedded() {
+            ui.horizontal(|ui| {
+                ui.label("The new relay needs a restart; sessions keep running.");
+                if ui.button("Restart the agent").clicked() {
+                    machines.restart_agent();
+                }
+            });
+        }
         ui.separator();
         ui.heading("Peers");
         let peers = lock(&self.model).peers.clone();

@@ -17,7 +17,8 @@ pub struct App {
     pub harness: Harness<'static, DesktopApp>,
     /// The runtime the app's tasks run on (tests may run their own servers on it).
     pub rt: tokio::runtime::Runtime,
-    _home: tempfile::TempDir,
+    /// The embedded agent's home folder.
+    pub home: tempfile::TempDir,
 }
 
 /// A runtime like the app's own.
@@ -54,11 +55,7 @@ pub fn start_app_with(rt: tokio::runtime::Runtime, config: Config) -> App {
     let harness = Harness::builder()
         .with_size(egui::vec2(1100.0, 700.0))
         .build_ui_state(|ui, app: &mut DesktopApp| app.ui(ui), app);
-    App {
-        harness,
-        rt,
-        _home: home,
-    }
+    App { harness, rt, home }
 }
 
 /// Whether some node's label contains `text` (any number of them).
@@ -114,6 +111,9 @@ impl App {
                 }
                 TabBody::Terminal(_) => out += &t.screen_text(),
             }
+        }
+        for m in &lock(self.harness.state().model()).messages {
+            out += &format!("message: {}\n", m.text);
         }
         out
     }
