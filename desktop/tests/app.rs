@@ -98,13 +98,7 @@ fn a_relay_saved_in_settings_applies_when_the_agent_restarts_and_sessions_go_on(
     .unwrap();
     app.new_session_on(0);
     app.start_shell();
-    app.harness
-        .get_by_label("terminal")
-        .type_text("echo before-$((1+1))");
-    app.harness.key_press(egui::Key::Enter);
-    app.wait("before-2", |h| {
-        h.state().tabs()[0].screen_text().contains("before-2")
-    });
+    app.run_in_terminal("echo before-$((1+1))", "before-2");
 
     // A relay on loopback where nothing listens: the agent must start with it anyway.
     let relay = "http://127.0.0.1:9/";
@@ -137,19 +131,8 @@ fn a_relay_saved_in_settings_applies_when_the_agent_restarts_and_sessions_go_on(
     assert_eq!(status.relay, relay);
 
     // The shell went on in its holder; the tab found it again through the new agent.
-    app.wait("the tab live again with its screen", |h| {
-        let t = &h.state().tabs()[0];
-        t.link_state() == Link::Live && t.screen_text().contains("before-2")
-    });
-    app.harness.get_by_label("terminal").focus();
-    app.harness.run_ok();
-    app.harness
-        .get_by_label("terminal")
-        .type_text("echo after-$((2+2))");
-    app.harness.key_press(egui::Key::Enter);
-    app.wait("after-4", |h| {
-        h.state().tabs()[0].screen_text().contains("after-4")
-    });
+    app.wait_live_again("before-2");
+    app.run_in_terminal("echo after-$((2+2))", "after-4");
 }
 
 #[test]
@@ -184,13 +167,7 @@ fn a_tab_reconnects_by_itself_when_the_peer_agent_restarts() {
     app.add_machine(&server.ticket(&[]), "server");
     app.new_session_on(1);
     app.start_shell();
-    app.harness
-        .get_by_label("terminal")
-        .type_text("echo before-$((1+1))");
-    app.harness.key_press(egui::Key::Enter);
-    app.wait("before-2", |h| {
-        h.state().tabs()[0].screen_text().contains("before-2")
-    });
+    app.run_in_terminal("echo before-$((1+1))", "before-2");
 
     let home = server.crash();
     app.wait("the tab saying it reconnects", |h| {
@@ -203,19 +180,8 @@ fn a_tab_reconnects_by_itself_when_the_peer_agent_restarts() {
     )
     .unwrap();
     let _server = TestAgent::spawn(home, "server");
-    app.wait("the tab live again with its screen restored", |h| {
-        let t = &h.state().tabs()[0];
-        t.link_state() == Link::Live && t.screen_text().contains("before-2")
-    });
-    app.harness.get_by_label("terminal").focus();
-    app.harness.run_ok();
-    app.harness
-        .get_by_label("terminal")
-        .type_text("echo after-$((2+2))");
-    app.harness.key_press(egui::Key::Enter);
-    app.wait("after-4", |h| {
-        h.state().tabs()[0].screen_text().contains("after-4")
-    });
+    app.wait_live_again("before-2");
+    app.run_in_terminal("echo after-$((2+2))", "after-4");
 }
 
 #[test]

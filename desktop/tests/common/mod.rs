@@ -184,4 +184,25 @@ impl App {
         self.harness.get_by_label("terminal").focus();
         self.harness.run_ok();
     }
+
+    /// Types `command` and Enter into the first tab's terminal and waits until its
+    /// screen shows `expect`.
+    pub fn run_in_terminal(&mut self, command: &str, expect: &str) {
+        self.harness.get_by_label("terminal").focus();
+        self.harness.run_ok();
+        self.harness.get_by_label("terminal").type_text(command);
+        self.harness.key_press(egui::Key::Enter);
+        self.wait(expect, |h| {
+            h.state().tabs()[0].screen_text().contains(expect)
+        });
+    }
+
+    /// Waits until the first tab is live again (after a reconnect) with `text` on its
+    /// screen.
+    pub fn wait_live_again(&mut self, text: &str) {
+        self.wait("the tab live again with its screen restored", |h| {
+            let t = &h.state().tabs()[0];
+            t.link_state() == Link::Live && t.screen_text().contains(text)
+        });
+    }
 }
