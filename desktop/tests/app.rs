@@ -106,7 +106,7 @@ fn a_relay_saved_in_settings_applies_when_the_agent_restarts_and_sessions_go_on(
     app.set_field("Relay", relay);
     app.click("Save agent settings");
     app.wait("the app saying a restart is needed", |h| {
-        shows(h, "The relay changes when the agent restarts")
+        shows(h, "The rest (the relay) applies when the agent restarts")
     });
     app.click("Restart the agent");
     app.wait("the agent back with the new relay", |h| {

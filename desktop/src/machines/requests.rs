@@ -53,12 +53,12 @@ impl Machines {
                     m.notice(match (restart_needed, me.backend.is_embedded()) {
                         (false, _) => "Agent settings applied.",
                         (true, true) => {
-                            "Allowed roots applied. The relay changes when the agent restarts \
-                             (Settings: Restart the agent)."
+                            "Allowed roots applied. The rest (the relay) applies when the agent \
+                             restarts (Settings: Restart the agent)."
                         }
                         (true, false) => {
-                            "Allowed roots applied. The relay changes when the agent service \
-                             restarts (systemctl --user restart vibemesh-agent)."
+                            "Allowed roots applied. The rest (the relay) applies when the agent \
+                             service restarts (systemctl --user restart vibemesh-agent)."
                         }
                     });
                 }

@@ -288,7 +288,7 @@ impl DesktopApp {
         }
         if lock(&self.model).restart_needed && machines.backend().is_embedded() {
             ui.horizontal(|ui| {
-                ui.label("The new relay needs a restart; sessions keep running.");
+                ui.label("Saved settings wait for a restart; sessions keep running.");
                 if ui.button("Restart the agent").clicked() {
                     machines.restart_agent();
                 }
