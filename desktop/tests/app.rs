@@ -136,6 +136,39 @@ fn a_relay_saved_in_settings_applies_when_the_agent_restarts_and_sessions_go_on(
 }
 
 #[test]
+fn a_restart_with_settings_that_cannot_start_keeps_the_previous_ones() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    // Edited by hand: an address this machine does not have, so binding fails.
+    std::fs::write(
+        app.home.path().join("config.toml"),
+        "name = \"desk\"\nrelay = \"none\"\nlisten = [\"203.0.113.7:0\"]\n",
+    )
+    .unwrap();
+    app.new_session_on(0);
+    app.start_shell();
+    app.run_in_terminal("echo before-$((1+1))", "before-2");
+
+    app.click("Settings");
+    app.set_field("Relay", "http://127.0.0.1:9/");
+    app.click("Save agent settings");
+    app.wait("the app saying a restart is needed", |h| {
+        shows(h, "applies when the agent restarts")
+    });
+    app.click("Restart the agent");
+    app.wait("the error, and the previous settings back", |h| {
+        shows(h, "the saved settings did not start")
+            && shows(h, "the previous settings are back in force")
+    });
+    app.click("Close window");
+    app.wait("this machine online again", |h| {
+        shows(h, "This machine: online")
+    });
+    app.wait_live_again("before-2");
+    app.run_in_terminal("echo after-$((2+2))", "after-4");
+}
+
+#[test]
 fn an_expired_ticket_shows_why() {
     let server = TestAgent::start("server");
     let mut app = start_app();
