@@ -86,19 +86,26 @@ fn allowed_roots_saved_in_settings_apply_at_once() {
     });
 }
 
-#[test]
-fn a_relay_saved_in_settings_applies_when_the_agent_restarts_and_sessions_go_on() {
+/// The app with a shell open on this machine that printed `before-2`, and the agent's
+/// `config.toml` (what a restart reads) listening on `listen`.
+fn app_with_a_shell_and_config(listen: &str) -> common::App {
     let mut app = start_app();
     app.wait("this machine online", |h| shows(h, "This machine: online"));
-    // What the restarted agent reads: loopback only, like the test's own config.
     std::fs::write(
         app.home.path().join("config.toml"),
-        "name = \"desk\"\nrelay = \"none\"\nlisten = [\"127.0.0.1:0\"]\n",
+        format!("name = \"desk\"\nrelay = \"none\"\nlisten = [\"{listen}\"]\n"),
     )
     .unwrap();
     app.new_session_on(0);
     app.start_shell();
     app.run_in_terminal("echo before-$((1+1))", "before-2");
+    app
+}
+
+#[test]
+fn a_relay_saved_in_settings_applies_when_the_agent_restarts_and_sessions_go_on() {
+    // What the restarted agent reads: loopback only, like the test's own config.
+    let mut app = app_with_a_shell_and_config("127.0.0.1:0");
 
     // A relay on loopback where nothing listens: the agent must start with it anyway.
     let relay = "http://127.0.0.1:9/";
@@ -137,17 +144,8 @@ fn a_relay_saved_in_settings_applies_when_the_agent_restarts_and_sessions_go_on(
 
 #[test]
 fn a_restart_with_settings_that_cannot_start_keeps_the_previous_ones() {
-    let mut app = start_app();
-    app.wait("this machine online", |h| shows(h, "This machine: online"));
     // Edited by hand: an address this machine does not have, so binding fails.
-    std::fs::write(
-        app.home.path().join("config.toml"),
-        "name = \"desk\"\nrelay = \"none\"\nlisten = [\"203.0.113.7:0\"]\n",
-    )
-    .unwrap();
-    app.new_session_on(0);
-    app.start_shell();
-    app.run_in_terminal("echo before-$((1+1))", "before-2");
+    let mut app = app_with_a_shell_and_config("203.0.113.7:0");
 
     app.click("Settings");
     app.set_field("Relay", "http://127.0.0.1:9/");

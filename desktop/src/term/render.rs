@@ -84,7 +84,7 @@ pub fn paint(painter: &Painter, screen: &vt100::Screen, f: &Frame<'_>, meshes: &
     meshes.begin(painter, &f.font, f.cell, f.palette.bg, rows as usize);
     for row in 0..rows {
         let line = top + i64::from(row);
-        meshes.scratch.clear();
+        let key = meshes.next_row();
         for col in 0..cols {
             let Some(cell) = screen.cell(row, col) else {
                 break;
@@ -97,9 +97,7 @@ pub fn paint(painter: &Painter, screen: &vt100::Screen, f: &Frame<'_>, meshes: &
             } else {
                 1
             };
-            meshes
-                .scratch
-                .push(cell.contents(), width, look(cell, f.palette, selected));
+            key.push(cell.contents(), width, look(cell, f.palette, selected));
         }
         if let Some(galley) = meshes.row(painter, row as usize) {
             painter.galley(cell_rect(row, 0, 1).min, galley, f.palette.fg);

@@ -50,8 +50,7 @@ pub struct RowKey {
 }
 
 impl RowKey {
-    /// Empties the key for a new row.
-    pub fn clear(&mut self) {
+    fn clear(&mut self) {
         self.text.clear();
         self.cells.clear();
     }
@@ -60,7 +59,7 @@ impl RowKey {
     /// a wide character.
     pub fn push(&mut self, glyph: &str, width: u8, look: Look) {
         // A cell holds a character and its combining marks; longer is hostile, cut it.
-        let glyph = truncate(glyph, 64);
+        let glyph = &glyph[..glyph.floor_char_boundary(64)];
         self.text.push_str(glyph);
         self.cells.push(CellKey {
             len: glyph.len() as u16,
@@ -68,17 +67,6 @@ impl RowKey {
             look,
         });
     }
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// One glyph's quads as egui laid it out at the origin, in white.
@@ -115,7 +103,7 @@ pub struct RowMeshes {
     glyphs: [HashMap<String, GlyphQuads>; 2],
     rows: Vec<(RowKey, Option<Arc<Galley>>)>,
     /// The key being built for the current row.
-    pub scratch: RowKey,
+    scratch: RowKey,
 }
 
 impl std::fmt::Debug for RowMeshes {
@@ -161,8 +149,14 @@ impl RowMeshes {
         self.rows.resize_with(rows, Default::default);
     }
 
-    /// The galley of row `row` for the cells in [`Self::scratch`], built only if they
-    /// changed since the last frame; `None` for a row with nothing to draw.
+    /// An empty key for the next row's cells, to fill before [`Self::row`].
+    pub fn next_row(&mut self) -> &mut RowKey {
+        self.scratch.clear();
+        &mut self.scratch
+    }
+
+    /// The galley of row `row` for the cells given since [`Self::next_row`], built only
+    /// if they changed since the last frame; `None` for a row with nothing to draw.
     pub fn row(&mut self, painter: &Painter, row: usize) -> Option<Arc<Galley>> {
         let (key, galley) = self.rows.get_mut(row)?;
         if *key != self.scratch {
@@ -233,7 +227,7 @@ fn build(
             }
             set.insert(
                 glyph.to_owned(),
-                lay_out(painter, &basis.font, glyph, c.look),
+                lay_out(painter, &basis.font, glyph, c.look.italic),
             );
         }
         let Some(quads) = set.get(glyph) else {
@@ -261,7 +255,7 @@ fn row_rect(x0: f32, x1: f32, y0: f32, y1: f32) -> Rect {
 }
 
 /// Lays `glyph` out once with egui, in white, and keeps its quads.
-fn lay_out(painter: &Painter, font: &FontId, glyph: &str, look: Look) -> GlyphQuads {
+fn lay_out(painter: &Painter, font: &FontId, glyph: &str, italics: bool) -> GlyphQuads {
     let mut job = LayoutJob::default();
     job.append(
         glyph,
@@ -269,7 +263,7 @@ fn lay_out(painter: &Painter, font: &FontId, glyph: &str, look: Look) -> GlyphQu
         TextFormat {
             font_id: font.clone(),
             color: Color32::WHITE,
-            italics: look.italic,
+            italics,
             ..Default::default()
         },
     );
