@@ -67,9 +67,10 @@ impl Agent {
             WireError::new(ErrorCode::BadRequest, format!("{e}; nothing was changed"))
         })?;
         let files = &self.services.files;
-        files.set_roots(fresh.file_roots());
+        files.configure(fresh.file_roots(), fresh.secrets(&self.home));
         let mut running = self.config.clone();
         running.roots.clone_from(&fresh.roots);
+        running.private.clone_from(&fresh.private);
         tracing::info!(roots = ?files.roots(), "config reloaded");
         Ok(AdminReply::Reloaded {
             roots: files

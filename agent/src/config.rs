@@ -65,6 +65,20 @@ impl Home {
             .map_or_else(|| PathBuf::from("holders"), |d| d.join("holders"))
     }
 
+    /// Creates the folders that hold state for the owner only (0700), and tightens
+    /// them where an older version left them open to others. The files in them are
+    /// written 0600.
+    pub fn secure(&self) -> std::io::Result<()> {
+        let folders = [&self.key, &self.peers, &self.config, &self.socket]
+            .into_iter()
+            .filter_map(|p| p.parent())
+            .chain([self.recordings.as_path(), self.conversations.as_path()]);
+        for dir in folders {
+            vibemesh_core::identity::make_private_dir(dir)?;
+        }
+        Ok(())
+    }
+
     /// Everything under one folder.
     pub fn under(dir: &Path) -> Self {
         Self {
@@ -103,6 +117,9 @@ pub struct Config {
     pub max_sessions: usize,
     /// Folders clients may browse and edit; the user's home when empty.
     pub roots: Vec<PathBuf>,
+    /// More files and folders never served to any client (absolute, or under `~/`),
+    /// beyond the built-in list of keys, credentials and history (SECURITY.md).
+    pub private: Vec<PathBuf>,
     /// The `claude` program; found on `PATH` when unset.
     pub claude: Option<PathBuf>,
     /// The `codex` program; found on `PATH` when unset.
@@ -122,6 +139,7 @@ impl Default for Config {
             recordings_dir: None,
             max_sessions: 1000,
             roots: Vec::new(),
+            private: Vec::new(),
             claude: None,
             codex: None,
         }
@@ -193,7 +211,45 @@ impl Config {
         if let Some(r) = self.roots.iter().find(|r| !r.is_absolute()) {
             return Err(format!("roots: {} is not an absolute path", r.display()));
         }
+        if let Some(p) = self
+            .private
+            .iter()
+            .find(|p| !p.is_absolute() && !p.starts_with("~"))
+        {
+            return Err(format!(
+                "private: {} is neither an absolute path nor under ~/",
+                p.display()
+            ));
+        }
         Ok(())
+    }
+
+    /// What no client may reach: this agent's own files (`home`, and recordings kept
+    /// elsewhere), the built-in secrets under the user's home, and `private`.
+    pub fn secrets(&self, home: &Home) -> crate::files::Secrets {
+        let user_home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+        let mut state: Vec<PathBuf> = [&home.config, &home.key, &home.socket]
+            .into_iter()
+            .filter_map(|p| p.parent().map(Path::to_path_buf))
+            .collect();
+        state.extend([
+            home.key.clone(),
+            home.peers.clone(),
+            home.config.clone(),
+            home.recordings.clone(),
+            home.conversations.clone(),
+            home.holders(),
+        ]);
+        state.extend(self.recordings_dir.clone());
+        let extra = self
+            .private
+            .iter()
+            .filter_map(|p| match p.strip_prefix("~") {
+                Ok(rest) => user_home.as_ref().map(|h| h.join(rest)),
+                Err(_) => Some(p.clone()),
+            })
+            .collect();
+        crate::files::Secrets::new(state, user_home.as_deref(), extra)
     }
 
     /// The folders clients may use: `roots`, or the user's home.

@@ -36,6 +36,9 @@ pub enum StartError {
     /// Another agent already serves this folder.
     #[error("an agent is already running for {0} (set VIBEMESH_HOME to run another)")]
     AlreadyRunning(String),
+    /// The folders for its state could not be made private.
+    #[error("cannot make the state folders private (owner only): {0}")]
+    Folders(std::io::Error),
     /// The local socket could not be set up.
     #[error("cannot listen on {path}: {source}")]
     Socket {
@@ -76,6 +79,7 @@ impl Agent {
     /// listens on the local socket.
     pub async fn start(home: Home, config: Config) -> Result<Arc<Self>, StartError> {
         raise_fd_limit();
+        home.secure().map_err(StartError::Folders)?;
         let key = vibemesh_core::identity::load_or_create(&home.key)?;
         let access = Arc::new(Access::load(home.peers.clone())?);
         let listener = bind_socket(&home).await?;
@@ -110,7 +114,8 @@ impl Agent {
             sessions: sessions.clone(),
             id: endpoint.id(),
             name: name.clone(),
-            files: crate::files::Files::new(config.file_roots()),
+            files: crate::files::Files::new(config.file_roots(), config.secrets(&home)),
+            watch_budget: Default::default(),
         });
         let tickets = Arc::new(Tickets::default());
         let router = Router::builder(endpoint.clone())

@@ -64,6 +64,34 @@ fn check_private(_: &Path) -> Result<(), Option<std::io::Error>> {
     Ok(())
 }
 
+/// Creates `dir` and any missing folder above it, each new one for the owner only
+/// (0700); a folder that exists is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// Creates `dir` for the owner only, and takes away what others may do with it where
+/// it exists already (a folder made by an older version, or by hand).
+pub fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    create_private_dir(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` readable only by the owner, atomically: to a fresh temporary
 /// file in the same folder, synced, renamed over the old file, and the folder synced. A
 /// crash (even `kill -9` or power loss) at any moment leaves either the old file or the
@@ -74,7 +102,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     // Unique per write, so concurrent writers never share a temporary file.
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     let tmp = dir.join(format!(
         ".{}.tmp{}.{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),

@@ -40,17 +40,22 @@ impl Log {
     /// Creates the folder and its files for a new session.
     pub fn create(root: &Path, meta: &Meta) -> std::io::Result<Self> {
         let dir = root.join(meta.id.to_string());
-        std::fs::create_dir_all(&dir)?;
+        // What was said to an AI agent is the owner's alone, like recordings.
+        vibemesh_core::identity::create_private_dir(&dir)?;
         let log = Self::open(dir)?;
         log.save_meta(meta)?;
         Ok(log)
     }
 
     fn open(dir: PathBuf) -> std::io::Result<Self> {
-        let events = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("events.jsonl"))?;
+        let events = {
+            use std::os::unix::fs::OpenOptionsExt;
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(dir.join("events.jsonl"))?
+        };
         Ok(Self { dir, events })
     }
 

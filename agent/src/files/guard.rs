@@ -16,6 +16,15 @@ pub(super) fn home_dir() -> Option<PathBuf> {
 /// Turns a disk error about `path` into a wire error a person can read.
 pub(super) fn io_error(path: &Path, e: io::Error) -> WireError {
     let p = path.display();
+    if super::beneath::is_link_in_the_way(&e) {
+        return WireError::new(
+            ErrorCode::Conflict,
+            format!(
+                "{p} changed while it was being opened (a link now stands on its way); \
+                 nothing was read or written, try again"
+            ),
+        );
+    }
     match e.kind() {
         io::ErrorKind::NotFound => {
             WireError::new(ErrorCode::NotFound, format!("{p} does not exist"))
@@ -78,7 +87,7 @@ pub(super) fn expand(path: &str) -> Result<PathBuf, WireError> {
     Ok(p)
 }
 
-fn outside(shown: &str) -> WireError {
+pub(super) fn outside(shown: &str) -> WireError {
     WireError::new(
         ErrorCode::OutsideRoots,
         format!("{shown} is outside the folders this agent shares"),

@@ -2,13 +2,19 @@
 //!
 //! - [`guard`]: client paths become real paths inside the roots, or are refused with
 //!   [`ErrorCode::OutsideRoots`] (`..`, absolute paths outside, symlinks leading out).
+//! - [`secrets`]: what is never served whatever the roots say (the agent's own key and
+//!   state, the user's credentials and history), refused with [`ErrorCode::Forbidden`].
+//! - [`beneath`]: the checked path is then opened from its root with no symlink followed,
+//!   so a folder swapped for a link after the check cannot lead anywhere else.
 //! - [`atomic`]: writes go to a temporary file, are checked against the version the
 //!   client saw, synced and renamed into place ([`Staged`]); uploads use the same path.
 //! - [`trash`]: delete moves to the platform's trash.
 
 mod atomic;
+mod beneath;
 mod guard;
 mod ops;
+mod secrets;
 mod trash;
 
 use std::{
@@ -17,52 +23,129 @@ use std::{
 };
 
 pub use atomic::Staged;
+pub use secrets::{Secrets, USER_SECRETS};
 use vibemesh_core::{
     ErrorCode, WireError,
     proto::{
         Role,
-        files::{FileKind, FileMeta, FileRequest, FileResponse, Version},
+        files::{FileKind, FileMeta, FileRequest, FileResponse},
     },
 };
 
-/// The file service of one agent. Clones share the roots, so a reload reaches all.
+use self::beneath::Beneath;
+
+/// What a request is checked against: swapped as a whole on reload.
+#[derive(Debug)]
+struct Rules {
+    roots: Vec<PathBuf>,
+    secrets: Secrets,
+}
+
+/// The file service of one agent. Clones share the rules, so a reload reaches all.
 #[derive(Debug, Clone)]
 pub struct Files {
-    roots: Arc<RwLock<Arc<Vec<PathBuf>>>>,
+    rules: Arc<RwLock<Arc<Rules>>>,
 }
 
 impl Files {
-    /// Serves files under `roots` (absolute folders). They are canonicalized here; roots
-    /// that do not exist are skipped.
-    pub fn new(roots: Vec<PathBuf>) -> Self {
+    /// Serves files under `roots` (absolute folders), never `secrets`. The roots are
+    /// canonicalized here; roots that do not exist are skipped.
+    pub fn new(roots: Vec<PathBuf>, secrets: Secrets) -> Self {
         Self {
-            roots: Arc::new(RwLock::new(Arc::new(guard::canonical_roots(roots)))),
+            rules: Arc::new(RwLock::new(Arc::new(Rules {
+                roots: guard::canonical_roots(roots),
+                secrets,
+            }))),
         }
     }
 
-    /// The allowed roots.
-    pub fn roots(&self) -> Arc<Vec<PathBuf>> {
-        self.roots.read().unwrap_or_else(|p| p.into_inner()).clone()
+    fn rules(&self) -> Arc<Rules> {
+        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Replaces the allowed roots (a reloaded config); requests already running finish
-    /// with the roots they started with.
-    pub fn set_roots(&self, roots: Vec<PathBuf>) {
-        let fresh = Arc::new(guard::canonical_roots(roots));
-        *self.roots.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+    /// The allowed roots.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        self.rules().roots.clone()
+    }
+
+    /// Replaces the roots and secrets (a reloaded config); requests already running
+    /// finish with the rules they started with.
+    pub fn configure(&self, roots: Vec<PathBuf>, secrets: Secrets) {
+        let fresh = Arc::new(Rules {
+            roots: guard::canonical_roots(roots),
+            secrets,
+        });
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = fresh;
     }
 
     /// Resolves a client's path (absolute, or `~`-relative) to a real path inside the
-    /// roots, or refuses it with [`ErrorCode::OutsideRoots`]. The path need not exist;
-    /// its deepest existing ancestor is what symlinks are followed in.
+    /// roots, or refuses it: [`ErrorCode::OutsideRoots`] outside them,
+    /// [`ErrorCode::Forbidden`] for what is never shared. The path need not exist; its
+    /// deepest existing ancestor is what symlinks are followed in.
     pub fn resolve(&self, path: &str) -> Result<PathBuf, WireError> {
-        guard::resolve(&self.roots(), path)
+        let rules = self.rules();
+        let real = guard::resolve(&rules.roots, path)?;
+        rules.secrets.check(&real, &real.display().to_string())?;
+        Ok(real)
     }
 
-    /// Like [`Files::resolve`], but the last name is not followed: a symlink stays the
-    /// link itself (what rename and delete act on). A root itself is refused.
-    pub fn resolve_entry(&self, path: &str) -> Result<PathBuf, WireError> {
-        guard::resolve_entry(&self.roots(), path)
+    /// [`Files::resolve`], as a path to open from its root.
+    fn locate(&self, path: &str) -> Result<(Arc<Rules>, Beneath), WireError> {
+        let rules = self.rules();
+        let real = guard::resolve(&rules.roots, path)?;
+        rules.secrets.check(&real, &real.display().to_string())?;
+        let b = beneath_of(&rules.roots, &real, path)?;
+        Ok((rules, b))
+    }
+
+    /// Like [`Files::locate`], but the last name is not followed: a symlink stays the
+    /// link itself (what rename and delete act on). A root itself is refused, and so is
+    /// anything holding a secret.
+    fn locate_entry(&self, path: &str) -> Result<Beneath, WireError> {
+        let rules = self.rules();
+        let entry = guard::resolve_entry(&rules.roots, path)?;
+        let shown = entry.display().to_string();
+        let secrets = rules.secrets.resolve();
+        secrets.check(&entry, &shown)?;
+        secrets.check_holds_none(&entry, &shown)?;
+        beneath_of(&rules.roots, &entry, path)
+    }
+
+    /// Opens a folder to watch: its descriptor (for `/proc/self/fd`, so the watch is on
+    /// exactly the folder checked) and its real path.
+    pub async fn open_dir(&self, path: &str) -> Result<(std::os::fd::OwnedFd, PathBuf), WireError> {
+        let (_, b) = self.locate(path)?;
+        blocking(move || {
+            let real = b.path();
+            let fd = b
+                .open(rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY)
+                .map_err(|e| match e.raw_os_error() {
+                    Some(libc::ENOTDIR) => WireError::new(
+                        ErrorCode::BadRequest,
+                        format!("{} is not a folder", real.display()),
+                    ),
+                    _ => guard::io_error(&real, e),
+                })?;
+            Ok((fd, real))
+        })
+        .await
+    }
+
+    /// What may be shown now: paths under a root and not secret. For filtering many
+    /// paths (a watch's events) at once.
+    pub fn visible(&self) -> Visible {
+        let rules = self.rules();
+        Visible {
+            secrets: rules.secrets.resolve(),
+            rules,
+        }
+    }
+
+    /// Opens a regular file for reading (a download), refused like [`Files::resolve`]
+    /// and when it is a hard link to a secret.
+    pub async fn open_read(&self, path: &str) -> Result<(std::fs::File, FileMeta), WireError> {
+        let (rules, b) = self.locate(path)?;
+        blocking(move || ops::open_file(&rules.secrets, &b)).await
     }
 
     /// Answers one file request for a caller with `role`.
@@ -74,21 +157,27 @@ impl Files {
                     .map(|r| r.to_string_lossy().into_owned())
                     .collect(),
             )),
-            FileRequest::List { path } => ops::list(&self.resolve(&path)?).await,
-            FileRequest::Stat { path } => {
-                let p = self.resolve(&path)?;
-                let mut meta = meta_of(&p).await?;
-                if meta.kind == FileKind::File {
-                    meta.version = Some(Version {
-                        modified_ms: meta.modified_ms,
-                        size: meta.size,
-                        hash: atomic::hash_file(&p).await?,
-                    });
+            FileRequest::List { path } => {
+                let (rules, b) = self.locate(&path)?;
+                let dir = b.path();
+                let mut entries = blocking(move || ops::list(&rules.secrets, &b)).await?;
+                if let Some(marks) = crate::git::marks(&dir).await {
+                    for e in &mut entries {
+                        e.git = marks.get(&e.name).copied();
+                    }
                 }
-                Ok(FileResponse::Meta(meta))
+                Ok(FileResponse::Listing {
+                    path: dir.to_string_lossy().into_owned(),
+                    entries,
+                })
+            }
+            FileRequest::Stat { path } => {
+                let (rules, b) = self.locate(&path)?;
+                blocking(move || ops::stat(&rules.secrets, &b)).await
             }
             FileRequest::Read { path, offset, len } => {
-                ops::read(&self.resolve(&path)?, offset, len).await
+                let (rules, b) = self.locate(&path)?;
+                blocking(move || ops::read(&rules.secrets, &b, offset, len)).await
             }
             FileRequest::Write {
                 path,
@@ -112,15 +201,18 @@ impl Files {
             }
             FileRequest::Mkdir { path } => {
                 owner_only(role, "create folders")?;
-                ops::mkdir(&self.resolve(&path)?).await
+                let (_, b) = self.locate(&path)?;
+                blocking(move || ops::mkdir(&b)).await
             }
             FileRequest::Rename { from, to } => {
                 owner_only(role, "rename files")?;
-                ops::rename(&self.resolve_entry(&from)?, &self.resolve_entry(&to)?).await
+                let (from, to) = (self.locate_entry(&from)?, self.locate_entry(&to)?);
+                blocking(move || ops::rename(&from, &to)).await
             }
             FileRequest::Delete { path } => {
                 owner_only(role, "delete files")?;
-                ops::delete(&self.resolve_entry(&path)?).await
+                let b = self.locate_entry(&path)?;
+                blocking(move || ops::delete(&b)).await
             }
         }
     }
@@ -131,12 +223,49 @@ impl Files {
     pub async fn begin_write(
         &self,
         path: &str,
-        expected: Option<Version>,
+        expected: Option<vibemesh_core::proto::files::Version>,
         role: Role,
     ) -> Result<Staged, WireError> {
         owner_only(role, "write files")?;
-        Staged::begin(self.resolve(path)?, expected).await
+        let (_, b) = self.locate(path)?;
+        Staged::begin(b, expected).await
     }
+}
+
+/// The rules at one moment, resolved for checking many paths.
+#[derive(Debug)]
+pub struct Visible {
+    rules: Arc<Rules>,
+    secrets: secrets::Resolved,
+}
+
+impl Visible {
+    /// Whether `real` (a path the agent found, not a client's) may be shown to clients.
+    pub fn shows(&self, real: &Path) -> bool {
+        self.rules.roots.iter().any(|r| real.starts_with(r)) && !self.secrets.covers(real)
+    }
+}
+
+/// The root `real` is under, as a path to open from it.
+fn beneath_of(roots: &[PathBuf], real: &Path, asked: &str) -> Result<Beneath, WireError> {
+    roots
+        .iter()
+        .filter(|r| real.starts_with(r))
+        .max_by_key(|r| r.components().count())
+        .and_then(|r| Beneath::new(r, real))
+        .ok_or_else(|| guard::outside(asked))
+}
+
+/// Runs blocking file work on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, WireError> + Send + 'static,
+) -> Result<T, WireError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(WireError::new(
+            ErrorCode::Internal,
+            format!("a file operation failed: {e}"),
+        ))
+    })
 }
 
 /// Refuses viewers.
@@ -151,38 +280,46 @@ pub(crate) fn owner_only(role: Role, what: &str) -> Result<(), WireError> {
     }
 }
 
-/// Milliseconds since the Unix epoch of a modification time (0 when unknown).
-pub(crate) fn ms(t: std::io::Result<std::time::SystemTime>) -> u64 {
-    t.ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// What kind of thing `ft` is.
-pub(crate) fn kind_of(ft: std::fs::FileType) -> FileKind {
-    if ft.is_symlink() {
-        FileKind::Symlink
-    } else if ft.is_dir() {
-        FileKind::Dir
-    } else if ft.is_file() {
-        FileKind::File
-    } else {
-        FileKind::Other
+/// What kind of thing a `stat` mode is.
+pub(crate) fn kind_of(mode: u32) -> FileKind {
+    use rustix::fs::FileType;
+    match FileType::from_raw_mode(mode as _) {
+        FileType::Symlink => FileKind::Symlink,
+        FileType::Directory => FileKind::Dir,
+        FileType::RegularFile => FileKind::File,
+        _ => FileKind::Other,
     }
 }
 
-/// A resolved path's metadata (symlinks followed), without a version.
-pub(crate) async fn meta_of(path: &Path) -> Result<FileMeta, WireError> {
-    let m = tokio::fs::metadata(path)
-        .await
-        .map_err(|e| guard::io_error(path, e))?;
-    let kind = kind_of(m.file_type());
-    Ok(FileMeta {
+/// A `stat`'s mode. (Its fields' types differ between Linux and macOS, hence the casts.)
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn mode_of(st: &rustix::fs::Stat) -> u32 {
+    st.st_mode as u32
+}
+
+/// A `stat`'s file identity (device, inode) and its number of hard links.
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn identity_of(st: &rustix::fs::Stat) -> ((u64, u64), u64) {
+    ((st.st_dev as u64, st.st_ino as u64), st.st_nlink as u64)
+}
+
+/// Metadata of `path` from its `stat`, without a version.
+#[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+pub(crate) fn meta_of(path: &Path, st: &rustix::fs::Stat) -> FileMeta {
+    let kind = kind_of(mode_of(st));
+    let modified_ms = u64::try_from(st.st_mtime)
+        .unwrap_or(0)
+        .saturating_mul(1000)
+        .saturating_add(u64::try_from(st.st_mtime_nsec as i64).unwrap_or(0) / 1_000_000);
+    FileMeta {
         path: path.to_string_lossy().into_owned(),
         kind,
-        size: if kind == FileKind::Dir { 0 } else { m.len() },
-        modified_ms: ms(m.modified()),
+        size: if kind == FileKind::Dir {
+            0
+        } else {
+            u64::try_from(st.st_size).unwrap_or(0)
+        },
+        modified_ms,
         version: None,
-    })
+    }
 }

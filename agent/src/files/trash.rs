@@ -8,31 +8,35 @@
 //! macOS moves to `~/.Trash`. Everything here is blocking: run it on the blocking pool.
 
 use std::{
-    ffi::OsString,
+    ffi::{OsStr, OsString},
     io,
+    os::fd::OwnedFd,
     path::{Path, PathBuf},
 };
 
-/// Moves `path` to the trash; `Ok(false)` when it was removed instead.
-pub fn delete(path: &Path) -> io::Result<bool> {
-    let meta = std::fs::symlink_metadata(path)?;
+use rustix::fs::{Mode, OFlags};
+
+use super::beneath::stat_at;
+
+/// Moves `name` in the folder `dir` (whose whole path is `path`) to the trash;
+/// `Ok(false)` when it was removed instead. The entry is moved by name from its folder's
+/// descriptor, so it is always the one the guard checked.
+pub fn delete(dir: &OwnedFd, name: &OsStr, path: &Path) -> io::Result<bool> {
+    let st = stat_at(dir, name)?;
+    let ((dev, _), _) = super::identity_of(&st);
     if let Some(trash) = trash_dir()
-        && same_filesystem(&meta, &trash)
+        && same_filesystem(dev, &trash)
     {
-        move_to_trash(path, &trash)?;
+        move_to_trash(dir, name, path, &trash)?;
         return Ok(true);
     }
     // Another filesystem: the spec's per-volume trash at its top, `.Trash-$uid`.
-    if let Some(trash) = volume_trash(path, &meta)
-        && move_to_trash(path, &trash).is_ok()
+    if let Some(trash) = volume_trash(path, dev)
+        && move_to_trash(dir, name, path, &trash).is_ok()
     {
         return Ok(true);
     }
-    if meta.is_dir() {
-        std::fs::remove_dir_all(path)?;
-    } else {
-        std::fs::remove_file(path)?;
-    }
+    super::ops::remove_all_at(dir, name, 0)?;
     Ok(false)
 }
 
@@ -53,7 +57,7 @@ fn trash_dir() -> Option<PathBuf> {
 
 /// `$topdir/.Trash-$uid` for the filesystem `path` is on (Linux), where `$topdir` is the
 /// highest folder above `path` on the same device.
-fn volume_trash(path: &Path, meta: &std::fs::Metadata) -> Option<PathBuf> {
+fn volume_trash(path: &Path, dev: u64) -> Option<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     if !cfg!(target_os = "linux") {
         return None;
@@ -61,25 +65,34 @@ fn volume_trash(path: &Path, meta: &std::fs::Metadata) -> Option<PathBuf> {
     let top = path
         .ancestors()
         .skip(1)
-        .take_while(|p| std::fs::metadata(p).is_ok_and(|m| m.dev() == meta.dev()))
+        .take_while(|p| std::fs::metadata(p).is_ok_and(|m| m.dev() == dev))
         .last()?;
     Some(top.join(format!(".Trash-{}", nix::unistd::getuid())))
 }
 
-/// Whether `meta`'s file and the trash (or its nearest existing ancestor) share a device.
-fn same_filesystem(meta: &std::fs::Metadata, trash: &Path) -> bool {
+/// Whether device `dev` holds the trash (or its nearest existing ancestor).
+fn same_filesystem(dev: u64, trash: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     trash
         .ancestors()
         .find_map(|p| std::fs::metadata(p).ok())
-        .is_some_and(|t| t.dev() == meta.dev())
+        .is_some_and(|t| t.dev() == dev)
 }
 
-fn move_to_trash(path: &Path, trash: &Path) -> io::Result<()> {
+/// Opens a trash folder (the user's own, not under any client's control).
+fn open_dir(p: &Path) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::open(
+        p,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
+fn move_to_trash(dir: &OwnedFd, entry: &OsStr, path: &Path, trash: &Path) -> io::Result<()> {
     if cfg!(target_os = "macos") {
         std::fs::create_dir_all(trash)?;
         let dest = unique(path, |name| !trash.join(name).exists())?;
-        return std::fs::rename(path, trash.join(dest));
+        return super::ops::rename_noreplace(dir, entry, &open_dir(trash)?, &dest);
     }
     let files = trash.join("files");
     let info = trash.join("info");
@@ -127,7 +140,8 @@ fn move_to_trash(path: &Path, trash: &Path) -> io::Result<()> {
     let Some((name, info_file)) = reserved else {
         return Err(io::Error::other("no free name in the trash"));
     };
-    if let Err(e) = std::fs::rename(path, files.join(&name)) {
+    let moved = open_dir(&files).and_then(|f| super::ops::rename_noreplace(dir, entry, &f, &name));
+    if let Err(e) = moved {
         let _ = std::fs::remove_file(&info_file);
         return Err(e);
     }

@@ -56,7 +56,7 @@ pub(super) async fn run<R, W>(
 {
     let mut events = svc.sessions.subscribe();
     let (watch_tx, mut watch_rx) = mpsc::channel(READ_AHEAD);
-    let mut watches = Watches::new(watch_tx);
+    let mut watches = Watches::new(watch_tx, svc.files.clone(), svc.watch_budget.of(caller.id));
     let (resp_tx, mut resp_rx) = mpsc::channel::<Response>(READ_AHEAD);
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     // Frame reads are not cancel-safe, so they get their own task and a channel. It is
@@ -77,7 +77,7 @@ pub(super) async fn run<R, W>(
             next = req_rx.recv() => match next {
                 Some(Ok(Some(Request { id, body }))) => match body {
                     RequestBody::Watch { path } => {
-                        let result = watch(&svc, &mut watches, &path).await;
+                        let result = watch(&mut watches, &path).await;
                         ControlFrame::Response(Response { id, result })
                     }
                     RequestBody::Unwatch(w) => {
@@ -119,19 +119,8 @@ pub(super) async fn run<R, W>(
     let _ = writer.finish().await;
 }
 
-async fn watch(
-    svc: &Services,
-    watches: &mut Watches,
-    path: &str,
-) -> Result<ResponseBody, WireError> {
-    let dir = svc.files.resolve(path)?;
-    if !dir.is_dir() {
-        return Err(WireError::new(
-            ErrorCode::BadRequest,
-            format!("{} is not a folder", dir.display()),
-        ));
-    }
-    Ok(ResponseBody::Watching(watches.add(dir).await?))
+async fn watch(watches: &mut Watches, path: &str) -> Result<ResponseBody, WireError> {
+    Ok(ResponseBody::Watching(watches.add(path).await?))
 }
 
 /// The folder a git request works in, refused when its repository reaches outside the

@@ -45,6 +45,8 @@ pub struct Services {
     pub files: crate::files::Files,
     /// Structured AI sessions.
     pub ai: Arc<crate::ai::AiSessions>,
+    /// How many folder watches each peer may still open.
+    pub watch_budget: crate::watch::WatchBudget,
 }
 
 impl Services {

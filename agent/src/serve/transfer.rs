@@ -17,9 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use vibemesh_core::{
     ErrorCode, WireError,
     frame::{FrameReader, FrameWriter},
-    proto::files::{
-        DownloadRequest, FileKind, FileMeta, TRANSFER_CHUNK, TransferFrame, UploadRequest,
-    },
+    proto::files::{DownloadRequest, FileMeta, TRANSFER_CHUNK, TransferFrame, UploadRequest},
 };
 
 use super::{Caller, Services};
@@ -44,18 +42,11 @@ async fn send_file<W: AsyncWrite + Unpin>(
     path: &str,
     writer: &mut FrameWriter<W>,
 ) -> Result<(), WireError> {
-    let p = svc.files.resolve(path)?;
-    let meta = crate::files::meta_of(&p).await?;
-    if meta.kind != FileKind::File {
-        return Err(WireError::new(
-            ErrorCode::BadRequest,
-            format!("{} is not a regular file", p.display()),
-        ));
-    }
-    let io_err = |e: std::io::Error| {
-        WireError::new(ErrorCode::Internal, format!("reading {}: {e}", p.display()))
-    };
-    let mut file = tokio::fs::File::open(&p).await.map_err(io_err)?;
+    let (file, meta) = svc.files.open_read(path).await?;
+    let shown = meta.path.clone();
+    let io_err =
+        |e: std::io::Error| WireError::new(ErrorCode::Internal, format!("reading {shown}: {e}"));
+    let mut file = tokio::fs::File::from_std(file);
     let closed = |e: vibemesh_core::frame::FrameError| {
         WireError::new(ErrorCode::Internal, format!("stream: {e}"))
     };

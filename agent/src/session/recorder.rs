@@ -33,7 +33,7 @@ impl Recorder {
         command: &[String],
     ) -> std::io::Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            vibemesh_core::identity::create_private_dir(dir)?;
         }
         // Terminal output can hold secrets: recordings are for the owner's eyes only.
         let mut opts = std::fs::OpenOptions::new();
