@@ -259,17 +259,20 @@ impl Access {
 
     /// Tracks an accepted connection so revoking its peer can close it. Returns false
     /// (and tracks nothing) when the peer is no longer allowed.
-    pub fn register(&self, conn: &Connection) -> bool {
+    pub fn register(&self, conn: &Connection) -> Result<(), Refused> {
         let id = conn.remote_id();
         let mut live = lock(&self.live);
         // Checked under the live lock so a concurrent remove cannot miss this connection.
         if self.role_of(&id).is_none() {
-            return false;
+            return Err(Refused::NotPaired);
         }
         let list = live.entry(id).or_default();
         list.retain(|c| c.close_reason().is_none());
+        if list.len() >= MAX_CONNECTIONS_PER_PEER {
+            return Err(Refused::TooMany);
+        }
         list.push(conn.clone());
-        true
+        Ok(())
     }
 
     /// Stops tracking a connection that ended.
@@ -283,6 +286,19 @@ impl Access {
             }
         }
     }
+}
+
+/// Most live connections one paired key may hold here: each may carry 100 streams, and
+/// a client needs one (a reconnecting one, two for a few seconds).
+pub const MAX_CONNECTIONS_PER_PEER: usize = 16;
+
+/// Why [`Access::register`] refused a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The key is not (or no longer) on the allow-list.
+    NotPaired,
+    /// The key holds [`MAX_CONNECTIONS_PER_PEER`] connections already.
+    TooMany,
 }
 
 fn unknown(name: &str) -> WireError {

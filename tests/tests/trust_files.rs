@@ -409,3 +409,34 @@ async fn a_viewer_cannot_hold_unbounded_watches() {
     let r = last.request(RequestBody::Watch { path: p(&root) }).await;
     assert!(matches!(r, Ok(ResponseBody::Watching(_))), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_cannot_hold_unbounded_connections() {
+    let agent = TestAgent::start("box");
+    let peer = InProcPeer::bind().await;
+    peer.pair(&agent, "viewer").await.unwrap();
+    let mut held = Vec::new();
+    let refused = loop {
+        let conn = peer.connect(&agent).await.expect("connect");
+        // The agent refuses an extra connection once it has looked at it: ask something.
+        match conn.control().await {
+            Ok((control, events, driver)) => {
+                tokio::spawn(driver.run());
+                match control.request(RequestBody::ListSessions).await {
+                    Ok(_) => held.push((conn, control, events)),
+                    Err(e) => break conn.closed_or(e),
+                }
+            }
+            Err(e) => break conn.closed_or(e),
+        }
+        assert!(held.len() <= 16, "more than 16 connections were served");
+    };
+    assert_eq!(held.len(), 16);
+    assert!(
+        refused.to_string().contains("too many connections"),
+        "{refused}"
+    );
+    // Another device still gets in.
+    let (_other, c2) = client(&agent, "viewer").await;
+    c2.request(RequestBody::ListSessions).await.unwrap();
+}

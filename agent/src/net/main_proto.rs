@@ -9,7 +9,7 @@ use iroh::{
 use vibemesh_core::ErrorCode;
 
 use crate::{
-    access::Access,
+    access::{Access, MAX_CONNECTIONS_PER_PEER, Refused},
     serve::{Caller, Services, serve_stream},
 };
 
@@ -32,15 +32,30 @@ impl std::fmt::Debug for MainProtocol {
 pub const NOT_PAIRED: &[u8] =
     b"this device is not paired with the agent: run `vibemesh pair` there and `vibemesh join <ticket>` here";
 
+/// What a device over [`MAX_CONNECTIONS_PER_PEER`] is told.
+const TOO_MANY: &[u8] = b"this device holds too many connections to the agent already; close some";
+
 impl ProtocolHandler for MainProtocol {
     async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
         let peer = conn.remote_id();
         // Registration re-checks the allow-list under the lock `remove` takes, so a
         // revocation racing this accept still closes the connection.
-        if self.access.role_of(&peer).is_none() || !self.access.register(&conn) {
-            tracing::info!(peer = %peer.fmt_short(), "refused unpaired key");
-            conn.close(ErrorCode::NotPaired.to_u32().into(), NOT_PAIRED);
-            return Ok(());
+        let registered = match self.access.role_of(&peer) {
+            None => Err(Refused::NotPaired),
+            Some(_) => self.access.register(&conn),
+        };
+        match registered {
+            Ok(()) => {}
+            Err(Refused::NotPaired) => {
+                tracing::info!(peer = %peer.fmt_short(), "refused unpaired key");
+                conn.close(ErrorCode::NotPaired.to_u32().into(), NOT_PAIRED);
+                return Ok(());
+            }
+            Err(Refused::TooMany) => {
+                tracing::info!(peer = %peer.fmt_short(), "refused a connection over the limit");
+                conn.close(ErrorCode::Limit.to_u32().into(), TOO_MANY);
+                return Ok(());
+            }
         }
         self.access.seen(&peer);
         tracing::info!(peer = %peer.fmt_short(), "peer connected");
