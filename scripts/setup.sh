@@ -75,6 +75,19 @@ fi
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
   rustup target add wasm32-unknown-unknown
 
+# cargo-deny, for scripts/deny.sh (deny.toml). Pinned, and built from crates.io into the
+# repository's own .tools/cargo (gitignored): its prebuilt binaries are GitHub release
+# assets, and the PyPI wheel is 0.14.2 (2023), which panics on today's `cargo metadata`.
+# An unoptimised build without debug info: about 1.5 min on 2 cores, against 3.5 for its
+# release profile (fat LTO, one codegen unit); the checks take seconds either way.
+CARGO_DENY_VERSION=0.20.2
+cargo_tools="$(cd "$(dirname "$0")/.." && pwd)/.tools/cargo"
+if ! "$cargo_tools/bin/cargo-deny" --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
+  echo "setup: building cargo-deny $CARGO_DENY_VERSION into $cargo_tools" >&2
+  CARGO_PROFILE_DEV_DEBUG=false cargo install --quiet --locked --debug \
+    --root "$cargo_tools" --version "$CARGO_DENY_VERSION" cargo-deny
+fi
+
 # xterm.js, playwright-core and binaryen, exactly as package-lock.json pins them.
 web="$(dirname "$0")/../web"
 if [ ! -d "$web/node_modules/@xterm/xterm" ] || [ ! -d "$web/node_modules/playwright-core" ] ||

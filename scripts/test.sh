@@ -10,6 +10,12 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# cargo-deny against deny.toml: licences, duplicate major versions and sources, always;
+# RustSec advisories when their database (cloned from GitHub) can be fetched or a local
+# copy under 90 days old exists, else one line says they were SKIPPED. A violation fails
+# the run; an unreachable GitHub alone never does (scripts/deny.sh).
+echo "== cargo deny" >&2
+bash scripts/deny.sh
 echo "== web client (wasm, dev profile)" >&2
 bash web/build.sh
 echo "== cargo test" >&2
