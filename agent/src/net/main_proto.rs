@@ -9,7 +9,7 @@ use iroh::{
 use vibemesh_core::ErrorCode;
 
 use crate::{
-    access::{Access, MAX_CONNECTIONS_PER_PEER, Refused},
+    access::{Access, Refused},
     serve::{Caller, Services, serve_stream},
 };
 
@@ -32,7 +32,7 @@ impl std::fmt::Debug for MainProtocol {
 pub const NOT_PAIRED: &[u8] =
     b"this device is not paired with the agent: run `vibemesh pair` there and `vibemesh join <ticket>` here";
 
-/// What a device over [`MAX_CONNECTIONS_PER_PEER`] is told.
+/// What a device over [`crate::access::MAX_CONNECTIONS_PER_PEER`] is told.
 const TOO_MANY: &[u8] = b"this device holds too many connections to the agent already; close some";
 
 impl ProtocolHandler for MainProtocol {
