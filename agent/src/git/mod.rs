@@ -80,6 +80,8 @@ pub async fn marks(dir: &Path) -> Option<HashMap<String, GitMark>> {
         "--porcelain=v2",
         "-z",
         "--renames",
+        // Never start git in a submodule, whose own config nobody checked.
+        "--ignore-submodules=dirty",
         // Untracked and ignored folders as one `name/` entry each: a listing needs no more.
         "--untracked-files=normal",
         "--ignored=matching",
@@ -126,7 +128,12 @@ async fn diff(root: &Path, file: Option<String>, staged: bool) -> Result<GitResp
         "--literal-pathspecs",
         "diff",
         "--no-color",
+        // No external diff, no diff.<driver>.command, no textconv: programs the
+        // repository's config and attributes choose.
         "--no-ext-diff",
+        "--no-textconv",
+        // Never start git in a submodule, whose own config nobody checked.
+        "--ignore-submodules=dirty",
         // Whatever diff.noprefix or diff.mnemonicPrefix say, the usual a/ and b/.
         "--src-prefix=a/",
         "--dst-prefix=b/",
