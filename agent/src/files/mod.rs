@@ -74,7 +74,7 @@ impl Files {
                     .map(|r| r.to_string_lossy().into_owned())
                     .collect(),
             )),
-            FileRequest::List { path } => ops::list(&self.resolve(&path)?).await,
+            FileRequest::List { path } => ops::list(self, &self.resolve(&path)?).await,
             FileRequest::Stat { path } => {
                 let p = self.resolve(&path)?;
                 let mut meta = meta_of(&p).await?;

@@ -14,8 +14,9 @@ use super::{guard::io_error, kind_of, meta_of, ms};
 /// The most entries one listing carries, so its answer fits in one frame.
 const MAX_ENTRIES: usize = 10_000;
 
-/// A folder's entries, folders first, then by name, with their git marks.
-pub(super) async fn list(dir: &Path) -> Result<FileResponse, WireError> {
+/// A folder's entries, folders first, then by name, with their git marks (checked
+/// against the roots of `files`).
+pub(super) async fn list(files: &super::Files, dir: &Path) -> Result<FileResponse, WireError> {
     let mut rd = tokio::fs::read_dir(dir)
         .await
         .map_err(|e| io_error(dir, e))?;
@@ -41,7 +42,7 @@ pub(super) async fn list(dir: &Path) -> Result<FileResponse, WireError> {
             git: None,
         });
     }
-    if let Some(marks) = crate::git::marks(dir).await {
+    if let Some(marks) = crate::git::marks(files, dir).await {
         for e in &mut entries {
             e.git = marks.get(&e.name).copied();
         }
