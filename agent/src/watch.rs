@@ -115,7 +115,7 @@ impl Watches {
         }
         let id = WatchId(self.next);
         self.next += 1;
-        let root = crate::git::repo_root(&dir).await;
+        let root = crate::git::repo_root(&self.files, &dir).await;
         let (raw_tx, raw_rx) = mpsc::channel::<notify::Result<notify::Event>>(RAW_QUEUE);
         let config = notify::Config::default().with_follow_symlinks(false);
         let mut watcher = RecommendedWatcher::new(
@@ -193,7 +193,8 @@ fn watch_path(fd: &OwnedFd) -> Option<PathBuf> {
     if !cfg!(target_os = "linux") {
         return None;
     }
-    let p = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    // The trailing `.` makes the watcher see a folder, not the link that names it.
+    let p = PathBuf::from(format!("/proc/self/fd/{}/.", fd.as_raw_fd()));
     std::fs::metadata(&p).is_ok_and(|m| m.is_dir()).then_some(p)
 }
 
@@ -285,6 +286,40 @@ async fn debounce(
             };
             if out.send(ev).await.is_err() {
                 return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::Secrets;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_name_real_paths_and_never_secrets() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join(".ssh")).unwrap();
+        let secrets = Secrets::new(vec![], Some(&root), vec![]);
+        let files = Files::new(vec![root.clone()], secrets);
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut w = Watches::new(tx, files, Arc::new(Semaphore::new(4)));
+        w.add(root.to_str().unwrap()).await.unwrap();
+        std::fs::write(root.join(".ssh/id_ed25519"), "k").unwrap();
+        std::fs::write(root.join("notes.md"), "x").unwrap();
+        let want = root.join("notes.md").display().to_string();
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .expect("an event in time")
+                .expect("open");
+            let Event::FilesChanged { paths, .. } = ev else {
+                continue;
+            };
+            assert!(!paths.iter().any(|p| p.contains(".ssh")), "{paths:?}");
+            if paths.contains(&want) {
+                break;
             }
         }
     }

@@ -7,7 +7,7 @@ mod repos;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use vibemesh_agent::git;
+use vibemesh_agent::{files::Files, git};
 use vibemesh_core::{
     ErrorCode,
     proto::git::{GitMark, GitRequest, GitResponse},
@@ -16,8 +16,18 @@ use vibemesh_tests::TestAgent;
 
 use self::repos::{Scratch, T0, busy_repo, write};
 
+/// Every folder as a root: these tests are about git's answers (the roots' own checks
+/// are in git_trust.rs).
+fn roots() -> Files {
+    Files::new(vec!["/".into()], Default::default())
+}
+
 async fn ask(dir: &Path, req: GitRequest) -> GitResponse {
-    git::handle(dir, req).await.expect("git answer")
+    git::handle(&roots(), dir, req).await.expect("git answer")
+}
+
+async fn marks_of(dir: &Path) -> Option<std::collections::HashMap<String, GitMark>> {
+    git::marks(&roots(), dir).await
 }
 
 #[tokio::test]
@@ -60,7 +70,7 @@ async fn status_sees_every_kind_of_change() {
 async fn marks_describe_each_entry_of_a_folder() {
     let s = Scratch::new();
     let work = busy_repo(&s);
-    let marks = git::marks(&work).await.expect("a repository");
+    let marks = marks_of(&work).await.expect("a repository");
     let m = |name: &str| marks.get(name).copied();
     assert_eq!(m("a.txt"), Some(GitMark::Staged));
     assert_eq!(m("b.txt"), Some(GitMark::Modified));
@@ -74,16 +84,19 @@ async fn marks_describe_each_entry_of_a_folder() {
     assert_eq!(m("clean"), None);
     assert_eq!(m(".gitignore"), None);
 
-    let sub = git::marks(&work.join("sub")).await.expect("a repository");
+    let sub = marks_of(&work.join("sub")).await.expect("a repository");
     assert_eq!(sub.get("untracked.txt"), Some(&GitMark::Untracked));
     assert_eq!(sub.len(), 1, "{sub:?}");
-    assert!(git::marks(&work.join("clean")).await.unwrap().is_empty());
-    assert_eq!(git::repo_root(&work.join("sub")).await, Some(work.clone()));
+    assert!(marks_of(&work.join("clean")).await.unwrap().is_empty());
+    assert_eq!(
+        git::repo_root(&roots(), &work.join("sub")).await,
+        Some(work.clone())
+    );
 
     let plain = s.path("plain");
     std::fs::create_dir(&plain).unwrap();
-    assert_eq!(git::marks(&plain).await, None);
-    assert_eq!(git::repo_root(&plain).await, None);
+    assert_eq!(marks_of(&plain).await, None);
+    assert_eq!(git::repo_root(&roots(), &plain).await, None);
 }
 
 #[tokio::test]
@@ -91,7 +104,7 @@ async fn refusals_carry_typed_codes() {
     let s = Scratch::new();
     let plain = s.path("plain");
     std::fs::create_dir(&plain).unwrap();
-    let err = git::handle(&plain, GitRequest::Status { path: "".into() })
+    let err = git::handle(&roots(), &plain, GitRequest::Status { path: "".into() })
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
@@ -108,7 +121,7 @@ async fn refusals_carry_typed_codes() {
             file: Some(file.into()),
             staged: false,
         };
-        let err = git::handle(&repo, req).await.unwrap_err();
+        let err = git::handle(&roots(), &repo, req).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest, "{file}");
         assert!(err.message.contains(why), "{file}: {err}");
     }
@@ -123,7 +136,7 @@ async fn refusals_carry_typed_codes() {
         file: None,
         staged: false,
     };
-    let err = git::handle(&repo, req).await.unwrap_err();
+    let err = git::handle(&roots(), &repo, req).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::TooLarge);
     assert!(err.message.contains("one file at a time"), "{err}");
 }

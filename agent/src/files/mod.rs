@@ -161,7 +161,7 @@ impl Files {
                 let (rules, b) = self.locate(&path)?;
                 let dir = b.path();
                 let mut entries = blocking(move || ops::list(&rules.secrets, &b)).await?;
-                if let Some(marks) = crate::git::marks(&dir).await {
+                if let Some(marks) = crate::git::marks(self, &dir).await {
                     for e in &mut entries {
                         e.git = marks.get(&e.name).copied();
                     }

@@ -9,17 +9,24 @@
 //! `GIT_OPTIONAL_LOCKS=0`, so looking never takes the index lock from an AI agent that is
 //! committing at the same moment.
 //!
+//! Looking at a repository never runs a program the repository chose, and never shows one
+//! that lives outside the roots: each request first opens the repository ([`repo`]),
+//! which refuses one whose git folder, common folder or object stores are outside
+//! ([`confine`]) or whose own config sets a filter or hook command ([`trust`]); every
+//! other such setting is switched off on git's command line ([`run::git`]).
+//!
 //! Every answer must fit in one control frame ([`vibemesh_core::frame::MAX_FRAME`]); a
 //! larger one is refused with [`ErrorCode::TooLarge`] rather than breaking the stream.
 
+mod confine;
 mod history;
+mod repo;
 mod run;
 mod status;
+mod trust;
 
 use std::{
     collections::HashMap,
-    ffi::OsStr,
-    os::unix::ffi::OsStrExt,
     path::{Component, Path, PathBuf},
 };
 
@@ -30,6 +37,7 @@ use vibemesh_core::{
 };
 
 use self::run::{Fail, git};
+use crate::files::Files;
 
 /// Room kept in a frame for the response around a git answer (ids, tags, lengths).
 const ENVELOPE: usize = 1024;
@@ -40,10 +48,11 @@ const ANSWER_MAX: usize = MAX_FRAME - ENVELOPE;
 /// The most output read from git for a status or a listing (before it is condensed).
 const RAW_MAX: usize = 64 * MAX_FRAME;
 
-/// Answers a git request for the repository around `dir` (already resolved and checked
-/// against the roots; the request's own `path` is ignored).
-pub async fn handle(dir: &Path, req: GitRequest) -> Result<GitResponse, WireError> {
-    let root = toplevel(dir).await.map_err(|f| f.into_wire(dir))?;
+/// Answers a git request for the repository around `dir` (already resolved inside the
+/// roots of `files`; the request's own `path` is ignored). The repository is refused when
+/// it reaches outside those roots or its own config names a program git would run.
+pub async fn handle(files: &Files, dir: &Path, req: GitRequest) -> Result<GitResponse, WireError> {
+    let root = repo::open(files, dir).await?.top;
     let resp = match req {
         GitRequest::Status { .. } => {
             let out = status(&root, &["--untracked-files=all"]).await;
@@ -73,45 +82,32 @@ pub async fn handle(dir: &Path, req: GitRequest) -> Result<GitResponse, WireErro
 }
 
 /// The git state of each entry directly in `dir` (folders holding changes are
-/// [`GitMark::Dirty`]); `None` outside a repository (or without git).
-pub async fn marks(dir: &Path) -> Option<HashMap<String, GitMark>> {
+/// [`GitMark::Dirty`]); `None` outside a repository, without git, or when the repository
+/// is refused as [`handle`] refuses it (a listing then simply has no marks).
+pub async fn marks(files: &Files, dir: &Path) -> Option<HashMap<String, GitMark>> {
+    let repo = repo::open(files, dir).await.ok()?;
     let args = [
         "status",
         "--porcelain=v2",
         "-z",
         "--renames",
+        // Never start git in a submodule, whose own config nobody checked.
+        "--ignore-submodules=dirty",
         // Untracked and ignored folders as one `name/` entry each: a listing needs no more.
         "--untracked-files=normal",
         "--ignored=matching",
         "--",
         ".",
     ];
-    let (prefix, out) = tokio::join!(
-        git(dir, &["rev-parse", "--show-prefix"], 64 * 1024),
-        git(dir, &args, RAW_MAX)
-    );
-    let prefix = String::from_utf8_lossy(&prefix.ok()?)
-        .trim_end_matches('\n')
-        .to_string();
-    let parsed = status::parse(&out.ok()?, String::new());
-    Some(status::marks(&parsed.files, &prefix))
+    let out = git(dir, &args, RAW_MAX).await.ok()?;
+    let parsed = status::parse(&out, String::new());
+    Some(status::marks(&parsed.files, &repo.prefix))
 }
 
-/// The top folder of the repository around `dir`, if there is one.
-pub async fn repo_root(dir: &Path) -> Option<PathBuf> {
-    toplevel(dir).await.ok()
-}
-
-/// `git rev-parse --show-toplevel`: the work tree's top folder.
-async fn toplevel(dir: &Path) -> Result<PathBuf, Fail> {
-    let out = git(dir, &["rev-parse", "--show-toplevel"], 64 * 1024).await?;
-    // One path and a newline; the path itself may hold anything else.
-    let path = out.strip_suffix(b"\n").unwrap_or(&out);
-    if path.is_empty() {
-        // A bare repository has no work tree.
-        return Err(Fail::NotARepo);
-    }
-    Ok(PathBuf::from(OsStr::from_bytes(path)))
+/// The top folder of the repository around `dir`, when there is one git may look at
+/// (inside the roots, running nothing of its own): what a watch reports changes of.
+pub async fn repo_root(files: &Files, dir: &Path) -> Option<PathBuf> {
+    repo::open(files, dir).await.ok().map(|r| r.top)
 }
 
 async fn status(root: &Path, extra: &[&str]) -> Result<GitStatus, Fail> {
@@ -126,7 +122,12 @@ async fn diff(root: &Path, file: Option<String>, staged: bool) -> Result<GitResp
         "--literal-pathspecs",
         "diff",
         "--no-color",
+        // No external diff, no diff.<driver>.command, no textconv: programs the
+        // repository's config and attributes choose.
         "--no-ext-diff",
+        "--no-textconv",
+        // Never start git in a submodule, whose own config nobody checked.
+        "--ignore-submodules=dirty",
         // Whatever diff.noprefix or diff.mnemonicPrefix say, the usual a/ and b/.
         "--src-prefix=a/",
         "--dst-prefix=b/",

@@ -64,27 +64,68 @@ impl Fail {
     }
 }
 
+/// Settings on every git command line. Command-line settings beat every config file, so
+/// these hold whatever the repository's own config (or a file it includes) says.
+const SETTINGS: &[&str] = &[
+    "core.quotepath=off",
+    "color.ui=false",
+    // No fsmonitor hook program and no fsmonitor daemon (`true` starts git's own).
+    "core.fsmonitor=false",
+    // No hooks from the hooks folder: `git diff` refreshes and writes the index, and so
+    // runs post-index-change, whatever GIT_OPTIONAL_LOCKS says. `/dev/null/<hook>` never
+    // exists. (Hooks defined in config, git 2.54 and later, are refused in `trust`.)
+    "core.hooksPath=/dev/null",
+    // A folder laid out as a bare repository (HEAD, objects, refs, a config with its own
+    // `core.worktree`) is used only when named explicitly, never found by looking around.
+    "safe.bareRepository=explicit",
+    // `log` also says --no-show-signature: gpg.program never runs.
+    "log.showSignature=false",
+];
+
 /// Runs `git -C dir <args>` and returns its standard output, at most `cap` bytes.
 ///
 /// The environment is fixed so the output never depends on the user's setup: no prompts,
 /// no optional locks (status must not take the index lock while an AI agent works in the
 /// repository), the C locale, unquoted paths, no pager, and no `GIT_DIR`-style variables
 /// inherited from whoever started the agent.
+///
+/// Git never runs a program the repository chose. The commands here only look (rev-parse,
+/// config --list, status, diff, log, for-each-ref, worktree list); what they could run is
+/// switched off here ([`SETTINGS`], no transport at all), by their own flags
+/// (`--no-ext-diff --no-textconv --ignore-submodules=dirty`, `--no-show-signature`), or
+/// refused before they run (filters and config hooks, see `trust`). Keys that name a
+/// program but are only read by commands never run here: core.sshCommand, core.gitProxy,
+/// core.askPass, credential helpers, remote helpers and `remote.*.uploadpack` (fetch and
+/// push: no transport is allowed, which also stops a partial clone's lazy fetch),
+/// core.editor, sequence.editor, merge drivers, mergetool/difftool, `!` aliases (a
+/// built-in command always wins), core.alternateRefsCommand and uploadpack hooks (serving
+/// fetches), gc/maintenance (only writing commands start them), status.submoduleSummary
+/// (long status only), pagers (`--no-pager`, and output is never a terminal).
+///
+/// `GIT_CONFIG_PARAMETERS` and `GIT_CONFIG_COUNT` from the agent's own environment are
+/// kept: whoever started the agent set them, as trusted as `~/.gitconfig`, and the
+/// settings here come after them, so they win.
 pub(super) async fn git<S: AsRef<OsStr>>(
     dir: &Path,
     args: &[S],
     cap: usize,
 ) -> Result<Vec<u8>, Fail> {
     let mut cmd = Command::new("git");
-    cmd.arg("--no-pager")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "core.quotepath=off", "-c", "color.ui=false"])
-        .args(args)
+    cmd.arg("--no-pager").arg("-C").arg(dir);
+    for setting in SETTINGS {
+        cmd.args(["-c", setting]);
+    }
+    cmd.args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_OPTIONAL_LOCKS", "0")
         .env("LC_ALL", "C")
         .env("GIT_PAGER", "cat")
+        // No transport (file, ssh, http, helpers) may be used: an empty allow-list beats
+        // any `protocol.*.allow` in config. A partial clone missing an object would
+        // otherwise fetch it through its remote's own `uploadpack` or `sshCommand`.
+        .env("GIT_ALLOW_PROTOCOL", "")
+        // The same, said directly (git 2.44 and later): never fetch a missing object.
+        .env("GIT_NO_LAZY_FETCH", "1")
         .env_remove("LANGUAGE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -103,6 +144,8 @@ pub(super) async fn git<S: AsRef<OsStr>>(
         "GIT_GLOB_PATHSPECS",
         "GIT_NOGLOB_PATHSPECS",
         "GIT_ICASE_PATHSPECS",
+        // Makes `git config --list` read that one file instead of the repository's.
+        "GIT_CONFIG",
     ] {
         cmd.env_remove(var);
     }
@@ -155,8 +198,11 @@ async fn collect(mut cmd: Command, cap: usize) -> Result<Vec<u8>, Fail> {
     }
     let said = String::from_utf8_lossy(&err).into_owned();
     // With LC_ALL=C git's wording is stable; this is how it says "no repository here"
-    // (and "inside .git, not a work tree").
-    if said.contains("not a git repository") || said.contains("must be run in a work tree") {
+    // ("inside .git, not a work tree", and "a bare repository found by looking around").
+    if said.contains("not a git repository")
+        || said.contains("must be run in a work tree")
+        || said.contains("cannot use bare repository")
+    {
         return Err(Fail::NotARepo);
     }
     Err(Fail::Failed(status.code(), said))

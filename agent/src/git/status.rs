@@ -7,8 +7,16 @@ use vibemesh_core::proto::git::{GitFile, GitMark, GitStatus};
 use super::run::text;
 
 /// The arguments for a machine-readable status (paths relative to the repository root).
-pub(super) const STATUS_ARGS: &[&str] =
-    &["status", "--porcelain=v2", "--branch", "-z", "--renames"];
+/// A submodule shows only when its commit changed: finding changes inside it would start
+/// git there, under the submodule's own config, which nobody checked.
+pub(super) const STATUS_ARGS: &[&str] = &[
+    "status",
+    "--porcelain=v2",
+    "--branch",
+    "-z",
+    "--renames",
+    "--ignore-submodules=dirty",
+];
 
 /// Parses porcelain v2 output (with `-z`) into a status of the repository at `root`.
 pub(super) fn parse(out: &[u8], root: String) -> GitStatus {

@@ -123,23 +123,12 @@ async fn watch(watches: &mut Watches, path: &str) -> Result<ResponseBody, WireEr
     Ok(ResponseBody::Watching(watches.add(path).await?))
 }
 
-/// The folder a git request works in, refused when its repository reaches outside the
-/// roots (a dotfiles repository at `~` would otherwise show files the roots exclude).
-async fn git_dir(svc: &Services, req: &GitRequest) -> Result<std::path::PathBuf, WireError> {
-    let dir = folder_of(svc.files.resolve(git_path(req))?);
-    if let Some(root) = crate::git::repo_root(&dir).await
-        && svc.files.resolve(&root.display().to_string()).is_err()
-    {
-        return Err(WireError::new(
-            ErrorCode::OutsideRoots,
-            format!(
-                "the git repository around {} starts at {}, outside the folders this agent shares",
-                dir.display(),
-                root.display()
-            ),
-        ));
-    }
-    Ok(dir)
+/// The folder a git request works in. Its repository is checked by
+/// [`crate::git::handle`]: refused when its work tree, git folder or objects are outside
+/// the roots (a dotfiles repository at `~` would show files the roots exclude, a `.git`
+/// file can name any repository) or when its own config names a program git would run.
+fn git_dir(svc: &Services, req: &GitRequest) -> Result<std::path::PathBuf, WireError> {
+    Ok(folder_of(svc.files.resolve(git_path(req))?))
 }
 
 async fn handle(
@@ -182,8 +171,9 @@ async fn handle(
             svc.files.handle(req, caller.role).await?,
         )),
         RequestBody::Git(req) => {
-            let dir = git_dir(svc, &req).await?;
-            Ok(ResponseBody::Git(crate::git::handle(&dir, req).await?))
+            let dir = git_dir(svc, &req)?;
+            let answer = crate::git::handle(&svc.files, &dir, req).await?;
+            Ok(ResponseBody::Git(answer))
         }
         RequestBody::StartConversation(req) => {
             owner_only("start sessions")?;
