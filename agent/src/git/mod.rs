@@ -6,8 +6,10 @@
 //! does. Every command here uses a format made for programs (`--porcelain=v2 -z`, `-z`
 //! with `%x00` fields, `--porcelain -z`, the unified diff) and never parses text meant for
 //! people. The environment is fixed in [`run::git`]; in particular
-//! `GIT_OPTIONAL_LOCKS=0`, so looking never takes the index lock from an AI agent that is
-//! committing at the same moment.
+//! `GIT_OPTIONAL_LOCKS=0`, so status never takes the index lock from an AI agent that is
+//! committing at the same moment. (`git diff` still refreshes the index, lock and all,
+//! whatever that says: an agent's commit that meets it fails with "index.lock exists" and
+//! can be retried.)
 //!
 //! Looking at a repository never runs a program the repository chose, and never shows one
 //! that lives outside the roots: each request first opens the repository ([`repo`]),
