@@ -130,6 +130,23 @@ impl TestAgent {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits until the log satisfies `done` (its reader runs on a thread of its own, so a
+    /// line may land a moment after the request that caused it was answered).
+    pub fn wait_log(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            let log = self.log();
+            if done(&log) {
+                return log;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the agent never logged {what}:\n{log}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -23,11 +23,23 @@ fn tickets_work_once_expire_and_must_match() {
     let err = c.fails(&["join", &wrong.to_text()]);
     assert!(err.contains("not valid here"), "{err}");
 
+    // Mistakes in the text are caught before anything is dialed: no attempt reaches the
+    // server, and a typo in the id is not a TLS error.
+    let refusals = |log: &str| log.matches("pairing refused").count();
+    server.wait_log("the three refusals above", |log| refusals(log) == 3);
     let good = server.ticket(&[]);
     let err = c.fails(&["join", &good[..good.len() - 6]]);
-    assert!(err.contains("damaged"), "{err}");
+    assert!(err.contains("mistyped"), "{err}");
+    let mut typo = good.clone().into_bytes();
+    typo[10] = if typo[10] == b'A' { b'B' } else { b'A' };
+    let err = c.fails(&["join", std::str::from_utf8(&typo).unwrap()]);
+    assert!(
+        err.contains("mistyped") && err.contains("copy it again"),
+        "{err}"
+    );
     let err = c.fails(&["join", "hello"]);
     assert!(err.contains("not a VibeMesh ticket"), "{err}");
+    assert_eq!(refusals(&server.log()), 3, "{}", server.log());
 
     // None of that let c in.
     let err = c.fails(&["ls", "srv"]);
