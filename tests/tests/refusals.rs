@@ -46,33 +46,67 @@ fn tickets_work_once_expire_and_must_match() {
     assert!(err.contains("no peer called"), "{err}");
 }
 
+/// A pairing attempt from `peer` that must be refused, and the agent's reason.
+async fn refused(peer: &InProcPeer, ticket: &Ticket) -> vibemesh_core::WireError {
+    let err = vibemesh_core::client::pair(&peer.ep, ticket, "guesser")
+        .await
+        .expect_err("this attempt must be refused");
+    err.wire()
+        .cloned()
+        .unwrap_or_else(|| panic!("untyped error: {err}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeated_wrong_secrets_are_rate_limited() {
+async fn a_guesser_is_rate_limited_but_cannot_shut_pairing_for_others() {
     let server = TestAgent::start("server");
-    let peer = InProcPeer::bind().await;
+    // The attacker comes from an address of its own (Linux answers on all of 127/8), so
+    // the count per address is its own too.
+    let attacker = InProcPeer::bind_on("127.0.0.2:0").await;
     let mut ticket = Ticket::parse(&server.ticket(&[])).unwrap();
     let good = ticket.secret;
     ticket.secret = [0; 16];
-    for _ in 0..10 {
-        let err = vibemesh_core::client::pair(&peer.ep, &ticket, "guesser")
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.wire().map(|w| w.code),
-            Some(ErrorCode::TicketInvalid),
-            "{err}"
-        );
+    for i in 0..30 {
+        let w = refused(&attacker, &ticket).await;
+        let want = if i < 10 {
+            ErrorCode::TicketInvalid
+        } else {
+            ErrorCode::RateLimited
+        };
+        assert_eq!(w.code, want, "attempt {i}: {w}");
+    }
+    // Its own key stays limited even with the right secret, which is not used up by that.
+    ticket.secret = good;
+    let w = refused(&attacker, &ticket).await;
+    assert_eq!(w.code, ErrorCode::RateLimited, "{w}");
+    assert!(w.message.contains("wait a minute"), "{w}");
+
+    // Meanwhile another device, from another address, pairs with a fresh ticket.
+    let other = InProcPeer::bind().await;
+    other
+        .pair(&server, "viewer")
+        .await
+        .expect("the guesser must not keep pairing shut for everyone");
+    attacker.ep.close().await;
+    other.ep.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_keys_from_one_address_share_its_limit() {
+    let server = TestAgent::start("server");
+    let mut ticket = Ticket::parse(&server.ticket(&[])).unwrap();
+    let good = ticket.secret;
+    ticket.secret = [0; 16];
+    for i in 0..10 {
+        let peer = InProcPeer::bind_on("127.0.0.3:0").await;
+        let w = refused(&peer, &ticket).await;
+        assert_eq!(w.code, ErrorCode::TicketInvalid, "key {i}: {w}");
+        peer.ep.close().await;
     }
     ticket.secret = good;
-    let err = vibemesh_core::client::pair(&peer.ep, &ticket, "guesser")
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.wire().map(|w| w.code),
-        Some(ErrorCode::RateLimited),
-        "{err}"
-    );
-    peer.ep.close().await;
+    let late = InProcPeer::bind_on("127.0.0.3:0").await;
+    let w = refused(&late, &ticket).await;
+    assert_eq!(w.code, ErrorCode::RateLimited, "{w}");
+    late.ep.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
