@@ -207,6 +207,13 @@ impl TestAgent {
             .to_string()
     }
 
+    /// A ticket that has expired: one of the shortest lifetime (a second), waited out.
+    pub fn expired_ticket(&self) -> String {
+        let ticket = self.ticket(&["--ttl", "1s"]);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        ticket
+    }
+
     /// Runs `vibemesh <args>` in a terminal of `rows` x `cols`.
     pub fn term(&self, args: &[&str], rows: u16, cols: u16) -> Term {
         Term::spawn(

@@ -1,6 +1,12 @@
 //! Everything the agent must refuse, and the words the user then reads.
 
-use vibemesh_core::{ErrorCode, client::ClientError, ticket::Ticket};
+use vibemesh_agent::{cli::local, config::Home};
+use vibemesh_core::{
+    ErrorCode, WireError,
+    client::ClientError,
+    proto::{Role, local::AdminRequest},
+    ticket::Ticket,
+};
 use vibemesh_tests::{InProcPeer, SHELL, TestAgent, pair};
 
 #[test]
@@ -14,7 +20,7 @@ fn tickets_work_once_expire_and_must_match() {
     let err = c.fails(&["join", &ticket, "--name", "srv"]);
     assert!(err.contains("used already"), "{err}");
 
-    let expired = server.ticket(&["--ttl", "0s"]);
+    let expired = server.expired_ticket();
     let err = c.fails(&["join", &expired]);
     assert!(err.contains("expired"), "{err}");
 
@@ -107,6 +113,43 @@ async fn fresh_keys_from_one_address_share_its_limit() {
     let w = refused(&late, &ticket).await;
     assert_eq!(w.code, ErrorCode::RateLimited, "{w}");
     late.ep.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_lifetime_out_of_bounds_is_refused_and_the_agent_stays_up() {
+    let server = TestAgent::start("server");
+    for ttl in [
+        "0s",
+        "18000000000000000000s",
+        "169h",
+        "99999999999999999999h",
+    ] {
+        let err = server.fails(&["pair", "--ttl", ttl]);
+        assert!(
+            err.contains("at least 1 second and at most 7 days"),
+            "--ttl {ttl}: {err}"
+        );
+    }
+    // The agent refuses them itself too (its local API has other clients than the CLI),
+    // with a reason and not a panic.
+    let home = Home::under(server.path());
+    for secs in [0, 18_000_000_000_000_000_000, u64::MAX] {
+        let pair = AdminRequest::Pair {
+            role: Role::Owner,
+            ttl_secs: Some(secs),
+        };
+        let err = local::admin(&home, pair)
+            .await
+            .expect_err("an absurd lifetime must be refused");
+        let wire = err
+            .downcast_ref::<WireError>()
+            .unwrap_or_else(|| panic!("untyped error: {err:#}"));
+        assert_eq!(wire.code, ErrorCode::BadRequest, "{wire}");
+        assert!(wire.message.contains("7 days"), "{wire}");
+    }
+    let ticket = server.ticket(&["--ttl", "168h"]);
+    assert!(Ticket::parse(&ticket).is_ok(), "{ticket}");
+    server.ticket(&[]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,11 @@ use crate::access::Access;
 use failures::Failures;
 pub use failures::{FAILURE_WINDOW, MAX_FAILURES, Origin};
 
+/// The shortest ticket lifetime (tests make expired tickets with it).
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+/// The longest ticket lifetime: a week. A ticket lets a device in until it is used, so
+/// one that lives longer is more likely to leak than to be needed.
+pub const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long a peer gets to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Used and expired tickets are remembered this long, to tell them apart from wrong ones.
@@ -53,6 +58,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Compares secrets in constant time, so timing does not tell how much of a guess was right.
 fn same(a: &[u8; SECRET_LEN], b: &[u8; SECRET_LEN]) -> bool {
     a.ct_eq(b).into()
+}
+
+/// Refuses a ticket lifetime outside [`MIN_TTL`]..=[`MAX_TTL`], saying why.
+pub fn check_ttl(ttl: Duration) -> Result<Duration, String> {
+    if (MIN_TTL..=MAX_TTL).contains(&ttl) {
+        Ok(ttl)
+    } else {
+        Err("a ticket must stay valid for at least 1 second and at most 7 days (168h)".into())
+    }
 }
 
 impl Tickets {
@@ -240,5 +254,9 @@ mod tests {
         let t = Tickets::default();
         let err = t.mint(Role::Owner, Duration::MAX).unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest);
+        assert!(check_ttl(Duration::ZERO).is_err());
+        assert!(check_ttl(MAX_TTL + Duration::from_secs(1)).is_err());
+        assert_eq!(check_ttl(MIN_TTL), Ok(MIN_TTL));
+        assert_eq!(check_ttl(MAX_TTL), Ok(MAX_TTL));
     }
 }
