@@ -14,7 +14,10 @@ use crate::{
     access::KnownAgent,
     config::Config,
     daemon::Agent,
-    net::endpoint::{relay_url, ticket_addrs},
+    net::{
+        endpoint::{relay_url, ticket_addrs},
+        pairing::check_ttl,
+    },
     session::now_ms,
 };
 
@@ -27,8 +30,11 @@ impl Agent {
         match req {
             AdminRequest::Status => Ok(AdminReply::Status(self.status().await)),
             AdminRequest::Pair { role, ttl_secs } => {
-                let ttl =
-                    Duration::from_secs(ttl_secs.unwrap_or(self.config.ticket_ttl_minutes * 60));
+                let secs = ttl_secs.unwrap_or(self.config.ticket_ttl_minutes.saturating_mul(60));
+                // Checked here too: the local API is not only the CLI's.
+                let ttl = check_ttl(Duration::from_secs(secs)).map_err(|e| {
+                    WireError::new(ErrorCode::BadRequest, format!("{e}; asked for {secs} s"))
+                })?;
                 let secret = self.tickets.mint(role, ttl)?;
                 let ticket = Ticket {
                     id: self.endpoint.id(),

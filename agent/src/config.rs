@@ -202,8 +202,12 @@ impl Config {
                 ));
             }
         }
-        if self.ticket_ttl_minutes == 0 {
-            return Err("ticket_ttl_minutes must be at least 1".into());
+        let max_minutes = crate::net::pairing::MAX_TTL.as_secs() / 60;
+        if !(1..=max_minutes).contains(&self.ticket_ttl_minutes) {
+            return Err(format!(
+                "ticket_ttl_minutes = {}: must be between 1 and {max_minutes} (7 days)",
+                self.ticket_ttl_minutes
+            ));
         }
         if self.max_sessions == 0 {
             return Err("max_sessions must be at least 1".into());
@@ -296,5 +300,12 @@ mod tests {
         std::fs::write(&path, "relay = \"carrier pigeon\"\n").unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("carrier pigeon"), "{err}");
+        for minutes in ["0", "10081", "18000000000000000000"] {
+            std::fs::write(&path, format!("ticket_ttl_minutes = {minutes}\n")).unwrap();
+            let err = Config::load(&path).unwrap_err().to_string();
+            assert!(err.contains("ticket_ttl_minutes"), "{err}");
+        }
+        std::fs::write(&path, "ticket_ttl_minutes = 10080\n").unwrap();
+        assert_eq!(Config::load(&path).unwrap().ticket_ttl_minutes, 10080);
     }
 }

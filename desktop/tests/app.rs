@@ -170,7 +170,7 @@ fn a_restart_with_settings_that_cannot_start_keeps_the_previous_ones() {
 fn an_expired_ticket_shows_why() {
     let server = TestAgent::start("server");
     let mut app = start_app();
-    let expired = server.ticket(&["--ttl", "0s"]);
+    let expired = server.expired_ticket();
     app.click("Add machine");
     app.type_into("Ticket", &expired);
     app.click("Add");

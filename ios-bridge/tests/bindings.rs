@@ -114,7 +114,7 @@ fn python_drives_a_real_agent() {
 
     let agent = TestAgent::start("build-box");
     let ticket = agent.ticket(&[]);
-    let expired = agent.ticket(&["--ttl", "0s"]);
+    let expired = agent.expired_ticket();
     let work = tempfile::tempdir().expect("tempdir");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/phone.py");
     let out = Command::new("python3")

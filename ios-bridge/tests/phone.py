@@ -4,7 +4,7 @@ Run by tests/bindings.rs, which generates the bindings, starts a real `vibemesh 
 on 127.0.0.1 and passes:
   VM_BINDINGS        folder with vibemesh_ios.py and libvibemesh_ios.so
   VM_TICKET          a fresh pairing ticket
-  VM_EXPIRED_TICKET  a ticket that expired (`vibemesh pair --ttl 0s`)
+  VM_EXPIRED_TICKET  a ticket that expired (`vibemesh pair --ttl 1s`, a second later)
   VM_WORK            a temporary folder (the phone's folder, the session's cwd)
 
 Standard library only. Every wait is event-driven (listeners set conditions); the

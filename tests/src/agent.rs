@@ -130,6 +130,23 @@ impl TestAgent {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits until the log satisfies `done` (its reader runs on a thread of its own, so a
+    /// line may land a moment after the request that caused it was answered).
+    pub fn wait_log(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            let log = self.log();
+            if done(&log) {
+                return log;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the agent never logged {what}:\n{log}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -188,6 +205,13 @@ impl TestAgent {
             .as_str()
             .expect("ticket")
             .to_string()
+    }
+
+    /// A ticket that has expired: one of the shortest lifetime (a second), waited out.
+    pub fn expired_ticket(&self) -> String {
+        let ticket = self.ticket(&["--ttl", "1s"]);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        ticket
     }
 
     /// Runs `vibemesh <args>` in a terminal of `rows` x `cols`.

@@ -33,7 +33,7 @@ async fn browser_pairs_types_reloads_and_refuses_an_expired_ticket() {
     let roots = format!("roots = [{:?}]", work.path().display().to_string());
     let agent = TestAgent::start_config("web-box", &relay.url(), &roots, &[]);
     let ticket = agent.ticket(&[]);
-    let expired = agent.ticket(&["--ttl", "0s"]);
+    let expired = agent.expired_ticket();
 
     let mut script = Script::start(
         "browser.mjs",

@@ -206,5 +206,5 @@ fn pair_prints_a_ticket_and_a_qr_code_that_fit_80x24() {
         "no QR code:\n{out}"
     );
     let cmd = lines.last().unwrap();
-    assert!(cmd.starts_with("vibemesh join VM1"), "{out}");
+    assert!(cmd.starts_with("vibemesh join VM2"), "{out}");
 }

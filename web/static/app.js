@@ -3,7 +3,7 @@
 // reaches agents through the relay that served it, end to end encrypted.
 //
 // Routes (the fragment, never sent to the server):
-//   #ticket=VM1...    pair with the ticket, then show the machines
+//   #ticket=VM2...    pair with the ticket, then show the machines
 //   #/                machines           #/m/<agent>   sessions on one machine
 //   #/t/<agent>/<id>  one terminal      #/c/<agent>/<id>  one AI conversation
 import init, { Node, newSecretKey, parseTicket } from './pkg/vibemesh_web.js';

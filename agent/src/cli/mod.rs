@@ -39,8 +39,9 @@ enum Command {
         /// What the device that uses it may do: owner or viewer.
         #[arg(long, default_value = "owner")]
         role: Role,
-        /// How long it stays valid, e.g. 90s, 10m, 1h (default: the config's).
-        #[arg(long, value_parser = parse_duration)]
+        /// How long it stays valid, 1s to 168h (7 days), e.g. 90s, 10m, 1h (default: the
+        /// config's).
+        #[arg(long, value_parser = parse_ttl)]
         ttl: Option<u64>,
         /// Print JSON instead of text and a QR code.
         #[arg(long)]
@@ -230,7 +231,8 @@ fn parse_provider(s: &str) -> Result<Provider, String> {
     }
 }
 
-/// Parses `90s`, `10m`, `1h` or plain seconds.
+/// Parses `90s`, `10m`, `1h` or plain seconds; more seconds than a u64 holds become
+/// `u64::MAX` (the caller's bounds then refuse them).
 fn parse_duration(s: &str) -> Result<u64, String> {
     let (num, mult) = match s.char_indices().last() {
         Some((i, 's')) => (&s[..i], 1),
@@ -238,9 +240,18 @@ fn parse_duration(s: &str) -> Result<u64, String> {
         Some((i, 'h')) => (&s[..i], 3600),
         _ => (s, 1),
     };
-    num.parse::<u64>()
-        .map(|n| n * mult)
-        .map_err(|_| format!("{s:?} is not a duration like 90s, 10m or 1h"))
+    match num.parse::<u64>() {
+        Ok(n) => Ok(n.saturating_mul(mult)),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Ok(u64::MAX),
+        Err(_) => Err(format!("{s:?} is not a duration like 90s, 10m or 1h")),
+    }
+}
+
+/// Parses a ticket lifetime (seconds) and refuses one the agent would refuse.
+fn parse_ttl(s: &str) -> Result<u64, String> {
+    let secs = parse_duration(s)?;
+    crate::net::pairing::check_ttl(std::time::Duration::from_secs(secs))?;
+    Ok(secs)
 }
 
 /// Runs the command line and returns the process exit code.

@@ -1,5 +1,7 @@
 //! Pairing: one-time tickets, and the handler that redeems them.
 
+mod failures;
+
 use std::{
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
@@ -19,12 +21,17 @@ use vibemesh_core::{
     ticket::SECRET_LEN,
 };
 
-use crate::access::Access;
+use subtle::ConstantTimeEq;
 
-/// Failed attempts allowed per [`FAILURE_WINDOW`] before pairing pauses.
-pub const MAX_FAILURES: usize = 10;
-/// The window failed attempts are counted in.
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+use crate::access::Access;
+use failures::Failures;
+pub use failures::{FAILURE_WINDOW, MAX_FAILURES, Origin};
+
+/// The shortest ticket lifetime (tests make expired tickets with it).
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+/// The longest ticket lifetime: a week. A ticket lets a device in until it is used, so
+/// one that lives longer is more likely to leak than to be needed.
+pub const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long a peer gets to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Used and expired tickets are remembered this long, to tell them apart from wrong ones.
@@ -41,7 +48,7 @@ struct Pending {
 #[derive(Default)]
 pub struct Tickets {
     pending: Mutex<Vec<Pending>>,
-    failures: Mutex<Vec<Instant>>,
+    failures: Mutex<Failures>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -50,7 +57,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Compares secrets in constant time, so timing does not tell how much of a guess was right.
 fn same(a: &[u8; SECRET_LEN], b: &[u8; SECRET_LEN]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
+}
+
+/// Refuses a ticket lifetime outside [`MIN_TTL`]..=[`MAX_TTL`], saying why.
+pub fn check_ttl(ttl: Duration) -> Result<Duration, String> {
+    if (MIN_TTL..=MAX_TTL).contains(&ttl) {
+        Ok(ttl)
+    } else {
+        Err("a ticket must stay valid for at least 1 second and at most 7 days (168h)".into())
+    }
 }
 
 impl Tickets {
@@ -63,34 +79,34 @@ impl Tickets {
             )
         })?;
         let now = Instant::now();
+        let expires = now.checked_add(ttl).ok_or_else(|| {
+            WireError::new(ErrorCode::BadRequest, "that ticket lifetime is too long")
+        })?;
         let mut pending = lock(&self.pending);
-        pending.retain(|p| p.expires + FORGET_AFTER > now);
+        pending.retain(|p| {
+            p.expires
+                .checked_add(FORGET_AFTER)
+                .is_none_or(|forget| forget > now)
+        });
         pending.push(Pending {
             secret,
             role,
-            expires: now + ttl,
+            expires,
             used: false,
         });
         Ok(secret)
     }
 
-    /// Whether too many attempts failed lately.
-    pub fn rate_limited(&self) -> bool {
+    /// Uses up a secret presented from `origin`, returning the role it grants. A key or
+    /// network with too many recent failures is refused without looking.
+    pub fn redeem(&self, secret: &[u8; SECRET_LEN], origin: &Origin) -> Result<Role, WireError> {
         let now = Instant::now();
-        let mut f = lock(&self.failures);
-        f.retain(|t| now.duration_since(*t) < FAILURE_WINDOW);
-        f.len() >= MAX_FAILURES
-    }
-
-    /// Uses up a secret, returning the role it grants.
-    pub fn redeem(&self, secret: &[u8; SECRET_LEN]) -> Result<Role, WireError> {
-        if self.rate_limited() {
+        if lock(&self.failures).limited(origin, now) {
             return Err(WireError::new(
                 ErrorCode::RateLimited,
-                "too many failed pairing attempts; wait a minute and try again",
+                "too many failed pairing attempts from this device or network; wait a minute and try again",
             ));
         }
-        let now = Instant::now();
         let result = {
             let mut pending = lock(&self.pending);
             match pending.iter_mut().find(|p| same(&p.secret, secret)) {
@@ -113,7 +129,7 @@ impl Tickets {
             }
         };
         if result.is_err() {
-            lock(&self.failures).push(now);
+            lock(&self.failures).record(origin, now);
         }
         result
     }
@@ -155,11 +171,12 @@ impl ProtocolHandler for PairProtocol {
 impl PairProtocol {
     async fn serve(&self, conn: &Connection) -> Result<(), vibemesh_core::frame::FrameError> {
         let peer = conn.remote_id();
+        let from = origin(conn);
         let (send, recv) = conn.accept_bi().await.map_err(std::io::Error::other)?;
         let mut reader = FrameReader::new(recv);
         let mut writer = FrameWriter::new(send);
         let answer: PairResponse = match reader.recv::<PairRequest>().await {
-            Ok(Some(req)) => self.tickets.redeem(&req.secret).and_then(|role| {
+            Ok(Some(req)) => self.tickets.redeem(&req.secret, &from).and_then(|role| {
                 let name: String = req
                     .name
                     .chars()
@@ -190,25 +207,56 @@ impl PairProtocol {
     }
 }
 
+/// Who is pairing over `conn`: its key, and the addresses of its direct paths (none
+/// when it came through a relay).
+fn origin(conn: &Connection) -> Origin {
+    let ips: Vec<_> = conn
+        .paths()
+        .iter()
+        .filter_map(|p| match p.remote_addr() {
+            iroh::TransportAddr::Ip(sa) => Some(sa.ip()),
+            _ => None,
+        })
+        .collect();
+    Origin::new(conn.remote_id(), ips)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_ticket_works_once_and_failures_are_rate_limited() {
+    fn a_ticket_works_once_and_failures_are_rate_limited_per_origin() {
         let t = Tickets::default();
+        let me = Origin::new(vibemesh_core::SecretKey::from_bytes(&[1; 32]).public(), []);
         let s = t.mint(Role::Viewer, Duration::from_secs(60)).unwrap();
-        assert_eq!(t.redeem(&s).unwrap(), Role::Viewer);
-        assert_eq!(t.redeem(&s).unwrap_err().code, ErrorCode::TicketUsed);
+        assert_eq!(t.redeem(&s, &me).unwrap(), Role::Viewer);
+        assert_eq!(t.redeem(&s, &me).unwrap_err().code, ErrorCode::TicketUsed);
         let expired = t.mint(Role::Owner, Duration::ZERO).unwrap();
         assert_eq!(
-            t.redeem(&expired).unwrap_err().code,
+            t.redeem(&expired, &me).unwrap_err().code,
             ErrorCode::TicketExpired
         );
         for _ in 0..MAX_FAILURES {
-            let _ = t.redeem(&[0; SECRET_LEN]);
+            let _ = t.redeem(&[0; SECRET_LEN], &me);
         }
         let good = t.mint(Role::Owner, Duration::from_secs(60)).unwrap();
-        assert_eq!(t.redeem(&good).unwrap_err().code, ErrorCode::RateLimited);
+        assert_eq!(
+            t.redeem(&good, &me).unwrap_err().code,
+            ErrorCode::RateLimited
+        );
+        let other = Origin::new(vibemesh_core::SecretKey::from_bytes(&[2; 32]).public(), []);
+        assert_eq!(t.redeem(&good, &other).unwrap(), Role::Owner);
+    }
+
+    #[test]
+    fn a_lifetime_past_the_end_of_time_is_refused_not_a_panic() {
+        let t = Tickets::default();
+        let err = t.mint(Role::Owner, Duration::MAX).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadRequest);
+        assert!(check_ttl(Duration::ZERO).is_err());
+        assert!(check_ttl(MAX_TTL + Duration::from_secs(1)).is_err());
+        assert_eq!(check_ttl(MIN_TTL), Ok(MIN_TTL));
+        assert_eq!(check_ttl(MAX_TTL), Ok(MAX_TTL));
     }
 }
