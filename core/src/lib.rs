@@ -8,6 +8,8 @@
 //! - [`identity`]: the secret key that is a peer's identity, kept on disk.
 //! - [`client`]: control requests, pushed events and attached terminal streams over any
 //!   byte stream, plus iroh connection helpers.
+//! - [`text`]: text from elsewhere (names, titles, conversations) made inert for a
+//!   terminal.
 //!
 //! The crate holds no UI and no PTY code, and builds for `wasm32-unknown-unknown`.
 #![forbid(unsafe_code)]
@@ -19,6 +21,7 @@ pub mod frame;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod identity;
 pub mod proto;
+pub mod text;
 pub mod ticket;
 
 pub use error::{ErrorCode, WireError};

@@ -24,7 +24,16 @@ pub use peer::Peer;
 pub use term::Term;
 
 use vibemesh_core::client::{ClientError, is_final};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsValue, prelude::wasm_bindgen};
+
+/// `text` on one line with its control characters and bidi overrides shown as escapes
+/// (`\e`, `\x07`, `\u{202e}`): core's `text::inert`, for names and titles the page shows
+/// on one line (a machine's name, a session's title), so that they cannot reorder or
+/// break the line they are on.
+#[wasm_bindgen]
+pub fn inert(text: &str) -> String {
+    vibemesh_core::text::inert(text).into_owned()
+}
 
 /// A JavaScript `Error` whose `name` is the agent's error code (`TicketExpired`,
 /// `NotFound`, ...) when the agent gave one, else `ConnectionError`; its `final` is

@@ -65,7 +65,8 @@ async fn pump(mut events: tokio::sync::mpsc::Receiver<AttachEvent>, on_event: Fu
             ),
             AttachEvent::NotSent { bytes } => call("notsent", (bytes as f64).into()),
             AttachEvent::Unconfirmed { bytes } => call("unconfirmed", (bytes as f64).into()),
-            AttachEvent::Exited(x) => call("exited", x.to_string().into()),
+            // Written into the terminal by the page: inert, like any text from the agent.
+            AttachEvent::Exited(x) => call("exited", crate::inert(&x.to_string()).into()),
             AttachEvent::Closed(e) => call("closed", e.to_string().into()),
             AttachEvent::Detached => call("detached", JsValue::UNDEFINED),
         }

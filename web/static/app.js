@@ -7,7 +7,7 @@
 //   #/                machines           #/m/<agent>   sessions on one machine
 //   #/t/<agent>/<id>  one terminal      #/c/<agent>/<id>  one AI conversation
 import init, { Node, newSecretKey, parseTicket } from './pkg/vibemesh_web.js';
-import { $, esc, sleep, showError, status, completeFolders } from './ui.js';
+import { $, esc, inert, sleep, showError, status, completeFolders } from './ui.js';
 import {
   conversationForm, wireConversationForm, waitingBadge, openConversation, leaveConversation, wireComposer,
 } from './conversation.js';
@@ -86,7 +86,7 @@ async function pairWith(ticket) {
   try {
     const a = JSON.parse(await node.pair(ticket, deviceName()));
     saveAgent(a);
-    status(`paired with ${a.name}`);
+    status(`paired with ${inert(a.name)}`);
   } catch (e) {
     status('');
     showError(`Pairing failed: ${e.message}`);
@@ -99,7 +99,7 @@ let view = { name: 'machines' };
 function sessionLabel(s) {
   const st = s.status === 'Running' ? 'running' : `exited (${s.status.Exited?.code ?? '?'})`;
   const what = s.conversation ? `${s.provider.toLowerCase()} conversation` : `${s.size.cols}×${s.size.rows}`;
-  return `<span class="grow">${esc(s.title)}${waitingBadge(s)} <span class="dim">${esc(s.cwd)} · ${esc(st)} · ${esc(what)}</span></span>`;
+  return `<span class="grow">${esc(inert(s.title))}${waitingBadge(s)} <span class="dim">${esc(inert(s.cwd))} · ${esc(st)} · ${esc(what)}</span></span>`;
 }
 // A structured AI session opens as a conversation, anything else as a terminal.
 const sessionHref = (a, s) => `#/${s.conversation ? 'c' : 't'}/${a.id}/${s.id}`;
@@ -125,7 +125,7 @@ async function renderMachines() {
           waiting ? ` <span class="badge">${waiting} waiting</span>` : ''}`;
       } else if (e === null) state = '<span class="off">offline</span>';
     }
-    return `<li><a class="grow" href="#/m/${a.id}">${esc(a.name)}</a> ${state}</li>`;
+    return `<li><a class="grow" href="#/m/${a.id}">${esc(inert(a.name))}</a> ${state}</li>`;
   }));
   $('#view').innerHTML = `<ul class="list" id="machines">${rows.join('')}</ul>`;
   for (const a of list) if (!peers.has(a.id)) dialLater(a);
@@ -149,10 +149,10 @@ function dialLater(a) {
 async function renderMachine(id) {
   const a = agentById(id);
   if (!a) { location.hash = '#/'; return; }
-  $('#crumb').textContent = a.name;
+  $('#crumb').textContent = inert(a.name);
   let e;
   try { e = await getPeer(a); } catch (err) {
-    $('#view').innerHTML = `<p class="off">${esc(a.name)} is not reachable: ${esc(err.message)}</p>
+    $('#view').innerHTML = `<p class="off">${esc(inert(a.name))} is not reachable: ${esc(err.message)}</p>
       <button id="retry">Retry</button>`;
     $('#retry').onclick = () => route();
     return;
@@ -206,7 +206,7 @@ function route() {
     view = { name, id: m[2], sid: m[3] };
     const a = agentById(m[2]);
     if (!a) location.hash = '#/';
-    else if (name === 'term') { $('#crumb').textContent = `${a.name} › ${m[3]}`; openTerminal(a, m[3], { getPeer, node: () => node }); }
+    else if (name === 'term') { $('#crumb').textContent = `${inert(a.name)} › ${m[3]}`; openTerminal(a, m[3], { getPeer, node: () => node }); }
     else openConversation(a, m[3], { getPeer, dropPeer });
     return;
   }

@@ -2,7 +2,7 @@
 // builds it (in wasm, `Conv.next()` hands over what changed), the composer, approval
 // answers, and re-attaching after a lost connection with the last entry number, so
 // nothing is drawn twice. Also the "new conversation" form and the session-list badge.
-import { $, esc, sleep, status, showError, completeFolders } from './ui.js';
+import { $, esc, inert, sleep, status, showError, completeFolders } from './ui.js';
 import { drawItem } from './conv-items.js';
 
 let gen = 0; // bumped when the view is left: older loops stop
@@ -15,7 +15,7 @@ let nodes = []; // one element per item, by index
 export function waitingBadge(s) {
   const w = s.conversation?.waiting;
   if (!w) return '';
-  const text = w.Approval ? `approve ${w.Approval.tool}` : 'your turn';
+  const text = w.Approval ? `approve ${inert(w.Approval.tool)}` : 'your turn';
   return ` <span class="badge${w.Approval ? ' urgent' : ''}">${esc(text)}</span>`;
 }
 
@@ -88,7 +88,7 @@ const isFinal = (err) => err.final === true;
 
 export async function openConversation(a, sid, { getPeer, dropPeer }) {
   const g = ++gen;
-  $('#crumb').textContent = `${a.name} › ${sid}`;
+  $('#crumb').textContent = `${inert(a.name)} › ${sid}`;
   $('#view').hidden = true;
   $('#convview').hidden = false;
   box().replaceChildren();
@@ -108,7 +108,7 @@ export async function openConversation(a, sid, { getPeer, dropPeer }) {
       if (g !== gen) { c.close().catch(() => {}); return; }
       conv = c;
       const info = JSON.parse(c.info());
-      $('#crumb').textContent = `${a.name} › ${info.title}`;
+      $('#crumb').textContent = `${inert(a.name)} › ${inert(info.title)}`;
       $('#convview').dataset.attaches = String(++attaches);
       line(attaches > 1 ? 'reconnected' : 'attached');
       status(`${viewer ? 'watching' : 'attached'} · ${e.peer.path()}`);

@@ -3,7 +3,7 @@
 // wasm (its backoff, its rules for what is final, its numbered keys): this module only
 // shows what it reports. `#termview[data-state]` says where it stands (`attaching`,
 // `attached`, `reconnecting`, `exited`, `closed`) and `data-attaches` counts attaches.
-import { $, status, showError } from './ui.js';
+import { $, inert, status, showError } from './ui.js';
 
 const xterm = new Terminal({ scrollback: 5000, cursorBlink: true, fontSize: 14, allowProposedApi: true });
 const fit = new FitAddon.FitAddon();
@@ -81,7 +81,7 @@ export async function openTerminal(a, sid, { getPeer, node }) {
     if (t !== attached) return; // a view left since
     if (kind === 'attached') {
       const { info, reconnected } = JSON.parse(data);
-      $('#crumb').textContent = `${a.name} › ${info.title}`;
+      $('#crumb').textContent = `${inert(a.name)} › ${inert(info.title)}`;
       $('#termview').dataset.attaches = String(++attaches);
       const told = notes(); // what was lost stays said until the next drop
       notSent = 0;

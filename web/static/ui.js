@@ -4,6 +4,9 @@ export const $ = (s) => document.querySelector(s);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Everything an agent or a model says is text, never markup.
 export const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// A name or title on one line, control characters and bidi overrides shown as escapes
+// (core's `text::inert`, in the wasm module): it cannot reorder or break its line.
+export { inert } from './pkg/vibemesh_web.js';
 
 export function showError(msg) { const e = $('#error'); e.textContent = msg; e.hidden = !msg; }
 export function status(msg) { $('#status').textContent = msg || ''; }

@@ -7,6 +7,7 @@ use tokio::{io::AsyncWriteExt, sync::mpsc};
 use vibemesh_core::{
     client::{self, AttachEvent, ClientError},
     proto::{SessionId, TermSize, attach::AttachRequest, local::Target},
+    text::inert,
 };
 
 use super::local;
@@ -174,7 +175,9 @@ pub async fn run(
     let _ = stdout.flush().await;
     drop(raw);
     driver.abort();
-    let title = &info.title;
+    // Around the session's own output, what this side says is inert: the title and the
+    // messages come from the other machine.
+    let title = inert(&info.title);
     match result {
         Ok(End::Detached) => {
             eprintln!(
@@ -183,15 +186,17 @@ pub async fn run(
             Ok(ExitCode::SUCCESS)
         }
         Ok(End::Exited(exit)) => {
-            eprintln!("\r\n[vibemesh: session {id} on {peer} ended: {exit}]");
+            let shown = inert(&exit.to_string()).into_owned();
+            eprintln!("\r\n[vibemesh: session {id} on {peer} ended: {shown}]");
             let code = exit.code.unwrap_or(1).clamp(0, 255) as u8;
             Ok(ExitCode::from(code))
         }
         Ok(End::Closed(why)) => {
-            eprintln!("\r\n[vibemesh: {why}]");
+            eprintln!("\r\n[vibemesh: {}]", inert(&why.to_string()));
             Ok(ExitCode::FAILURE)
         }
         Err(e) => {
+            let e = inert(&e.to_string()).into_owned();
             eprintln!("\r\n[vibemesh: connection to {peer} lost: {e}]");
             Ok(ExitCode::FAILURE)
         }
@@ -226,7 +231,9 @@ fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
     rx
 }
 
+/// A line of our own between the session's output; `msg` may quote the other machine.
 async fn say(stdout: &mut tokio::io::Stdout, msg: &str) {
+    let msg = inert(msg);
     let _ = stdout
         .write_all(format!("\r\n[vibemesh: {msg}]\r\n").as_bytes())
         .await;

@@ -4,6 +4,9 @@
 //! Lines are messages, except: `/allow`, `/always`, `/deny` (answer the oldest open
 //! approval request), `/interrupt`, `/end` (end the provider's process; the next
 //! message resumes it) and `/quit` (detach; the session goes on).
+//!
+//! Everything printed comes from the model, its tools or the other machine, and is
+//! printed inert: line breaks and tabs stay, escape sequences show as `\e[...`.
 
 use std::process::ExitCode;
 
@@ -15,6 +18,7 @@ use vibemesh_core::{
         ai::{AiEvent, ConvClientFrame, ConvServerFrame, ConversationOpen, Decision, Entry},
         local::Target,
     },
+    text::{inert, inert_text},
 };
 
 use super::local;
@@ -49,7 +53,9 @@ pub async fn run(
     out.write_all(
         format!(
             "[{} on {peer}: {} in {}]\n{HELP}\n",
-            info.id, info.provider, info.cwd
+            info.id,
+            info.provider,
+            inert(&info.cwd)
         )
         .as_bytes(),
     )
@@ -66,6 +72,7 @@ pub async fn run(
                     out.flush().await?;
                 }
                 Some(ConvServerFrame::Notice(e)) => {
+                    let e = inert_text(&e.to_string()).into_owned();
                     out.write_all(format!("\n[vibemesh] {e}\n").as_bytes()).await?;
                     out.flush().await?;
                 }
@@ -108,7 +115,8 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Turns entries into text for a terminal.
+/// Turns entries into text for a terminal, inert: whatever the model, a tool or the
+/// agent says, no escape sequence in it reaches the terminal.
 #[derive(Debug, Default)]
 pub struct Printer {
     /// Approval requests not answered yet, oldest first.
@@ -117,12 +125,13 @@ pub struct Printer {
     streaming: bool,
 }
 
-fn cut(s: &str) -> &str {
+/// At most [`SHOWN_OUTPUT`] bytes of `s`, inert.
+fn cut(s: &str) -> std::borrow::Cow<'_, str> {
     let mut end = s.len().min(SHOWN_OUTPUT);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    &s[..end]
+    inert_text(&s[..end])
 }
 
 impl Printer {
@@ -148,29 +157,34 @@ impl Printer {
                 let verb = if *resumed { "resumed" } else { "started" };
                 s += &format!(
                     "[{provider} {verb}: {}]\n",
-                    provider_session.as_deref().unwrap_or("-")
+                    inert(provider_session.as_deref().unwrap_or("-"))
                 );
             }
-            AiEvent::User { text } => s += &format!("\n> {text}\n"),
+            AiEvent::User { text } => s += &format!("\n> {}\n", inert_text(text)),
             // Printed again, as `> text`, when it is sent as its own turn.
             AiEvent::Queued { text } => {
-                s += &format!("[queued, sent when this turn ends] > {text}\n")
+                s += &format!(
+                    "[queued, sent when this turn ends] > {}\n",
+                    inert_text(text)
+                )
             }
-            AiEvent::QueueDropped { reason } => s += &format!("[{reason}]\n"),
+            AiEvent::QueueDropped { reason } => s += &format!("[{}]\n", inert_text(reason)),
             AiEvent::AssistantDelta { text } => {
                 self.streaming = true;
-                s += text;
+                // Escaped one character at a time, so a sequence split across deltas
+                // is caught too.
+                s += &inert_text(text);
             }
             AiEvent::Assistant { text } => {
                 if self.streaming {
                     self.streaming = false;
                     s.push('\n');
                 } else {
-                    s += &format!("{text}\n");
+                    s += &format!("{}\n", inert_text(text));
                 }
             }
             AiEvent::ToolCall { name, input, .. } => {
-                s += &format!("[tool {name}] {}\n", cut(input))
+                s += &format!("[tool {}] {}\n", inert(name), cut(input))
             }
             AiEvent::ToolResult {
                 output, is_error, ..
@@ -187,10 +201,11 @@ impl Printer {
                 self.open.push(id.clone());
                 let why = description
                     .as_deref()
-                    .map(|d| format!(" ({d})"))
+                    .map(|d| format!(" ({})", inert(d)))
                     .unwrap_or_default();
                 s += &format!(
-                    "[approval needed] {tool}{why}: {}\n  answer with /allow, /always or /deny\n",
+                    "[approval needed] {}{why}: {}\n  answer with /allow, /always or /deny\n",
+                    inert(tool),
                     cut(input)
                 );
             }
@@ -211,7 +226,7 @@ impl Printer {
             } => {
                 let cost = cost_usd.map(|c| format!(", ${c:.4}")).unwrap_or_default();
                 if let Some(m) = message {
-                    s += &format!("[turn failed: {m}]\n");
+                    s += &format!("[turn failed: {}]\n", inert_text(m));
                 }
                 s += &format!(
                     "[turn ended: {} in / {} out tokens{cost}; your turn]\n",
@@ -219,8 +234,8 @@ impl Printer {
                 );
             }
             AiEvent::Interrupted => s += "[interrupted]\n",
-            AiEvent::Error { message } => s += &format!("[error] {message}\n"),
-            AiEvent::Notice { text } => s += &format!("[notice] {text}\n"),
+            AiEvent::Error { message } => s += &format!("[error] {}\n", inert_text(message)),
+            AiEvent::Notice { text } => s += &format!("[notice] {}\n", inert_text(text)),
             AiEvent::Unknown { provider, raw } => {
                 s += &format!(
                     "[{provider} said something this vibemesh does not understand] {}\n",
@@ -229,12 +244,135 @@ impl Printer {
             }
             AiEvent::ProcessEnded { reason, stderr, .. } => {
                 self.open.clear();
-                s += &format!("[{reason}]\n");
+                s += &format!("[{}]\n", inert_text(reason));
                 for l in stderr {
-                    s += &format!("  {l}\n");
+                    s += &format!("  {}\n", inert_text(l));
                 }
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vibemesh_core::proto::{Provider, ai::Usage};
+
+    use super::*;
+
+    fn printed(events: Vec<AiEvent>) -> String {
+        let mut p = Printer::default();
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| {
+                p.entry(&Entry {
+                    seq: i as u64 + 1,
+                    at_ms: 0,
+                    event,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn everything_a_model_or_tool_says_is_printed_inert() {
+        // Escape sequences in every field a model, a tool or the agent fills: a clipboard
+        // write, a window title, a screen clear, a C1 CSI, a DEL, a line overwrite, a
+        // bidi override. A sequence split across two deltas too.
+        let evil = "\x1b]52;c;ZWNobyBwd25lZAo=\x07\x1b]0;t\x07\x1b[2J\u{9b}H\x7f\rX\u{202e}";
+        let s = |t: &str| format!("{t}{evil}");
+        let out = printed(vec![
+            AiEvent::Started {
+                provider: Provider::Claude,
+                provider_session: Some(s("sess")),
+                model: None,
+                resumed: false,
+            },
+            AiEvent::User { text: s("hi") },
+            AiEvent::Queued { text: s("queued") },
+            AiEvent::QueueDropped {
+                reason: s("dropped"),
+            },
+            AiEvent::AssistantDelta {
+                text: "split \x1b".into(),
+            },
+            AiEvent::AssistantDelta {
+                text: "]0;half\x07 done".into(),
+            },
+            // Ends the streamed message (already printed).
+            AiEvent::Assistant {
+                text: "split \x1b]0;half\x07 done".into(),
+            },
+            AiEvent::Assistant { text: s("final") },
+            AiEvent::Assistant {
+                text: format!("line 1\n\tcode\r\n{evil}"),
+            },
+            AiEvent::ToolCall {
+                id: "t1".into(),
+                name: s("Bash"),
+                input: s("{\"command\":\"ls\"}"),
+            },
+            AiEvent::ToolResult {
+                id: "t1".into(),
+                output: s("file list"),
+                is_error: false,
+            },
+            AiEvent::Approval {
+                id: "a1".into(),
+                tool: s("Edit"),
+                input: s("{\"file_path\":\"x\"}"),
+                description: Some(s("edits x")),
+            },
+            AiEvent::TurnEnd {
+                usage: Usage::default(),
+                cost_usd: None,
+                is_error: true,
+                message: Some(s("failed")),
+            },
+            AiEvent::Error {
+                message: s("error"),
+            },
+            AiEvent::Notice { text: s("notice") },
+            AiEvent::Unknown {
+                provider: Provider::Codex,
+                raw: s("raw"),
+            },
+            AiEvent::ProcessEnded {
+                reason: s("ended"),
+                stderr: vec![s("stderr")],
+                clean: false,
+            },
+        ]);
+        let active: Vec<char> = out
+            .chars()
+            .filter(|&c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{202e}')
+            .collect();
+        assert_eq!(active, ['\r'], "only the CR of a CR LF is left:\n{out}");
+        assert!(out.contains("\tcode\r\n"), "{out}");
+        let shown = "\\e]52;c;ZWNobyBwd25lZAo=\\x07\\e]0;t\\x07\\e[2J\\u{9b}H\\x7f\\rX\\u{202e}";
+        for what in [
+            "sess",
+            "hi",
+            "queued",
+            "dropped",
+            "final",
+            "Bash",
+            "ls\"}",
+            "file list",
+            "Edit",
+            "edits x",
+            "x\"}",
+            "failed",
+            "error",
+            "notice",
+            "raw",
+            "ended",
+            "stderr",
+        ] {
+            assert!(out.contains(&format!("{what}{shown}")), "{what}: {out}");
+        }
+        assert!(out.contains("split \\e]0;half\\x07 done"), "{out}");
+        assert!(out.contains("line 1\n\tcode"), "{out}");
     }
 }

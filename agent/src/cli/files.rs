@@ -17,12 +17,14 @@ use vibemesh_core::{
         git::GitMark,
         local::Target,
     },
+    text::inert,
 };
 
 use super::{local, output};
 use crate::config::Home;
 
 /// `vibemesh ls-files <peer> [path]`: a folder's entries with sizes, times and git marks.
+/// Names are printed inert, as `ls` does on a terminal (`--json` keeps them exact).
 pub async fn ls_files(
     home: &Home,
     target: Target,
@@ -41,7 +43,7 @@ pub async fn ls_files(
         anyhow::bail!("the agent answered a listing with something else");
     };
     if entries.is_empty() {
-        println!("{path} is empty.");
+        println!("{} is empty.", inert(&path));
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<[String; 5]> = entries
@@ -62,7 +64,7 @@ pub async fn ls_files(
                 },
                 output::age(e.modified_ms),
                 e.git.map_or(" ", git_letter).into(),
-                format!("{}{suffix}", e.name),
+                format!("{}{suffix}", inert(&e.name)),
             ]
         })
         .collect();
@@ -107,7 +109,8 @@ fn human(n: u64) -> String {
     }
 }
 
-/// `vibemesh cat <peer> <path>`: a file's bytes to stdout (streamed, any size).
+/// `vibemesh cat <peer> <path>`: a file's bytes to stdout (streamed, any size). They are
+/// data, printed as they are, as cat(1) does.
 pub async fn cat(home: &Home, target: Target, path: &str) -> anyhow::Result<ExitCode> {
     let (_, r, w) = local::route(home, target).await?;
     let (_, mut down) = client::open_download(r, w, path).await?;
@@ -265,7 +268,7 @@ struct Progress {
 impl Progress {
     fn new(name: &str, total: u64) -> Self {
         Self {
-            name: name.to_string(),
+            name: inert(name).into_owned(),
             total,
             on: total > 1 << 20 && std::io::stderr().is_terminal(),
             started: Instant::now(),

@@ -1,11 +1,18 @@
 //! `vibemesh git <peer> <path> status|diff|log|branches|worktrees`.
+//!
+//! Paths, branch names, authors and summaries are printed inert; a diff is file content
+//! and is printed as it is, as `git diff` does (so that it still applies with `git
+//! apply`).
 
 use std::{io::Write, process::ExitCode};
 
 use clap::Subcommand;
-use vibemesh_core::proto::{
-    git::{Branch, Commit, GitFile, GitRequest, GitResponse, GitStatus, Worktree},
-    local::Target,
+use vibemesh_core::{
+    proto::{
+        git::{Branch, Commit, GitFile, GitRequest, GitResponse, GitStatus, Worktree},
+        local::Target,
+    },
+    text::inert,
 };
 
 use super::{local, output};
@@ -81,12 +88,12 @@ pub async fn run(
 fn status(s: &GitStatus) -> String {
     let mut out = String::from("## ");
     match (&s.branch, &s.head) {
-        (Some(b), None) => out.push_str(&format!("No commits yet on {b}")),
-        (Some(b), Some(_)) => out.push_str(b),
+        (Some(b), None) => out.push_str(&format!("No commits yet on {}", inert(b))),
+        (Some(b), Some(_)) => out.push_str(&inert(b)),
         (None, _) => out.push_str("HEAD (no branch)"),
     }
     if let Some(up) = &s.upstream {
-        out.push_str(&format!("...{up}"));
+        out.push_str(&format!("...{}", inert(up)));
         let ab: Vec<String> = [("ahead", s.ahead), ("behind", s.behind)]
             .iter()
             .filter(|(_, n)| *n > 0)
@@ -107,9 +114,10 @@ fn status(s: &GitStatus) -> String {
 fn file_line(f: &GitFile) -> String {
     let letter = |c: char| if c == '.' { ' ' } else { c };
     let xy = format!("{}{}", letter(f.index), letter(f.worktree));
+    let path = inert(&f.path);
     match &f.from {
-        Some(from) => format!("{xy} {from} -> {}", f.path),
-        None => format!("{xy} {}", f.path),
+        Some(from) => format!("{xy} {} -> {path}", inert(from)),
+        None => format!("{xy} {path}"),
     }
 }
 
@@ -119,7 +127,8 @@ fn log(list: &[Commit]) -> String {
         .map(|c| {
             let short: String = c.id.chars().take(7).collect();
             let date = date(c.time_ms / 1000);
-            format!("{short} {date} {}  {}\n", c.author, c.summary)
+            let (author, summary) = (inert(&c.author), inert(&c.summary));
+            format!("{short} {date} {author}  {summary}\n")
         })
         .collect()
 }
@@ -128,16 +137,17 @@ fn log(list: &[Commit]) -> String {
 fn branches(list: &[Branch]) -> String {
     let width = list
         .iter()
-        .map(|b| b.name.chars().count())
+        .map(|b| inert(&b.name).chars().count())
         .max()
         .unwrap_or(0);
     list.iter()
         .map(|b| {
             let star = if b.current { '*' } else { ' ' };
             let short: String = b.head.chars().take(7).collect();
+            let name = inert(&b.name);
             let line = match &b.upstream {
-                Some(up) => format!("{star} {:<width$}  {short}  [{up}]", b.name),
-                None => format!("{star} {:<width$}  {short}", b.name),
+                Some(up) => format!("{star} {name:<width$}  {short}  [{}]", inert(up)),
+                None => format!("{star} {name:<width$}  {short}"),
             };
             format!("{}\n", line.trim_end())
         })
@@ -148,7 +158,7 @@ fn branches(list: &[Branch]) -> String {
 fn worktrees(list: &[Worktree]) -> String {
     let width = list
         .iter()
-        .map(|w| w.path.chars().count())
+        .map(|w| inert(&w.path).chars().count())
         .max()
         .unwrap_or(0);
     list.iter()
@@ -161,10 +171,10 @@ fn worktrees(list: &[Worktree]) -> String {
                 .take(7)
                 .collect();
             let branch = match &w.branch {
-                Some(b) => format!("[{b}]"),
+                Some(b) => format!("[{}]", inert(b)),
                 None => "(detached HEAD)".to_string(),
             };
-            format!("{:<width$}  {short} {branch}\n", w.path)
+            format!("{:<width$}  {short} {branch}\n", inert(&w.path))
         })
         .collect()
 }

@@ -13,11 +13,14 @@ mod qr;
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use vibemesh_core::proto::{
-    Provider, Role, SessionId, TermSize,
-    ai::StartConversation,
-    control::CreateSession,
-    local::{AdminReply, AdminRequest, PathKind, Target},
+use vibemesh_core::{
+    proto::{
+        Provider, Role, SessionId, TermSize,
+        ai::StartConversation,
+        control::CreateSession,
+        local::{AdminReply, AdminRequest, PathKind, Target},
+    },
+    text::{inert, inert_text},
 };
 
 use crate::config::{Config, Home};
@@ -270,7 +273,8 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("vibemesh: {e:#}");
+            // Errors quote names and messages from the other machine.
+            eprintln!("vibemesh: {}", inert_text(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -317,12 +321,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Err(unexpected());
             };
             show(json, &p, |p| {
+                let name = inert(&p.name);
                 println!(
-                    "Paired with {} ({}) as {}. Try: vibemesh open {}",
-                    p.name,
+                    "Paired with {name} ({}) as {}. Try: vibemesh open {name}",
                     p.id.fmt_short(),
                     p.our_role.map_or("?".into(), |r| r.to_string()),
-                    p.name
                 )
             })
         }
@@ -366,7 +369,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             else {
                 return Err(unexpected());
             };
-            println!("allowed roots: {}", roots.join(", "));
+            println!("allowed roots: {}", inert(&roots.join(", ")));
             if restart_needed {
                 println!("other changes take effect when the agent restarts");
             }
@@ -390,7 +393,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             show(json, &p, |p| {
                 println!(
                     "Removed {} ({}); its connections are closed.",
-                    p.name,
+                    inert(&p.name),
                     p.id.fmt_short()
                 )
             })

@@ -1,4 +1,8 @@
 //! How commands print: aligned tables for people, `--json` for scripts.
+//!
+//! Every name, title, command, path and message in a table comes from another machine,
+//! a file system or a program, and passes through [`inert`] so that no escape sequence in
+//! it reaches the terminal; `--json` prints it exact.
 
 use serde::Serialize;
 use vibemesh_core::proto::{
@@ -7,6 +11,7 @@ use vibemesh_core::proto::{
     control::ProviderStatus,
     local::{PeerEntry, StatusReport, TicketInfo},
 };
+use vibemesh_core::text::inert;
 
 use crate::session::now_ms;
 
@@ -63,13 +68,13 @@ pub fn sessions(list: &[SessionInfo]) {
         .map(|s| {
             vec![
                 s.id.to_string(),
-                s.title.clone(),
+                inert(&s.title).into_owned(),
                 if s.command.is_empty() {
                     "(login shell)".into()
                 } else {
-                    s.command.join(" ")
+                    inert(&s.command.join(" ")).into_owned()
                 },
-                s.cwd.clone(),
+                inert(&s.cwd).into_owned(),
                 s.size.to_string(),
                 age(s.created_ms),
                 {
@@ -80,9 +85,11 @@ pub fn sessions(list: &[SessionInfo]) {
                         (SessionStatus::Running, None) => "running".into(),
                         (SessionStatus::Running, Some(Waiting::Reply)) => "waiting for you".into(),
                         (SessionStatus::Running, Some(Waiting::Approval { tool })) => {
-                            format!("needs approval ({tool})")
+                            format!("needs approval ({})", inert(tool))
                         }
-                        (SessionStatus::Exited(e), _) => format!("exited ({e})"),
+                        (SessionStatus::Exited(e), _) => {
+                            format!("exited ({})", inert(&e.to_string()))
+                        }
                     };
                     // The disk filled up or went read-only under the recording.
                     match &s.recording_error {
@@ -113,7 +120,9 @@ pub fn providers(list: &[ProviderStatus]) {
                     None => "ready".into(),
                     Some(why) => why.to_string(),
                 },
-                p.program.clone().unwrap_or_else(|| "-".into()),
+                p.program
+                    .as_deref()
+                    .map_or("-".into(), |p| inert(p).into_owned()),
             ]
         })
         .collect();
@@ -130,7 +139,7 @@ pub fn peers(list: &[PeerEntry]) {
         .iter()
         .map(|p| {
             vec![
-                p.name.clone(),
+                inert(&p.name).into_owned(),
                 p.id.fmt_short().to_string(),
                 p.our_role
                     .map_or("-".into(), |r| format!("reachable ({r})")),
@@ -145,9 +154,9 @@ pub fn peers(list: &[PeerEntry]) {
 
 /// `vibemesh status`.
 pub fn status(s: &StatusReport) {
-    println!("Agent   {} ({})", s.name, s.id);
-    println!("Relay   {}", s.relay);
-    println!("Listen  {}", s.addrs.join(", "));
+    println!("Agent   {} ({})", inert(&s.name), s.id);
+    println!("Relay   {}", inert(&s.relay));
+    println!("Listen  {}", inert(&s.addrs.join(", ")));
     println!("Sessions {}", s.sessions);
     if s.peers.is_empty() {
         println!("\nNo peers to reach yet.");
@@ -159,17 +168,23 @@ pub fn status(s: &StatusReport) {
         .iter()
         .map(|p| {
             vec![
-                p.name.clone(),
+                inert(&p.name).into_owned(),
                 p.id.fmt_short().to_string(),
                 if p.online {
                     "online".into()
                 } else {
                     "offline".into()
                 },
-                p.path.clone().unwrap_or_else(|| "-".into()),
+                p.path
+                    .as_deref()
+                    .map_or("-".into(), |p| inert(p).into_owned()),
                 p.rtt_us
                     .map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
-                p.error.clone().unwrap_or_default(),
+                p.error
+                    .as_deref()
+                    .map(inert)
+                    .unwrap_or_default()
+                    .into_owned(),
             ]
         })
         .collect();

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use egui::{Color32, RichText, Ui};
-use vibemesh_core::proto::{SessionInfo, SessionStatus};
+use vibemesh_core::{
+    proto::{SessionInfo, SessionStatus},
+    text::inert,
+};
 
 use super::{DesktopApp, Dialog};
 use crate::{
@@ -33,7 +36,8 @@ pub fn reach_text(m: &Machine) -> String {
     }
 }
 
-/// A session's line: "title · shell · running".
+/// A session's line: "title · shell · running". The title is whatever the session's
+/// creator or program chose: one line, its control characters shown as escapes.
 pub fn session_text(s: &SessionInfo) -> String {
     let status = match &s.status {
         SessionStatus::Running => "running".to_string(),
@@ -44,7 +48,7 @@ pub fn session_text(s: &SessionInfo) -> String {
     } else {
         ""
     };
-    format!("{} · {}{kind} · {status}", s.title, s.provider)
+    format!("{} · {}{kind} · {status}", inert(&s.title), s.provider)
 }
 
 impl DesktopApp {
@@ -100,5 +104,34 @@ impl DesktopApp {
                 ui.separator();
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vibemesh_core::proto::{Provider, SessionId, TermSize};
+
+    use super::*;
+
+    #[test]
+    fn a_session_line_shows_its_title_on_one_line_with_escapes_visible() {
+        let s = SessionInfo {
+            id: SessionId(1),
+            title: "two\nlines\x1b]0;x\x07\u{202e}".into(),
+            provider: Provider::Shell,
+            command: Vec::new(),
+            cwd: "/".into(),
+            size: TermSize::DEFAULT,
+            created_ms: 0,
+            status: SessionStatus::Running,
+            viewers: 0,
+            recording: None,
+            conversation: None,
+            recording_error: None,
+        };
+        assert_eq!(
+            session_text(&s),
+            "two\\nlines\\e]0;x\\x07\\u{202e} · shell · running"
+        );
     }
 }

@@ -7,6 +7,7 @@ use egui::{RichText, Ui};
 use vibemesh_core::{
     client::Conversation,
     proto::{Role, SessionId, SessionInfo, TermSize, local::Target},
+    text::inert,
 };
 
 use super::{DesktopApp, conversation::ConvPane};
@@ -88,7 +89,9 @@ impl Tab {
         }
     }
 
-    /// What the tab strip shows: title, machine, and marks for state and activity.
+    /// What the tab strip shows: title, machine, and marks for state and activity. The
+    /// title (the creator's or the program's) is kept to one line, control characters
+    /// shown as escapes.
     pub fn label(&self) -> String {
         let link = self.link_state();
         let (title, marks) = match &self.body {
@@ -106,7 +109,7 @@ impl Tab {
             }
             TabBody::Conversation(c) => (self.title.clone(), c.marks()),
         };
-        let mut label = format!("{title} · {}", self.machine);
+        let mut label = format!("{} · {}", inert(&title), self.machine);
         match &link {
             Link::Exited(e) => label.push_str(&format!(" [{e}]")),
             Link::Reconnecting(_) | Link::Connecting => label.push_str(" [connecting]"),

@@ -1,0 +1,50 @@
+//! The browser client shows a session title from an agent inert: its escape sequence and
+//! bidi override appear as visible escapes in the session list and the crumb, never as
+//! the raw characters (an override would reorder the rest of the line it is on).
+//!
+//! Needs what `relay_browser.rs` needs; without it the test says what is missing and
+//! passes, except under CI.
+
+use vibemesh_tests::{
+    TestAgent,
+    browser::{self, Script, web_dir},
+    relay::start_relay,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_shows_titles_from_an_agent_inert() {
+    if browser::skip(browser::missing()) {
+        return;
+    }
+    let relay = start_relay(Some(web_dir().join("dist"))).await;
+    let work = tempfile::tempdir().unwrap();
+    let agent = TestAgent::start_config("web-box", &relay.url(), "", &[]);
+    let title = "evil\x1b]0;pwned\x07 \u{202e}gpj.exe";
+    agent.ok(&[
+        "open",
+        "local",
+        "--path",
+        work.path().to_str().unwrap(),
+        "--title",
+        title,
+        "--detached",
+        "--",
+        "sh",
+        "-c",
+        "exec cat",
+    ]);
+    let script = Script::start(
+        "escapes.mjs",
+        &[
+            ("VM_URL", relay.url()),
+            ("VM_TICKET", agent.ticket(&[])),
+            ("VM_AGENT", "web-box".into()),
+        ],
+    );
+    let (ok, out) = script.finish().await;
+    assert!(
+        ok,
+        "the browser script failed:\n{out}\n--- agent log ---\n{}",
+        agent.log()
+    );
+}
