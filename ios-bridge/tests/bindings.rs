@@ -19,10 +19,9 @@ fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// The cdylib the bindings are generated from. Cargo builds it next to this test, since
-/// the library's crate types (staticlib, cdylib, lib) are all produced by the one build
-/// the test links against; should it be missing anyway (another target dir layout), it
-/// is built here with the same cargo and target dir.
+/// The cdylib the bindings are generated from, built here with the same cargo and target
+/// dir: a test build leaves a fresh copy only in `deps/`, so the one at the top of the
+/// target dir may be from an older build (a no-op when it is fresh).
 fn cdylib() -> PathBuf {
     let name = format!(
         "{}vibemesh_ios{}",
@@ -30,9 +29,8 @@ fn cdylib() -> PathBuf {
         std::env::consts::DLL_SUFFIX
     );
     let lib = target_dir().join(&name);
-    if !lib.exists() {
-        cargo(&["build", "-p", "vibemesh-ios", "--lib"]);
-    }
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| cargo(&["build", "-p", "vibemesh-ios", "--lib"]));
     assert!(lib.exists(), "{} was not built", lib.display());
     lib
 }
