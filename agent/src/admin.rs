@@ -52,7 +52,7 @@ impl Agent {
             AdminRequest::Peers => Ok(AdminReply::Peers(self.access.entries())),
             AdminRequest::RemovePeer(name) => {
                 let entry = self.access.remove(&name)?;
-                self.links.forget(&entry.id).await;
+                self.links.forget(&entry.id);
                 Ok(AdminReply::Removed(entry))
             }
             AdminRequest::WaitPath {
@@ -194,38 +194,63 @@ impl Agent {
             .ok_or_else(|| WireError::new(ErrorCode::Internal, "the new peer was not saved"))
     }
 
+    /// Asks `peer` who it is, over our connection to it: a peer is online when it
+    /// answers, not merely when a connection opens (one that revoked us accepts the
+    /// connection and then closes it, saying why).
+    async fn ask_info(&self, peer: &KnownAgent) -> Result<iroh::endpoint::Connection, WireError> {
+        let conn = self.links.get(peer).await?;
+        let pc = vibemesh_core::client::PeerConnection::from_connection(conn.clone());
+        let said = |e: vibemesh_core::client::ClientError| {
+            let e = pc.closed_or(e);
+            match e.wire() {
+                Some(w) if matches!(w.code, ErrorCode::NotPaired | ErrorCode::Revoked) => {
+                    WireError::new(w.code, format!("{} refused us: {}", peer.name, w.message))
+                }
+                Some(w) => w.clone(),
+                None => WireError::new(ErrorCode::Unreachable, format!("{}: {e}", peer.name)),
+            }
+        };
+        let (control, _events, driver) = pc.control().await.map_err(said)?;
+        let driving = tokio::spawn(driver.run());
+        let answer = control.info().await;
+        let _ = control.finish().await;
+        driving.abort();
+        answer.map_err(said)?;
+        Ok(conn)
+    }
+
     async fn status(&self) -> StatusReport {
         let known = self.access.known();
         let checks = known.iter().map(|k| async move {
-            let conn = tokio::time::timeout(STATUS_TIMEOUT, self.links.get(k)).await;
-            let (online, path, rtt_us, error) = match conn {
-                Ok(Ok(c)) => {
-                    let paths = c.paths();
-                    let sel = paths.iter().find(|p| p.is_selected());
-                    (
-                        true,
-                        sel.as_ref().map(|p| {
-                            if p.is_relay() {
-                                PathKind::Relay
-                            } else {
-                                PathKind::Direct
-                            }
-                            .as_str()
-                            .to_string()
-                        }),
-                        sel.as_ref().map(|p| p.rtt().as_micros() as u64),
-                        None,
-                    )
-                }
-                Ok(Err(e)) => (false, None, None, Some(e.message)),
-                Err(_) => (false, None, None, Some("no answer".to_string())),
+            let asked = tokio::time::timeout(STATUS_TIMEOUT, self.ask_info(k)).await;
+            let (conn, error) = match asked {
+                Ok(Ok(c)) => (Some(c), None),
+                Ok(Err(e)) => (None, Some(e.message)),
+                Err(_) => (
+                    None,
+                    Some(format!("no answer within {} s", STATUS_TIMEOUT.as_secs())),
+                ),
             };
+            let selected = conn.as_ref().and_then(|c| {
+                c.paths()
+                    .iter()
+                    .find(|p| p.is_selected())
+                    .map(|p| (p.is_relay(), p.rtt()))
+            });
             PeerStatus {
                 name: k.name.clone(),
                 id: k.id,
-                online,
-                path,
-                rtt_us,
+                online: conn.is_some(),
+                path: selected.map(|(relay, _)| {
+                    if relay {
+                        PathKind::Relay
+                    } else {
+                        PathKind::Direct
+                    }
+                    .as_str()
+                    .to_string()
+                }),
+                rtt_us: selected.map(|(_, rtt)| rtt.as_micros() as u64),
                 error,
             }
         });

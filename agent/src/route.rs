@@ -2,7 +2,6 @@
 //! this agent itself or a paired peer. The CLI's socket uses them, and so can anything
 //! that embeds the agent (the desktop app) through [`Agent::open_stream`].
 
-use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use vibemesh_core::{
     WireError,
@@ -11,8 +10,12 @@ use vibemesh_core::{
 };
 
 use crate::{
+    access::KnownAgent,
     daemon::Agent,
-    net::{links::why_closed, proxy},
+    net::{
+        links::{Links, why_closed},
+        proxy::{self, Redial, Upstream},
+    },
     serve::{Caller, serve_stream},
 };
 
@@ -25,12 +28,12 @@ pub enum Route {
     Local(std::sync::Arc<crate::serve::Services>),
     /// A fresh stream on the connection to a peer.
     Peer {
-        /// The connection, for its close reason.
-        conn: Connection,
         /// The stream.
-        stream: (SendStream, RecvStream),
+        up: Upstream,
         /// The peer's name, for messages.
         name: String,
+        /// A fresh stream on a fresh connection, if this one turns out dead.
+        redial: Redial,
     },
 }
 
@@ -47,20 +50,23 @@ impl Agent {
             )),
             Target::Peer(name) => {
                 let peer = self.access.find_known(name)?;
-                let conn = self.links.get(&peer).await?;
-                let stream = conn
-                    .open_bi()
-                    .await
-                    .map_err(|_| why_closed(&conn, &peer.name))?;
+                let up = upstream(&self.links, &peer).await?;
+                let (links, again) = (self.links.clone(), peer.clone());
+                let redial: Redial = Box::new(move || {
+                    Box::pin(async move {
+                        links.forget(&again.id);
+                        upstream(&links, &again).await
+                    })
+                });
                 Ok((
                     RouteInfo {
                         name: peer.name.clone(),
                         id: peer.id,
                     },
                     Route::Peer {
-                        conn,
-                        stream,
+                        up,
                         name: peer.name,
+                        redial,
                     },
                 ))
             }
@@ -91,9 +97,19 @@ impl Route {
     {
         match self {
             Route::Local(services) => serve_stream(services, Caller::LOCAL, reader, writer).await,
-            Route::Peer { conn, stream, name } => {
-                proxy::relay(reader, writer, stream, conn, name).await
+            Route::Peer { up, name, redial } => {
+                proxy::relay(reader, writer, up, name, redial).await
             }
         }
     }
+}
+
+/// A fresh stream to `peer`, on the live connection or a new one.
+async fn upstream(links: &Links, peer: &KnownAgent) -> Result<Upstream, WireError> {
+    let conn = links.get(peer).await?;
+    let (send, recv) = conn
+        .open_bi()
+        .await
+        .map_err(|_| why_closed(&conn, &peer.name))?;
+    Ok(Upstream { conn, send, recv })
 }

@@ -77,6 +77,28 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// Reads the next message; `Ok(None)` when the stream ended cleanly between frames.
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
+        if !self.fill().await? {
+            return Ok(None);
+        }
+        let msg = postcard::from_bytes(&self.buf)?;
+        // Keep a small buffer between frames; a one-off large frame should not pin 1 MiB.
+        if self.buf.capacity() > 64 * 1024 {
+            self.buf = Vec::new();
+        }
+        Ok(Some(msg))
+    }
+
+    /// Reads the next frame's body undecoded (a proxy that passes frames on); `Ok(None)`
+    /// when the stream ended cleanly between frames. Cancel-safe like [`Self::recv`].
+    pub async fn recv_raw(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        if !self.fill().await? {
+            return Ok(None);
+        }
+        Ok(Some(std::mem::take(&mut self.buf)))
+    }
+
+    /// Reads until a whole frame's body is in `buf`; `false` on a clean end of stream.
+    async fn fill(&mut self) -> Result<bool, FrameError> {
         // Every await is one `read`, which loses nothing when cancelled; progress lives
         // in `self`.
         let cut = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
@@ -85,7 +107,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if n == 0 {
                 // A clean end of stream only between frames.
                 return if self.have == 0 {
-                    Ok(None)
+                    Ok(false)
                 } else {
                     Err(cut().into())
                 };
@@ -109,12 +131,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             self.have += n;
         }
         self.have = 0;
-        let msg = postcard::from_bytes(&self.buf)?;
-        // Keep a small buffer between frames; a one-off large frame should not pin 1 MiB.
-        if self.buf.capacity() > 64 * 1024 {
-            self.buf = Vec::new();
-        }
-        Ok(Some(msg))
+        Ok(true)
     }
 
     /// Gives the byte stream back.
@@ -152,6 +169,20 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         let res = self.inner.write_all(&buf).await;
         self.buf = buf;
         res?;
+        self.inner.flush().await?;
+        Ok(())
+    }
+
+    /// Writes one frame whose body is already encoded (from [`FrameReader::recv_raw`]),
+    /// then flushes.
+    pub async fn send_raw(&mut self, body: &[u8]) -> Result<(), FrameError> {
+        if body.len() > MAX_FRAME {
+            return Err(FrameError::TooLarge(body.len()));
+        }
+        self.inner
+            .write_all(&(body.len() as u32).to_be_bytes())
+            .await?;
+        self.inner.write_all(body).await?;
         self.inner.flush().await?;
         Ok(())
     }

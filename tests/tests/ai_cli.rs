@@ -147,3 +147,43 @@ async fn terminal_mode_runs_codexs_own_interface() {
         t.wait_text("Hello from the fake model");
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structured_attach_reconnects_after_an_agent_restart() {
+    let w = AiWorld::start(FakeModel::start().await, true).await;
+    let id = w
+        .start_session(vibemesh_core::proto::Provider::Claude)
+        .await;
+    let mut t = w.agent.term(&["attach", "local", &id.to_string()], 50, 160);
+    block_in_place(|| {
+        t.wait_text("/quit detaches");
+        t.line("say hello");
+        t.wait_text("You said: say hello");
+        t.wait_text("your turn]");
+    });
+    // The agent stops and comes back; the attached CLI follows by itself.
+    let AiWorld {
+        fake,
+        agent,
+        user_home,
+        work,
+        peer,
+        conn,
+    } = w;
+    drop((peer, conn));
+    let env = vibemesh_tests::ai::ai_env(&fake.url(), user_home.path(), true);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let agent = vibemesh_tests::TestAgent::spawn_env(agent.stop(), "ai", &env);
+    block_in_place(|| {
+        t.wait_text("reconnected");
+        t.line("say again");
+        t.wait_text("You said: say again");
+    });
+    let screen = t.screen();
+    assert_eq!(
+        screen.matches("You said: say hello").count(),
+        1,
+        "nothing is printed twice:\n{screen}"
+    );
+    drop((agent, work));
+}

@@ -31,62 +31,164 @@ const HELP: &str = "[type a message and Enter; /allow /always /deny answer an ap
 /// The longest tool output printed (the whole of it stays in the session).
 const SHOWN_OUTPUT: usize = 2000;
 
-/// Attaches this terminal to structured session `id` on `target`.
+/// How a conversation stream ended.
+enum Ended {
+    /// The user detached (`/quit`, end of input).
+    Detached,
+    /// The agent ended the stream for good (the session is gone, access refused).
+    Final(anyhow::Error),
+    /// The connection dropped (the agent restarted, the network went): attach again.
+    Lost(String),
+}
+
+/// Attaches this terminal to structured session `id` on `target`, and attaches again
+/// by itself when the connection drops (with backoff, as terminals do), fetching only
+/// the entries it has not printed.
 pub async fn run(
     home: &Home,
     target: Target,
     peer: &str,
     id: SessionId,
 ) -> anyhow::Result<ExitCode> {
-    let (_, r, w) = local::route(home, target).await?;
-    let (info, mut reader, mut writer) = client::open_conversation(
+    let mut out = tokio::io::stdout();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut printer = Printer::default();
+    let backoff = client::Backoff::default();
+    let mut failures = 0u32;
+    loop {
+        match attach_once(
+            home,
+            &target,
+            peer,
+            id,
+            &mut printer,
+            &mut lines,
+            failures > 0,
+        )
+        .await
+        {
+            Ok(Ended::Detached) => break,
+            Ok(Ended::Final(e)) => return Err(e),
+            Ok(Ended::Lost(why)) | Err(AttachError::Lost(why)) => {
+                failures += 1;
+                let wait = backoff.delay(failures);
+                let note = format!(
+                    "\n[vibemesh] {}; reconnecting in {:.1} s (try {failures})\n",
+                    inert_text(&why),
+                    wait.as_secs_f64()
+                );
+                out.write_all(note.as_bytes()).await?;
+                out.flush().await?;
+                tokio::time::sleep(wait).await;
+            }
+            Err(AttachError::Final(e)) => return Err(e),
+        }
+    }
+    out.write_all(
+        format!("\n[detached from {id}; `vibemesh attach {peer} {id}` comes back]\n").as_bytes(),
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Why attaching failed.
+enum AttachError {
+    /// Trying again is pointless.
+    Final(anyhow::Error),
+    /// The connection did not come up; try again.
+    Lost(String),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for AttachError {
+    fn from(e: E) -> Self {
+        AttachError::Final(e.into())
+    }
+}
+
+/// One attach: prints what comes (after what `printer` printed already) and sends what
+/// is typed, until the stream ends.
+async fn attach_once(
+    home: &Home,
+    target: &Target,
+    peer: &str,
+    id: SessionId,
+    printer: &mut Printer,
+    lines: &mut tokio::io::Lines<BufReader<tokio::io::Stdin>>,
+    again: bool,
+) -> Result<Ended, AttachError> {
+    let lost = |e: &dyn std::fmt::Display| AttachError::Lost(e.to_string());
+    let (_, r, w) = match local::route(home, target.clone()).await {
+        Ok(s) => s,
+        Err(e) => match e.downcast_ref::<vibemesh_core::WireError>() {
+            Some(w) if !client::is_final(w) => return Err(lost(w)),
+            _ => return Err(AttachError::Final(e)),
+        },
+    };
+    let opened = client::open_conversation(
         r,
         w,
         ConversationOpen {
             session: id,
-            after: None,
+            after: printer.last_seq,
             watch_only: false,
         },
     )
-    .await?;
+    .await;
+    let (info, mut reader, mut writer) = match opened {
+        Ok(s) => s,
+        Err(e) => match e.wire() {
+            Some(w) if client::is_final(w) => return Err(AttachError::Final(e.into())),
+            _ => return Err(lost(&e)),
+        },
+    };
     let mut out = tokio::io::stdout();
-    out.write_all(
+    let head = if again {
+        format!("[vibemesh] reconnected to {peer}\n")
+    } else {
         format!(
             "[{} on {peer}: {} in {}]\n{HELP}\n",
             info.id,
             info.provider,
             inert(&info.cwd)
         )
-        .as_bytes(),
-    )
-    .await?;
+    };
+    out.write_all(head.as_bytes()).await?;
     out.flush().await?;
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut printer = Printer::default();
     loop {
         tokio::select! {
-            frame = reader.next() => match frame? {
-                Some(ConvServerFrame::Entry(e)) => {
+            frame = reader.next() => match frame {
+                Ok(Some(ConvServerFrame::Entry(e))) => {
                     let text = printer.entry(&e);
                     out.write_all(text.as_bytes()).await?;
                     out.flush().await?;
                 }
-                Some(ConvServerFrame::Notice(e)) => {
+                Ok(Some(ConvServerFrame::Notice(e))) => {
                     let e = inert_text(&e.to_string()).into_owned();
                     out.write_all(format!("\n[vibemesh] {e}\n").as_bytes()).await?;
                     out.flush().await?;
                 }
-                Some(ConvServerFrame::Closed(e)) | Some(ConvServerFrame::Refused(e)) => {
-                    anyhow::bail!("{e}");
+                Ok(Some(ConvServerFrame::Closed(e))) | Ok(Some(ConvServerFrame::Refused(e))) => {
+                    return Ok(if client::is_final(&e) {
+                        Ended::Final(anyhow::anyhow!("{e}"))
+                    } else {
+                        Ended::Lost(e.to_string())
+                    });
                 }
-                Some(ConvServerFrame::Attached(_)) => {}
-                None => break,
+                Ok(Some(ConvServerFrame::Attached(_))) => {}
+                Ok(None) => return Ok(Ended::Lost(format!("the stream from {peer} ended"))),
+                Err(e) => return Ok(Ended::Lost(e.to_string())),
             },
             line = lines.next_line() => {
-                let Some(line) = line? else { break };
+                let Some(line) = line? else {
+                    let _ = writer.finish().await;
+                    return Ok(Ended::Detached);
+                };
                 let frame = match line.trim() {
                     "" => continue,
-                    "/quit" => break,
+                    "/quit" => {
+                        let _ = writer.finish().await;
+                        return Ok(Ended::Detached);
+                    }
                     "/interrupt" => ConvClientFrame::Interrupt,
                     "/end" => ConvClientFrame::End,
                     cmd @ ("/allow" | "/always" | "/deny") => {
@@ -103,16 +205,14 @@ pub async fn run(
                     }
                     text => ConvClientFrame::Prompt(text.to_string()),
                 };
-                writer.send(frame).await?;
+                if let Err(e) = writer.send(frame).await {
+                    // Said once, never sent again later: the user decides.
+                    out.write_all(b"[vibemesh] not connected: that line was NOT sent\n").await?;
+                    return Ok(Ended::Lost(e.to_string()));
+                }
             }
         }
     }
-    let _ = writer.finish().await;
-    out.write_all(
-        format!("\n[detached from {id}; `vibemesh attach {peer} {id}` comes back]\n").as_bytes(),
-    )
-    .await?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Turns entries into text for a terminal, inert: whatever the model, a tool or the
@@ -121,6 +221,8 @@ pub async fn run(
 pub struct Printer {
     /// Approval requests not answered yet, oldest first.
     pub open: Vec<String>,
+    /// The last entry printed: a re-attach asks for what came after it.
+    pub last_seq: Option<u64>,
     /// Whether an assistant message is being streamed.
     streaming: bool,
 }
@@ -137,6 +239,7 @@ fn cut(s: &str) -> std::borrow::Cow<'_, str> {
 impl Printer {
     /// The text for one entry.
     pub fn entry(&mut self, e: &Entry) -> String {
+        self.last_seq = Some(e.seq);
         let mut s = String::new();
         if self.streaming
             && !matches!(

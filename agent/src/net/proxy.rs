@@ -1,123 +1,292 @@
 //! Carries a main-protocol stream from the local socket to a peer, frame by frame.
 //!
-//! Requests go up as raw bytes. Answers come down whole frames at a time, so that when
-//! the peer's connection dies mid-stream the local client still gets a well-formed final
-//! frame saying why (revoked, agent gone, network lost) instead of a torn stream.
+//! Frames are passed on whole both ways, so that when the peer's connection dies
+//! mid-stream the local client still gets a well-formed last frame of the kind its
+//! reader expects, saying why (revoked, agent gone, network lost), instead of a torn
+//! stream.
+//!
+//! A connection the peer dropped without our knowing (it crashed and restarted: the
+//! first request after that goes out on a connection nobody answers) is dialed again,
+//! once, and the stream started over on the new one, when the peer never answered
+//! anything on the old one and everything the client sent so far is safe to send twice
+//! (listing, reading, attaching before any key). Anything else fails with its reason.
 
-use std::time::Duration;
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use iroh::endpoint::{Connection, RecvStream, SendStream};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use vibemesh_core::{
-    frame::{FrameReader, FrameWriter, MAX_FRAME},
-    proto::{StreamOpen, attach::ServerFrame, control::ControlFrame},
+    WireError,
+    frame::{FrameReader, FrameWriter},
+    proto::{
+        StreamOpen,
+        ai::ConvServerFrame,
+        attach::{ClientFrame, ServerFrame},
+        control::{ControlFrame, Request, RequestBody},
+        files::{FileRequest, TransferFrame},
+    },
 };
 
 use super::links::why_closed;
 
-/// Relays one stream between the local client and the peer until either side ends.
-pub async fn relay<R, W>(
-    client_r: R,
-    client_w: W,
-    up: (SendStream, RecvStream),
-    conn: Connection,
-    name: String,
-) where
-    R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
-{
-    let (send, recv) = up;
-    let mut client = FrameReader::new(client_r);
-    let open = match client.recv::<StreamOpen>().await {
-        Ok(Some(open)) => open,
-        _ => return,
-    };
-    let is_attach = matches!(open, StreamOpen::Attach(_));
-    let mut upw = FrameWriter::new(send);
-    let mut client_r = client.into_inner();
-    if upw.send(&open).await.is_err() {
-        let mut w = FrameWriter::new(client_w);
-        let _ = send_final(&mut w, is_attach, &conn, &name).await;
-        let _ = w.finish().await;
-        linger(&mut client_r).await;
-        return;
-    }
-    let mut send = upw.into_inner();
-    let upstream = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut client_r, &mut send).await;
-        let _ = send.shutdown().await;
-        client_r
-    });
-    let mut client_w = client_w;
-    if let Err(()) = pump_frames(recv, &mut client_w).await {
-        let mut w = FrameWriter::new(client_w);
-        let _ = send_final(&mut w, is_attach, &conn, &name).await;
-        let _ = w.finish().await;
-        // The copy upward ends at the client's next write, which the dead peer stream
-        // refuses; then wait for the client to hang up.
-        let abort = upstream.abort_handle();
-        match tokio::time::timeout(LINGER, upstream).await {
-            Ok(Ok(mut client_r)) => linger(&mut client_r).await,
-            Ok(Err(_)) => {}
-            Err(_) => abort.abort(),
-        }
-    } else {
-        let _ = client_w.shutdown().await;
-        upstream.abort();
-    }
+/// A stream to the peer: its connection (for the close reason) and both halves.
+pub struct Upstream {
+    /// The connection the stream is on.
+    pub conn: Connection,
+    /// Towards the peer.
+    pub send: SendStream,
+    /// From the peer.
+    pub recv: RecvStream,
 }
+
+/// Opens a stream to the same peer on a fresh connection (the cached one is dead).
+pub type Redial =
+    Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Result<Upstream, WireError>> + Send>> + Send>;
 
 /// How long a client that was just told why its stream ended may take to hang up.
 const LINGER: Duration = Duration::from_secs(2);
 
-/// Keeps reading (and dropping) what the client still sends until it hangs up, bounded
-/// by [`LINGER`]. Closing the socket at once would make the client's next write fail
-/// with a bare "broken pipe" before it has read the final frame that says why.
-async fn linger<R: AsyncRead + Unpin>(client_r: &mut R) {
-    let _ = tokio::time::timeout(LINGER, tokio::io::copy(client_r, &mut tokio::io::sink())).await;
+/// The way up to the peer, shared by the task that carries the client's frames and the
+/// relay that may swap in a fresh stream. Held while a frame goes up, so a swap never
+/// falls between noting a frame and sending it.
+struct Up {
+    writer: FrameWriter<SendStream>,
+    /// The client finished sending.
+    client_done: bool,
 }
 
-/// Copies whole frames; `Err` when the peer's side failed (not a clean end).
-async fn pump_frames<W: AsyncWrite + Unpin>(mut recv: RecvStream, out: &mut W) -> Result<(), ()> {
-    let mut buf = Vec::new();
+type SharedUp = Arc<tokio::sync::Mutex<Up>>;
+
+/// What to send again on a fresh stream; `None` once that would not be safe (something
+/// unsafe was sent, or the peer answered). Never held across an await.
+type Replay = Arc<std::sync::Mutex<Option<Vec<Vec<u8>>>>>;
+
+fn lock(r: &Replay) -> std::sync::MutexGuard<'_, Option<Vec<Vec<u8>>>> {
+    r.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Relays one stream between the local client and the peer until either side ends.
+pub async fn relay<R, W>(client_r: R, client_w: W, up: Upstream, name: String, redial: Redial)
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let mut client = FrameReader::new(client_r);
+    let mut out = FrameWriter::new(client_w);
+    let Ok(Some(first)) = client.recv_raw().await else {
+        return;
+    };
+    let Ok(open) = postcard::from_bytes::<StreamOpen>(&first) else {
+        return;
+    };
+    let kind = Kind::of(&open);
+    let Upstream {
+        mut conn,
+        send,
+        recv,
+    } = up;
+    let mut writer = FrameWriter::new(send);
+    let _ = writer.send_raw(&first).await;
+    let shared: SharedUp = Arc::new(tokio::sync::Mutex::new(Up {
+        writer,
+        client_done: false,
+    }));
+    let replay: Replay = Arc::new(std::sync::Mutex::new(Some(vec![first])));
+    // The client's frames go up in a task of their own, so a peer slow to take keys
+    // never stops its output from coming down.
+    let upward = tokio::spawn(carry_up(client, kind, shared.clone(), replay.clone()));
+    let mut down = FrameReader::new(recv);
+    let mut redial = Some(redial);
+    let mut started = false;
+    let mut heard = Heard::now(&conn);
     loop {
-        let mut len = [0u8; 4];
-        match AsyncReadExt::read(&mut recv, &mut len[..1]).await {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            Err(_) => return Err(()),
+        let next = tokio::select! {
+            next = down.recv_raw() => next,
+            // Until the peer answers, a connection over which nothing at all comes back
+            // is taken for dead (nothing else tells: a peer that crashed and restarted
+            // drops our packets without a word).
+            _ = tokio::time::sleep(heard.patience), if !started => {
+                if heard.anything_since(&conn) {
+                    heard = Heard::now(&conn);
+                    continue;
+                }
+                Err(vibemesh_core::frame::FrameError::Io(std::io::ErrorKind::TimedOut.into()))
+            }
+        };
+        match next {
+            Ok(Some(frame)) => {
+                if out.send_raw(&frame).await.is_err() {
+                    // The local client went away: not the peer's failure.
+                    break;
+                }
+                if !started {
+                    started = true;
+                    *lock(&replay) = None;
+                }
+            }
+            Ok(None) => {
+                let _ = out.finish().await;
+                break;
+            }
+            Err(_) => {
+                if !started && let Some(again) = redial.take() {
+                    let mut up = shared.lock().await;
+                    let frames = lock(&replay).clone();
+                    if let Some(frames) = frames {
+                        tracing::info!(peer = %name, "the connection was dead; dialing again");
+                        if let Ok(fresh) = again().await {
+                            let mut writer = FrameWriter::new(fresh.send);
+                            for f in &frames {
+                                let _ = writer.send_raw(f).await;
+                            }
+                            if up.client_done {
+                                let _ = writer.finish().await;
+                            }
+                            up.writer = writer;
+                            conn = fresh.conn;
+                            down = FrameReader::new(fresh.recv);
+                            heard = Heard::now(&conn);
+                            continue;
+                        }
+                    }
+                }
+                let _ = send_final(&mut out, kind, started, &conn, &name).await;
+                let _ = out.finish().await;
+                // The task carrying the client's frames ends at the client's hang-up;
+                // closing the socket before that would make its next write fail with a
+                // bare "broken pipe" before it read the frame that says why.
+                let abort = upward.abort_handle();
+                if tokio::time::timeout(LINGER, upward).await.is_err() {
+                    abort.abort();
+                }
+                return;
+            }
         }
-        AsyncReadExt::read_exact(&mut recv, &mut len[1..])
-            .await
-            .map_err(|_| ())?;
-        let n = u32::from_be_bytes(len) as usize;
-        if n > MAX_FRAME {
-            return Err(());
+    }
+    upward.abort();
+}
+
+/// What has come back over a connection, to tell a live peer that is slow to answer from
+/// one that is gone.
+struct Heard {
+    datagrams: u64,
+    /// How long to wait for anything at all: a second (keep-alives come every second),
+    /// longer on a slow path.
+    patience: Duration,
+}
+
+impl Heard {
+    fn now(conn: &Connection) -> Self {
+        let rtt = conn
+            .paths()
+            .iter()
+            .find(|p| p.is_selected())
+            .map(|p| p.rtt())
+            .unwrap_or_default();
+        Self {
+            datagrams: conn.stats().udp_rx.datagrams,
+            patience: (rtt * 3).max(Duration::from_secs(1)),
         }
-        buf.resize(n, 0);
-        AsyncReadExt::read_exact(&mut recv, &mut buf)
-            .await
-            .map_err(|_| ())?;
-        // A local client that went away ends the relay; that is not the peer's failure.
-        if out.write_all(&len).await.is_err() || out.write_all(&buf).await.is_err() {
-            return Ok(());
+    }
+
+    fn anything_since(&self, conn: &Connection) -> bool {
+        conn.stats().udp_rx.datagrams != self.datagrams
+    }
+}
+
+/// Carries the client's frames up until it finishes, noting what may be sent again.
+async fn carry_up<R: AsyncRead + Unpin>(
+    mut client: FrameReader<R>,
+    kind: Kind,
+    shared: SharedUp,
+    replay: Replay,
+) {
+    loop {
+        let frame = client.recv_raw().await;
+        let mut up = shared.lock().await;
+        let Ok(Some(frame)) = frame else {
+            up.client_done = true;
+            let _ = up.writer.finish().await;
+            return;
+        };
+        {
+            let mut r = lock(&replay);
+            let keep = r.is_some() && kind.safe_to_repeat(&frame);
+            match r.as_mut() {
+                Some(frames) if keep => frames.push(frame.clone()),
+                _ => *r = None,
+            }
         }
-        if out.flush().await.is_err() {
-            return Ok(());
+        // A failed write means the peer's side broke: the relay hears it from below.
+        let _ = up.writer.send_raw(&frame).await;
+    }
+}
+
+/// What a stream carries, which says how its reader expects to be told that it ended
+/// and what the client may send on it that is safe to send twice.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Control,
+    Attach,
+    Conversation,
+    Transfer,
+}
+
+impl Kind {
+    fn of(open: &StreamOpen) -> Self {
+        match open {
+            StreamOpen::Control => Kind::Control,
+            StreamOpen::Attach(_) => Kind::Attach,
+            StreamOpen::Conversation(_) => Kind::Conversation,
+            StreamOpen::Download(_) | StreamOpen::Upload(_) => Kind::Transfer,
+        }
+    }
+
+    /// Whether a frame the client sent changes nothing on the peer (looking, asking,
+    /// resizing), so sending it again on a fresh stream is harmless.
+    fn safe_to_repeat(self, frame: &[u8]) -> bool {
+        match self {
+            Kind::Control => match postcard::from_bytes::<Request>(frame) {
+                Ok(r) => matches!(
+                    r.body,
+                    RequestBody::Info
+                        | RequestBody::ListSessions
+                        | RequestBody::Git(_)
+                        | RequestBody::Watch { .. }
+                        | RequestBody::Files(
+                            FileRequest::Roots
+                                | FileRequest::List { .. }
+                                | FileRequest::Stat { .. }
+                                | FileRequest::Read { .. }
+                        )
+                ),
+                Err(_) => false,
+            },
+            Kind::Attach => matches!(
+                postcard::from_bytes::<ClientFrame>(frame),
+                Ok(ClientFrame::Resize(_))
+            ),
+            Kind::Conversation | Kind::Transfer => false,
         }
     }
 }
 
+/// Tells the local client why its stream ended, in the frame its reader understands:
+/// each kind of stream has its own ("refused" before the first frame, "closed" after).
 async fn send_final<W: AsyncWrite + Unpin>(
     w: &mut FrameWriter<W>,
-    is_attach: bool,
+    kind: Kind,
+    started: bool,
     conn: &Connection,
     name: &str,
 ) -> Result<(), vibemesh_core::frame::FrameError> {
-    let why = why_closed(conn, name);
-    if is_attach {
-        w.send(&ServerFrame::Closed(why)).await
-    } else {
-        w.send(&ControlFrame::Closing(why)).await
+    let why: WireError = why_closed(conn, name);
+    match (kind, started) {
+        (Kind::Control, _) => w.send(&ControlFrame::Closing(why)).await,
+        (Kind::Attach, false) => w.send(&ServerFrame::Refused(why)).await,
+        (Kind::Attach, true) => w.send(&ServerFrame::Closed(why)).await,
+        (Kind::Conversation, false) => w.send(&ConvServerFrame::Refused(why)).await,
+        (Kind::Conversation, true) => w.send(&ConvServerFrame::Closed(why)).await,
+        (Kind::Transfer, _) => w.send(&TransferFrame::Failed(why)).await,
     }
 }

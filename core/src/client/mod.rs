@@ -24,6 +24,8 @@ mod conversation;
 #[cfg(all(feature = "net", not(target_arch = "wasm32")))]
 mod endpoint;
 mod files;
+#[cfg(feature = "net")]
+mod peers;
 mod reattach;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
@@ -37,6 +39,8 @@ pub use endpoint::{
     transport_config,
 };
 pub use files::{Download, Upload, open_download, open_upload};
+#[cfg(feature = "net")]
+pub use peers::Peers;
 pub use reattach::{AttachEvent, Backoff, DIAL_TIMEOUT, ReattachHandle, is_final, reattach};
 
 use crate::{WireError, frame::FrameError};
