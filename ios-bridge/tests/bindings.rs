@@ -19,18 +19,23 @@ fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// The cdylib the bindings are generated from, built here with the same cargo and target
-/// dir: a test build leaves a fresh copy only in `deps/`, so the one at the top of the
-/// target dir may be from an older build (a no-op when it is fresh).
+/// The cdylib the bindings are generated from: the one the test build made next to this
+/// test in `deps/` (the copy at the top of the target dir is refreshed only by a build of
+/// the library itself, so it may be older). Built here when missing (another layout).
 fn cdylib() -> PathBuf {
     let name = format!(
         "{}vibemesh_ios{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     );
+    let fresh = target_dir().join("deps").join(&name);
+    if fresh.exists() {
+        return fresh;
+    }
     let lib = target_dir().join(&name);
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| cargo(&["build", "-p", "vibemesh-ios", "--lib"]));
+    if !lib.exists() {
+        cargo(&["build", "-p", "vibemesh-ios", "--lib"]);
+    }
     assert!(lib.exists(), "{} was not built", lib.display());
     lib
 }
