@@ -1,7 +1,8 @@
 //! Every session is recorded as asciinema v2; the recording replays to the same screen.
 
-use std::num::NonZeroU16;
+use std::{num::NonZeroU16, path::Path};
 
+use vibemesh_agent::cast::{CastEvent, CastReader, Header};
 use vibemesh_core::proto::{
     SessionInfo,
     attach::{AttachRequest, ServerFrame},
@@ -10,6 +11,15 @@ use vibemesh_tests::{InProcPeer, TestAgent};
 
 fn nz(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n).unwrap()
+}
+
+/// A whole recording (part), which must be valid asciinema v2 to its last line.
+fn read_cast(path: &Path) -> (Header, Vec<CastEvent>) {
+    let file = std::fs::File::open(path).expect("recording exists");
+    let reader = CastReader::open(std::io::BufReader::new(file)).expect("a valid header");
+    let header = reader.header().clone();
+    let events = reader.collect::<Result<Vec<_>, _>>().expect("valid events");
+    (header, events)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,9 +62,7 @@ async fn the_cast_file_parses_and_replays_to_the_final_screen() {
     // The recording on the agent parses as asciinema v2 and replays to that screen.
     let list = server.json(&["ls"]);
     let path = list[0]["recording"].as_str().expect("recorded").to_string();
-    let file = std::fs::File::open(&path).expect("recording exists");
-    let (header, events) =
-        vibemesh_agent::cast::read(std::io::BufReader::new(file)).expect("valid cast");
+    let (header, events) = read_cast(Path::new(&path));
     assert_eq!(
         (header.width, header.height),
         (info.size.cols, info.size.rows)
@@ -80,3 +88,4 @@ async fn the_cast_file_parses_and_replays_to_the_final_screen() {
     assert_eq!(t.screen(), expected);
     peer.ep.close().await;
 }
+
