@@ -11,6 +11,11 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
+/// The largest `recording_max_mb`: 1 TiB.
+const MAX_RECORDING_MB: u64 = 1 << 20;
+/// The most `recording_parts`.
+const MAX_RECORDING_PARTS: u32 = 1000;
+
 /// The environment variable that puts all files under one folder.
 pub const HOME_ENV: &str = "VIBEMESH_HOME";
 
@@ -113,6 +118,11 @@ pub struct Config {
     pub record_input: bool,
     /// Where recordings go; `recordings/` in the data folder when unset.
     pub recordings_dir: Option<PathBuf>,
+    /// Most MiB one session's recording takes on disk, all its parts together.
+    pub recording_max_mb: u64,
+    /// How many parts a recording is kept in: when the newest is full, a new one starts
+    /// and the oldest after the first is deleted; 1 stops recording at the limit.
+    pub recording_parts: u32,
     /// Most sessions at once.
     pub max_sessions: usize,
     /// Folders clients may browse and edit; the user's home when empty.
@@ -137,6 +147,8 @@ impl Default for Config {
             record: true,
             record_input: false,
             recordings_dir: None,
+            recording_max_mb: 100,
+            recording_parts: 4,
             max_sessions: 1000,
             roots: Vec::new(),
             private: Vec::new(),
@@ -209,6 +221,7 @@ impl Config {
                 self.ticket_ttl_minutes
             ));
         }
+        self.validate_recording_limits()?;
         if self.max_sessions == 0 {
             return Err("max_sessions must be at least 1".into());
         }
@@ -226,6 +239,37 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_recording_limits(&self) -> Result<(), String> {
+        if !(1..=MAX_RECORDING_MB).contains(&self.recording_max_mb) {
+            return Err(format!(
+                "recording_max_mb = {}: must be between 1 and {MAX_RECORDING_MB} (1 TiB)",
+                self.recording_max_mb
+            ));
+        }
+        if !(1..=MAX_RECORDING_PARTS).contains(&self.recording_parts) {
+            return Err(format!(
+                "recording_parts = {}: must be between 1 and {MAX_RECORDING_PARTS}",
+                self.recording_parts
+            ));
+        }
+        // Parts smaller than a MiB would turn a busy session into a stream of files.
+        if u64::from(self.recording_parts) > self.recording_max_mb {
+            return Err(format!(
+                "recording_parts = {} needs recording_max_mb of at least {} (1 MiB a part), not {}",
+                self.recording_parts, self.recording_parts, self.recording_max_mb
+            ));
+        }
+        Ok(())
+    }
+
+    /// The recording limits sessions get.
+    pub fn recording_limits(&self) -> vibemesh_core::proto::holder::RecordingLimits {
+        vibemesh_core::proto::holder::RecordingLimits {
+            max_bytes: self.recording_max_mb.saturating_mul(1 << 20),
+            parts: self.recording_parts,
+        }
     }
 
     /// What no client may reach: this agent's own files (`home`, and recordings kept
@@ -307,5 +351,29 @@ mod tests {
         }
         std::fs::write(&path, "ticket_ttl_minutes = 10080\n").unwrap();
         assert_eq!(Config::load(&path).unwrap().ticket_ttl_minutes, 10080);
+    }
+
+    #[test]
+    fn recording_limits_are_checked_and_the_defaults_match_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(
+            Config::default().recording_limits(),
+            crate::session::recorder::DEFAULT_LIMITS
+        );
+        for (text, key) in [
+            ("recording_max_mb = 0", "recording_max_mb"),
+            ("recording_max_mb = 2000000", "recording_max_mb"),
+            ("recording_max_mb = -1", "recording_max_mb"),
+            ("recording_parts = 0", "recording_parts"),
+            ("recording_max_mb = 3\nrecording_parts = 4", "at least 4"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Config::load(&path).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        std::fs::write(&path, "recording_max_mb = 2\nrecording_parts = 2").unwrap();
+        let limits = Config::load(&path).unwrap().recording_limits();
+        assert_eq!((limits.max_bytes, limits.parts), (2 << 20, 2));
     }
 }

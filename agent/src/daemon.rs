@@ -93,6 +93,7 @@ impl Agent {
                 .recordings_dir
                 .clone()
                 .unwrap_or_else(|| home.recordings.clone()),
+            recording_limits: config.recording_limits(),
             max_sessions: config.max_sessions,
             holders: Some(home.holders()),
         });

@@ -178,6 +178,17 @@ impl Term {
         self.child.wait().expect("wait").exit_code()
     }
 
+    /// Whether the terminal is in canonical mode with echo, as a shell leaves it (raw
+    /// mode turns both off); `None` where the PTY cannot tell.
+    pub fn is_cooked(&self) -> Option<bool> {
+        use nix::sys::termios::LocalFlags;
+        let t = self.master.get_termios()?;
+        Some(
+            t.local_flags
+                .contains(LocalFlags::ICANON | LocalFlags::ECHO),
+        )
+    }
+
     /// Resizes the terminal (the program gets SIGWINCH).
     pub fn resize(&mut self, rows: u16, cols: u16) {
         self.master

@@ -165,6 +165,7 @@ impl Conv {
             viewers: i.viewers,
             recording: None,
             recording_error: None,
+            recording_state: None,
             conversation: Some(ConversationInfo {
                 waiting: i.waiting.clone(),
                 live: i.driver.is_some(),

@@ -17,7 +17,7 @@ use crate::config::Home;
 const HELP: &str = "\r\n[vibemesh escapes, after Enter: ~. detach   ~~ send ~   ~? this help]\r\n";
 /// Undoes modes a full-screen program may have left on: colours, hidden cursor, the
 /// alternate screen, mouse reporting, bracketed paste, application keys.
-const RESET: &str = "\x1b[0m\x1b[?25h\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l\x1b[?1l\x1b>";
+pub(super) const RESET: &str = "\x1b[0m\x1b[?25h\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l\x1b[?1l\x1b>";
 
 /// The size of the terminal on stdout (or stdin), if there is one.
 pub fn terminal_size() -> Option<TermSize> {
@@ -42,12 +42,13 @@ pub fn terminal_size() -> Option<TermSize> {
 }
 
 /// Puts the terminal in raw mode until dropped (also on error or panic).
-struct RawMode {
+pub(super) struct RawMode {
     saved: nix::sys::termios::Termios,
 }
 
 impl RawMode {
-    fn enter() -> Option<Self> {
+    /// Raw mode on stdin; `None` when stdin is not a terminal.
+    pub(super) fn enter() -> Option<Self> {
         use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
         let stdin = std::io::stdin();
         let saved = tcgetattr(stdin.as_fd()).ok()?;
@@ -210,7 +211,7 @@ enum End {
 }
 
 /// Reads stdin on a plain thread: a blocking read must not hold up runtime shutdown.
-fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
+pub(super) fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel(64);
     let _ = std::thread::Builder::new()
         .name("stdin".into())

@@ -200,15 +200,18 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
-    /// Replay an asciinema recording in this terminal.
+    /// Replay an asciinema recording (v2 or v3) in this terminal. Keys: space pauses and
+    /// resumes, `.` steps while paused, `]` plays to the next marker, right arrow skips
+    /// 5 s, `q` or Ctrl-C quits.
     Play {
         /// The `.cast` file.
         file: PathBuf,
-        /// Playback speed (2 = twice as fast).
-        #[arg(long, default_value_t = 1.0)]
+        /// Playback speed, from 0.01 to 1000 (2 = twice as fast).
+        #[arg(short, long, default_value_t = 1.0)]
         speed: f64,
-        /// Longest pause, in seconds, whatever the recording says.
-        #[arg(long)]
+        /// Longest pause, in seconds, whatever the recording says (its own
+        /// `idle_time_limit` otherwise).
+        #[arg(short, long = "idle-time-limit", visible_alias = "idle-limit")]
         idle_limit: Option<f64>,
     },
 }

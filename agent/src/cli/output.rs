@@ -91,10 +91,16 @@ pub fn sessions(list: &[SessionInfo]) {
                             format!("exited ({})", inert(&e.to_string()))
                         }
                     };
-                    // The disk filled up or went read-only under the recording.
-                    match &s.recording_error {
-                        Some(_) => format!("{status}, recording incomplete"),
-                        None => status,
+                    // The disk filled up or went read-only under the recording, or
+                    // its size limit stopped it or deleted parts of it.
+                    let trimmed = s
+                        .recording_state
+                        .as_ref()
+                        .is_some_and(|r| r.dropped_parts > 0);
+                    match (&s.recording_error, trimmed) {
+                        (Some(_), _) => format!("{status}, recording incomplete"),
+                        (None, true) => format!("{status}, recording trimmed"),
+                        (None, false) => status,
                     }
                 },
                 s.viewers.to_string(),

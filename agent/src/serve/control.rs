@@ -152,6 +152,17 @@ async fn handle(
             let mut all = svc.sessions.list();
             all.extend(svc.ai.list());
             all.sort_by_key(|s| s.created_ms);
+            // Recordings grow all the time: their size is measured on disk now.
+            let all = tokio::task::spawn_blocking(move || {
+                for s in &mut all {
+                    if let Some(r) = &mut s.recording_state {
+                        crate::session::recorder::measure(r);
+                    }
+                }
+                all
+            })
+            .await
+            .map_err(|e| WireError::new(ErrorCode::Internal, e.to_string()))?;
             Ok(ResponseBody::Sessions(all))
         }
         RequestBody::CreateSession(mut req) => {

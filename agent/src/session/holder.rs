@@ -91,6 +91,8 @@ struct State {
     exited: Option<ExitInfo>,
     recorder: Option<Recorder>,
     recording_error: Option<String>,
+    /// The connection that asked for recording reports (holder protocol 2).
+    recording_conn: Option<u64>,
     /// Lowers the session's scheduling weight while it floods.
     flood: FloodGuard,
 }
@@ -118,12 +120,32 @@ impl State {
         let Some(r) = self.recorder.as_mut() else {
             return;
         };
+        if r.error().is_some() {
+            return;
+        }
         f(r);
         if let Some(e) = r.error() {
             let e = e.to_string();
-            self.recorder = None;
             self.recording_error = Some(e.clone());
             self.send(&FromHolder::RecordingFailed(e));
+            self.report_recording(true);
+        } else {
+            self.report_recording(false);
+        }
+    }
+
+    /// Tells the agent that asked (holder protocol 2) about the recording's parts, when
+    /// they changed ([`Recorder::report`]) or with `force`.
+    fn report_recording(&mut self, force: bool) {
+        let Some(r) = self.recorder.as_mut() else {
+            return;
+        };
+        let Some(state) = r.report(force) else {
+            return;
+        };
+        let asked = self.recording_conn;
+        if asked.is_some() && self.conn.as_ref().map(|(n, _)| *n) == asked {
+            self.send(&FromHolder::Recording(state));
         }
     }
 }
@@ -216,6 +238,14 @@ impl Shared {
                 ToHolder::Remove => {
                     self.remove();
                     return;
+                }
+                ToHolder::Recording(limits) => {
+                    let mut st = lock(&self.state);
+                    st.recording_conn = Some(n);
+                    if let Some(r) = st.recorder.as_mut() {
+                        r.set_limits(limits);
+                    }
+                    st.report_recording(true);
                 }
             }
         }
@@ -459,6 +489,7 @@ fn start(
             exited: None,
             recorder,
             recording_error,
+            recording_conn: None,
             flood: FloodGuard::new(spawned.pid, socket.is_some()),
         }),
         screen: Mutex::new(Screen::new(spawn.size, spawn.scrollback as usize)),

@@ -42,6 +42,8 @@ pub enum LinkEvent {
     Exited(ExitInfo),
     /// The recording stopped early.
     RecordingFailed(String),
+    /// The recording's parts and size (holder protocol 2).
+    Recording(vibemesh_core::proto::RecordingState),
 }
 
 /// Called by the reading task for each [`LinkEvent`].
@@ -220,6 +222,7 @@ impl Link {
                 }
                 FromHolder::Title(t) => on_event(LinkEvent::Title(t)),
                 FromHolder::RecordingFailed(e) => on_event(LinkEvent::RecordingFailed(e)),
+                FromHolder::Recording(st) => on_event(LinkEvent::Recording(st)),
                 FromHolder::Exited(info) => self.mark_exited(info, &on_event),
                 FromHolder::Snapshot { bytes, more } => {
                     snap.extend_from_slice(&bytes);

@@ -29,9 +29,9 @@ use tokio::sync::{broadcast, watch};
 use vibemesh_core::{
     ErrorCode, WireError,
     proto::{
-        ExitInfo, Provider, SessionId, SessionInfo, SessionStatus, TermSize,
+        ExitInfo, Provider, RecordingState, SessionId, SessionInfo, SessionStatus, TermSize,
         control::{CreateSession, Event},
-        holder::{HOLDER_VERSION, HolderHello, HolderSpawn, ToHolder},
+        holder::{HOLDER_VERSION, HolderHello, HolderSpawn, RecordingLimits, ToHolder},
     },
 };
 
@@ -55,6 +55,8 @@ pub struct EngineConfig {
     pub record_input: bool,
     /// Where recordings go.
     pub recordings_dir: PathBuf,
+    /// How big each session's recording may grow.
+    pub recording_limits: RecordingLimits,
     /// Most sessions at once.
     pub max_sessions: usize,
     /// Where session holders put their sockets (the agent's folder), so a restarted
@@ -84,6 +86,7 @@ struct Meta {
     status: SessionStatus,
     viewers: u32,
     recording_error: Option<String>,
+    recording_state: Option<Box<RecordingState>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -111,6 +114,7 @@ impl Session {
             viewers: m.viewers,
             recording: self.recording.clone(),
             recording_error: m.recording_error.clone(),
+            recording_state: m.recording_state.clone(),
             conversation: None,
         }
     }
@@ -402,6 +406,7 @@ impl SessionManager {
         hello: HolderHello,
         detached: bool,
     ) -> Result<Arc<Session>, WireError> {
+        let version = hello.version;
         let st = hello.state;
         let id = st.id;
         let (exit_tx, exit_rx) = watch::channel(st.exited.clone());
@@ -423,6 +428,20 @@ impl SessionManager {
                 LinkEvent::RecordingFailed(e) => {
                     tracing::warn!(session = %id, "recording stopped: {e}");
                     lock(&s.meta).recording_error = Some(e);
+                }
+                LinkEvent::Recording(st) => {
+                    // New parts are news for clients; the same parts again (after a
+                    // stop, told already) only update the listing.
+                    let mut m = lock(&s.meta);
+                    let news = m
+                        .recording_state
+                        .as_ref()
+                        .is_none_or(|old| old.parts != st.parts);
+                    m.recording_state = Some(Box::new(st));
+                    drop(m);
+                    if !news {
+                        return;
+                    }
                 }
             }
             mgr.updated(&s);
@@ -448,12 +467,19 @@ impl SessionManager {
                 },
                 viewers: 0,
                 recording_error: st.recording_error,
+                recording_state: None,
             }),
             recording: st.recording,
             detached,
             exited: exit_rx,
         });
         map.insert(id, session.clone());
+        if version >= 2 && session.recording.is_some() {
+            // Answered with the recording's state, then kept up to date.
+            session
+                .link
+                .send(ToHolder::Recording(self.config.recording_limits));
+        }
         Ok(session)
     }
 

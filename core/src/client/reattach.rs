@@ -217,7 +217,7 @@ where
                     }
                     match run(reader, writer, &mut cmds, &events, &mut req).await {
                         End::Final(ev) => {
-                            let _ = events.send(ev).await;
+                            let _ = events.send(*ev).await;
                             return;
                         }
                         End::Lost(error) => error,
@@ -255,8 +255,8 @@ where
 }
 
 enum End {
-    /// Report this and stop.
-    Final(AttachEvent),
+    /// Report this and stop (boxed: an event can carry a whole session's info).
+    Final(Box<AttachEvent>),
     /// The connection dropped for this reason; try again.
     Lost(String),
 }
@@ -325,10 +325,12 @@ async fn run(
                         }
                         continue;
                     }
-                    ServerFrame::Exited(info) => return End::Final(AttachEvent::Exited(info)),
+                    ServerFrame::Exited(info) => {
+                        return End::Final(Box::new(AttachEvent::Exited(info)));
+                    }
                     ServerFrame::Closed(e) | ServerFrame::Refused(e) => {
                         if is_final(&e) {
-                            return End::Final(AttachEvent::Closed(e));
+                            return End::Final(Box::new(AttachEvent::Closed(e)));
                         }
                         return End::Lost(e.to_string());
                     }
@@ -338,7 +340,7 @@ async fn run(
                 Err(e) => return End::Lost(e.to_string()),
             };
             if events.send(ev).await.is_err() {
-                return End::Final(AttachEvent::Detached);
+                return End::Final(Box::new(AttachEvent::Detached));
             }
         }
     };
@@ -364,7 +366,7 @@ async fn run(
                 }
                 Some(Cmd::Detach) | None => {
                     let _ = writer.finish().await;
-                    return End::Final(AttachEvent::Detached);
+                    return End::Final(Box::new(AttachEvent::Detached));
                 }
             }
         }

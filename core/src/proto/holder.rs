@@ -17,10 +17,11 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::{ExitInfo, Provider, SessionId, TermSize};
+use super::{ExitInfo, Provider, RecordingState, SessionId, TermSize};
 
-/// The protocol version this build speaks.
-pub const HOLDER_VERSION: u32 = 1;
+/// The protocol version this build speaks. Version 2 added [`ToHolder::Recording`] and
+/// [`FromHolder::Recording`] (recording size limits and state).
+pub const HOLDER_VERSION: u32 = 2;
 /// The oldest holder version this build's agent adopts.
 pub const HOLDER_MIN_VERSION: u32 = 1;
 
@@ -113,6 +114,19 @@ pub enum ToHolder {
     Text,
     /// The session is removed: the holder ends its program (if still running) and exits.
     Remove,
+    /// The recording's size limits (version 2). The holder applies them from now on and
+    /// answers with [`FromHolder::Recording`], which it then sends on this connection
+    /// whenever the recording's state changes.
+    Recording(RecordingLimits),
+}
+
+/// How big a session's recording may grow ([`ToHolder::Recording`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingLimits {
+    /// Most bytes of all parts together.
+    pub max_bytes: u64,
+    /// Most parts kept (at least 1); with 1 the recording stops when it is full.
+    pub parts: u32,
 }
 
 /// What a holder sends the agent.
@@ -141,6 +155,10 @@ pub enum FromHolder {
     Exited(ExitInfo),
     /// The recording stopped (disk full, folder read-only); the session keeps running.
     RecordingFailed(String),
+    /// The recording's files and size (version 2): sent to an agent that sent
+    /// [`ToHolder::Recording`], at once and then whenever its parts change (a new part,
+    /// one deleted) or it stops.
+    Recording(RecordingState),
 }
 
 /// The most bytes of snapshot in one [`FromHolder::Snapshot`] frame.

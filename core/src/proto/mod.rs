@@ -231,9 +231,36 @@ pub struct SessionInfo {
     /// For a structured AI session (attach with [`StreamOpen::Conversation`]): whether
     /// it waits for you. `None` for terminal sessions.
     pub conversation: Option<ai::ConversationInfo>,
-    /// Why the recording stopped early (disk full, folder read-only): it is incomplete,
-    /// while the session itself keeps running.
+    /// Why the recording stopped early (disk full, folder read-only, its size limit
+    /// with `recording_parts = 1`): it is incomplete, while the session keeps running.
     pub recording_error: Option<String>,
+    /// The recording's files and size, and what its size limit cut (from agents and
+    /// holders that report it; `None` otherwise, and for unrecorded sessions).
+    pub recording_state: Option<Box<RecordingState>>,
+}
+
+/// A session's recording on disk: the parts it is kept in and how its size limit cut it.
+///
+/// A recording is written in parts, each a complete asciinema v2 file with its own
+/// header. When the newest part is full, a new one starts; beyond `max_parts`, the
+/// oldest part after the first is deleted, so the beginning of the session and its
+/// latest output are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingState {
+    /// The files it is kept in now, in order: the first part, then the newest ones.
+    pub parts: Vec<String>,
+    /// Bytes in those files together: measured on disk when sessions are listed (in a
+    /// pushed update, as of the last change of parts).
+    pub bytes: u64,
+    /// Parts deleted to stay within the limit.
+    pub dropped_parts: u32,
+    /// Bytes deleted with them.
+    pub dropped_bytes: u64,
+    /// The limit: most bytes of all parts together (each part gets an equal share; a
+    /// part may pass its share by the one event that filled it).
+    pub max_bytes: u64,
+    /// The limit: most parts kept; with 1 the recording stops when it is full.
+    pub max_parts: u32,
 }
 
 #[cfg(test)]

@@ -128,6 +128,7 @@ mod tests {
             recording: None,
             conversation: None,
             recording_error: None,
+            recording_state: None,
         };
         assert_eq!(
             session_text(&s),
