@@ -12,6 +12,7 @@ pub mod ai_scenarios;
 pub mod browser;
 pub mod fake_model;
 pub mod files;
+pub mod netns;
 mod peer;
 pub mod relay;
 mod term;

@@ -4,108 +4,13 @@
 //! confirmed or reported as not sent: none is typed twice or lost silently.
 //! Needs root (network namespaces); skips with a message where that is not allowed.
 
-use std::{path::Path, process::Command, time::Duration};
+use std::time::Duration;
 
 use vibemesh_core::{
     client::{AttachEvent, Backoff, Redialer, reattach},
     proto::attach::AttachRequest,
 };
-use vibemesh_tests::{InProcPeer, TIMEOUT, TestAgent, peer_addr};
-
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// A namespace with one veth link to ours; deleted on drop.
-struct Netns {
-    name: String,
-    host_if: String,
-    ns_ip: String,
-}
-
-impl Netns {
-    fn create() -> Option<Self> {
-        let id = std::process::id();
-        let net = format!("10.{}.{}", 100 + (id >> 8) % 100, id % 250);
-        let ns = Self {
-            name: format!("vmsurv-{id}"),
-            host_if: format!("vmh{id}"),
-            ns_ip: format!("{net}.2"),
-        };
-        let peer_if = format!("vmn{id}");
-        let ok = ip(&["netns", "add", &ns.name])
-            && ip(&["-n", &ns.name, "link", "set", "lo", "up"])
-            && ip(&[
-                "link",
-                "add",
-                &ns.host_if,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &peer_if,
-            ])
-            && ip(&["link", "set", &peer_if, "netns", &ns.name])
-            && ip(&["addr", "add", &format!("{net}.1/24"), "dev", &ns.host_if])
-            && ip(&["link", "set", &ns.host_if, "up"])
-            && ip(&[
-                "-n",
-                &ns.name,
-                "addr",
-                "add",
-                &format!("{net}.2/24"),
-                "dev",
-                &peer_if,
-            ])
-            && ip(&["-n", &ns.name, "link", "set", &peer_if, "up"]);
-        // Dropped (and cleaned up) if any step failed.
-        ok.then_some(ns)
-    }
-
-    fn link(&self, up: bool) {
-        let state = if up { "up" } else { "down" };
-        assert!(ip(&["link", "set", &self.host_if, state]), "link {state}");
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        ip(&["link", "del", &self.host_if]);
-        ip(&["netns", "del", &self.name]);
-    }
-}
-
-/// An agent started inside `ns`, listening on its side of the link.
-fn agent_in(ns: &Netns) -> TestAgent {
-    let home = tempfile::Builder::new().prefix("vm-").tempdir().unwrap();
-    std::fs::write(
-        home.path().join("config.toml"),
-        format!(
-            "name = \"far\"\nrelay = \"none\"\nlisten = [\"{}:0\"]\nrecord = false\n",
-            ns.ns_ip
-        ),
-    )
-    .unwrap();
-    // The agent binary, run inside the namespace (holders stay in there with it).
-    let wrapper = home.path().join("in-netns.sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexec ip netns exec {} {} \"$@\"\n",
-            ns.name,
-            vibemesh_tests::vibemesh_bin().display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = wrapper.clone();
-    TestAgent::spawn_bin(home, "far", Path::new(&bin), &[])
-}
+use vibemesh_tests::{InProcPeer, TIMEOUT, netns::Netns, peer_addr};
 
 /// The next event that is not output; output on the way is applied to `screen`.
 async fn next_event(
@@ -153,11 +58,11 @@ async fn wait_output(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_rides_out_link_drops_and_never_types_twice() {
-    let Some(ns) = Netns::create() else {
+    let Some(ns) = Netns::create("surv") else {
         eprintln!("SKIPPED: cannot create a network namespace here (needs root and `ip`)");
         return;
     };
-    let agent = agent_in(&ns);
+    let agent = ns.agent("far", 0, "record = false");
     let peer = InProcPeer::bind_on("0.0.0.0:0").await;
     peer.pair(&agent, "owner")
         .await

@@ -6,10 +6,12 @@
 //! stream.
 //!
 //! A connection the peer dropped without our knowing (it crashed and restarted: the
-//! first request after that goes out on a connection nobody answers) is dialed again,
-//! once, and the stream started over on the new one, when the peer never answered
-//! anything on the old one and everything the client sent so far is safe to send twice
-//! (listing, reading, attaching before any key). Anything else fails with its reason.
+//! first request after that goes out on a connection nobody answers) is closed once
+//! nothing at all comes back over it for 2 s after a send ([`WatchedSend`]),
+//! and dialed again, once, with the stream started over on the new one, when the peer
+//! never answered anything on the old one and everything the client sent so far is safe
+//! to send twice (listing, reading, attaching before any key). Anything else fails with
+//! its reason.
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
@@ -17,6 +19,7 @@ use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use vibemesh_core::{
     WireError,
+    client::WatchedSend,
     frame::{FrameReader, FrameWriter},
     proto::{
         StreamOpen,
@@ -50,7 +53,7 @@ const LINGER: Duration = Duration::from_secs(2);
 /// relay that may swap in a fresh stream. Held while a frame goes up, so a swap never
 /// falls between noting a frame and sending it.
 struct Up {
-    writer: FrameWriter<SendStream>,
+    writer: FrameWriter<WatchedSend>,
     /// The client finished sending.
     client_done: bool,
 }
@@ -85,7 +88,10 @@ where
         send,
         recv,
     } = up;
-    let mut writer = FrameWriter::new(send);
+    // A peer that crashed and restarted drops our packets without a word: a connection
+    // over which nothing at all comes back after a send is closed, and the stream below
+    // starts over or ends with its reason.
+    let mut writer = FrameWriter::new(WatchedSend::new(send, conn.clone()));
     let _ = writer.send_raw(&first).await;
     let shared: SharedUp = Arc::new(tokio::sync::Mutex::new(Up {
         writer,
@@ -98,22 +104,8 @@ where
     let mut down = FrameReader::new(recv);
     let mut redial = Some(redial);
     let mut started = false;
-    let mut heard = Heard::now(&conn);
     loop {
-        let next = tokio::select! {
-            next = down.recv_raw() => next,
-            // Until the peer answers, a connection over which nothing at all comes back
-            // is taken for dead (nothing else tells: a peer that crashed and restarted
-            // drops our packets without a word).
-            _ = tokio::time::sleep(heard.patience), if !started => {
-                if heard.anything_since(&conn) {
-                    heard = Heard::now(&conn);
-                    continue;
-                }
-                Err(vibemesh_core::frame::FrameError::Io(std::io::ErrorKind::TimedOut.into()))
-            }
-        };
-        match next {
+        match down.recv_raw().await {
             Ok(Some(frame)) => {
                 if out.send_raw(&frame).await.is_err() {
                     // The local client went away: not the peer's failure.
@@ -135,7 +127,8 @@ where
                     if let Some(frames) = frames {
                         tracing::info!(peer = %name, "the connection was dead; dialing again");
                         if let Ok(fresh) = again().await {
-                            let mut writer = FrameWriter::new(fresh.send);
+                            let mut writer =
+                                FrameWriter::new(WatchedSend::new(fresh.send, fresh.conn.clone()));
                             for f in &frames {
                                 let _ = writer.send_raw(f).await;
                             }
@@ -145,7 +138,6 @@ where
                             up.writer = writer;
                             conn = fresh.conn;
                             down = FrameReader::new(fresh.recv);
-                            heard = Heard::now(&conn);
                             continue;
                         }
                     }
@@ -164,34 +156,6 @@ where
         }
     }
     upward.abort();
-}
-
-/// What has come back over a connection, to tell a live peer that is slow to answer from
-/// one that is gone.
-struct Heard {
-    datagrams: u64,
-    /// How long to wait for anything at all: a second (keep-alives come every second),
-    /// longer on a slow path.
-    patience: Duration,
-}
-
-impl Heard {
-    fn now(conn: &Connection) -> Self {
-        let rtt = conn
-            .paths()
-            .iter()
-            .find(|p| p.is_selected())
-            .map(|p| p.rtt())
-            .unwrap_or_default();
-        Self {
-            datagrams: conn.stats().udp_rx.datagrams,
-            patience: (rtt * 3).max(Duration::from_secs(1)),
-        }
-    }
-
-    fn anything_since(&self, conn: &Connection) -> bool {
-        conn.stats().udp_rx.datagrams != self.datagrams
-    }
 }
 
 /// Carries the client's frames up until it finishes, noting what may be sent again.

@@ -50,8 +50,17 @@ impl PeerConnection {
     }
 
     /// Opens a raw bidirectional stream (the caller sends the [`crate::proto::StreamOpen`]).
+    /// When the agent closes the connection on purpose (access revoked, not paired, too
+    /// many connections), reading the stream fails with the agent's reason
+    /// ([`ClientError::wire`] finds it), not with a bare "connection lost".
     pub async fn open_stream(&self) -> Result<(BoxRead, BoxWrite), ClientError> {
         let (send, recv) = self.conn.open_bi().await.map_err(|e| self.lost(e))?;
+        let recv = Explained {
+            inner: recv,
+            conn: self.conn.clone(),
+        };
+        // An agent that is gone never answers what is sent: found out in seconds.
+        let send = super::WatchedSend::new(send, self.conn.clone());
         Ok((Box::new(recv), Box::new(send)))
     }
 
@@ -98,6 +107,33 @@ impl PeerConnection {
         match self.conn.close_reason().as_ref().and_then(close_reason) {
             Some(w) => ClientError::Remote(w),
             None => e,
+        }
+    }
+}
+
+/// A stream's read half whose errors carry the agent's reason when it closed the
+/// connection on purpose.
+struct Explained {
+    inner: iroh::endpoint::RecvStream,
+    conn: Connection,
+}
+
+impl tokio::io::AsyncRead for Explained {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        match polled {
+            std::task::Poll::Ready(Err(e)) => {
+                let why = self.conn.close_reason().as_ref().and_then(close_reason);
+                std::task::Poll::Ready(Err(match why {
+                    Some(w) => std::io::Error::new(e.kind(), w),
+                    None => e,
+                }))
+            }
+            other => other,
         }
     }
 }

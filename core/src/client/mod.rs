@@ -27,6 +27,8 @@ mod files;
 #[cfg(feature = "net")]
 mod peers;
 mod reattach;
+#[cfg(feature = "net")]
+mod silence;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
 #[cfg(feature = "net")]
@@ -42,6 +44,8 @@ pub use files::{Download, Upload, open_download, open_upload};
 #[cfg(feature = "net")]
 pub use peers::Peers;
 pub use reattach::{AttachEvent, Backoff, DIAL_TIMEOUT, ReattachHandle, is_final, reattach};
+#[cfg(feature = "net")]
+pub use silence::{Heard, WatchedSend};
 
 use crate::{WireError, frame::FrameError};
 
@@ -71,10 +75,12 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// The wire error behind this failure, when the agent gave one.
+    /// The wire error behind this failure, when the agent gave one: in an answer, or as
+    /// its reason for closing the connection a stream was on.
     pub fn wire(&self) -> Option<&WireError> {
         match self {
             ClientError::Remote(e) => Some(e),
+            ClientError::Frame(FrameError::Io(io)) => io.get_ref()?.downcast_ref::<WireError>(),
             _ => None,
         }
     }

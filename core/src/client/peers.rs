@@ -5,9 +5,8 @@
 //! whole dial timeout) never holds up anyone who wants another agent, and callers who
 //! want the same agent at the same moment share one dial and its outcome.
 //!
-//! A connection whose last network path went silent is closed at once rather than after
-//! QUIC's idle timeout: the agent it led to is gone (crashed, restarted, off the network),
-//! and the next caller should dial again instead of waiting on a dead connection.
+//! A connection whose agent is gone is found out by the first stream sent on it
+//! ([`super::close_if_silent`]), and the next caller dials again.
 
 use std::{
     collections::HashMap,
@@ -16,7 +15,6 @@ use std::{
 };
 
 use iroh::{Endpoint, EndpointAddr, EndpointId, endpoint::Connection};
-use n0_future::StreamExt;
 use tokio::sync::OnceCell;
 
 use crate::{ErrorCode, WireError, proto::ALPN_MAIN};
@@ -35,9 +33,6 @@ pub struct Peers {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
-
-/// The application close code of a connection given up for silence (0: no error).
-const SILENT: u32 = 0;
 
 impl Peers {
     /// Connections from `ep`; a dial that takes longer than `timeout` fails.
@@ -132,22 +127,5 @@ async fn dial(
             )
         })?
         .map_err(|e| WireError::new(ErrorCode::Unreachable, format!("cannot reach {name}: {e}")))?;
-    n0_future::task::spawn(close_when_silent(conn.clone()));
     Ok(conn)
-}
-
-/// Closes `conn` once every network path it had has gone silent (each is given up after
-/// `PATH_IDLE_TIMEOUT`, 3 s), instead of keeping it for QUIC's idle timeout: nothing
-/// can reach the agent over it any more. Ends when the connection closes.
-async fn close_when_silent(conn: Connection) {
-    let mut had_paths = false;
-    let mut paths = conn.paths_stream();
-    while let Some(list) = paths.next().await {
-        if list.iter().next().is_some() {
-            had_paths = true;
-        } else if had_paths {
-            conn.close(SILENT.into(), b"every path to the agent went silent");
-            break;
-        }
-    }
 }

@@ -223,7 +223,11 @@ where
                         End::Lost(error) => error,
                     }
                 }
-                Err(ClientError::Remote(e)) if is_final(&e) => {
+                Err(e) if e.wire().is_some_and(is_final) => {
+                    let e = e
+                        .wire()
+                        .cloned()
+                        .unwrap_or_else(|| WireError::new(ErrorCode::Unknown(0), e.to_string()));
                     let _ = events.send(AttachEvent::Closed(e)).await;
                     return;
                 }
@@ -337,7 +341,13 @@ async fn run(
                     ServerFrame::Attached(_) => continue,
                 },
                 Ok(None) => return End::Lost("the session stream ended".into()),
-                Err(e) => return End::Lost(e.to_string()),
+                Err(e) => match e.wire() {
+                    // The agent closed the connection for good (access revoked).
+                    Some(w) if is_final(w) => {
+                        return End::Final(Box::new(AttachEvent::Closed(w.clone())));
+                    }
+                    _ => return End::Lost(e.to_string()),
+                },
             };
             if events.send(ev).await.is_err() {
                 return End::Final(Box::new(AttachEvent::Detached));
