@@ -225,7 +225,8 @@ fn revoking_a_peer_ends_its_open_session_stream_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let id = a.open_detached("srv", dir.path(), SHELL);
     let mut t = a.term(&["attach", "srv", &id], 24, 80);
-    t.line("echo before-revoke");
+    // The shell's answer, not the terminal's echo of what was typed.
+    t.line("echo before-''revoke");
     t.wait_text("before-revoke");
 
     let out = server.ok(&["peers", "remove", "a"]);

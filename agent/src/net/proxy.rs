@@ -19,7 +19,7 @@ use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use vibemesh_core::{
     WireError,
-    client::WatchedSend,
+    client::{WatchedSend, close_reason},
     frame::{FrameReader, FrameWriter},
     proto::{
         StreamOpen,
@@ -121,7 +121,17 @@ where
                 break;
             }
             Err(_) => {
-                if !started && let Some(again) = redial.take() {
+                // A peer that closed the connection on purpose (revoked us) said why:
+                // dialing again would only hear "not paired".
+                let said = conn
+                    .close_reason()
+                    .as_ref()
+                    .and_then(close_reason)
+                    .is_some();
+                if !started
+                    && !said
+                    && let Some(again) = redial.take()
+                {
                     let mut up = shared.lock().await;
                     let frames = lock(&replay).clone();
                     if let Some(frames) = frames {
