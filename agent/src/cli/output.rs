@@ -90,6 +90,9 @@ pub fn sessions(list: &[SessionInfo]) {
                         (SessionStatus::Exited(e), _) => {
                             format!("exited ({})", inert(&e.to_string()))
                         }
+                        (SessionStatus::Unreachable(why), _) => {
+                            format!("unreachable: {}", inert(why))
+                        }
                     };
                     // The disk filled up or went read-only under the recording.
                     match &s.recording_error {

@@ -12,6 +12,7 @@ use vibemesh_core::{
     frame::{FrameReader, FrameWriter},
     proto::{
         Role,
+        bounds::fit_listing,
         control::{ControlFrame, Event, Request, RequestBody, Response, ResponseBody},
         git::GitRequest,
     },
@@ -152,6 +153,9 @@ async fn handle(
             let mut all = svc.sessions.list();
             all.extend(svc.ai.list());
             all.sort_by_key(|s| s.created_ms);
+            // Whatever sessions hold, the answer fits a frame: a listing that did not
+            // would end this stream, for every request on it.
+            fit_listing(&mut all);
             Ok(ResponseBody::Sessions(all))
         }
         RequestBody::CreateSession(mut req) => {

@@ -9,6 +9,7 @@
 //! ([`link`]).
 
 mod flood;
+mod osc;
 pub mod holder;
 pub mod hub;
 pub mod link;
