@@ -166,10 +166,10 @@ async fn handle(
         }
         RequestBody::KillSession(id) => {
             owner_only("kill sessions")?;
-            if !svc.ai.kill(id).await? {
-                svc.sessions.kill(id).await?;
+            if svc.ai.kill(id).await? {
+                return Ok(ResponseBody::Killed("stopped".into()));
             }
-            Ok(ResponseBody::Killed)
+            Ok(ResponseBody::Killed(svc.sessions.kill(id).await?))
         }
         RequestBody::Files(req) => Ok(ResponseBody::Files(
             svc.files.handle(req, caller.role).await?,
