@@ -98,7 +98,7 @@ impl Agent {
             holders: Some(home.holders()),
         });
         // Sessions whose holders outlived the last agent (a restart, an upgrade, a crash).
-        let adopted = sessions.adopt();
+        let adopted = sessions.adopt().await;
         if adopted > 0 {
             tracing::info!("adopted {adopted} running sessions");
         }

@@ -75,6 +75,24 @@ fn escape(s: &str, multiline: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The mark [`cut`] leaves where it cut text short.
+pub const CUT_MARK: &str = "…";
+
+/// `s` cut to at most `max` bytes on a character boundary, ending in [`CUT_MARK`] when
+/// anything was cut (when `max` leaves room for it): for text a program, a peer or an
+/// owner controls that must fit a bound, such as a title or a field of a listing.
+/// Borrowed, unchanged, when it fits.
+pub fn cut(s: &str, max: usize) -> Cow<'_, str> {
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
+    if max < CUT_MARK.len() {
+        return Cow::Borrowed(&s[..s.floor_char_boundary(max)]);
+    }
+    let keep = s.floor_char_boundary(max - CUT_MARK.len());
+    Cow::Owned(format!("{}{CUT_MARK}", &s[..keep]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +166,20 @@ mod tests {
             assert!(bad.is_empty(), "{bad:?}");
         }
         assert!(!inert(&all).contains(['\n', '\t', '\r']));
+    }
+
+    #[test]
+    fn cut_keeps_whole_characters_and_marks_the_cut() {
+        assert!(matches!(cut("short", 5), Cow::Borrowed("short")));
+        assert_eq!(cut("abcdefgh", 6), "abc…");
+        // "ü" is two bytes: never split.
+        let s = "üüüüü";
+        for max in 0..=s.len() {
+            let c = cut(s, max);
+            assert!(c.len() <= max, "{max}: {c:?}");
+        }
+        assert_eq!(cut(s, 6), "ü…");
+        assert_eq!(cut(s, 2), "ü");
+        assert_eq!(cut("日本語のテキスト", 9), "日本…");
     }
 }

@@ -109,6 +109,8 @@ impl From<SessionInfo> for Session {
         let (status, running, exit_code) = match &s.status {
             SessionStatus::Running => ("running".to_string(), true, None),
             SessionStatus::Exited(e) => (e.to_string(), false, e.code),
+            // The program may still run: the agent just cannot reach it.
+            status @ SessionStatus::Unreachable(_) => (status.to_string(), true, None),
         };
         Session {
             id: s.id.to_string(),

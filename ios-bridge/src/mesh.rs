@@ -261,7 +261,7 @@ impl Mesh {
         run_on(&self.rt, async move {
             let m = core.find(&machine)?;
             core.links
-                .call(&m, |c| async move { c.kill_session(id).await })
+                .call(&m, |c| async move { c.kill_session(id).await.map(drop) })
                 .await
         })
         .await

@@ -152,6 +152,22 @@ impl TestAgent {
         self.child.id()
     }
 
+    /// The holder process serving this agent's session `id`, found by its socket
+    /// argument.
+    pub fn holder_pid(&self, id: &str) -> Option<u32> {
+        let sock = self.path().join("holders").join(format!("{id}.sock"));
+        let want = sock.to_str()?.to_string();
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let args: Vec<_> = cmd.split(|&b| b == 0).collect();
+            let is_holder = args
+                .first()
+                .is_some_and(|a| a.ends_with(b"vibemesh-holder"));
+            (is_holder && args.get(1).is_some_and(|a| *a == want.as_bytes())).then_some(pid)
+        })
+    }
+
     /// Its home folder.
     pub fn path(&self) -> &Path {
         self.home.path()

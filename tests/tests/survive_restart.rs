@@ -6,21 +6,6 @@ use std::path::{Path, PathBuf};
 
 use vibemesh_tests::{SHELL, Term, TestAgent, vibemesh_bin};
 
-/// The holder process serving session `id` of `agent`, found by its socket argument.
-fn holder_pid(home: &Path, id: &str) -> Option<u32> {
-    let sock = home.join("holders").join(format!("{id}.sock"));
-    let want = sock.to_str()?.to_string();
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-        let args: Vec<_> = cmd.split(|&b| b == 0).collect();
-        let is_holder = args
-            .first()
-            .is_some_and(|a| a.ends_with(b"vibemesh-holder"));
-        (is_holder && args.get(1).is_some_and(|a| *a == want.as_bytes())).then_some(pid)
-    })
-}
-
 /// The inodes of every IP socket on the machine (TCP and UDP, v4 and v6).
 fn ip_socket_inodes() -> Vec<String> {
     ["tcp", "tcp6", "udp", "udp6"]
@@ -57,7 +42,9 @@ fn kill_9_mid_output_keeps_the_session_and_the_attached_cli_reconnects() {
     let dir = tempfile::tempdir().unwrap();
     let script = "read go; seq 1 2000000; echo SEQ-DONE; exec bash --norc --noprofile";
     let id = agent.open_detached("local", dir.path(), &["sh", "-c", script]);
-    let holder = holder_pid(agent.path(), &id).expect("the session has a holder process");
+    let holder = agent
+        .holder_pid(&id)
+        .expect("the session has a holder process");
     let mut t = attach(&agent, &vibemesh_bin(), &id, &[]);
     t.line("go");
     // Output is flowing: kill the agent in the middle of it.
@@ -73,7 +60,7 @@ fn kill_9_mid_output_keeps_the_session_and_the_attached_cli_reconnects() {
     assert!(s.contains("1999999\n2000000\nSEQ-DONE"), "{s}");
     t.line("echo alive-$((40+2))");
     t.wait_text("alive-42");
-    assert_eq!(holder_pid(agent.path(), &id), Some(holder), "same holder");
+    assert_eq!(agent.holder_pid(&id), Some(holder), "same holder");
     let ls = agent.json(&["ls", "local"]);
     assert_eq!(ls[0]["id"], id.as_str());
     assert_eq!(ls[0]["status"], "Running", "{ls}");
@@ -112,7 +99,7 @@ fn a_stopped_agent_replaced_by_a_new_binary_adopts_the_sessions() {
     t.wait_text("kept-42");
 
     // The holder is small and has no network: no IP sockets, and it is not the agent.
-    let holder = holder_pid(agent.path(), &id).expect("holder");
+    let holder = agent.holder_pid(&id).expect("holder");
     let inodes = ip_socket_inodes();
     let fds: Vec<String> = std::fs::read_dir(format!("/proc/{holder}/fd"))
         .unwrap()
@@ -148,7 +135,7 @@ fn a_stopped_agent_replaced_by_a_new_binary_adopts_the_sessions() {
     t.wait_for("reattached", |s| !s.contains("reconnecting in"));
     t.line("echo still-$MARK");
     t.wait_text("still-kept-42");
-    assert_eq!(holder_pid(agent.path(), &id), Some(holder), "same holder");
+    assert_eq!(agent.holder_pid(&id), Some(holder), "same holder");
     // Sessions the new agent starts work as well.
     let other = agent.open_detached("local", dir.path(), &["sh", "-c", "echo new-one; sleep 60"]);
     let t2 = attach(&agent, &bin, &other, &[]);
@@ -156,7 +143,7 @@ fn a_stopped_agent_replaced_by_a_new_binary_adopts_the_sessions() {
     agent.ok(&["kill", "local", &id]);
     agent.ok(&["kill", "local", &other]);
     assert_eq!(
-        holder_pid(agent.path(), &id),
+        agent.holder_pid(&id),
         None,
         "the holder exits with its session"
     );

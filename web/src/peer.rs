@@ -164,6 +164,7 @@ impl Peer {
         self.control
             .kill_session(session_id(&id)?)
             .await
+            .map(drop)
             .map_err(client_err)
     }
 

@@ -97,7 +97,9 @@ async function pairWith(ticket) {
 let view = { name: 'machines' };
 
 function sessionLabel(s) {
-  const st = s.status === 'Running' ? 'running' : `exited (${s.status.Exited?.code ?? '?'})`;
+  const st = s.status === 'Running' ? 'running'
+    : s.status.Unreachable !== undefined ? `unreachable: ${inert(s.status.Unreachable)}`
+    : `exited (${s.status.Exited?.code ?? '?'})`;
   const what = s.conversation ? `${s.provider.toLowerCase()} conversation` : `${s.size.cols}×${s.size.rows}`;
   return `<span class="grow">${esc(inert(s.title))}${waitingBadge(s)} <span class="dim">${esc(inert(s.cwd))} · ${esc(st)} · ${esc(what)}</span></span>`;
 }
@@ -169,7 +171,7 @@ async function renderMachine(id) {
     ${conversationForm(e.info)}
     <ul class="list" id="sessions">${sessions.map((s) => `<li data-id="${s.id}">${sessionLabel(s)}
       <a href="${sessionHref(a, s)}"><button>Open</button></a>
-      <button data-kill="${s.id}">${s.status === 'Running' ? 'Kill' : 'Remove'}</button></li>`).join('')
+      <button data-kill="${s.id}">${s.status.Exited ? 'Remove' : 'Kill'}</button></li>`).join('')
       || '<li class="dim">No sessions.</li>'}</ul>`;
   completeFolders($('#new [name=cwd]'), $('#folders'), e.peer);
   wireConversationForm(a, e);

@@ -486,8 +486,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kill { peer, id } => {
             let id = resolve_id(&home, &peer, &id).await?;
             let control = local::control(&home, target(&peer)).await?;
-            control.kill_session(id).await?;
-            println!("Killed session {id} on {peer}.");
+            let what = control.kill_session(id).await?;
+            println!("Killed session {id} on {peer}: {}.", inert(&what));
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { title, command } => {

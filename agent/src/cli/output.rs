@@ -90,6 +90,9 @@ pub fn sessions(list: &[SessionInfo]) {
                         (SessionStatus::Exited(e), _) => {
                             format!("exited ({})", inert(&e.to_string()))
                         }
+                        (SessionStatus::Unreachable(why), _) => {
+                            format!("unreachable: {}", inert(why))
+                        }
                     };
                     // The disk filled up or went read-only under the recording, or
                     // its size limit stopped it or deleted parts of it.

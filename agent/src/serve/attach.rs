@@ -71,7 +71,14 @@ pub(super) async fn run<R, W>(
         sessions: svc.sessions.clone(),
     };
     svc.sessions.updated(&session);
-    let (snap, sub) = session.snapshot(req.scrollback).await;
+    let (snap, sub) = match session.snapshot(req.scrollback).await {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = writer.send(&ServerFrame::Refused(e)).await;
+            let _ = writer.finish().await;
+            return;
+        }
+    };
     if writer
         .send(&ServerFrame::Attached(session.info()))
         .await
@@ -178,9 +185,16 @@ async fn send_output<W: AsyncWrite + Unpin>(
                     let _ = writer.send(&ServerFrame::Exited(info)).await;
                     return;
                 }
-                Err(RecvError::Lagged(_)) => {
-                    // This viewer fell behind: skip it forward to a fresh screen.
-                    let (snap, fresh) = session.snapshot(0).await;
+                // This viewer fell behind, or output was missed while the link to the
+                // holder was made anew: skip it forward to a fresh screen.
+                Err(RecvError::Lagged(_)) | Ok(Output::Reset) => {
+                    let (snap, fresh) = match session.snapshot(0).await {
+                        Ok(v) => v,
+                        Err(e) => {
+                            let _ = writer.send(&ServerFrame::Closed(e)).await;
+                            return;
+                        }
+                    };
                     if send_snapshot(writer, snap).await.is_err() {
                         return;
                     }

@@ -12,6 +12,7 @@ use vibemesh_core::{
     frame::{FrameReader, FrameWriter},
     proto::{
         Role,
+        bounds::fit_listing,
         control::{ControlFrame, Event, Request, RequestBody, Response, ResponseBody},
         git::GitRequest,
     },
@@ -153,7 +154,7 @@ async fn handle(
             all.extend(svc.ai.list());
             all.sort_by_key(|s| s.created_ms);
             // Recordings grow all the time: their size is measured on disk now.
-            let all = tokio::task::spawn_blocking(move || {
+            let mut all = tokio::task::spawn_blocking(move || {
                 for s in &mut all {
                     if let Some(r) = &mut s.recording_state {
                         crate::session::recorder::measure(r);
@@ -163,6 +164,9 @@ async fn handle(
             })
             .await
             .map_err(|e| WireError::new(ErrorCode::Internal, e.to_string()))?;
+            // Whatever sessions hold, the answer fits a frame: a listing that did not
+            // would end this stream, for every request on it.
+            fit_listing(&mut all);
             Ok(ResponseBody::Sessions(all))
         }
         RequestBody::CreateSession(mut req) => {
@@ -173,10 +177,10 @@ async fn handle(
         }
         RequestBody::KillSession(id) => {
             owner_only("kill sessions")?;
-            if !svc.ai.kill(id).await? {
-                svc.sessions.kill(id).await?;
+            if svc.ai.kill(id).await? {
+                return Ok(ResponseBody::Killed("stopped".into()));
             }
-            Ok(ResponseBody::Killed)
+            Ok(ResponseBody::Killed(svc.sessions.kill(id).await?))
         }
         RequestBody::Files(req) => Ok(ResponseBody::Files(
             svc.files.handle(req, caller.role).await?,

@@ -12,7 +12,11 @@
 //! Output is never held up by the screen: the reader thread forwards each chunk at once
 //! and appends it to a bounded backlog ([`BACKLOG_LIMIT`]) that a parser thread feeds
 //! to vt100. A parser more than that behind skips to the newest output (from a line
-//! boundary), which for a flood of text gives the same screen. Consistency: anything
+//! boundary, ending whatever escape sequence the skip cut off), which for a flood of
+//! text gives the same screen. Whatever the program prints, every message to the agent
+//! fits a frame (titles are cut, snapshots sent in pieces, text cut), so no output can
+//! break the link; should a send fail anyway, the connection is shut down, never left
+//! silent, and the agent connects again. Consistency: anything
 //! sent to the agent is sent under the state lock; a snapshot takes the state lock,
 //! then the screen lock, and renders the screen plus the unparsed backlog; the parser
 //! takes the screen lock before it lets go of the state lock. So a snapshot is exactly
@@ -38,11 +42,13 @@ use vibemesh_core::{
     frame,
     proto::{
         ExitInfo, TermSize,
+        bounds::TITLE_MAX,
         holder::{
             FromHolder, HOLDER_VERSION, HolderHello, HolderSpawn, HolderState, SNAPSHOT_CHUNK,
             ToHolder,
         },
     },
+    text::cut,
 };
 
 use super::{
@@ -60,6 +66,8 @@ const INPUT_QUEUE: usize = 256;
 pub const BACKLOG_LIMIT: usize = 4 << 20;
 /// Bytes the parser takes per turn, so a snapshot waits at most one batch.
 const PARSE_BATCH: usize = 128 << 10;
+/// The most bytes of screen text one answer carries, to fit a frame.
+const TEXT_MAX: usize = frame::MAX_FRAME - 64;
 
 enum Item {
     Data(Bytes),
@@ -102,7 +110,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl State {
-    /// Sends to the connected agent, if any; a failed write means it is gone.
+    /// Sends to the connected agent, if any. A failed write means it is gone; a message
+    /// that cannot be encoded (every one is bounded to fit a frame, so never) must not
+    /// leave the agent waiting on a connection nobody writes to. Either way the
+    /// connection is shut down for both sides: the agent sees the link end at once and
+    /// connects again, and gets a fresh hello.
     fn send(&mut self, msg: &FromHolder) {
         let Some((_, conn)) = self.conn.as_mut() else {
             return;
@@ -111,6 +123,7 @@ impl State {
             .map_err(std::io::Error::other)
             .and_then(|b| conn.write_all(&b));
         if ok.is_err() {
+            let _ = conn.shutdown(std::net::Shutdown::Both);
             self.conn = None;
         }
     }
@@ -233,6 +246,9 @@ impl Shared {
                 ToHolder::Text => {
                     let mut st = lock(&self.state);
                     let text = lock(&self.screen).contents();
+                    // A screen of 1000 x 1000 cells full of combining marks is more
+                    // than a frame.
+                    let text = cut(&text, TEXT_MAX).into_owned();
                     st.send(&FromHolder::Text(text));
                 }
                 ToHolder::Remove => {
@@ -388,6 +404,11 @@ impl Shared {
             let mut screen = lock(&self.screen);
             drop(st);
             let mut title = None;
+            if skipped {
+                // What the parser was in the middle of (an endless title, say) was cut
+                // off: end it, or it would swallow everything that follows.
+                title = screen.resume();
+            }
             for (i, item) in batch.into_iter().enumerate() {
                 match item {
                     Item::Data(c) if i == 0 && skipped => {
@@ -485,7 +506,7 @@ fn start(
             conn: None,
             next_conn: 0,
             size: spawn.size,
-            title: spawn.title.clone(),
+            title: cut(&spawn.title, TITLE_MAX).into_owned(),
             exited: None,
             recorder,
             recording_error,

@@ -13,6 +13,9 @@ pub enum Output {
     Resized(TermSize),
     /// The program ended.
     Exited(ExitInfo),
+    /// Output may have been missed (the link to the holder was made anew): viewers
+    /// start again from a fresh snapshot.
+    Reset,
 }
 
 /// Where a viewer continues after a snapshot.

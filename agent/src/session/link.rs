@@ -6,17 +6,38 @@
 //! after all output it sent before, and the reading task (the only one that broadcasts)
 //! subscribes the requester exactly when the answer arrives. So snapshot + subscription
 //! lose and double nothing.
+//!
+//! The link also notices a holder in trouble, and mends what it can:
+//! - a holder that does not greet within [`HELLO_WAIT`], or answer a request within
+//!   [`ANSWER_WAIT`], is reported as not answering ([`LinkEvent::Trouble`]); the report
+//!   is withdrawn as soon as it sends anything again;
+//! - a connection that breaks (a frame over the limit or that does not decode, a failed
+//!   write) is made again on the holder's socket: the holder greets anew, requests it had
+//!   not answered are asked again, and viewers get a fresh screen ([`Output::Reset`]).
+//!   A holder that cannot be reached again, or a link that keeps breaking, is reported,
+//!   and viewers are told the session ended;
+//! - a holder that closes the connection cleanly has exited (or another agent took it
+//!   over): the same.
 
 use std::{
     collections::VecDeque,
     io::Write,
-    os::unix::net::UnixStream,
-    sync::{Arc, Mutex, MutexGuard},
-    time::Duration,
+    path::PathBuf,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::{
+    net::{
+        UnixStream,
+        unix::{OwnedReadHalf, OwnedWriteHalf},
+    },
+    sync::{broadcast, mpsc, oneshot, watch},
+};
 use vibemesh_core::{
     frame::{self, FrameReader, FrameWriter},
     proto::{
@@ -29,41 +50,97 @@ use vibemesh_core::{
 
 use super::hub::{Output, Subscription};
 
-/// How long a holder has to answer a spawn or a hello.
+/// How long a fresh holder has to answer a spawn.
 const HANDSHAKE: Duration = Duration::from_secs(10);
+/// How long a running holder has to greet a connecting agent before it is reported as
+/// not answering (adoption waits this long at most, for all holders at once).
+pub const HELLO_WAIT: Duration = Duration::from_secs(3);
+/// How long a holder has to answer a request (a snapshot, the screen's text).
+pub const ANSWER_WAIT: Duration = Duration::from_secs(10);
 /// Broadcast slots per session: what a viewer may lag before it is re-snapshotted.
 const RING: usize = 256;
+/// Connections made again within [`BREAKS_WINDOW`] before the link gives up.
+const REPAIRS: u32 = 3;
+const BREAKS_WINDOW: Duration = Duration::from_secs(60);
 
 /// What the link reports to the session manager.
 pub enum LinkEvent {
+    /// The holder greeted (late, when adoption could not wait for it, or again after
+    /// the connection was made anew): the session as it holds it.
+    Hello(Box<HolderHello>),
     /// The program set a title.
     Title(String),
-    /// The program ended (or the holder vanished).
+    /// The program ended.
     Exited(ExitInfo),
     /// The recording stopped early.
     RecordingFailed(String),
+    /// The holder cannot be reached, and why (`None`: it can again).
+    Trouble(Option<String>),
     /// The recording's parts and size (holder protocol 2).
     Recording(vibemesh_core::proto::RecordingState),
 }
 
-/// Called by the reading task for each [`LinkEvent`].
+/// Called by the link's task for each [`LinkEvent`].
 pub type EventHook = Box<dyn Fn(LinkEvent) + Send + Sync>;
 
 enum Pending {
-    Snapshot(oneshot::Sender<(Bytes, Subscription)>),
+    Snapshot(u32, oneshot::Sender<(Bytes, Subscription)>),
     Text(oneshot::Sender<String>),
+}
+
+impl Pending {
+    /// The request this waits for the answer to.
+    fn request(&self) -> ToHolder {
+        match self {
+            Pending::Snapshot(scrollback, _) => ToHolder::Snapshot {
+                scrollback: *scrollback,
+            },
+            Pending::Text(_) => ToHolder::Text,
+        }
+    }
+}
+
+/// Requests waiting for their answers, oldest first.
+#[derive(Default)]
+struct Requests {
+    queue: VecDeque<Pending>,
+    /// How many at the front were taken by the writer of the current connection: the
+    /// ones to ask again when it is made anew (the rest are still in the queue to it).
+    taken: usize,
 }
 
 type Outgoing = (ToHolder, Option<oneshot::Sender<bool>>);
 
+/// How a link ended, for whoever has to clean up after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Still connected.
+    No,
+    /// The holder closed the connection or cannot be reached: it is gone.
+    HolderGone,
+    /// The link gave up on a holder that may still run.
+    GaveUp,
+}
+
 /// A live connection to one holder.
 pub struct Link {
     out: mpsc::UnboundedSender<Outgoing>,
-    pending: Mutex<VecDeque<Pending>>,
+    requests: Mutex<Requests>,
     tx: broadcast::Sender<Output>,
     exited: Mutex<Option<ExitInfo>>,
-    /// Set once the holder's end of the socket has closed.
-    gone: tokio::sync::watch::Sender<bool>,
+    /// Why the holder cannot be reached, while it cannot.
+    trouble: Mutex<Option<String>>,
+    /// Set once the link's task has ended.
+    ended: watch::Sender<Ended>,
+    /// Set once the holder has greeted (at once for a fresh holder).
+    greeted: watch::Sender<bool>,
+    /// The session is being removed: the holder closing is expected.
+    removing: AtomicBool,
+    /// Where the holder listens, to connect again (a holder process).
+    socket: Option<PathBuf>,
+    /// The holder's process id, when it runs apart from the agent.
+    holder_pid: Mutex<Option<u32>>,
+    on_event: EventHook,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -78,24 +155,13 @@ fn lost() -> ExitInfo {
 }
 
 /// Sends `spawn` on a fresh holder's socket and waits for its hello (blocking, bounded).
-pub fn handshake_spawn(conn: &mut UnixStream, spawn: &HolderSpawn) -> Result<HolderHello, String> {
+pub fn handshake_spawn(
+    conn: &mut std::os::unix::net::UnixStream,
+    spawn: &HolderSpawn,
+) -> Result<HolderHello, String> {
     let bytes = frame::encode(spawn).map_err(|e| e.to_string())?;
     conn.write_all(&bytes)
         .map_err(|e| format!("the session holder did not start: {e}"))?;
-    read_hello(conn)
-}
-
-/// Says hello to a running holder (adoption) and reads its state (blocking, bounded).
-pub fn handshake_adopt(conn: &mut UnixStream) -> Result<HolderHello, String> {
-    let bytes = frame::encode(&ToHolder::Hello {
-        version: HOLDER_VERSION,
-    })
-    .map_err(|e| e.to_string())?;
-    conn.write_all(&bytes).map_err(|e| e.to_string())?;
-    read_hello(conn)
-}
-
-fn read_hello(conn: &mut UnixStream) -> Result<HolderHello, String> {
     let _ = conn.set_read_timeout(Some(HANDSHAKE));
     let hello = match frame::read_blocking::<FromHolder>(conn) {
         Ok(Some(FromHolder::Hello(h))) => h,
@@ -105,41 +171,73 @@ fn read_hello(conn: &mut UnixStream) -> Result<HolderHello, String> {
         Err(e) => return Err(format!("the session holder did not answer: {e}")),
     };
     let _ = conn.set_read_timeout(None);
-    if !(HOLDER_MIN_VERSION..=HOLDER_VERSION).contains(&hello.version) {
-        return Err(format!(
-            "the session holder speaks version {}, this agent {HOLDER_MIN_VERSION} to {HOLDER_VERSION}",
-            hello.version
-        ));
-    }
+    check_version(&hello)?;
     Ok(hello)
 }
 
+fn check_version(hello: &HolderHello) -> Result<(), String> {
+    if (HOLDER_MIN_VERSION..=HOLDER_VERSION).contains(&hello.version) {
+        return Ok(());
+    }
+    Err(format!(
+        "the session holder speaks version {}, this agent {HOLDER_MIN_VERSION} to {HOLDER_VERSION}",
+        hello.version
+    ))
+}
+
+/// Why one connection ended.
+enum ConnEnd {
+    /// The holder closed it between frames.
+    Closed,
+    /// It broke: the reason.
+    Broken(String),
+    /// The holder is not one this agent can serve (its version, a refusal): the reason.
+    Unusable(String),
+}
+
 impl Link {
-    /// Serves a connected holder. Must be called inside a tokio runtime.
+    /// Serves a connected holder. `greeted` when the handshake is done (a fresh holder);
+    /// otherwise the link says hello first and reads the holder's hello as its first
+    /// frame, whenever it comes (adoption). Must be called inside a tokio runtime.
     pub fn start(
         conn: UnixStream,
+        greeted: bool,
+        socket: Option<PathBuf>,
+        holder_pid: Option<u32>,
         exited: Option<ExitInfo>,
         on_event: EventHook,
-    ) -> std::io::Result<Arc<Self>> {
-        conn.set_nonblocking(true)?;
-        let conn = tokio::net::UnixStream::from_std(conn)?;
-        let (r, w) = conn.into_split();
+    ) -> Arc<Self> {
         let (out, out_rx) = mpsc::unbounded_channel();
         let link = Arc::new(Self {
             out,
-            pending: Mutex::new(VecDeque::new()),
+            requests: Mutex::default(),
             tx: broadcast::channel(RING).0,
             exited: Mutex::new(exited),
-            gone: tokio::sync::watch::channel(false).0,
+            trouble: Mutex::new(None),
+            ended: watch::channel(Ended::No).0,
+            greeted: watch::channel(greeted).0,
+            removing: AtomicBool::new(false),
+            socket,
+            holder_pid: Mutex::new(holder_pid),
+            on_event,
         });
-        tokio::spawn(write_task(FrameWriter::new(w), out_rx));
-        tokio::spawn(link.clone().read_task(FrameReader::new(r), on_event));
-        Ok(link)
+        tokio::spawn(link.clone().run(conn, greeted, out_rx));
+        link
     }
 
-    /// How the program ended, if it has.
+    /// How the program ended, if it has (as its holder said).
     pub fn exit_info(&self) -> Option<ExitInfo> {
         lock(&self.exited).clone()
+    }
+
+    /// Why the holder cannot be reached now, if it cannot.
+    pub fn trouble(&self) -> Option<String> {
+        lock(&self.trouble).clone()
+    }
+
+    /// The holder's process id, when it runs apart from the agent.
+    pub fn holder_pid(&self) -> Option<u32> {
+        *lock(&self.holder_pid)
     }
 
     /// Types `bytes`; resolves once they are on their way to the holder (which then
@@ -157,44 +255,82 @@ impl Link {
         let _ = self.out.send((msg, None));
     }
 
-    /// The screen and a subscription that continues exactly after it.
-    pub async fn snapshot(&self, scrollback: u32) -> (Bytes, Subscription) {
+    /// Tells the holder the session is removed (it ends the program and exits); its
+    /// closing the connection is expected from now on.
+    pub fn remove(&self) {
+        self.removing.store(true, Ordering::SeqCst);
+        self.send(ToHolder::Remove);
+    }
+
+    /// Queues a request and waits (at most [`ANSWER_WAIT`]) for its answer. `Ok(None)`
+    /// when the link ended without one; `Err` when the holder does not answer.
+    async fn ask<T>(
+        &self,
+        pending: impl FnOnce(oneshot::Sender<T>) -> Pending,
+    ) -> Result<Option<T>, String> {
         let (tx, rx) = oneshot::channel();
         {
-            let mut p = lock(&self.pending);
-            if self
-                .out
-                .send((ToHolder::Snapshot { scrollback }, None))
-                .is_ok()
-            {
-                p.push_back(Pending::Snapshot(tx));
+            let mut r = lock(&self.requests);
+            let p = pending(tx);
+            if self.out.send((p.request(), None)).is_ok() {
+                r.queue.push_back(p);
             }
         }
-        match rx.await {
-            Ok(v) => v,
-            Err(_) => (
-                Bytes::new(),
-                Subscription::Exited(self.exit_info().unwrap_or_else(lost)),
-            ),
+        match tokio::time::timeout(ANSWER_WAIT, rx).await {
+            Ok(answer) => Ok(answer.ok()),
+            Err(_) => {
+                // The answer may still come; it then goes nowhere.
+                let why = self.not_answering(ANSWER_WAIT);
+                self.set_trouble(Some(why.clone()));
+                Err(why)
+            }
         }
     }
 
-    /// The screen's text.
+    /// The screen and a subscription that continues exactly after it; `Err` says why
+    /// the holder gave neither.
+    pub async fn snapshot(&self, scrollback: u32) -> Result<(Bytes, Subscription), String> {
+        match self.ask(|tx| Pending::Snapshot(scrollback, tx)).await? {
+            Some(v) => Ok(v),
+            None => match self.exit_info() {
+                Some(info) => Ok((Bytes::new(), Subscription::Exited(info))),
+                None => Err(self
+                    .trouble()
+                    .unwrap_or_else(|| "its holder is gone".to_string())),
+            },
+        }
+    }
+
+    /// The screen's text (empty when the holder does not answer).
     pub async fn text(&self) -> String {
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut p = lock(&self.pending);
-            if self.out.send((ToHolder::Text, None)).is_ok() {
-                p.push_back(Pending::Text(tx));
-            }
-        }
-        rx.await.unwrap_or_default()
+        self.ask(Pending::Text)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
     }
 
-    /// Resolves once the holder has closed its end (a holder process: it has exited).
-    pub async fn closed(&self) {
-        let mut rx = self.gone.subscribe();
-        let _ = rx.wait_for(|gone| *gone).await;
+    /// Resolves once the link has ended (a holder process: it has exited, or the link
+    /// gave up on it); says how.
+    pub async fn closed(&self) -> Ended {
+        let mut rx = self.ended.subscribe();
+        match rx.wait_for(|e| *e != Ended::No).await {
+            Ok(e) => *e,
+            Err(_) => Ended::HolderGone,
+        }
+    }
+
+    /// Resolves once the holder has greeted (never, if it does not).
+    pub async fn greeted(&self) {
+        let mut rx = self.greeted.subscribe();
+        if rx.wait_for(|g| *g).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// How the link ended, if it has.
+    pub fn ended(&self) -> Ended {
+        *self.ended.borrow()
     }
 
     /// How many viewers are subscribed to live output.
@@ -202,28 +338,155 @@ impl Link {
         self.tx.receiver_count()
     }
 
-    async fn read_task(
+    fn not_answering(&self, waited: Duration) -> String {
+        let who = match self.holder_pid() {
+            Some(pid) => format!("its holder (pid {pid})"),
+            None => "its holder".to_string(),
+        };
+        format!("{who} did not answer within {} s", waited.as_secs())
+    }
+
+    fn set_trouble(&self, why: Option<String>) {
+        {
+            let mut t = lock(&self.trouble);
+            if *t == why {
+                return;
+            }
+            t.clone_from(&why);
+        }
+        match &why {
+            Some(w) => tracing::warn!("a session holder is in trouble: {w}"),
+            None => tracing::info!("a session holder answers again"),
+        }
+        (self.on_event)(LinkEvent::Trouble(why));
+    }
+
+    /// Runs connections to the holder, making them anew when they break, until it is
+    /// gone or removed.
+    async fn run(
         self: Arc<Self>,
-        mut reader: FrameReader<tokio::net::unix::OwnedReadHalf>,
-        on_event: EventHook,
+        mut conn: UnixStream,
+        mut greeted: bool,
+        mut out_rx: mpsc::UnboundedReceiver<Outgoing>,
     ) {
-        let mut snap = BytesMut::new();
-        loop {
-            let msg = match reader.recv::<FromHolder>().await {
-                Ok(Some(m)) => m,
-                Ok(None) | Err(_) => break,
+        let mut repairs: Vec<Instant> = Vec::new();
+        let ended = loop {
+            let first = self.preamble(greeted);
+            let (r, w) = conn.into_split();
+            let end = tokio::select! {
+                end = self.read(FrameReader::new(r), greeted) => end,
+                end = write(FrameWriter::new(w), first, &mut out_rx, &self) => end,
             };
+            if self.removing.load(Ordering::SeqCst) {
+                break Ended::HolderGone;
+            }
+            let why = match end {
+                ConnEnd::Closed => {
+                    self.set_trouble(Some("its holder closed the connection".into()));
+                    break Ended::HolderGone;
+                }
+                ConnEnd::Unusable(why) => {
+                    self.set_trouble(Some(why));
+                    break Ended::GaveUp;
+                }
+                ConnEnd::Broken(why) => why,
+            };
+            let Some(socket) = &self.socket else {
+                self.set_trouble(Some(format!("the link to its holder broke: {why}")));
+                break Ended::GaveUp;
+            };
+            repairs.retain(|t| t.elapsed() < BREAKS_WINDOW);
+            if repairs.len() >= REPAIRS as usize {
+                let msg = format!("the link to its holder keeps breaking ({why})");
+                self.set_trouble(Some(msg));
+                break Ended::GaveUp;
+            }
+            repairs.push(Instant::now());
+            tracing::warn!("the link to a session holder broke ({why}); connecting again");
+            match UnixStream::connect(socket).await {
+                Ok(c) => {
+                    conn = c;
+                    greeted = false;
+                }
+                Err(e) => {
+                    let msg = format!("its holder is gone ({why}; cannot connect again: {e})");
+                    self.set_trouble(Some(msg));
+                    break Ended::HolderGone;
+                }
+            }
+        };
+        // Viewers learn the session ended; requests waiting for answers get none.
+        if self.exit_info().is_none() {
+            let _ = self.tx.send(Output::Exited(lost()));
+        }
+        *lock(&self.requests) = Requests::default();
+        self.ended.send_replace(ended);
+    }
+
+    /// What a connection starts with: our hello when the holder has not greeted on it,
+    /// then the requests the last connection took and left unanswered, in order.
+    fn preamble(&self, greeted: bool) -> Vec<ToHolder> {
+        let mut first = Vec::new();
+        if !greeted {
+            first.push(ToHolder::Hello {
+                version: HOLDER_VERSION,
+            });
+        }
+        let r = lock(&self.requests);
+        first.extend(r.queue.iter().take(r.taken).map(Pending::request));
+        first
+    }
+
+    /// Reads one connection until it ends.
+    async fn read(&self, mut reader: FrameReader<OwnedReadHalf>, greeted: bool) -> ConnEnd {
+        let mut snap = BytesMut::new();
+        let mut awaiting_hello = !greeted;
+        loop {
+            let next = if awaiting_hello {
+                match tokio::time::timeout(HELLO_WAIT, reader.recv::<FromHolder>()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        // Reported; keep waiting (reading is cancel-safe): a holder
+                        // that was only slow, or stopped and resumed, is adopted late.
+                        self.set_trouble(Some(self.not_answering(HELLO_WAIT)));
+                        reader.recv().await
+                    }
+                }
+            } else {
+                reader.recv().await
+            };
+            let msg = match next {
+                Ok(Some(m)) => m,
+                Ok(None) => return ConnEnd::Closed,
+                Err(e) => return ConnEnd::Broken(e.to_string()),
+            };
+            if !awaiting_hello {
+                self.set_trouble(None);
+            }
             match msg {
+                FromHolder::Hello(h) => {
+                    if let Err(e) = check_version(&h) {
+                        return ConnEnd::Unusable(e);
+                    }
+                    awaiting_hello = false;
+                    self.greet(h);
+                }
+                FromHolder::Refused(msg) => return ConnEnd::Unusable(msg),
+                // Nothing else comes before the hello; a holder that says otherwise
+                // is not one we understand.
+                _ if awaiting_hello => {
+                    return ConnEnd::Broken("the session holder answered out of turn".into());
+                }
                 FromHolder::Output(b) => {
                     let _ = self.tx.send(Output::Data(b));
                 }
                 FromHolder::Resized(s) => {
                     let _ = self.tx.send(Output::Resized(s));
                 }
-                FromHolder::Title(t) => on_event(LinkEvent::Title(t)),
-                FromHolder::RecordingFailed(e) => on_event(LinkEvent::RecordingFailed(e)),
-                FromHolder::Recording(st) => on_event(LinkEvent::Recording(st)),
-                FromHolder::Exited(info) => self.mark_exited(info, &on_event),
+                FromHolder::Title(t) => (self.on_event)(LinkEvent::Title(t)),
+                FromHolder::RecordingFailed(e) => (self.on_event)(LinkEvent::RecordingFailed(e)),
+                FromHolder::Recording(st) => (self.on_event)(LinkEvent::Recording(st)),
+                FromHolder::Exited(info) => self.mark_exited(info),
                 FromHolder::Snapshot { bytes, more } => {
                     snap.extend_from_slice(&bytes);
                     if more {
@@ -234,44 +497,77 @@ impl Link {
                         Some(info) => Subscription::Exited(info),
                         None => Subscription::Live(self.tx.subscribe()),
                     };
-                    if let Some(Pending::Snapshot(tx)) = lock(&self.pending).pop_front() {
+                    if let Some(Pending::Snapshot(_, tx)) = self.answered() {
                         let _ = tx.send((bytes, sub));
                     }
                 }
                 FromHolder::Text(t) => {
-                    if let Some(Pending::Text(tx)) = lock(&self.pending).pop_front() {
+                    if let Some(Pending::Text(tx)) = self.answered() {
                         let _ = tx.send(t);
                     }
                 }
-                FromHolder::Hello(_) | FromHolder::Refused(_) => {}
             }
         }
-        // The holder is gone (killed, or removed): the session with it.
-        if self.exit_info().is_none() {
-            self.mark_exited(lost(), &on_event);
-        }
-        lock(&self.pending).clear();
-        self.gone.send_replace(true);
     }
 
-    fn mark_exited(&self, info: ExitInfo, on_event: &EventHook) {
+    /// Takes in a holder's hello: what it holds, and that it answers.
+    fn greet(&self, h: HolderHello) {
+        self.set_trouble(None);
+        *lock(&self.holder_pid) = Some(h.holder_pid);
+        let exited = h.state.exited.clone();
+        (self.on_event)(LinkEvent::Hello(Box::new(h)));
+        self.greeted.send_replace(true);
+        match exited {
+            Some(info) if self.exit_info().is_none() => self.mark_exited(info),
+            // Output may have been missed: viewers start on a fresh screen.
+            _ => {
+                let _ = self.tx.send(Output::Reset);
+            }
+        }
+    }
+
+    /// The request just answered.
+    fn answered(&self) -> Option<Pending> {
+        let mut r = lock(&self.requests);
+        r.taken = r.taken.saturating_sub(1);
+        r.queue.pop_front()
+    }
+
+    fn mark_exited(&self, info: ExitInfo) {
         *lock(&self.exited) = Some(info.clone());
         let _ = self.tx.send(Output::Exited(info.clone()));
-        on_event(LinkEvent::Exited(info));
+        (self.on_event)(LinkEvent::Exited(info));
     }
 }
 
-async fn write_task(
-    mut writer: FrameWriter<tokio::net::unix::OwnedWriteHalf>,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
-) {
-    while let Some((msg, done)) = rx.recv().await {
-        let ok = writer.send(&msg).await.is_ok();
-        if let Some(d) = done {
-            let _ = d.send(ok);
-        }
-        if !ok {
-            break;
+/// Writes `first`, then whatever is queued, to one connection until it fails.
+async fn write(
+    mut writer: FrameWriter<OwnedWriteHalf>,
+    first: Vec<ToHolder>,
+    rx: &mut mpsc::UnboundedReceiver<Outgoing>,
+    link: &Link,
+) -> ConnEnd {
+    for msg in first {
+        if let Err(e) = writer.send(&msg).await {
+            return ConnEnd::Broken(e.to_string());
         }
     }
+    // The link itself holds a sender, so the queue never closes while this runs.
+    while let Some((msg, done)) = rx.recv().await {
+        if matches!(msg, ToHolder::Snapshot { .. } | ToHolder::Text) {
+            lock(&link.requests).taken += 1;
+        }
+        let sent = writer.send(&msg).await;
+        if let Some(d) = done {
+            let _ = d.send(sent.is_ok());
+        }
+        if let Err(e) = sent {
+            return ConnEnd::Broken(e.to_string());
+        }
+    }
+    std::future::pending().await
 }
+
+#[cfg(test)]
+#[path = "link_tests.rs"]
+mod tests;

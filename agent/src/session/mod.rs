@@ -8,41 +8,44 @@
 //! process, and sessions end with it. The agent talks to either over a Unix socket
 //! ([`link`]).
 
+mod adopt;
 mod flood;
+mod held;
 pub mod holder;
 pub mod hub;
+mod kill;
 pub mod link;
+mod osc;
+pub mod process;
 mod pty;
 pub mod recorder;
 pub mod screen;
 
 use std::{
     collections::BTreeMap,
-    os::unix::net::UnixStream,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock},
-    time::Duration,
+    sync::{Arc, RwLock},
 };
 
-use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
 use vibemesh_core::{
     ErrorCode, WireError,
     proto::{
-        ExitInfo, Provider, RecordingState, SessionId, SessionInfo, SessionStatus, TermSize,
+        Provider, SessionId, SessionInfo,
+        bounds::TITLE_MAX,
         control::{CreateSession, Event},
         holder::{HOLDER_VERSION, HolderHello, HolderSpawn, RecordingLimits, ToHolder},
     },
+    text::cut,
 };
 
-use hub::Subscription;
+pub use held::Session;
+use held::{Meta, lock};
 use link::{Link, LinkEvent};
+pub use process::holder_binary;
 
 /// Names the holder binary to use; empty keeps sessions inside the agent process.
 pub const HOLDER_ENV: &str = "VIBEMESH_HOLDER";
-
-/// How long a killed session gets between SIGHUP/SIGTERM and SIGKILL.
-const KILL_GRACE: Duration = Duration::from_secs(2);
 
 /// Settings the engine needs.
 #[derive(Debug, Clone)]
@@ -62,135 +65,6 @@ pub struct EngineConfig {
     /// Where session holders put their sockets (the agent's folder), so a restarted
     /// agent finds them; `None` keeps every session inside this process.
     pub holders: Option<PathBuf>,
-}
-
-/// One session.
-pub struct Session {
-    id: SessionId,
-    provider: Provider,
-    command: Vec<String>,
-    cwd: String,
-    created_ms: u64,
-    pid: Option<u32>,
-    link: Arc<Link>,
-    meta: Mutex<Meta>,
-    recording: Option<String>,
-    /// Held by a holder process: it survives this agent.
-    detached: bool,
-    exited: watch::Receiver<Option<ExitInfo>>,
-}
-
-struct Meta {
-    title: String,
-    size: TermSize,
-    status: SessionStatus,
-    viewers: u32,
-    recording_error: Option<String>,
-    recording_state: Option<Box<RecordingState>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Session {
-    /// Its id.
-    pub fn id(&self) -> SessionId {
-        self.id
-    }
-
-    /// What a listing shows.
-    pub fn info(&self) -> SessionInfo {
-        let m = lock(&self.meta);
-        SessionInfo {
-            id: self.id,
-            title: m.title.clone(),
-            provider: self.provider,
-            command: self.command.clone(),
-            cwd: self.cwd.clone(),
-            size: m.size,
-            created_ms: self.created_ms,
-            status: m.status.clone(),
-            viewers: m.viewers,
-            recording: self.recording.clone(),
-            recording_error: m.recording_error.clone(),
-            recording_state: m.recording_state.clone(),
-            conversation: None,
-        }
-    }
-
-    /// The screen and a subscription to what follows it.
-    pub async fn snapshot(&self, scrollback: u32) -> (Bytes, Subscription) {
-        self.link.snapshot(scrollback).await
-    }
-
-    /// The screen's text (for tests and previews).
-    pub async fn screen_text(&self) -> String {
-        self.link.text().await
-    }
-
-    /// Whether the session is held by a process of its own, so it outlives this agent.
-    pub fn survives_agent(&self) -> bool {
-        self.detached
-    }
-
-    /// Types `bytes` into the program. Resolves once the holder has them: from then on
-    /// they are typed even if this agent dies.
-    pub async fn write_input(&self, bytes: Bytes) -> Result<(), WireError> {
-        if self.exited.borrow().is_some() {
-            return Ok(());
-        }
-        if self.link.input(bytes).await {
-            Ok(())
-        } else {
-            Err(WireError::new(
-                ErrorCode::Internal,
-                "cannot type into the session: its holder is gone",
-            ))
-        }
-    }
-
-    /// Changes the terminal size; returns whether it changed.
-    pub fn resize(&self, size: TermSize) -> Result<bool, WireError> {
-        if !size.is_valid() {
-            return Err(WireError::new(
-                ErrorCode::BadRequest,
-                format!("invalid size {size}"),
-            ));
-        }
-        let mut m = lock(&self.meta);
-        if m.size == size || self.exited.borrow().is_some() {
-            return Ok(false);
-        }
-        self.link.send(ToHolder::Resize(size));
-        m.size = size;
-        Ok(true)
-    }
-
-    /// Counts a viewer in or out.
-    pub fn add_viewers(&self, delta: i32) {
-        let mut m = lock(&self.meta);
-        m.viewers = m.viewers.saturating_add_signed(delta);
-    }
-
-    /// Resolves when the program has ended.
-    pub async fn wait_exit(&self) -> ExitInfo {
-        let mut rx = self.exited.clone();
-        match rx.wait_for(|e| e.is_some()).await {
-            Ok(e) => e.clone().unwrap_or(ExitInfo {
-                code: None,
-                signal: None,
-            }),
-            Err(_) => ExitInfo {
-                code: None,
-                signal: None,
-            },
-        }
-    }
-
-    fn is_running(&self) -> bool {
-        self.exited.borrow().is_none()
-    }
 }
 
 /// All sessions of this agent.
@@ -216,6 +90,12 @@ impl SessionManager {
     }
 
     fn emit(&self, ev: Event) {
+        // Each must fit a frame, whatever a session holds.
+        let ev = match ev {
+            Event::SessionCreated(s) => Event::SessionCreated(s.bounded()),
+            Event::SessionUpdated(s) => Event::SessionUpdated(s.bounded()),
+            ev => ev,
+        };
         let _ = self.events.send(ev);
     }
 
@@ -262,9 +142,8 @@ impl SessionManager {
         self.sessions.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts a session. Waits (briefly, on this thread) for its holder to start the
-    /// program, so a command that cannot start is refused here.
-    pub fn create(self: &Arc<Self>, req: CreateSession) -> Result<Arc<Session>, WireError> {
+    /// Refuses a request that cannot make a session.
+    fn check(&self, req: &CreateSession) -> Result<(), WireError> {
         // An AI provider's terminal session runs its CLI (filled in by `crate::ai`).
         if req.provider != Provider::Shell && req.command.is_empty() {
             return Err(WireError::new(
@@ -287,15 +166,22 @@ impl SessionManager {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Starts a session. Waits (briefly, on this thread) for its holder to start the
+    /// program, so a command that cannot start is refused here.
+    pub fn create(self: &Arc<Self>, req: CreateSession) -> Result<Arc<Session>, WireError> {
+        self.check(&req)?;
         let cwd = resolve_cwd(req.cwd.as_deref())?;
         let mut id = SessionId::random();
         while self.read().contains_key(&id) || self.socket_of(id).is_some_and(|p| p.exists()) {
             id = SessionId::random();
         }
-        let title = req
-            .title
-            .clone()
-            .unwrap_or_else(|| default_title(&req.command));
+        let title = match &req.title {
+            Some(t) => cut(t, TITLE_MAX).into_owned(),
+            None => default_title(&req.command),
+        };
         let recording = self.config.record.then(|| {
             let name = format!("{}-{id}.cast", now_ms());
             self.config.recordings_dir.join(name).display().to_string()
@@ -320,9 +206,10 @@ impl SessionManager {
                 format!("cannot start a session holder: {e}"),
             )
         };
-        let (mut conn, detached) = match self.socket_of(id) {
-            Some(sock) => (start_holder_process(&sock).map_err(internal)?, true),
-            None => (holder::spawn_in_process().map_err(internal)?, false),
+        let socket = self.socket_of(id);
+        let mut conn = match &socket {
+            Some(sock) => process::start_holder(sock).map_err(internal)?,
+            None => holder::spawn_in_process().map_err(internal)?,
         };
         let hello = link::handshake_spawn(&mut conn, &spawn)
             .map_err(|m| WireError::new(ErrorCode::SpawnFailed, m))?;
@@ -331,65 +218,13 @@ impl SessionManager {
         {
             tracing::warn!("session {id} is not recorded to {path}: {e}");
         }
-        let session = self.install(conn, hello, detached)?;
+        let conn = conn
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::UnixStream::from_std(conn))
+            .map_err(|e| WireError::new(ErrorCode::Internal, format!("session holder: {e}")))?;
+        let session = self.install(conn, id, Some(hello), socket);
         self.emit(Event::SessionCreated(session.info()));
         Ok(session)
-    }
-
-    /// Adopts the sessions whose holders outlived an earlier agent (their sockets in
-    /// the holders folder), and removes sockets nobody answers on. Returns how many.
-    pub fn adopt(self: &Arc<Self>) -> usize {
-        let Some(dir) = &self.config.holders else {
-            return 0;
-        };
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return 0;
-        };
-        let mut adopted = 0;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_none_or(|e| e != "sock") {
-                continue;
-            }
-            let Some(id) = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| s.parse::<SessionId>().ok())
-            else {
-                continue;
-            };
-            if self.read().contains_key(&id) {
-                continue;
-            }
-            let mut conn = match UnixStream::connect(&path) {
-                Ok(c) => c,
-                Err(_) => {
-                    // Left over from a holder that died (a reboot, a kill -9).
-                    let _ = std::fs::remove_file(&path);
-                    continue;
-                }
-            };
-            let hello = match link::handshake_adopt(&mut conn) {
-                Ok(h) if h.state.id == id => h,
-                Ok(h) => {
-                    tracing::warn!("{} holds session {}, not {id}", path.display(), h.state.id);
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!("cannot adopt the session at {}: {e}", path.display());
-                    continue;
-                }
-            };
-            match self.install(conn, hello, true) {
-                Ok(s) => {
-                    tracing::info!(session = %id, "adopted a running session");
-                    self.emit(Event::SessionCreated(s.info()));
-                    adopted += 1;
-                }
-                Err(e) => tracing::warn!("cannot adopt session {id}: {e}"),
-            }
-        }
-        adopted
     }
 
     /// Where the holder of `id` listens, when sessions get holder processes.
@@ -399,35 +234,48 @@ impl SessionManager {
         Some(dir.join(format!("{id}.sock")))
     }
 
-    /// Makes a session of a holder that said hello, and lists it.
+    /// Makes a session of a holder connection, and lists it: with its `hello` when it
+    /// has greeted (a fresh holder), or with placeholders until it does (adoption). A
+    /// `socket` means a holder process, which outlives this agent.
     fn install(
         self: &Arc<Self>,
-        conn: UnixStream,
-        hello: HolderHello,
-        detached: bool,
-    ) -> Result<Arc<Session>, WireError> {
-        let version = hello.version;
-        let st = hello.state;
-        let id = st.id;
-        let (exit_tx, exit_rx) = watch::channel(st.exited.clone());
+        conn: tokio::net::UnixStream,
+        id: SessionId,
+        hello: Option<HolderHello>,
+        socket: Option<PathBuf>,
+    ) -> Arc<Session> {
+        let detached = socket.is_some();
+        let exited = hello.as_ref().and_then(|h| h.state.exited.clone());
+        let (exit_tx, exit_rx) = watch::channel(exited.clone());
+        let holder_pid = match (&hello, detached) {
+            (Some(h), true) => Some(h.holder_pid),
+            // In this process: its pid is ours, and must never be signalled.
+            (_, false) => None,
+            (None, true) => conn
+                .peer_cred()
+                .ok()
+                .and_then(|c| c.pid())
+                .and_then(|p| u32::try_from(p).ok()),
+        };
+        let mut meta = Meta::unknown(socket.as_deref().map_or(0, created_ms));
+        if let Some(h) = hello.clone() {
+            meta.learn(h.state);
+        }
         let weak = Arc::downgrade(self);
+        let limits = self.config.recording_limits;
         let on_event = Box::new(move |ev: LinkEvent| {
+            if let LinkEvent::Exited(info) = &ev {
+                let _ = exit_tx.send(Some(info.clone()));
+            }
             let Some(mgr) = weak.upgrade() else { return };
-            let Ok(s) = mgr.get(id) else {
-                if let LinkEvent::Exited(info) = ev {
-                    let _ = exit_tx.send(Some(info));
-                }
-                return;
-            };
+            let Ok(s) = mgr.get(id) else { return };
             match ev {
-                LinkEvent::Title(t) => lock(&s.meta).title = t,
-                LinkEvent::Exited(info) => {
-                    lock(&s.meta).status = SessionStatus::Exited(info.clone());
-                    let _ = exit_tx.send(Some(info));
+                LinkEvent::Hello(h) if h.state.id != id => {
+                    tracing::warn!("the holder of session {id} holds {}", h.state.id);
                 }
-                LinkEvent::RecordingFailed(e) => {
-                    tracing::warn!(session = %id, "recording stopped: {e}");
-                    lock(&s.meta).recording_error = Some(e);
+                LinkEvent::Hello(h) => {
+                    ask_recording(&s, &h, limits);
+                    lock(&s.meta).learn(h.state);
                 }
                 LinkEvent::Recording(st) => {
                     // New parts are news for clients; the same parts again (after a
@@ -443,146 +291,58 @@ impl SessionManager {
                         return;
                     }
                 }
+                LinkEvent::Title(t) => lock(&s.meta).set_title(&t),
+                LinkEvent::RecordingFailed(e) => {
+                    tracing::warn!(session = %id, "recording stopped: {e}");
+                    lock(&s.meta).recording_error = Some(e);
+                }
+                // The session reads these from its link.
+                LinkEvent::Exited(_) | LinkEvent::Trouble(_) => {}
             }
             mgr.updated(&s);
         });
-        // Insert while holding the map, so an instant exit finds the session.
+        // Insert while holding the map, so the link's first news finds the session.
         let mut map = self.write();
-        let link = Link::start(conn, st.exited.clone(), on_event)
-            .map_err(|e| WireError::new(ErrorCode::Internal, format!("session holder: {e}")))?;
+        let link = Link::start(
+            conn,
+            hello.is_some(),
+            socket.clone(),
+            holder_pid,
+            exited,
+            on_event,
+        );
         let session = Arc::new(Session {
             id,
-            provider: st.provider,
-            command: st.command,
-            cwd: st.cwd,
-            created_ms: st.created_ms,
-            pid: st.pid,
             link,
-            meta: Mutex::new(Meta {
-                title: st.title,
-                size: st.size,
-                status: match st.exited {
-                    Some(info) => SessionStatus::Exited(info),
-                    None => SessionStatus::Running,
-                },
-                viewers: 0,
-                recording_error: st.recording_error,
-                recording_state: None,
-            }),
-            recording: st.recording,
+            meta: std::sync::Mutex::new(meta),
             detached,
+            socket,
             exited: exit_rx,
         });
         map.insert(id, session.clone());
-        if version >= 2 && session.recording.is_some() {
-            // Answered with the recording's state, then kept up to date.
-            session
-                .link
-                .send(ToHolder::Recording(self.config.recording_limits));
+        if let Some(h) = &hello {
+            ask_recording(&session, h, limits);
         }
-        Ok(session)
-    }
-
-    /// Stops a running session (SIGHUP and SIGTERM to its process group, SIGKILL after a
-    /// grace period) and removes it; an exited one is just removed.
-    pub async fn kill(&self, id: SessionId) -> Result<(), WireError> {
-        let s = self.get(id)?;
-        if s.is_running()
-            && let Some(pid) = s.pid
-        {
-            use nix::sys::signal::Signal;
-            pty::signal_group(pid, Signal::SIGHUP);
-            pty::signal_group(pid, Signal::SIGTERM);
-            if tokio::time::timeout(KILL_GRACE, s.wait_exit())
-                .await
-                .is_err()
-            {
-                pty::signal_group(pid, Signal::SIGKILL);
-                s.wait_exit().await;
-            }
-        }
-        s.link.send(ToHolder::Remove);
-        if s.detached {
-            // A holder process exits on Remove: answer once it has, so "killed" means
-            // gone (bounded, in case a holder is wedged).
-            let _ = tokio::time::timeout(KILL_GRACE, s.link.closed()).await;
-        }
-        self.write().remove(&id);
-        self.emit(Event::SessionRemoved(id));
-        Ok(())
-    }
-
-    /// Kills every session at once, so it takes one grace period however many there are.
-    pub async fn kill_all(&self) {
-        let ids: Vec<_> = self.read().keys().copied().collect();
-        n0_future::join_all(ids.into_iter().map(|id| self.kill(id))).await;
-    }
-
-    /// Agent shutdown: sessions held in this process end; those with holder processes
-    /// keep running for the next agent to adopt.
-    pub async fn shutdown(&self) {
-        let ids: Vec<_> = self
-            .read()
-            .values()
-            .filter(|s| !s.detached)
-            .map(|s| s.id)
-            .collect();
-        n0_future::join_all(ids.into_iter().map(|id| self.kill(id))).await;
+        session
     }
 }
 
-/// The holder binary: `$VIBEMESH_HOLDER`, else `vibemesh-holder` next to this program
-/// (or one folder up, where cargo puts binaries when this is a test). `None` when there
-/// is none: sessions are then held inside this process.
-pub fn holder_binary() -> Option<&'static Path> {
-    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os(HOLDER_ENV) {
-            return (!p.is_empty()).then(|| PathBuf::from(p));
-        }
-        let exe = std::env::current_exe().ok()?;
-        let dir = exe.parent()?;
-        let found = [dir, dir.parent()?]
-            .into_iter()
-            .map(|d| d.join("vibemesh-holder"))
-            .find(|p| p.is_file());
-        if found.is_none() {
-            tracing::warn!(
-                "no vibemesh-holder next to {}: sessions end when this agent does",
-                exe.display()
-            );
-        }
-        found
-    })
-    .as_deref()
+/// Asks a holder that speaks protocol 2 and records for its recording's state (with the
+/// limits it records within); it answers, then tells every change.
+fn ask_recording(session: &Session, hello: &HolderHello, limits: RecordingLimits) {
+    if hello.version >= 2 && hello.state.recording.is_some() {
+        session.link.send(ToHolder::Recording(limits));
+    }
 }
 
-/// Starts a holder process that will listen on `sock`; returns our end of the socket
-/// pair it was given as standard input.
-fn start_holder_process(sock: &Path) -> std::io::Result<UnixStream> {
-    use std::process::{Command, Stdio};
-    let bin = holder_binary().ok_or_else(|| std::io::Error::other("no holder binary"))?;
-    if let Some(dir) = sock.parent() {
-        std::fs::create_dir_all(dir)?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    let (ours, theirs) = UnixStream::pair()?;
-    let mut child = Command::new(bin)
-        .arg(sock)
-        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    // It forks its long-lived self away and exits at once: reap it now.
-    let status = child.wait()?;
-    if !status.success() {
-        return Err(std::io::Error::other(format!(
-            "{} failed: {status}",
-            bin.display()
-        )));
-    }
-    Ok(ours)
+/// When the holder listening on `socket` started: its socket's time, in milliseconds
+/// since the Unix epoch.
+fn created_ms(socket: &Path) -> u64 {
+    std::fs::metadata(socket)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn default_title(command: &[String]) -> String {

@@ -1,6 +1,19 @@
 //! A session's screen: the vt100 parser with its scrollback, and the bytes that redraw it.
+//!
+//! Everything here is bounded whatever the program prints: OSC strings reach the parser
+//! cut to [`OSC_MAX`](super::osc::OSC_MAX) bytes, titles are kept to
+//! [`TITLE_MAX`] bytes, and a redraw carries at most [`HISTORY_MAX`] bytes of scrollback.
 
-use vibemesh_core::proto::TermSize;
+use vibemesh_core::{
+    proto::{TermSize, bounds::TITLE_MAX},
+    text::cut,
+};
+
+use super::osc::OscLimit;
+
+/// The most bytes of scrollback a redraw carries: the newest lines that fit (a full
+/// scrollback of wide, colourful lines could otherwise make a redraw of hundreds of MB).
+pub const HISTORY_MAX: usize = 8 << 20;
 
 #[derive(Default)]
 struct Callbacks {
@@ -9,7 +22,8 @@ struct Callbacks {
 
 impl vt100::Callbacks for Callbacks {
     fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
-        self.title = Some(String::from_utf8_lossy(title).into_owned());
+        let title = String::from_utf8_lossy(title);
+        self.title = Some(cut(&title, TITLE_MAX).into_owned());
     }
 }
 
@@ -20,6 +34,7 @@ fn nz(n: u16) -> std::num::NonZeroU16 {
 /// The screen of one session. Its memory is bounded by the size and the scrollback.
 pub struct Screen {
     parser: vt100::Parser<Callbacks>,
+    osc: OscLimit,
 }
 
 impl Screen {
@@ -32,13 +47,24 @@ impl Screen {
                 scrollback,
                 Callbacks::default(),
             ),
+            osc: OscLimit::default(),
         }
     }
 
-    /// Feeds program output; returns the new title if the program set one.
+    /// Feeds program output; returns the new title (cut to [`TITLE_MAX`] bytes) if the
+    /// program set one.
     pub fn process(&mut self, bytes: &[u8]) -> Option<String> {
-        self.parser.process(bytes);
+        let bytes = self.osc.filter(bytes);
+        self.parser.process(&bytes);
         self.parser.callbacks_mut().title.take()
+    }
+
+    /// Output was skipped, and with it the end of whatever sequence the parser was in
+    /// (an OSC string ends only at its terminator): end it now, so what follows is read
+    /// as output again. CAN returns every parser state to ground. Returns the title, if
+    /// an OSC string cut off this way set one.
+    pub fn resume(&mut self) -> Option<String> {
+        self.process(b"\x18")
     }
 
     /// Changes the size.
@@ -53,27 +79,35 @@ impl Screen {
         self.parser.screen().contents()
     }
 
-    /// Bytes that redraw the screen, after `lines` of scrollback, on a blank terminal.
+    /// Bytes that redraw the screen, after `lines` of scrollback (the newest that fit
+    /// [`HISTORY_MAX`]), on a blank terminal.
     pub fn render(&mut self, lines: u32) -> Vec<u8> {
+        const ROW_END: &str = "\x1b[0m\r\n";
         let screen = self.parser.screen_mut();
         let mut out = String::from("\x1b[0m\x1b[H\x1b[2J");
         let (rows, cols) = screen.size();
         let (rows, cols) = (rows.get() as usize, cols.get());
         let want = (lines as usize).min(screen.scrollback_len());
         if want > 0 && !screen.alternate_screen() {
-            // Print history oldest first, then scroll it off the screen into the client's
-            // own scrollback before the screen is drawn over it.
-            let mut k = want;
-            while k > 0 {
-                screen.set_scrollback(k);
-                let n = k.min(rows);
-                for row in screen.rows_formatted(0, cols).take(n) {
-                    out.push_str(&row);
-                    out.push_str("\x1b[0m\r\n");
-                }
-                k -= n;
+            // Take history a screenful at a time, newest first, while it fits...
+            let (mut pages, mut taken, mut size) = (Vec::new(), 0, 0);
+            while taken < want && size < HISTORY_MAX {
+                let n = rows.min(want - taken);
+                // Scrolled back this far, the screen's first `n` rows are the lines
+                // just older than those taken so far.
+                screen.set_scrollback(taken + n);
+                let page: Vec<String> = screen.rows_formatted(0, cols).take(n).collect();
+                size += page.iter().map(|r| r.len() + ROW_END.len()).sum::<usize>();
+                pages.push(page);
+                taken += n;
             }
             screen.set_scrollback(0);
+            // ...then print it oldest first, and scroll it off the screen into the
+            // client's own scrollback before the screen is drawn over it.
+            for row in pages.iter().rev().flatten() {
+                out.push_str(row);
+                out.push_str(ROW_END);
+            }
             out.push_str(&"\n".repeat(rows));
         }
         if screen.alternate_screen() {
@@ -108,5 +142,57 @@ mod tests {
         let n = client.screen().scrollback_len();
         client.screen_mut().set_scrollback(n);
         assert!(client.screen().contents().contains("line 1"));
+    }
+
+    #[test]
+    fn a_redraw_of_a_huge_history_keeps_the_newest_lines_that_fit() {
+        let (rows, cols) = (50, 1000);
+        let mut s = Screen::new(TermSize { rows, cols }, 10_000);
+        // Every cell its own colour: about 12 bytes per cell once formatted, so the
+        // history is larger than a redraw may carry.
+        for i in 0..1_000 {
+            let mut line = format!("line-{i} ");
+            for c in 0..990 {
+                line.push_str(&format!("\x1b[38;5;{}mx", c % 200 + 16));
+            }
+            s.process(format!("{line}\r\n").as_bytes());
+        }
+        let redraw = s.render(10_000);
+        assert!(redraw.len() < HISTORY_MAX + (2 << 20), "{}", redraw.len());
+        let text = String::from_utf8_lossy(&redraw);
+        // The newest history is there, the oldest left out, and whole lines only.
+        assert!(text.contains("line-950 ") && text.contains("line-999 "));
+        assert!(!text.contains("line-0 ") && !text.contains("line-1 "));
+        let oldest: usize = text
+            .split("line-")
+            .nth(1)
+            .and_then(|t| t.split(' ').next()?.parse().ok())
+            .expect("a line number");
+        assert!((100..950).contains(&oldest), "{oldest}");
+        let client = {
+            let mut c = vt100::Parser::new(nz(rows), nz(cols), 10_000);
+            c.process(&redraw);
+            c
+        };
+        assert!(client.screen().contents().contains("line-999 "));
+    }
+
+    #[test]
+    fn output_after_a_skip_inside_a_title_is_shown() {
+        let mut s = Screen::new(TermSize::DEFAULT, 10);
+        s.process(b"before\r\n\x1b]0;TTTTTTTT");
+        // ...the rest of the title and its BEL were skipped.
+        s.resume();
+        s.process(b"AFTER 1\r\n");
+        assert!(s.contents().contains("AFTER 1"), "{}", s.contents());
+    }
+
+    #[test]
+    fn a_title_is_cut_to_its_limit() {
+        let mut s = Screen::new(TermSize::DEFAULT, 10);
+        let huge = format!("\x1b]0;{}\x07", "é".repeat(1_000_000));
+        let title = s.process(huge.as_bytes()).expect("a title");
+        assert!(title.len() <= TITLE_MAX, "{}", title.len());
+        assert!(title.starts_with("éé") && title.ends_with(vibemesh_core::text::CUT_MARK));
     }
 }

@@ -219,10 +219,10 @@ impl ControlClient {
         }
     }
 
-    /// Stops a session (or forgets an exited one).
-    pub async fn kill_session(&self, id: SessionId) -> Result<(), ClientError> {
+    /// Stops a session (or forgets an exited one); says what the agent did.
+    pub async fn kill_session(&self, id: SessionId) -> Result<String, ClientError> {
         match self.request(RequestBody::KillSession(id)).await? {
-            ResponseBody::Killed => Ok(()),
+            ResponseBody::Killed(what) => Ok(what),
             _ => Err(ClientError::Unexpected("expected a kill confirmation")),
         }
     }

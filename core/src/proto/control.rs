@@ -87,8 +87,9 @@ pub enum ResponseBody {
     Sessions(Vec<SessionInfo>),
     /// Answer to [`RequestBody::CreateSession`].
     Created(SessionInfo),
-    /// Answer to [`RequestBody::KillSession`].
-    Killed,
+    /// Answer to [`RequestBody::KillSession`]: what the agent did, in words ("stopped",
+    /// "killed with SIGKILL after 2 s", "its holder did not answer; killed ...").
+    Killed(String),
     /// Answer to [`RequestBody::Files`].
     Files(FileResponse),
     /// Answer to [`RequestBody::Git`].

@@ -20,6 +20,7 @@
 
 pub mod ai;
 pub mod attach;
+pub mod bounds;
 pub mod control;
 pub mod files;
 pub mod git;
@@ -203,6 +204,20 @@ pub enum SessionStatus {
     Running,
     /// Ended; the screen is kept until the session is killed.
     Exited(ExitInfo),
+    /// The agent cannot reach the process that holds the session (it does not answer,
+    /// or its link broke and could not be made again), so the program may run on
+    /// unseen; the text says what happened. `kill` still stops it.
+    Unreachable(String),
+}
+
+impl std::fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionStatus::Running => f.write_str("running"),
+            SessionStatus::Exited(e) => e.fmt(f),
+            SessionStatus::Unreachable(why) => write!(f, "unreachable: {why}"),
+        }
+    }
 }
 
 /// What a listing shows of a session.

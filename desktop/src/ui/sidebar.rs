@@ -39,10 +39,7 @@ pub fn reach_text(m: &Machine) -> String {
 /// A session's line: "title · shell · running". The title is whatever the session's
 /// creator or program chose: one line, its control characters shown as escapes.
 pub fn session_text(s: &SessionInfo) -> String {
-    let status = match &s.status {
-        SessionStatus::Running => "running".to_string(),
-        SessionStatus::Exited(e) => e.to_string(),
-    };
+    let status = s.status.to_string();
     let kind = if s.conversation.is_some() {
         " (structured)"
     } else {
@@ -90,10 +87,10 @@ impl DesktopApp {
                         self.open_tab(machines, m.key, s);
                     }
                     r.context_menu(|ui| {
-                        let label = if matches!(s.status, SessionStatus::Running) {
-                            "Stop session"
-                        } else {
+                        let label = if matches!(s.status, SessionStatus::Exited(_)) {
                             "Forget session"
+                        } else {
+                            "Stop session"
                         };
                         if ui.button(label).clicked() {
                             machines.kill_session(m.key, s.id);
