@@ -77,6 +77,36 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// Reads the next message; `Ok(None)` when the stream ended cleanly between frames.
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
+        if !self.fill().await? {
+            return Ok(None);
+        }
+        let msg = postcard::from_bytes(&self.buf);
+        self.shrink();
+        Ok(Some(msg?))
+    }
+
+    /// Reads the next frame's body without decoding it; `Ok(None)` when the stream ended
+    /// cleanly between frames. For a reader that answers a body it cannot decode (a
+    /// request from a newer or broken client) and goes on: the length prefix keeps the
+    /// stream in step whatever the body holds.
+    pub async fn recv_raw(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        if !self.fill().await? {
+            return Ok(None);
+        }
+        let body = self.buf.clone();
+        self.shrink();
+        Ok(Some(body))
+    }
+
+    /// Keeps a small buffer between frames; a one-off large frame should not pin 1 MiB.
+    fn shrink(&mut self) {
+        if self.buf.capacity() > 64 * 1024 {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// Reads one whole frame into `buf`; false when the stream ended cleanly before it.
+    async fn fill(&mut self) -> Result<bool, FrameError> {
         // Every await is one `read`, which loses nothing when cancelled; progress lives
         // in `self`.
         let cut = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
@@ -85,7 +115,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if n == 0 {
                 // A clean end of stream only between frames.
                 return if self.have == 0 {
-                    Ok(None)
+                    Ok(false)
                 } else {
                     Err(cut().into())
                 };
@@ -109,12 +139,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             self.have += n;
         }
         self.have = 0;
-        let msg = postcard::from_bytes(&self.buf)?;
-        // Keep a small buffer between frames; a one-off large frame should not pin 1 MiB.
-        if self.buf.capacity() > 64 * 1024 {
-            self.buf = Vec::new();
-        }
-        Ok(Some(msg))
+        Ok(true)
     }
 
     /// Gives the byte stream back.

@@ -13,6 +13,7 @@
 mod atomic;
 mod beneath;
 mod guard;
+mod listing;
 mod ops;
 mod secrets;
 mod trash;
@@ -158,17 +159,27 @@ impl Files {
                     .collect(),
             )),
             FileRequest::List { path } => {
-                let (rules, b) = self.locate(&path)?;
-                let dir = b.path();
-                let mut entries = blocking(move || ops::list(&rules.secrets, &b)).await?;
-                if let Some(marks) = crate::git::marks(self, &dir).await {
-                    for e in &mut entries {
-                        e.git = marks.get(&e.name).copied();
-                    }
+                let (path, page) = self.list_page(&path, None).await?;
+                if page.next.is_some() {
+                    return Err(WireError::new(
+                        ErrorCode::TooLarge,
+                        format!(
+                            "{path} holds more entries than fit in one answer; a newer client \
+                             lists it a page at a time"
+                        ),
+                    ));
                 }
                 Ok(FileResponse::Listing {
-                    path: dir.to_string_lossy().into_owned(),
-                    entries,
+                    path,
+                    entries: page.entries,
+                })
+            }
+            FileRequest::ListPage { path, after } => {
+                let (path, page) = self.list_page(&path, after).await?;
+                Ok(FileResponse::Page {
+                    path,
+                    entries: page.entries,
+                    next: page.next,
                 })
             }
             FileRequest::Stat { path } => {
@@ -215,6 +226,24 @@ impl Files {
                 blocking(move || ops::delete(&b)).await
             }
         }
+    }
+
+    /// A page of a folder's entries with their git marks, and the folder as resolved.
+    async fn list_page(
+        &self,
+        path: &str,
+        after: Option<String>,
+    ) -> Result<(String, listing::Page), WireError> {
+        let (rules, b) = self.locate(path)?;
+        let dir = b.path();
+        let mut page =
+            blocking(move || listing::page(&rules.secrets, &b, after.as_deref())).await?;
+        if let Some(marks) = crate::git::marks(self, &dir).await {
+            for e in &mut page.entries {
+                e.git = marks.get(&e.name).copied();
+            }
+        }
+        Ok((dir.to_string_lossy().into_owned(), page))
     }
 
     /// Starts writing a whole file at `path` for a caller with `role` (owners only): the

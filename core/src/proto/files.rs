@@ -76,7 +76,9 @@ pub struct FileMeta {
 pub enum FileRequest {
     /// The folders a client may use (the allowed roots).
     Roots,
-    /// A folder's entries, sorted folders first, then by name.
+    /// A folder's entries, sorted folders first, then by name; refused with
+    /// [`crate::ErrorCode::TooLarge`] when they do not fit in one answer (use
+    /// [`FileRequest::ListPage`]).
     List {
         /// The folder.
         path: String,
@@ -121,6 +123,19 @@ pub enum FileRequest {
         /// The path.
         path: String,
     },
+    // Variants below were added after the first release: new ones only ever go at the
+    // end, so the numbers postcard gives the ones above never change.
+    /// One page of a folder's entries, in the order of [`FileRequest::List`]: as many as
+    /// fit in one frame, after `after`. Answered with [`FileResponse::Page`]; a folder of
+    /// any size is listed by asking again with its `next` until that is `None`
+    /// ([`crate::client::ControlClient::list_dir`] does).
+    ListPage {
+        /// The folder.
+        path: String,
+        /// Where the previous page ended (its [`FileResponse::Page`] `next`); `None`
+        /// for the first page.
+        after: Option<String>,
+    },
 }
 
 /// Answers to [`FileRequest`]s.
@@ -154,6 +169,18 @@ pub enum FileResponse {
     Deleted {
         /// Whether it went to the trash (else it was removed).
         trashed: bool,
+    },
+    // Variants below were added after the first release (see [`FileRequest`]).
+    /// Answer to [`FileRequest::ListPage`].
+    Page {
+        /// The folder as resolved.
+        path: String,
+        /// The entries of this page.
+        entries: Vec<DirEntry>,
+        /// Where the next page starts (pass it as `after`); `None` on the last page. It
+        /// names the last entry of this page, so entries added or removed meanwhile
+        /// neither repeat nor shift the pages that follow.
+        next: Option<String>,
     },
 }
 
