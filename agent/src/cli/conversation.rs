@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use vibemesh_core::{
     client,
     proto::{
@@ -21,7 +21,7 @@ use vibemesh_core::{
     text::{inert, inert_text},
 };
 
-use super::local;
+use super::{local, stdout::AsyncOut};
 use crate::config::Home;
 
 /// Help printed on attach.
@@ -49,8 +49,8 @@ pub async fn run(
         },
     )
     .await?;
-    let mut out = tokio::io::stdout();
-    out.write_all(
+    let mut out = AsyncOut::new();
+    out.write(
         format!(
             "[{} on {peer}: {} in {}]\n{HELP}\n",
             info.id,
@@ -60,7 +60,6 @@ pub async fn run(
         .as_bytes(),
     )
     .await?;
-    out.flush().await?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut printer = Printer::default();
     loop {
@@ -68,13 +67,11 @@ pub async fn run(
             frame = reader.next() => match frame? {
                 Some(ConvServerFrame::Entry(e)) => {
                     let text = printer.entry(&e);
-                    out.write_all(text.as_bytes()).await?;
-                    out.flush().await?;
+                    out.write(text.as_bytes()).await?;
                 }
                 Some(ConvServerFrame::Notice(e)) => {
                     let e = inert_text(&e.to_string()).into_owned();
-                    out.write_all(format!("\n[vibemesh] {e}\n").as_bytes()).await?;
-                    out.flush().await?;
+                    out.write(format!("\n[vibemesh] {e}\n").as_bytes()).await?;
                 }
                 Some(ConvServerFrame::Closed(e)) | Some(ConvServerFrame::Refused(e)) => {
                     anyhow::bail!("{e}");
@@ -91,7 +88,7 @@ pub async fn run(
                     "/end" => ConvClientFrame::End,
                     cmd @ ("/allow" | "/always" | "/deny") => {
                         let Some(approval) = printer.open.first().cloned() else {
-                            out.write_all(b"[vibemesh] no approval is waiting\n").await?;
+                            out.write(b"[vibemesh] no approval is waiting\n").await?;
                             continue;
                         };
                         let decision = match cmd {
@@ -108,7 +105,7 @@ pub async fn run(
         }
     }
     let _ = writer.finish().await;
-    out.write_all(
+    out.write(
         format!("\n[detached from {id}; `vibemesh attach {peer} {id}` comes back]\n").as_bytes(),
     )
     .await?;

@@ -13,18 +13,22 @@ use vibemesh_core::{
     ErrorCode,
     client::{self, ClientError},
     proto::{
-        files::{FileKind, FileRequest, FileResponse, TRANSFER_CHUNK, UploadRequest},
+        files::{FileKind, FileResponse, TRANSFER_CHUNK, UploadRequest},
         git::GitMark,
         local::Target,
     },
     text::inert,
 };
 
-use super::{local, output};
+use super::{
+    local, output,
+    stdout::{AsyncOut, outln},
+};
 use crate::config::Home;
 
-/// `vibemesh ls-files <peer> [path]`: a folder's entries with sizes, times and git marks.
-/// Names are printed inert, as `ls` does on a terminal (`--json` keeps them exact).
+/// `vibemesh ls-files <peer> [path]`: a folder's entries with sizes, times and git marks,
+/// however many (fetched a page at a time). Names are printed inert, as `ls` does on a
+/// terminal (`--json` keeps them exact).
 pub async fn ls_files(
     home: &Home,
     target: Target,
@@ -32,18 +36,14 @@ pub async fn ls_files(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let control = local::control(home, target).await?;
-    let answer = control
-        .files(FileRequest::List { path: path.into() })
-        .await?;
+    let (path, entries) = control.list_dir(path).await?;
+    let _ = control.finish().await;
     if json {
-        output::json(&answer)?;
+        output::json(&FileResponse::Listing { path, entries })?;
         return Ok(ExitCode::SUCCESS);
     }
-    let FileResponse::Listing { path, entries } = answer else {
-        anyhow::bail!("the agent answered a listing with something else");
-    };
     if entries.is_empty() {
-        println!("{} is empty.", inert(&path));
+        outln!("{} is empty.", inert(&path))?;
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<[String; 5]> = entries
@@ -71,10 +71,14 @@ pub async fn ls_files(
     let size_w = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
     let age_w = rows.iter().map(|r| r[2].len()).max().unwrap_or(0);
     for r in rows {
-        println!(
+        outln!(
             "{} {:>size_w$} {:>age_w$} {} {}",
-            r[0], r[1], r[2], r[3], r[4]
-        );
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4]
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -114,17 +118,10 @@ fn human(n: u64) -> String {
 pub async fn cat(home: &Home, target: Target, path: &str) -> anyhow::Result<ExitCode> {
     let (_, r, w) = local::route(home, target).await?;
     let (_, mut down) = client::open_download(r, w, path).await?;
-    let mut out = tokio::io::stdout();
+    let mut out = AsyncOut::new();
     while let Some(chunk) = down.next().await? {
-        if let Err(e) = out.write_all(&chunk).await {
-            // `vibemesh cat ... | head` is fine.
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
-            }
-            return Err(e.into());
-        }
+        out.write(&chunk).await?;
     }
-    let _ = out.flush().await;
     Ok(ExitCode::SUCCESS)
 }
 

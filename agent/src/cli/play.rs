@@ -2,8 +2,7 @@
 
 use std::{path::Path, process::ExitCode, time::Duration};
 
-use tokio::io::AsyncWriteExt;
-
+use super::stdout::AsyncOut;
 use crate::cast;
 
 /// Plays `file` to stdout.
@@ -15,7 +14,7 @@ pub async fn run(file: &Path, speed: f64, idle_limit: Option<f64>) -> anyhow::Re
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
     let (_header, events) = cast::read(std::io::BufReader::new(f))
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let mut out = tokio::io::stdout();
+    let mut out = AsyncOut::new();
     let mut last = 0.0f64;
     for ev in events.iter().filter(|e| e.kind == "o") {
         let mut gap = (ev.time - last).max(0.0);
@@ -26,8 +25,7 @@ pub async fn run(file: &Path, speed: f64, idle_limit: Option<f64>) -> anyhow::Re
         if gap > 0.0 {
             tokio::time::sleep(Duration::from_secs_f64(gap / speed)).await;
         }
-        out.write_all(ev.data.as_bytes()).await?;
-        out.flush().await?;
+        out.write(ev.data.as_bytes()).await?;
     }
     Ok(ExitCode::SUCCESS)
 }
