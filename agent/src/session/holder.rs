@@ -16,7 +16,8 @@
 //! sent to the agent is sent under the state lock; a snapshot takes the state lock,
 //! then the screen lock, and renders the screen plus the unparsed backlog; the parser
 //! takes the screen lock before it lets go of the state lock. So a snapshot is exactly
-//! the output sent before it.
+//! the output sent before it. The first attach asks for a replay instead: the output
+//! from the program's first byte, kept (bounded) until then ([`super::head`]).
 //!
 //! The same code also runs inside the agent ([`spawn_in_process`]) when no holder binary
 //! is installed next to it: then sessions end with the agent, as they used to.
@@ -47,9 +48,10 @@ use vibemesh_core::{
 
 use super::{
     flood::{AGENT_BEHIND, FloodGuard},
+    head::{Claimed, Head},
     pty,
     recorder::Recorder,
-    screen::Screen,
+    screen::{CLEAR, Screen},
 };
 
 /// How long a connecting agent has to say hello.
@@ -93,6 +95,8 @@ struct State {
     recording_error: Option<String>,
     /// Lowers the session's scheduling weight while it floods.
     flood: FloodGuard,
+    /// The output from the start, for the first attach.
+    head: Head,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -110,6 +114,19 @@ impl State {
             .and_then(|b| conn.write_all(&b));
         if ok.is_err() {
             self.conn = None;
+        }
+    }
+
+    /// Sends a snapshot (or replay) in pieces that each fit a frame.
+    fn send_snapshot(&mut self, out: Vec<u8>) {
+        let mut rest = Bytes::from(out);
+        loop {
+            let bytes = rest.split_to(rest.len().min(SNAPSHOT_CHUNK));
+            let more = !rest.is_empty();
+            self.send(&FromHolder::Snapshot { bytes, more });
+            if !more {
+                break;
+            }
         }
     }
 
@@ -147,6 +164,34 @@ impl Shared {
                 recording_error: st.recording_error.clone(),
             },
         })
+    }
+
+    /// The screen after `scrollback` lines of history, then the output not yet parsed
+    /// into it: exactly the output sent before (see the module docs). Call with the state
+    /// lock held.
+    fn redraw(&self, st: &State, scrollback: u32) -> Vec<u8> {
+        let mut out = lock(&self.screen).render(scrollback);
+        for item in &st.backlog {
+            if let Item::Data(c) = item {
+                out.extend_from_slice(c);
+            }
+        }
+        out
+    }
+
+    /// Everything the program printed from its first byte ([`super::head`]); past the
+    /// head's limit, its start, a notice and the screen as it is now. Call with the state
+    /// lock held.
+    fn replay(&self, st: &State, head: Claimed) -> Vec<u8> {
+        let mut out = CLEAR.as_bytes().to_vec();
+        out.extend_from_slice(&head.bytes);
+        if head.missed > 0 {
+            out.extend_from_slice(&head.notice());
+            // Without its clear: the start shown above stays in the terminal's history.
+            let now = self.redraw(st, u32::MAX);
+            out.extend_from_slice(now.strip_prefix(CLEAR.as_bytes()).unwrap_or(&now));
+        }
+        out
     }
 
     /// Makes `conn` the connected agent (replacing any other) and greets it.
@@ -192,21 +237,16 @@ impl Shared {
                 ToHolder::Resize(size) => self.resize(size),
                 ToHolder::Snapshot { scrollback } => {
                     let mut st = lock(&self.state);
-                    let mut out = lock(&self.screen).render(scrollback);
-                    for item in &st.backlog {
-                        if let Item::Data(c) = item {
-                            out.extend_from_slice(c);
-                        }
-                    }
-                    let mut rest = Bytes::from(out);
-                    loop {
-                        let bytes = rest.split_to(rest.len().min(SNAPSHOT_CHUNK));
-                        let more = !rest.is_empty();
-                        st.send(&FromHolder::Snapshot { bytes, more });
-                        if !more {
-                            break;
-                        }
-                    }
+                    let out = self.redraw(&st, scrollback);
+                    st.send_snapshot(out);
+                }
+                ToHolder::Replay { scrollback } => {
+                    let mut st = lock(&self.state);
+                    let out = match st.head.claim() {
+                        Some(head) => self.replay(&st, head),
+                        None => self.redraw(&st, scrollback),
+                    };
+                    st.send_snapshot(out);
                 }
                 ToHolder::Text => {
                     let mut st = lock(&self.state);
@@ -269,6 +309,7 @@ impl Shared {
                     let chunk = Bytes::copy_from_slice(&buf[..n]);
                     let mut st = lock(&self.state);
                     st.record(|r| r.output(&chunk));
+                    st.head.record(&chunk);
                     let sent = Instant::now();
                     st.send(&FromHolder::Output(chunk.clone()));
                     let now = Instant::now();
@@ -460,6 +501,7 @@ fn start(
             recorder,
             recording_error,
             flood: FloodGuard::new(spawned.pid, socket.is_some()),
+            head: Head::new(),
         }),
         screen: Mutex::new(Screen::new(spawn.size, spawn.scrollback as usize)),
         wake: Condvar::new(),

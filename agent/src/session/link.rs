@@ -157,14 +157,21 @@ impl Link {
 
     /// The screen and a subscription that continues exactly after it.
     pub async fn snapshot(&self, scrollback: u32) -> (Bytes, Subscription) {
+        self.redraw(ToHolder::Snapshot { scrollback }).await
+    }
+
+    /// Like [`Link::snapshot`], but the first time it is asked: the program's output
+    /// from its first byte ([`super::head`]). Only for holders of version 2 or later.
+    pub async fn replay(&self, scrollback: u32) -> (Bytes, Subscription) {
+        self.redraw(ToHolder::Replay { scrollback }).await
+    }
+
+    /// Asks for a snapshot or a replay and subscribes exactly after it.
+    async fn redraw(&self, ask: ToHolder) -> (Bytes, Subscription) {
         let (tx, rx) = oneshot::channel();
         {
             let mut p = lock(&self.pending);
-            if self
-                .out
-                .send((ToHolder::Snapshot { scrollback }, None))
-                .is_ok()
-            {
+            if self.out.send((ask, None)).is_ok() {
                 p.push_back(Pending::Snapshot(tx));
             }
         }

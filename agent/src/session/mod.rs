@@ -9,6 +9,7 @@
 //! ([`link`]).
 
 mod flood;
+pub mod head;
 pub mod holder;
 pub mod hub;
 pub mod link;
@@ -75,6 +76,8 @@ pub struct Session {
     recording: Option<String>,
     /// Held by a holder process: it survives this agent.
     detached: bool,
+    /// Its holder keeps the output from the start for the first attach (version 2+).
+    replays: bool,
     exited: watch::Receiver<Option<ExitInfo>>,
 }
 
@@ -118,6 +121,17 @@ impl Session {
     /// The screen and a subscription to what follows it.
     pub async fn snapshot(&self, scrollback: u32) -> (Bytes, Subscription) {
         self.link.snapshot(scrollback).await
+    }
+
+    /// For an attach that may be the session's first: the program's output from its
+    /// first byte, once ([`head`]); the screen after `scrollback` lines of history, as
+    /// [`Session::snapshot`], for later ones and from holders too old to keep it.
+    pub async fn replay(&self, scrollback: u32) -> (Bytes, Subscription) {
+        if self.replays {
+            self.link.replay(scrollback).await
+        } else {
+            self.link.snapshot(scrollback).await
+        }
     }
 
     /// The screen's text (for tests and previews).
@@ -402,6 +416,7 @@ impl SessionManager {
         hello: HolderHello,
         detached: bool,
     ) -> Result<Arc<Session>, WireError> {
+        let replays = hello.version >= 2;
         let st = hello.state;
         let id = st.id;
         let (exit_tx, exit_rx) = watch::channel(st.exited.clone());
@@ -451,6 +466,7 @@ impl SessionManager {
             }),
             recording: st.recording,
             detached,
+            replays,
             exited: exit_rx,
         });
         map.insert(id, session.clone());

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ExitInfo, Provider, SessionId, TermSize};
 
-/// The protocol version this build speaks.
-pub const HOLDER_VERSION: u32 = 1;
+/// The protocol version this build speaks. 2 added [`ToHolder::Replay`].
+pub const HOLDER_VERSION: u32 = 2;
 /// The oldest holder version this build's agent adopts.
 pub const HOLDER_MIN_VERSION: u32 = 1;
 
@@ -113,6 +113,15 @@ pub enum ToHolder {
     Text,
     /// The session is removed: the holder ends its program (if still running) and exits.
     Remove,
+    // Version 2.
+    /// Like [`ToHolder::Snapshot`], but the first time it is asked: everything the
+    /// program printed from its first byte, so the first attach shows its output from the
+    /// start (past a limit: the start, a notice, and the screen as it is now). Answered
+    /// with [`FromHolder::Snapshot`] pieces; later asks get the usual snapshot.
+    Replay {
+        /// Lines of history before the screen, for the usual snapshot.
+        scrollback: u32,
+    },
 }
 
 /// What a holder sends the agent.
