@@ -1,5 +1,6 @@
-//! Folders of any size list completely, a page at a time, and a request the agent
-//! cannot read (a path that is not UTF-8) is refused alone: the control stream goes on.
+//! Folders of any size list completely, a page at a time; a request the agent cannot
+//! read (a path that is not UTF-8) is refused alone, the control stream goes on; and a
+//! file whose name is not UTF-8 lists and is reached by the name its listing gives.
 
 use std::{
     os::unix::ffi::OsStrExt,
@@ -132,15 +133,27 @@ async fn a_folder_of_100000_files_lists_completely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_path_that_is_not_utf8_is_refused_alone_and_such_names_list() {
     let (_tmp, root, agent) = agent_with_root();
-    // A file whose name is not UTF-8 lists (shown lossily) beside a plain one.
+    // A file whose name is not UTF-8 lists beside a plain one: shown as `ls -b` shows
+    // it, exact in JSON (the byte travels escaped), and addressable by that name.
     let odd = std::ffi::OsStr::from_bytes(b"odd-\xff-name");
     std::fs::write(root.join(odd), b"x").unwrap();
     std::fs::write(root.join("plain"), b"y").unwrap();
     let out = agent.ok(&["ls-files", "local", &p(&root)]);
     assert!(
-        out.contains("odd-\u{fffd}-name") && out.contains("plain"),
+        out.contains("odd-\\xff-name") && out.contains("plain"),
         "{out}"
     );
+    let json = agent.json(&["ls-files", "local", &p(&root)]);
+    let wire_name = "odd-\0ff-name";
+    assert_eq!(json["Listing"]["entries"][0]["name"], wire_name, "{json}");
+    let cat = std::process::Command::new(vibemesh_tests::vibemesh_bin())
+        .arg("cat")
+        .arg("local")
+        .arg(root.join(odd))
+        .env("VIBEMESH_HOME", agent.path())
+        .output()
+        .unwrap();
+    assert_eq!(cat.stdout, b"x", "{}", String::from_utf8_lossy(&cat.stderr));
 
     let peer = InProcPeer::bind().await;
     peer.pair(&agent, "owner").await.unwrap();
@@ -188,6 +201,24 @@ async fn a_path_that_is_not_utf8_is_refused_alone_and_such_names_list() {
         panic!("expected a page, got {listed:?}");
     };
     let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["odd-\u{fffd}-name", "plain"]);
+    assert_eq!(names, [wire_name, "plain"]);
     assert_eq!(next, None);
+    // A client joins the folder and the name, and reaches exactly that file.
+    let read = Request {
+        id: 9,
+        body: RequestBody::Files(FileRequest::Read {
+            path: format!("{}/{wire_name}", p(&root)),
+            offset: 0,
+            len: None,
+        }),
+    };
+    writer.send(&read).await.unwrap();
+    let got = answer(&mut reader).await;
+    let Ok(ResponseBody::Files(FileResponse::Data { data, meta, .. })) = got.result else {
+        panic!("expected the file, got {got:?}");
+    };
+    assert_eq!(
+        (&data[..], meta.path),
+        (&b"x"[..], format!("{}/{wire_name}", p(&root)))
+    );
 }

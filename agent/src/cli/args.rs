@@ -1,6 +1,6 @@
 //! The command line's arguments: every command and its options, as clap parses them.
 
-use std::path::PathBuf;
+use std::{ffi::OsString, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use vibemesh_core::proto::{Provider, Role};
@@ -124,7 +124,7 @@ pub(super) enum Command {
         peer: String,
         /// The folder (absolute, or starting with ~).
         #[arg(default_value = "~")]
-        path: String,
+        path: OsString,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -134,15 +134,15 @@ pub(super) enum Command {
         /// The peer, or `local`.
         peer: String,
         /// The file.
-        path: String,
+        path: OsString,
     },
     /// Copy a file between here and a peer: `vibemesh cp build-box:~/log.txt .` or
     /// `vibemesh cp ./img.png build-box:~/img.png`.
     Cp {
         /// From: a local path or `peer:path`.
-        from: String,
+        from: OsString,
         /// To: a local path or `peer:path`.
-        to: String,
+        to: OsString,
     },
     /// Git for the repository around a path on a peer.
     Git {

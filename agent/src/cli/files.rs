@@ -1,7 +1,10 @@
 //! `vibemesh ls-files`, `cat` and `cp`: files on a peer from the command line.
 
 use std::{
+    borrow::Cow,
+    ffi::OsStr,
     io::IsTerminal,
+    os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
     process::ExitCode,
     time::{Duration, Instant},
@@ -13,7 +16,9 @@ use vibemesh_core::{
     ErrorCode,
     client::{self, ClientError},
     proto::{
-        files::{FileKind, FileResponse, TRANSFER_CHUNK, UploadRequest},
+        files::{
+            FileKind, FileResponse, TRANSFER_CHUNK, UploadRequest, path_from_wire, path_to_wire,
+        },
         git::GitMark,
         local::Target,
     },
@@ -125,13 +130,20 @@ pub async fn cat(home: &Home, target: Target, path: &str) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// A path typed on the command line as it travels: its bytes need not be UTF-8.
+pub fn wire_arg(arg: &OsStr) -> Cow<'_, str> {
+    path_to_wire(arg.as_bytes())
+}
+
 /// `peer:path` when the part before the first `:` names a peer (no `/` in it).
-fn remote(spec: &str) -> Option<(Target, &str)> {
-    let (peer, path) = spec.split_once(':')?;
+fn remote(spec: &OsStr) -> Option<(Target, Cow<'_, str>)> {
+    let bytes = spec.as_bytes();
+    let colon = bytes.iter().position(|&b| b == b':')?;
+    let peer = std::str::from_utf8(&bytes[..colon]).ok()?;
     if peer.is_empty() || peer.contains('/') {
         return None;
     }
-    Some((super::target(peer), path))
+    Some((super::target(peer), path_to_wire(&bytes[colon + 1..])))
 }
 
 /// The last name of a path as the other side writes it.
@@ -143,10 +155,10 @@ fn base_name(path: &str) -> anyhow::Result<&str> {
 }
 
 /// `vibemesh cp <from> <to>`: one side is `peer:path`, the other a local path.
-pub async fn cp(home: &Home, from: &str, to: &str) -> anyhow::Result<ExitCode> {
+pub async fn cp(home: &Home, from: &OsStr, to: &OsStr) -> anyhow::Result<ExitCode> {
     match (remote(from), remote(to)) {
-        (Some((target, path)), None) => download(home, target, path, Path::new(to)).await?,
-        (None, Some((target, path))) => upload(home, Path::new(from), target, path).await?,
+        (Some((target, path)), None) => download(home, target, &path, Path::new(to)).await?,
+        (None, Some((target, path))) => upload(home, Path::new(from), target, &path).await?,
         (Some(_), Some(_)) => anyhow::bail!(
             "both sides are remote; one must be a local path (`local:` names this machine)"
         ),
@@ -159,7 +171,7 @@ pub async fn cp(home: &Home, from: &str, to: &str) -> anyhow::Result<ExitCode> {
 
 async fn download(home: &Home, target: Target, path: &str, to: &Path) -> anyhow::Result<()> {
     let dest = if to.is_dir() {
-        to.join(base_name(path)?)
+        to.join(OsStr::from_bytes(&path_from_wire(base_name(path)?)))
     } else {
         to.to_path_buf()
     };
@@ -205,7 +217,7 @@ async fn upload(home: &Home, from: &Path, target: Target, path: &str) -> anyhow:
     let size = local_meta.len();
     let name = from
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(wire_arg)
         .context("the source does not name a file")?;
     // Where it goes: into an existing folder under its own name; over an existing file
     // only if it does not change meanwhile.
@@ -308,10 +320,14 @@ mod tests {
 
     #[test]
     fn remote_specs() {
-        assert!(matches!(remote("box:~/a"), Some((Target::Peer(p), "~/a")) if p == "box"));
-        assert!(matches!(remote("local:/x"), Some((Target::Local, "/x"))));
-        assert!(remote("./a:b").is_none());
-        assert!(remote("/tmp/a").is_none());
+        let remote = |s: &[u8]| remote(OsStr::from_bytes(s)).map(|(t, p)| (t, p.into_owned()));
+        assert!(
+            matches!(remote(b"box:~/a"), Some((Target::Peer(p), a)) if p == "box" && a == "~/a")
+        );
+        assert!(matches!(remote(b"local:/x"), Some((Target::Local, x)) if x == "/x"));
+        assert!(matches!(remote(b"box:/\xff"), Some((_, x)) if x == "/\0ff"));
+        assert!(remote(b"./a:b").is_none());
+        assert!(remote(b"/tmp/a").is_none());
         assert_eq!(human(512), "512");
         assert_eq!(human(1536), "1.5K");
         assert_eq!(base_name("/a/b.txt").unwrap(), "b.txt");

@@ -141,9 +141,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             idle_limit,
         } => play::run(&file, speed, idle_limit).await,
         Command::LsFiles { peer, path, json } => {
-            files::ls_files(&home, target(&peer), &path, json).await
+            files::ls_files(&home, target(&peer), &files::wire_arg(&path), json).await
         }
-        Command::Cat { peer, path } => files::cat(&home, target(&peer), &path).await,
+        Command::Cat { peer, path } => {
+            files::cat(&home, target(&peer), &files::wire_arg(&path)).await
+        }
         Command::Cp { from, to } => files::cp(&home, &from, &to).await,
         Command::Git {
             peer,

@@ -14,7 +14,7 @@ use std::{collections::BinaryHeap, ffi::OsStr, os::unix::ffi::OsStrExt};
 use rustix::fs::{FileType, OFlags};
 use vibemesh_core::{
     ErrorCode, WireError,
-    proto::files::{DirEntry, FileKind},
+    proto::files::{DirEntry, FileKind, path_to_wire},
 };
 
 use super::{
@@ -127,7 +127,7 @@ pub(super) fn page(secrets: &Secrets, b: &Beneath, after: Option<&str>) -> Resul
         // An entry that vanished since it was listed is skipped (but counts as covered).
         if let Ok(st) = stat_at(&fd, name) {
             let meta = meta_of(&path.join(name), &st);
-            let shown = name.to_string_lossy().into_owned();
+            let shown = path_to_wire(&key.name).into_owned();
             let cost = shown.len() + ENTRY_OVERHEAD;
             if bytes + cost > PAGE_BYTES && !entries.is_empty() {
                 more = true;

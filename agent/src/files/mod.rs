@@ -153,10 +153,7 @@ impl Files {
     pub async fn handle(&self, req: FileRequest, role: Role) -> Result<FileResponse, WireError> {
         match req {
             FileRequest::Roots => Ok(FileResponse::Roots(
-                self.roots()
-                    .iter()
-                    .map(|r| r.to_string_lossy().into_owned())
-                    .collect(),
+                self.roots().iter().map(|r| wire(r)).collect(),
             )),
             FileRequest::List { path } => {
                 let (path, page) = self.list_page(&path, None).await?;
@@ -243,7 +240,7 @@ impl Files {
                 e.git = marks.get(&e.name).copied();
             }
         }
-        Ok((dir.to_string_lossy().into_owned(), page))
+        Ok((wire(&dir), page))
     }
 
     /// Starts writing a whole file at `path` for a caller with `role` (owners only): the
@@ -332,6 +329,13 @@ pub(crate) fn identity_of(st: &rustix::fs::Stat) -> ((u64, u64), u64) {
     ((st.st_dev as u64, st.st_ino as u64), st.st_nlink as u64)
 }
 
+/// A path as it travels to clients: exact, also when it is not UTF-8
+/// ([`vibemesh_core::proto::files::path_to_wire`]).
+pub fn wire(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    vibemesh_core::proto::files::path_to_wire(path.as_os_str().as_bytes()).into_owned()
+}
+
 /// Metadata of `path` from its `stat`, without a version.
 #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
 pub(crate) fn meta_of(path: &Path, st: &rustix::fs::Stat) -> FileMeta {
@@ -341,7 +345,7 @@ pub(crate) fn meta_of(path: &Path, st: &rustix::fs::Stat) -> FileMeta {
         .saturating_mul(1000)
         .saturating_add(u64::try_from(st.st_mtime_nsec as i64).unwrap_or(0) / 1_000_000);
     FileMeta {
-        path: path.to_string_lossy().into_owned(),
+        path: wire(path),
         kind,
         size: if kind == FileKind::Dir {
             0
