@@ -145,39 +145,33 @@ impl Access {
         }
     }
 
-    /// Lets a client in (or changes its role and name).
-    pub fn allow(&self, id: EndpointId, name: String, role: Role) -> Result<(), WireError> {
+    /// Lets a client in (or changes its role and name). Returns the name it is listed
+    /// under: `name`, or `name-2` (`-3`, ...) when another peer has that name.
+    pub fn allow(&self, id: EndpointId, name: String, role: Role) -> Result<String, WireError> {
         let mut book = lock(&self.book);
+        let name = book.unique_name(&name, id);
         book.allowed.retain(|c| c.id != id);
         book.allowed.push(AllowedClient {
             id,
-            name,
+            name: name.clone(),
             role,
             added_ms: now_ms(),
             last_seen_ms: None,
         });
-        self.save(&book)
+        self.save(&book)?;
+        Ok(name)
     }
 
     /// Remembers an agent we paired with, replacing an older entry for the same key.
-    pub fn add_known(&self, agent: KnownAgent) -> Result<(), WireError> {
+    /// Its name is made unique like [`Access::allow`]'s; returns the name it got.
+    pub fn add_known(&self, mut agent: KnownAgent) -> Result<String, WireError> {
         let mut book = lock(&self.book);
-        if book
-            .known
-            .iter()
-            .any(|k| k.name == agent.name && k.id != agent.id)
-        {
-            return Err(WireError::new(
-                ErrorCode::BadRequest,
-                format!(
-                    "a different peer is already called {:?}; choose another name with --name",
-                    agent.name
-                ),
-            ));
-        }
+        agent.name = book.unique_name(&agent.name, agent.id);
+        let name = agent.name.clone();
         book.known.retain(|k| k.id != agent.id);
         book.known.push(agent);
-        self.save(&book)
+        self.save(&book)?;
+        Ok(name)
     }
 
     /// Every agent we can reach.
@@ -188,12 +182,7 @@ impl Access {
     /// Finds a known agent by name, full id or unique id prefix.
     pub fn find_known(&self, name: &str) -> Result<KnownAgent, WireError> {
         let book = lock(&self.book);
-        let ids: Vec<EndpointId> = book.known.iter().map(|k| k.id).collect();
-        let id = resolve(
-            name,
-            book.known.iter().map(|k| (k.name.as_str(), k.id)),
-            &ids,
-        )?;
+        let id = resolve(name, book.known.iter().map(|k| (k.name.as_str(), k.id)))?;
         book.known
             .iter()
             .find(|k| k.id == id)
@@ -239,8 +228,7 @@ impl Access {
     /// Forgets a peer in both directions and closes its live connections at once.
     pub fn remove(&self, name: &str) -> Result<PeerEntry, WireError> {
         let entries = self.entries();
-        let ids: Vec<EndpointId> = entries.iter().map(|e| e.id).collect();
-        let id = resolve(name, entries.iter().map(|e| (e.name.as_str(), e.id)), &ids)?;
+        let id = resolve(name, entries.iter().map(|e| (e.name.as_str(), e.id)))?;
         let entry = entries
             .into_iter()
             .find(|e| e.id == id)
@@ -308,23 +296,45 @@ fn unknown(name: &str) -> WireError {
     )
 }
 
-/// Resolves a name, a full id or a unique prefix of an id (at least 4 characters).
+/// Resolves a name, a full id or a unique prefix of an id (at least 4 characters). A
+/// name two peers share (left by an older agent, or a hand-edited file) is refused with
+/// both ids: removing or reaching "the first" of them would be a guess.
 fn resolve<'a>(
     name: &str,
-    mut named: impl Iterator<Item = (&'a str, EndpointId)>,
-    ids: &[EndpointId],
+    named: impl Iterator<Item = (&'a str, EndpointId)> + Clone,
 ) -> Result<EndpointId, WireError> {
-    if let Some((_, id)) = named.find(|(n, _)| *n == name) {
-        return Ok(id);
+    let same: Vec<EndpointId> = named
+        .clone()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, id)| id)
+        .collect();
+    match same.as_slice() {
+        [one] => return Ok(*one),
+        [] => {}
+        several => {
+            let ids: Vec<String> = several
+                .iter()
+                .map(|id| id.fmt_short().to_string())
+                .collect();
+            return Err(WireError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "{} peers are called {name:?} (ids {}); name one by its id (a prefix will do)",
+                    several.len(),
+                    ids.join(", ")
+                ),
+            ));
+        }
     }
     let lower = name.to_ascii_lowercase();
     if lower.len() >= 4 {
-        let hits: Vec<_> = ids
-            .iter()
+        let mut ids: Vec<EndpointId> = named
+            .map(|(_, id)| id)
             .filter(|id| id.to_string().starts_with(&lower))
             .collect();
-        match hits.as_slice() {
-            [one] => return Ok(**one),
+        ids.dedup();
+        match ids.as_slice() {
+            [one] => return Ok(*one),
             [] => {}
             _ => {
                 return Err(WireError::new(
@@ -335,4 +345,30 @@ fn resolve<'a>(
         }
     }
     Err(unknown(name))
+}
+
+/// The longest peer name.
+const MAX_NAME: usize = 64;
+
+impl Book {
+    /// `wanted`, or `wanted-2`, `wanted-3`, ... when a peer other than `id` (in either
+    /// list) is called that already, so every name picks one peer.
+    fn unique_name(&self, wanted: &str, id: EndpointId) -> String {
+        let taken = |n: &str| {
+            self.known.iter().any(|k| k.name == n && k.id != id)
+                || self.allowed.iter().any(|c| c.name == n && c.id != id)
+        };
+        if !taken(wanted) {
+            return wanted.to_string();
+        }
+        (2u32..)
+            .map(|i| {
+                let suffix = format!("-{i}");
+                let room = MAX_NAME.saturating_sub(suffix.len());
+                let base: String = wanted.chars().take(room).collect();
+                format!("{base}{suffix}")
+            })
+            .find(|n| !taken(n))
+            .unwrap_or_else(|| id.to_string())
+    }
 }

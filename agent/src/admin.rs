@@ -144,17 +144,6 @@ impl Agent {
         }
         if let Some(n) = &name {
             check_name(n)?;
-            if self
-                .access
-                .known()
-                .iter()
-                .any(|k| &k.name == n && k.id != ticket.id)
-            {
-                return Err(WireError::new(
-                    ErrorCode::BadRequest,
-                    format!("a different peer is already called {n:?}; choose another name"),
-                ));
-            }
         }
         let accepted = client::pair(&self.endpoint, &ticket, &self.services.name)
             .await
@@ -162,25 +151,12 @@ impl Agent {
                 client::ClientError::Remote(w) => w,
                 other => WireError::new(ErrorCode::Unreachable, other.to_string()),
             })?;
-        let name = match name {
-            Some(n) => n,
-            None => {
-                let n = sanitize(&accepted.name);
-                if self
-                    .access
-                    .known()
-                    .iter()
-                    .any(|k| k.name == n && k.id != ticket.id)
-                {
-                    format!("{n}-{}", &ticket.id.to_string()[..6])
-                } else {
-                    n
-                }
-            }
-        };
+        // A name another peer has already gets a suffix (`box-2`), so every name picks
+        // one peer; the CLI says so.
+        let name = name.unwrap_or_else(|| sanitize(&accepted.name));
         self.access.add_known(KnownAgent {
             id: ticket.id,
-            name: name.clone(),
+            name,
             addrs: ticket.addrs.clone(),
             relay: ticket.relay.clone(),
             role: accepted.role,

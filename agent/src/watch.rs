@@ -268,7 +268,7 @@ async fn debounce(
         let paths: BTreeSet<String> = found
             .iter()
             .filter(|p| !in_git_dir(p) && visible.shows(p))
-            .map(|p| p.display().to_string())
+            .map(|p| crate::files::wire(p))
             .collect();
         if !paths.is_empty() {
             let ev = Event::FilesChanged {
@@ -282,7 +282,7 @@ async fn debounce(
         if any && let Some(root) = &root {
             let ev = Event::GitChanged {
                 watch: id,
-                root: root.display().to_string(),
+                root: crate::files::wire(root),
             };
             if out.send(ev).await.is_err() {
                 return;

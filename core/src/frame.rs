@@ -80,16 +80,16 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         if !self.fill().await? {
             return Ok(None);
         }
-        let msg = postcard::from_bytes(&self.buf)?;
-        // Keep a small buffer between frames; a one-off large frame should not pin 1 MiB.
-        if self.buf.capacity() > 64 * 1024 {
-            self.buf = Vec::new();
-        }
-        Ok(Some(msg))
+        let msg = postcard::from_bytes(&self.buf);
+        self.shrink();
+        Ok(Some(msg?))
     }
 
-    /// Reads the next frame's body undecoded (a proxy that passes frames on); `Ok(None)`
-    /// when the stream ended cleanly between frames. Cancel-safe like [`Self::recv`].
+    /// Reads the next frame's body without decoding it; `Ok(None)` when the stream ended
+    /// cleanly between frames. Cancel-safe like [`Self::recv`]. For a proxy that passes
+    /// frames on, and a reader that answers a body it cannot decode (a request from a
+    /// newer or broken client) and goes on: the length prefix keeps the stream in step
+    /// whatever the body holds.
     pub async fn recv_raw(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
         if !self.fill().await? {
             return Ok(None);
@@ -97,7 +97,14 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         Ok(Some(std::mem::take(&mut self.buf)))
     }
 
-    /// Reads until a whole frame's body is in `buf`; `false` on a clean end of stream.
+    /// Keeps a small buffer between frames; a one-off large frame should not pin 1 MiB.
+    fn shrink(&mut self) {
+        if self.buf.capacity() > 64 * 1024 {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// Reads one whole frame into `buf`; false when the stream ended cleanly before it.
     async fn fill(&mut self) -> Result<bool, FrameError> {
         // Every await is one `read`, which loses nothing when cancelled; progress lives
         // in `self`.

@@ -9,7 +9,9 @@
 //!
 //! What is escaped, so that it shows and does nothing:
 //! - C0 controls (U+0000–U+001F) and DEL (U+007F): `\e` for ESC, `\n`, `\t`, `\r`, and
-//!   `\xNN` for the rest (`\x07` for BEL);
+//!   `\xNN` for the rest (`\x07` for BEL); a byte of a file name that is not UTF-8
+//!   (which travels as NUL and two hex digits, [`crate::proto::files::path_to_wire`])
+//!   shows as `\xff`, as `ls -b` shows it;
 //! - C1 controls (U+0080–U+009F), which some terminals take as `CSI`, `OSC` and the like
 //!   when they come UTF-8 encoded: `\u{9b}`;
 //! - the bidi embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069),
@@ -56,7 +58,21 @@ fn escape(s: &str, multiline: bool) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
+    let mut skip = 0;
     for (i, c) in s.char_indices() {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        // A byte of a name that is not UTF-8, as it travels (see
+        // `proto::files::path_to_wire`): shown as the byte, as `ls -b` does.
+        if c == '\0'
+            && let Some(b) = crate::proto::files::escaped_byte(&s.as_bytes()[i..])
+        {
+            let _ = write!(out, "\\x{b:02x}");
+            skip = 2;
+            continue;
+        }
         match c {
             c if kept(i, c) => out.push(c),
             '\\' => out.push_str("\\\\"),
@@ -113,6 +129,11 @@ mod tests {
         assert_eq!(inert(osc52), "clip\\e]52;c;ZWNobyBwd25lZAo=\\x07");
         assert_eq!(inert("\x1b]0;evil\x1b\\"), "\\e]0;evil\\e\\\\");
         assert_eq!(inert("a\0b\x08c\x7fd\x1f"), "a\\x00b\\x08c\\x7fd\\x1f");
+        // A byte of a file name that is not UTF-8, as it travels, shows as that byte;
+        // a NUL that escapes no such byte shows as NUL.
+        assert_eq!(inert("odd-\0ff-name"), "odd-\\xff-name");
+        assert_eq!(inert_text("\0e9\u{e9}"), "\\xe9\u{e9}");
+        assert_eq!(inert("\x0041"), "\\x0041");
         assert_eq!(inert("two\nlines\tand\rcr"), "two\\nlines\\tand\\rcr");
     }
 

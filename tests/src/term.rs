@@ -11,8 +11,15 @@ use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 use crate::TIMEOUT;
 
+/// How much of a program's output [`Term::output`] keeps: floods of hundreds of MiB
+/// are read, not kept.
+const OUTPUT_KEPT: usize = 64 << 20;
+
 struct Screen {
     parser: vt100::Parser,
+    /// Every byte the program wrote, in order: what a terminal was given, beyond what
+    /// its screen and scrollback still show.
+    output: Vec<u8>,
     ended: bool,
 }
 
@@ -54,6 +61,7 @@ impl Term {
         let screen = Arc::new((
             Mutex::new(Screen {
                 parser: vt100::Parser::new(nz(rows), nz(cols), 10_000),
+                output: Vec::new(),
                 ended: false,
             }),
             Condvar::new(),
@@ -71,6 +79,9 @@ impl Term {
                     return;
                 }
                 s.parser.process(&buf[..n]);
+                if s.output.len() < OUTPUT_KEPT {
+                    s.output.extend_from_slice(&buf[..n]);
+                }
                 cv.notify_all();
             }
         });
@@ -98,6 +109,12 @@ impl Term {
     /// The screen's text now.
     pub fn screen(&self) -> String {
         self.screen.0.lock().unwrap().parser.screen().contents()
+    }
+
+    /// Every byte the program wrote to the terminal so far, escape sequences and all (the
+    /// first 64 MiB).
+    pub fn output(&self) -> Vec<u8> {
+        self.screen.0.lock().unwrap().output.clone()
     }
 
     /// The text of the history the terminal scrolled off the top (oldest first; pages may
@@ -161,9 +178,15 @@ impl Term {
 
     /// Waits for the program to end and its output to be read; returns its exit code.
     pub fn wait_exit(&mut self) -> u32 {
+        self.wait_exit_within(TIMEOUT)
+    }
+
+    /// Like [`Term::wait_exit`], failing after `limit` instead: for programs that print
+    /// megabytes through debug builds, where the limit only catches a hang.
+    pub fn wait_exit_within(&mut self, limit: std::time::Duration) -> u32 {
         {
             let (lock, cv) = &*self.screen;
-            let deadline = Instant::now() + TIMEOUT;
+            let deadline = Instant::now() + limit;
             let mut s = lock.lock().unwrap();
             while !s.ended {
                 let now = Instant::now();

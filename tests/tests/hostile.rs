@@ -50,12 +50,33 @@ async fn garbage_and_oversized_frames_end_only_their_own_stream() {
         other => panic!("expected a FrameTooLarge closing frame, got {other:?}"),
     }
 
-    // A valid control stream, then a request that does not decode.
+    // A valid control stream, then a request that does not decode (a kind this agent
+    // does not know): refused alone, by its id, and the stream goes on until the client
+    // ends it.
     let (mut r, w) = conn.open_stream().await.unwrap();
     let mut fw = FrameWriter::new(w);
     fw.send(&StreamOpen::Control).await.unwrap();
     let mut w = fw.into_inner();
     w.write_all(&[0, 0, 0, 3, 0x01, 0x63, 0xff]).await.unwrap();
+    w.shutdown().await.unwrap();
+    let reply = drain(&mut r).await;
+    let mut fr = FrameReader::new(&reply[..]);
+    match fr.recv::<ControlFrame>().await {
+        Ok(Some(ControlFrame::Response(resp))) => {
+            assert_eq!(resp.id, 1);
+            let e = resp.result.expect_err("refused");
+            assert_eq!(e.code, ErrorCode::Malformed);
+        }
+        other => panic!("expected a Malformed answer to request 1, got {other:?}"),
+    }
+    assert!(matches!(fr.recv::<ControlFrame>().await, Ok(None)));
+
+    // A frame without even a request id: nothing to answer, so the stream is closed.
+    let (mut r, w) = conn.open_stream().await.unwrap();
+    let mut fw = FrameWriter::new(w);
+    fw.send(&StreamOpen::Control).await.unwrap();
+    let mut w = fw.into_inner();
+    w.write_all(&[0, 0, 0, 1, 0xff]).await.unwrap();
     let reply = drain(&mut r).await;
     let mut fr = FrameReader::new(&reply[..]);
     match fr.recv::<ControlFrame>().await {

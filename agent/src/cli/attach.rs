@@ -3,14 +3,17 @@
 
 use std::{io::Read, os::fd::AsFd, process::ExitCode};
 
-use tokio::{io::AsyncWriteExt, sync::mpsc};
+use tokio::sync::mpsc;
 use vibemesh_core::{
     client::{self, AttachEvent, ClientError},
     proto::{SessionId, TermSize, attach::AttachRequest, local::Target},
     text::inert,
 };
 
-use super::local;
+use super::{
+    local,
+    stdout::{AsyncOut, StdoutError},
+};
 use crate::config::Home;
 
 /// Printed by `~?`.
@@ -169,11 +172,10 @@ pub async fn run(
         _ => anyhow::bail!("the agent closed the connection without answering"),
     };
     let raw = RawMode::enter();
-    let mut stdout = tokio::io::stdout();
+    let mut stdout = AsyncOut::new();
     let keys = spawn_stdin_reader();
     let result = pump(&handle, &mut events, keys, &mut stdout).await;
-    let _ = stdout.write_all(RESET.as_bytes()).await;
-    let _ = stdout.flush().await;
+    let _ = stdout.write(RESET.as_bytes()).await;
     drop(raw);
     driver.abort();
     // Around the session's own output, what this side says is inert: the title and the
@@ -196,11 +198,24 @@ pub async fn run(
             eprintln!("\r\n[vibemesh: {}]", inert(&why.to_string()));
             Ok(ExitCode::FAILURE)
         }
-        Err(e) => {
-            let e = inert(&e.to_string()).into_owned();
-            eprintln!("\r\n[vibemesh: connection to {peer} lost: {e}]");
-            Ok(ExitCode::FAILURE)
-        }
+        // Nobody reads what we show (`vibemesh run ... | head`): the session goes on, as
+        // after a detach, and the caller ends quietly.
+        Err(PumpError::Stdout(e)) => Err(e.into()),
+        Err(PumpError::Signals(e)) => Err(e.into()),
+    }
+}
+
+/// Why showing a session stopped before it ended.
+enum PumpError {
+    /// Writing to the terminal (or pipe) failed.
+    Stdout(StdoutError),
+    /// The signal handlers could not be set up.
+    Signals(std::io::Error),
+}
+
+impl From<StdoutError> for PumpError {
+    fn from(e: StdoutError) -> Self {
+        PumpError::Stdout(e)
     }
 }
 
@@ -233,22 +248,21 @@ pub(super) fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
 }
 
 /// A line of our own between the session's output; `msg` may quote the other machine.
-async fn say(stdout: &mut tokio::io::Stdout, msg: &str) {
+async fn say(stdout: &mut AsyncOut, msg: &str) -> Result<(), StdoutError> {
     let msg = inert(msg);
-    let _ = stdout
-        .write_all(format!("\r\n[vibemesh: {msg}]\r\n").as_bytes())
-        .await;
-    let _ = stdout.flush().await;
+    stdout
+        .write(format!("\r\n[vibemesh: {msg}]\r\n").as_bytes())
+        .await
 }
 
 async fn pump(
     handle: &client::ReattachHandle,
     events: &mut mpsc::Receiver<AttachEvent>,
     mut keys: mpsc::Receiver<Vec<u8>>,
-    stdout: &mut tokio::io::Stdout,
-) -> Result<End, ClientError> {
+    stdout: &mut AsyncOut,
+) -> Result<End, PumpError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let sig = |kind| signal(kind).map_err(|e| ClientError::Connect(e.to_string()));
+    let sig = |kind| signal(kind).map_err(PumpError::Signals);
     let mut winch = sig(SignalKind::window_change())?;
     // Killed or hung up: leave like a detach, so the terminal is restored.
     let mut term = sig(SignalKind::terminate())?;
@@ -256,40 +270,35 @@ async fn pump(
     let mut escape = Escape::default();
     let mut stdin_open = true;
     let mut reconnected = false;
-    let io = |e: std::io::Error| ClientError::Connect(e.to_string());
     loop {
         tokio::select! {
             ev = events.recv() => match ev {
                 Some(AttachEvent::Screen(b)) => {
                     if std::mem::take(&mut reconnected) {
                         // Undo what the old screen left on before drawing the new one.
-                        stdout.write_all(RESET.as_bytes()).await.map_err(io)?;
+                        stdout.write(RESET.as_bytes()).await?;
                     }
-                    stdout.write_all(&b).await.map_err(io)?;
-                    stdout.flush().await.map_err(io)?;
+                    stdout.write(&b).await?;
                 }
-                Some(AttachEvent::Output(b)) => {
-                    stdout.write_all(&b).await.map_err(io)?;
-                    stdout.flush().await.map_err(io)?;
-                }
+                Some(AttachEvent::Output(b)) => stdout.write(&b).await?,
                 Some(AttachEvent::Attached { reconnected: again, .. }) => reconnected = again,
                 Some(AttachEvent::Resized(_)) => {}
-                Some(AttachEvent::Notice(e)) => say(stdout, &e.to_string()).await,
+                Some(AttachEvent::Notice(e)) => say(stdout, &e.to_string()).await?,
                 Some(AttachEvent::Reconnecting { attempt, delay, error }) => {
                     let msg = format!(
                         "connection lost ({error}); reconnecting in {:.1} s (try {attempt}), Enter ~. to detach",
                         delay.as_secs_f32()
                     );
-                    say(stdout, &msg).await;
+                    say(stdout, &msg).await?;
                 }
                 Some(AttachEvent::NotSent { bytes }) => {
-                    say(stdout, &format!("not connected: {bytes} typed bytes NOT sent")).await;
+                    say(stdout, &format!("not connected: {bytes} typed bytes NOT sent")).await?;
                 }
                 Some(AttachEvent::Unconfirmed { bytes }) => {
                     let msg = format!(
                         "{bytes} bytes typed just before the connection dropped may not have arrived; they are not sent again"
                     );
-                    say(stdout, &msg).await;
+                    say(stdout, &msg).await?;
                 }
                 Some(AttachEvent::Exited(info)) => return Ok(End::Exited(info)),
                 Some(AttachEvent::Closed(e)) => return Ok(End::Closed(e)),
@@ -300,8 +309,7 @@ async fn pump(
                     Keys::Send(b) => if !b.is_empty() { handle.input(b) },
                     Keys::Help(b) => {
                         if !b.is_empty() { handle.input(b) }
-                        let _ = stdout.write_all(HELP.as_bytes()).await;
-                        let _ = stdout.flush().await;
+                        stdout.write(HELP.as_bytes()).await?;
                     }
                     Keys::Detach(b) => {
                         if !b.is_empty() { handle.input(b) }

@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use vibemesh_core::{
     client,
     proto::{
@@ -21,7 +21,7 @@ use vibemesh_core::{
     text::{inert, inert_text},
 };
 
-use super::local;
+use super::{local, stdout::AsyncOut};
 use crate::config::Home;
 
 /// Help printed on attach.
@@ -50,7 +50,7 @@ pub async fn run(
     peer: &str,
     id: SessionId,
 ) -> anyhow::Result<ExitCode> {
-    let mut out = tokio::io::stdout();
+    let mut out = AsyncOut::new();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut printer = Printer::default();
     let backoff = client::Backoff::default();
@@ -77,14 +77,13 @@ pub async fn run(
                     inert_text(&why),
                     wait.as_secs_f64()
                 );
-                out.write_all(note.as_bytes()).await?;
-                out.flush().await?;
+                out.write(note.as_bytes()).await?;
                 tokio::time::sleep(wait).await;
             }
             Err(AttachError::Final(e)) => return Err(e),
         }
     }
-    out.write_all(
+    out.write(
         format!("\n[detached from {id}; `vibemesh attach {peer} {id}` comes back]\n").as_bytes(),
     )
     .await?;
@@ -141,7 +140,7 @@ async fn attach_once(
             _ => return Err(lost(&e)),
         },
     };
-    let mut out = tokio::io::stdout();
+    let mut out = AsyncOut::new();
     let head = if again {
         format!("[vibemesh] reconnected to {peer}\n")
     } else {
@@ -152,20 +151,17 @@ async fn attach_once(
             inert(&info.cwd)
         )
     };
-    out.write_all(head.as_bytes()).await?;
-    out.flush().await?;
+    out.write(head.as_bytes()).await?;
     loop {
         tokio::select! {
             frame = reader.next() => match frame {
                 Ok(Some(ConvServerFrame::Entry(e))) => {
                     let text = printer.entry(&e);
-                    out.write_all(text.as_bytes()).await?;
-                    out.flush().await?;
+                    out.write(text.as_bytes()).await?;
                 }
                 Ok(Some(ConvServerFrame::Notice(e))) => {
                     let e = inert_text(&e.to_string()).into_owned();
-                    out.write_all(format!("\n[vibemesh] {e}\n").as_bytes()).await?;
-                    out.flush().await?;
+                    out.write(format!("\n[vibemesh] {e}\n").as_bytes()).await?;
                 }
                 Ok(Some(ConvServerFrame::Closed(e))) | Ok(Some(ConvServerFrame::Refused(e))) => {
                     return Ok(if client::is_final(&e) {
@@ -193,7 +189,7 @@ async fn attach_once(
                     "/end" => ConvClientFrame::End,
                     cmd @ ("/allow" | "/always" | "/deny") => {
                         let Some(approval) = printer.open.first().cloned() else {
-                            out.write_all(b"[vibemesh] no approval is waiting\n").await?;
+                            out.write(b"[vibemesh] no approval is waiting\n").await?;
                             continue;
                         };
                         let decision = match cmd {
@@ -207,7 +203,7 @@ async fn attach_once(
                 };
                 if let Err(e) = writer.send(frame).await {
                     // Said once, never sent again later: the user decides.
-                    out.write_all(b"[vibemesh] not connected: that line was NOT sent\n").await?;
+                    out.write(b"[vibemesh] not connected: that line was NOT sent\n").await?;
                     return Ok(Ended::Lost(e.to_string()));
                 }
             }

@@ -1,7 +1,10 @@
 //! `vibemesh ls-files`, `cat` and `cp`: files on a peer from the command line.
 
 use std::{
+    borrow::Cow,
+    ffi::OsStr,
     io::IsTerminal,
+    os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
     process::ExitCode,
     time::{Duration, Instant},
@@ -13,18 +16,24 @@ use vibemesh_core::{
     ErrorCode,
     client::{self, ClientError},
     proto::{
-        files::{FileKind, FileRequest, FileResponse, TRANSFER_CHUNK, UploadRequest},
+        files::{
+            FileKind, FileResponse, TRANSFER_CHUNK, UploadRequest, path_from_wire, path_to_wire,
+        },
         git::GitMark,
         local::Target,
     },
     text::inert,
 };
 
-use super::{local, output};
+use super::{
+    local, output,
+    stdout::{AsyncOut, outln},
+};
 use crate::config::Home;
 
-/// `vibemesh ls-files <peer> [path]`: a folder's entries with sizes, times and git marks.
-/// Names are printed inert, as `ls` does on a terminal (`--json` keeps them exact).
+/// `vibemesh ls-files <peer> [path]`: a folder's entries with sizes, times and git marks,
+/// however many (fetched a page at a time). Names are printed inert, as `ls` does on a
+/// terminal (`--json` keeps them exact).
 pub async fn ls_files(
     home: &Home,
     target: Target,
@@ -32,18 +41,14 @@ pub async fn ls_files(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let control = local::control(home, target).await?;
-    let answer = control
-        .files(FileRequest::List { path: path.into() })
-        .await?;
+    let (path, entries) = control.list_dir(path).await?;
+    let _ = control.finish().await;
     if json {
-        output::json(&answer)?;
+        output::json(&FileResponse::Listing { path, entries })?;
         return Ok(ExitCode::SUCCESS);
     }
-    let FileResponse::Listing { path, entries } = answer else {
-        anyhow::bail!("the agent answered a listing with something else");
-    };
     if entries.is_empty() {
-        println!("{} is empty.", inert(&path));
+        outln!("{} is empty.", inert(&path))?;
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<[String; 5]> = entries
@@ -71,10 +76,14 @@ pub async fn ls_files(
     let size_w = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
     let age_w = rows.iter().map(|r| r[2].len()).max().unwrap_or(0);
     for r in rows {
-        println!(
+        outln!(
             "{} {:>size_w$} {:>age_w$} {} {}",
-            r[0], r[1], r[2], r[3], r[4]
-        );
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4]
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -114,27 +123,27 @@ fn human(n: u64) -> String {
 pub async fn cat(home: &Home, target: Target, path: &str) -> anyhow::Result<ExitCode> {
     let (_, r, w) = local::route(home, target).await?;
     let (_, mut down) = client::open_download(r, w, path).await?;
-    let mut out = tokio::io::stdout();
+    let mut out = AsyncOut::new();
     while let Some(chunk) = down.next().await? {
-        if let Err(e) = out.write_all(&chunk).await {
-            // `vibemesh cat ... | head` is fine.
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
-            }
-            return Err(e.into());
-        }
+        out.write(&chunk).await?;
     }
-    let _ = out.flush().await;
     Ok(ExitCode::SUCCESS)
 }
 
+/// A path typed on the command line as it travels: its bytes need not be UTF-8.
+pub fn wire_arg(arg: &OsStr) -> Cow<'_, str> {
+    path_to_wire(arg.as_bytes())
+}
+
 /// `peer:path` when the part before the first `:` names a peer (no `/` in it).
-fn remote(spec: &str) -> Option<(Target, &str)> {
-    let (peer, path) = spec.split_once(':')?;
+fn remote(spec: &OsStr) -> Option<(Target, Cow<'_, str>)> {
+    let bytes = spec.as_bytes();
+    let colon = bytes.iter().position(|&b| b == b':')?;
+    let peer = std::str::from_utf8(&bytes[..colon]).ok()?;
     if peer.is_empty() || peer.contains('/') {
         return None;
     }
-    Some((super::target(peer), path))
+    Some((super::target(peer), path_to_wire(&bytes[colon + 1..])))
 }
 
 /// The last name of a path as the other side writes it.
@@ -146,10 +155,10 @@ fn base_name(path: &str) -> anyhow::Result<&str> {
 }
 
 /// `vibemesh cp <from> <to>`: one side is `peer:path`, the other a local path.
-pub async fn cp(home: &Home, from: &str, to: &str) -> anyhow::Result<ExitCode> {
+pub async fn cp(home: &Home, from: &OsStr, to: &OsStr) -> anyhow::Result<ExitCode> {
     match (remote(from), remote(to)) {
-        (Some((target, path)), None) => download(home, target, path, Path::new(to)).await?,
-        (None, Some((target, path))) => upload(home, Path::new(from), target, path).await?,
+        (Some((target, path)), None) => download(home, target, &path, Path::new(to)).await?,
+        (None, Some((target, path))) => upload(home, Path::new(from), target, &path).await?,
         (Some(_), Some(_)) => anyhow::bail!(
             "both sides are remote; one must be a local path (`local:` names this machine)"
         ),
@@ -162,7 +171,7 @@ pub async fn cp(home: &Home, from: &str, to: &str) -> anyhow::Result<ExitCode> {
 
 async fn download(home: &Home, target: Target, path: &str, to: &Path) -> anyhow::Result<()> {
     let dest = if to.is_dir() {
-        to.join(base_name(path)?)
+        to.join(OsStr::from_bytes(&path_from_wire(base_name(path)?)))
     } else {
         to.to_path_buf()
     };
@@ -208,7 +217,7 @@ async fn upload(home: &Home, from: &Path, target: Target, path: &str) -> anyhow:
     let size = local_meta.len();
     let name = from
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(wire_arg)
         .context("the source does not name a file")?;
     // Where it goes: into an existing folder under its own name; over an existing file
     // only if it does not change meanwhile.
@@ -311,10 +320,14 @@ mod tests {
 
     #[test]
     fn remote_specs() {
-        assert!(matches!(remote("box:~/a"), Some((Target::Peer(p), "~/a")) if p == "box"));
-        assert!(matches!(remote("local:/x"), Some((Target::Local, "/x"))));
-        assert!(remote("./a:b").is_none());
-        assert!(remote("/tmp/a").is_none());
+        let remote = |s: &[u8]| remote(OsStr::from_bytes(s)).map(|(t, p)| (t, p.into_owned()));
+        assert!(
+            matches!(remote(b"box:~/a"), Some((Target::Peer(p), a)) if p == "box" && a == "~/a")
+        );
+        assert!(matches!(remote(b"local:/x"), Some((Target::Local, x)) if x == "/x"));
+        assert!(matches!(remote(b"box:/\xff"), Some((_, x)) if x == "/\0ff"));
+        assert!(remote(b"./a:b").is_none());
+        assert!(remote(b"/tmp/a").is_none());
         assert_eq!(human(512), "512");
         assert_eq!(human(1536), "1.5K");
         assert_eq!(base_name("/a/b.txt").unwrap(), "b.txt");

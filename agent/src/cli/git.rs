@@ -4,7 +4,7 @@
 //! and is printed as it is, as `git diff` does (so that it still applies with `git
 //! apply`).
 
-use std::{io::Write, process::ExitCode};
+use std::process::ExitCode;
 
 use clap::Subcommand;
 use vibemesh_core::{
@@ -15,7 +15,7 @@ use vibemesh_core::{
     text::inert,
 };
 
-use super::{local, output};
+use super::{local, output, stdout};
 use crate::config::Home;
 
 /// What `vibemesh git` shows.
@@ -67,19 +67,15 @@ pub async fn run(
     let _ = control.finish().await;
     match resp {
         GitResponse::Status(s) if json => output::json(&s)?,
-        GitResponse::Status(s) => print!("{}", status(&s)),
+        GitResponse::Status(s) => stdout::write(status(&s).as_bytes())?,
         GitResponse::Diff(d) if json => output::json(&d)?,
-        GitResponse::Diff(d) => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(d.as_bytes())?;
-            out.flush()?;
-        }
+        GitResponse::Diff(d) => stdout::write(d.as_bytes())?,
         GitResponse::Log(l) if json => output::json(&l)?,
-        GitResponse::Log(l) => print!("{}", log(&l)),
+        GitResponse::Log(l) => stdout::write(log(&l).as_bytes())?,
         GitResponse::Branches(b) if json => output::json(&b)?,
-        GitResponse::Branches(b) => print!("{}", branches(&b)),
+        GitResponse::Branches(b) => stdout::write(branches(&b).as_bytes())?,
         GitResponse::Worktrees(w) if json => output::json(&w)?,
-        GitResponse::Worktrees(w) => print!("{}", worktrees(&w)),
+        GitResponse::Worktrees(w) => stdout::write(worktrees(&w).as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,16 +13,17 @@ use vibemesh_core::proto::{
 };
 use vibemesh_core::text::inert;
 
+use super::stdout::{StdoutError, outln};
 use crate::session::now_ms;
 
 /// Prints any answer as pretty JSON.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 
 /// Prints rows with columns padded to their widest cell.
-fn table(header: &[&str], rows: Vec<Vec<String>>) {
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<(), StdoutError> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -38,12 +39,13 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
                 s.push_str(&format!("{cell:<w$}  "));
             }
         }
-        println!("{}", s.trim_end());
+        outln!("{}", s.trim_end())
     };
-    line(header.iter().map(|h| h.to_string()).collect());
+    line(header.iter().map(|h| h.to_string()).collect())?;
     for row in rows {
-        line(row);
+        line(row)?;
     }
+    Ok(())
 }
 
 /// "5s", "3m", "2h", "4d".
@@ -58,10 +60,9 @@ pub fn age(since_ms: u64) -> String {
 }
 
 /// `vibemesh ls`.
-pub fn sessions(list: &[SessionInfo]) {
+pub fn sessions(list: &[SessionInfo]) -> Result<(), StdoutError> {
     if list.is_empty() {
-        println!("No sessions.");
-        return;
+        return outln!("No sessions.");
     }
     let rows = list
         .iter()
@@ -115,11 +116,11 @@ pub fn sessions(list: &[SessionInfo]) {
             "ID", "TITLE", "COMMAND", "CWD", "SIZE", "AGE", "STATUS", "VIEWERS",
         ],
         rows,
-    );
+    )
 }
 
 /// `vibemesh providers`.
-pub fn providers(list: &[ProviderStatus]) {
+pub fn providers(list: &[ProviderStatus]) -> Result<(), StdoutError> {
     let rows = list
         .iter()
         .map(|p| {
@@ -135,14 +136,15 @@ pub fn providers(list: &[ProviderStatus]) {
             ]
         })
         .collect();
-    table(&["PROVIDER", "STATUS", "PROGRAM"], rows);
+    table(&["PROVIDER", "STATUS", "PROGRAM"], rows)
 }
 
 /// `vibemesh peers`.
-pub fn peers(list: &[PeerEntry]) {
+pub fn peers(list: &[PeerEntry]) -> Result<(), StdoutError> {
     if list.is_empty() {
-        println!("No peers yet. Pair one: `vibemesh pair` on it, `vibemesh join <ticket>` here.");
-        return;
+        return outln!(
+            "No peers yet. Pair one: `vibemesh pair` on it, `vibemesh join <ticket>` here."
+        );
     }
     let rows = list
         .iter()
@@ -158,20 +160,19 @@ pub fn peers(list: &[PeerEntry]) {
             ]
         })
         .collect();
-    table(&["NAME", "ID", "WE CAN", "IT CAN", "LAST SEEN HERE"], rows);
+    table(&["NAME", "ID", "WE CAN", "IT CAN", "LAST SEEN HERE"], rows)
 }
 
 /// `vibemesh status`.
-pub fn status(s: &StatusReport) {
-    println!("Agent   {} ({})", inert(&s.name), s.id);
-    println!("Relay   {}", inert(&s.relay));
-    println!("Listen  {}", inert(&s.addrs.join(", ")));
-    println!("Sessions {}", s.sessions);
+pub fn status(s: &StatusReport) -> Result<(), StdoutError> {
+    outln!("Agent   {} ({})", inert(&s.name), s.id)?;
+    outln!("Relay   {}", inert(&s.relay))?;
+    outln!("Listen  {}", inert(&s.addrs.join(", ")))?;
+    outln!("Sessions {}", s.sessions)?;
     if s.peers.is_empty() {
-        println!("\nNo peers to reach yet.");
-        return;
+        return outln!("\nNo peers to reach yet.");
     }
-    println!();
+    outln!()?;
     let rows = s
         .peers
         .iter()
@@ -197,20 +198,21 @@ pub fn status(s: &StatusReport) {
             ]
         })
         .collect();
-    table(&["PEER", "ID", "STATE", "PATH", "RTT", "NOTE"], rows);
+    table(&["PEER", "ID", "STATE", "PATH", "RTT", "NOTE"], rows)
 }
 
 /// `vibemesh pair`.
-pub fn ticket(t: &TicketInfo, qr: &str, link: Option<&str>) {
+pub fn ticket(t: &TicketInfo, qr: &str, link: Option<&str>) -> Result<(), StdoutError> {
     // QR, one line, and the command: 24 lines in all, so it fits an 80x24 terminal.
-    println!("{qr}");
+    outln!("{qr}")?;
     let mins = t.expires_ms.saturating_sub(now_ms()).div_ceil(60_000);
-    println!(
+    outln!(
         "Scan, or run this on the other machine ({} role, one use, expires in {mins} min):",
         t.role
-    );
-    println!("vibemesh join {}", t.ticket);
+    )?;
+    outln!("vibemesh join {}", t.ticket)?;
     if let Some(link) = link {
-        println!("or open in a browser: {link}");
+        outln!("or open in a browser: {link}")?;
     }
+    Ok(())
 }

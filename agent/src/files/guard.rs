@@ -2,11 +2,13 @@
 //! is refused.
 
 use std::{
+    ffi::OsStr,
     io,
+    os::unix::ffi::OsStrExt,
     path::{Component, Path, PathBuf},
 };
 
-use vibemesh_core::{ErrorCode, WireError};
+use vibemesh_core::{ErrorCode, WireError, proto::files::path_from_wire};
 
 /// The user's home folder.
 pub(super) fn home_dir() -> Option<PathBuf> {
@@ -59,25 +61,28 @@ pub(super) fn canonical_roots(roots: Vec<PathBuf>) -> Vec<PathBuf> {
 }
 
 /// A client's path as an absolute path on this machine (`~` expanded), not yet checked.
+/// Bytes that are not UTF-8 come escaped ([`path_from_wire`]).
 pub(super) fn expand(path: &str) -> Result<PathBuf, WireError> {
     let home = || {
         home_dir().ok_or_else(|| {
             WireError::new(ErrorCode::Internal, "this machine has no home folder for ~")
         })
     };
-    if path == "~" {
-        return home();
-    }
-    if let Some(rest) = path.strip_prefix("~/") {
-        return Ok(home()?.join(rest.trim_start_matches('/')));
-    }
-    if path.contains('\0') {
+    let raw = path_from_wire(path);
+    if raw.contains(&0) {
         return Err(WireError::new(
             ErrorCode::BadRequest,
             "a path may not hold NUL",
         ));
     }
-    let p = PathBuf::from(path);
+    if *raw == *b"~" {
+        return home();
+    }
+    if let Some(rest) = raw.strip_prefix(b"~/") {
+        let start = rest.iter().position(|&b| b != b'/').unwrap_or(rest.len());
+        return Ok(home()?.join(OsStr::from_bytes(&rest[start..])));
+    }
+    let p = PathBuf::from(OsStr::from_bytes(&raw));
     if !p.is_absolute() {
         return Err(WireError::new(
             ErrorCode::BadRequest,
@@ -178,7 +183,7 @@ pub(super) fn resolve_entry(roots: &[PathBuf], path: &str) -> Result<PathBuf, Wi
         ));
     }
     let parent = abs.parent().unwrap_or(Path::new("/"));
-    let dir = resolve(roots, &parent.to_string_lossy())?;
+    let dir = resolve(roots, &super::wire(parent))?;
     let entry = dir.join(name);
     if !roots.iter().any(|r| entry.starts_with(r)) {
         return Err(outside(path));

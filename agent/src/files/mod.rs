@@ -13,6 +13,7 @@
 mod atomic;
 mod beneath;
 mod guard;
+mod listing;
 mod ops;
 mod secrets;
 mod trash;
@@ -152,23 +153,30 @@ impl Files {
     pub async fn handle(&self, req: FileRequest, role: Role) -> Result<FileResponse, WireError> {
         match req {
             FileRequest::Roots => Ok(FileResponse::Roots(
-                self.roots()
-                    .iter()
-                    .map(|r| r.to_string_lossy().into_owned())
-                    .collect(),
+                self.roots().iter().map(|r| wire(r)).collect(),
             )),
             FileRequest::List { path } => {
-                let (rules, b) = self.locate(&path)?;
-                let dir = b.path();
-                let mut entries = blocking(move || ops::list(&rules.secrets, &b)).await?;
-                if let Some(marks) = crate::git::marks(self, &dir).await {
-                    for e in &mut entries {
-                        e.git = marks.get(&e.name).copied();
-                    }
+                let (path, page) = self.list_page(&path, None).await?;
+                if page.next.is_some() {
+                    return Err(WireError::new(
+                        ErrorCode::TooLarge,
+                        format!(
+                            "{path} holds more entries than fit in one answer; a newer client \
+                             lists it a page at a time"
+                        ),
+                    ));
                 }
                 Ok(FileResponse::Listing {
-                    path: dir.to_string_lossy().into_owned(),
-                    entries,
+                    path,
+                    entries: page.entries,
+                })
+            }
+            FileRequest::ListPage { path, after } => {
+                let (path, page) = self.list_page(&path, after).await?;
+                Ok(FileResponse::Page {
+                    path,
+                    entries: page.entries,
+                    next: page.next,
                 })
             }
             FileRequest::Stat { path } => {
@@ -215,6 +223,24 @@ impl Files {
                 blocking(move || ops::delete(&b)).await
             }
         }
+    }
+
+    /// A page of a folder's entries with their git marks, and the folder as resolved.
+    async fn list_page(
+        &self,
+        path: &str,
+        after: Option<String>,
+    ) -> Result<(String, listing::Page), WireError> {
+        let (rules, b) = self.locate(path)?;
+        let dir = b.path();
+        let mut page =
+            blocking(move || listing::page(&rules.secrets, &b, after.as_deref())).await?;
+        if let Some(marks) = crate::git::marks(self, &dir).await {
+            for e in &mut page.entries {
+                e.git = marks.get(&e.name).copied();
+            }
+        }
+        Ok((wire(&dir), page))
     }
 
     /// Starts writing a whole file at `path` for a caller with `role` (owners only): the
@@ -303,6 +329,13 @@ pub(crate) fn identity_of(st: &rustix::fs::Stat) -> ((u64, u64), u64) {
     ((st.st_dev as u64, st.st_ino as u64), st.st_nlink as u64)
 }
 
+/// A path as it travels to clients: exact, also when it is not UTF-8
+/// ([`vibemesh_core::proto::files::path_to_wire`]).
+pub fn wire(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    vibemesh_core::proto::files::path_to_wire(path.as_os_str().as_bytes()).into_owned()
+}
+
 /// Metadata of `path` from its `stat`, without a version.
 #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
 pub(crate) fn meta_of(path: &Path, st: &rustix::fs::Stat) -> FileMeta {
@@ -312,7 +345,7 @@ pub(crate) fn meta_of(path: &Path, st: &rustix::fs::Stat) -> FileMeta {
         .saturating_mul(1000)
         .saturating_add(u64::try_from(st.st_mtime_nsec as i64).unwrap_or(0) / 1_000_000);
     FileMeta {
-        path: path.to_string_lossy().into_owned(),
+        path: wire(path),
         kind,
         size: if kind == FileKind::Dir {
             0

@@ -1,6 +1,7 @@
-//! The file operations on checked paths: list, stat, read, mkdir, rename, delete. Each
-//! opens its path from the root with no symlink followed ([`Beneath`]) and works on the
-//! descriptor; all of them block (the service runs them on the blocking pool).
+//! The file operations on checked paths: stat, read, mkdir, rename, delete (listings are
+//! in [`super::listing`]). Each opens its path from the root with no symlink followed
+//! ([`Beneath`]) and works on the descriptor; all of them block (the service runs them on
+//! the blocking pool).
 
 use std::{
     ffi::OsStr,
@@ -13,7 +14,7 @@ use bytes::Bytes;
 use rustix::fs::{Mode, OFlags};
 use vibemesh_core::{
     ErrorCode, WireError,
-    proto::files::{DirEntry, FileKind, FileMeta, FileResponse, MAX_INLINE, Version},
+    proto::files::{FileKind, FileMeta, FileResponse, MAX_INLINE, Version},
 };
 
 use super::{
@@ -23,64 +24,9 @@ use super::{
     secrets::Secrets,
 };
 
-/// The most entries one listing carries, so its answer fits in one frame.
-const MAX_ENTRIES: usize = 10_000;
-
 /// Flags for reading: never blocks on a FIFO (its open would wait for a writer).
-fn read_flags() -> OFlags {
+pub(super) fn read_flags() -> OFlags {
     OFlags::RDONLY | OFlags::NONBLOCK
-}
-
-/// A folder's entries, folders first, then by name (git marks are added by the caller).
-/// What is never shared is left out.
-pub(super) fn list(secrets: &Secrets, b: &Beneath) -> Result<Vec<DirEntry>, WireError> {
-    let path = b.path();
-    let fd = b
-        .open(read_flags() | OFlags::DIRECTORY)
-        .map_err(|e| io_error(&path, e))?;
-    let dir = rustix::fs::Dir::read_from(&fd).map_err(|e| io_error(&path, e.into()))?;
-    let secrets = secrets.resolve();
-    let mut entries = Vec::new();
-    for e in dir {
-        let e = e.map_err(|e| io_error(&path, e.into()))?;
-        let raw = e.file_name().to_bytes();
-        if raw == b"." || raw == b".." {
-            continue;
-        }
-        let name = <OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(raw);
-        if secrets.covers(&path.join(name)) {
-            continue;
-        }
-        if entries.len() >= MAX_ENTRIES {
-            return Err(WireError::new(
-                ErrorCode::TooLarge,
-                format!(
-                    "{} holds more than {MAX_ENTRIES} entries; too many to list",
-                    path.display()
-                ),
-            ));
-        }
-        // An entry that vanished between the listing and its metadata is skipped.
-        let Ok(st) = stat_at(&fd, name) else { continue };
-        let meta = meta_of(&path.join(name), &st);
-        entries.push(DirEntry {
-            name: name.to_string_lossy().into_owned(),
-            kind: meta.kind,
-            size: if meta.kind == FileKind::File {
-                meta.size
-            } else {
-                0
-            },
-            modified_ms: meta.modified_ms,
-            git: None,
-        });
-    }
-    entries.sort_by(|a, b| {
-        (b.kind == FileKind::Dir)
-            .cmp(&(a.kind == FileKind::Dir))
-            .then_with(|| a.name.cmp(&b.name))
-    });
-    Ok(entries)
 }
 
 /// Opens `b` for reading and says what it is; a regular file is checked for hard links

@@ -188,7 +188,7 @@ impl PairProtocol {
                 } else {
                     name
                 };
-                self.access.allow(peer, name.clone(), role)?;
+                let name = self.access.allow(peer, name, role)?;
                 tracing::info!(peer = %peer.fmt_short(), %name, %role, "paired");
                 Ok(PairAccepted {
                     name: self.name.clone(),

@@ -71,7 +71,15 @@ pub(super) async fn run<R, W>(
         sessions: svc.sessions.clone(),
     };
     svc.sessions.updated(&session);
-    let (snap, sub) = match session.snapshot(req.scrollback).await {
+    // The first interactive attach (`open`, `run`, a new tab) gets the output from the
+    // program's first byte, so nothing printed before it attached is lost; watchers and
+    // later attaches get the screen.
+    let shown = if interactive {
+        session.replay(req.scrollback).await
+    } else {
+        session.snapshot(req.scrollback).await
+    };
+    let (snap, sub) = match shown {
         Ok(v) => v,
         Err(e) => {
             let _ = writer.send(&ServerFrame::Refused(e)).await;

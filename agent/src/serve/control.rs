@@ -9,7 +9,7 @@ use tokio::{
 };
 use vibemesh_core::{
     ErrorCode, WireError,
-    frame::{FrameReader, FrameWriter},
+    frame::{FrameError, FrameReader, FrameWriter},
     proto::{
         Role,
         bounds::fit_listing,
@@ -66,7 +66,10 @@ pub(super) async fn run<R, W>(
     let (req_tx, mut req_rx) = mpsc::channel(READ_AHEAD);
     let read_task = AbortOnDropHandle::new(tokio::spawn(async move {
         loop {
-            let next = reader.recv::<Request>().await;
+            let next = reader
+                .recv_raw()
+                .await
+                .map(|b| b.map(|b| Incoming::decode(&b)));
             let end = !matches!(next, Ok(Some(_)));
             if req_tx.send(next).await.is_err() || end {
                 break;
@@ -76,7 +79,19 @@ pub(super) async fn run<R, W>(
     loop {
         let frame = tokio::select! {
             next = req_rx.recv() => match next {
-                Some(Ok(Some(Request { id, body }))) => match body {
+                // A request this agent cannot read (a string that is not UTF-8, a kind
+                // from a newer client) is refused alone; the stream goes on.
+                Some(Ok(Some(Incoming::Unreadable { id: Some(id), error }))) => {
+                    let mut e = error.to_wire();
+                    e.message = format!("this request could not be read: {}", e.message);
+                    ControlFrame::Response(Response { id, result: Err(e) })
+                }
+                // Not even an id: nothing to answer, the client is broken.
+                Some(Ok(Some(Incoming::Unreadable { id: None, error }))) => {
+                    let _ = writer.send(&ControlFrame::Closing(error.to_wire())).await;
+                    break;
+                }
+                Some(Ok(Some(Incoming::Request(Request { id, body })))) => match body {
                     RequestBody::Watch { path } => {
                         let result = watch(&mut watches, &path).await;
                         ControlFrame::Response(Response { id, result })
@@ -112,12 +127,58 @@ pub(super) async fn run<R, W>(
             Some(ev) = watch_rx.recv() => ControlFrame::Event(ev),
             Some(resp) = resp_rx.recv() => ControlFrame::Response(resp),
         };
-        if writer.send(&frame).await.is_err() {
+        if send(&mut writer, &frame).await.is_err() {
             break;
         }
     }
     drop(read_task);
     let _ = writer.finish().await;
+}
+
+/// One frame from the client.
+enum Incoming {
+    /// A request.
+    Request(Request),
+    /// A frame that is not a request this agent can read, and its id when that much
+    /// could be read.
+    Unreadable { id: Option<u64>, error: FrameError },
+}
+
+impl Incoming {
+    fn decode(body: &[u8]) -> Self {
+        match Request::decode(body) {
+            Ok(req) => Incoming::Request(req),
+            Err((id, error)) => Incoming::Unreadable { id, error },
+        }
+    }
+}
+
+/// Sends one frame. An answer too large for a frame becomes an error for its request
+/// alone: nothing of it was written, so the stream is still in step.
+async fn send<W: AsyncWrite + Unpin>(
+    writer: &mut FrameWriter<W>,
+    frame: &ControlFrame,
+) -> Result<(), FrameError> {
+    match writer.send(frame).await {
+        Err(FrameError::TooLarge(n)) => match frame {
+            ControlFrame::Response(Response { id, .. }) => {
+                let e = WireError::new(
+                    ErrorCode::TooLarge,
+                    format!(
+                        "the answer is {n} bytes, over the {} KiB limit of one frame",
+                        vibemesh_core::frame::MAX_FRAME / 1024
+                    ),
+                );
+                let refusal = ControlFrame::Response(Response {
+                    id: *id,
+                    result: Err(e),
+                });
+                writer.send(&refusal).await
+            }
+            _ => Err(FrameError::TooLarge(n)),
+        },
+        other => other,
+    }
 }
 
 async fn watch(watches: &mut Watches, path: &str) -> Result<ResponseBody, WireError> {

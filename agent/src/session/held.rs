@@ -50,6 +50,8 @@ pub(super) struct Meta {
     pub recording_error: Option<String>,
     /// The recording's parts and size, as the holder last said (protocol 2).
     pub recording_state: Option<Box<RecordingState>>,
+    /// The holder's protocol version (0 until it greets).
+    pub version: u32,
 }
 
 impl Meta {
@@ -69,6 +71,7 @@ impl Meta {
             viewers: 0,
             recording_error: None,
             recording_state: None,
+            version: 0,
         }
     }
 
@@ -134,12 +137,29 @@ impl Session {
     /// The screen and a subscription to what follows it; an error when its holder does
     /// not answer.
     pub async fn snapshot(&self, scrollback: u32) -> Result<(Bytes, Subscription), WireError> {
-        self.link.snapshot(scrollback).await.map_err(|why| {
-            WireError::new(
-                ErrorCode::Unreachable,
-                format!("cannot show session {}: {why}", self.id),
-            )
-        })
+        let shown = self.link.snapshot(scrollback).await;
+        shown.map_err(|why| self.cannot_show(why))
+    }
+
+    /// For an attach that may be the session's first: the program's output from its
+    /// first byte, once ([`super::head`]); the screen after `scrollback` lines of
+    /// history, as [`Session::snapshot`], for later ones and from holders too old to
+    /// keep it (protocol before 3).
+    pub async fn replay(&self, scrollback: u32) -> Result<(Bytes, Subscription), WireError> {
+        let replays = lock(&self.meta).version >= 3;
+        let shown = if replays {
+            self.link.replay(scrollback).await
+        } else {
+            self.link.snapshot(scrollback).await
+        };
+        shown.map_err(|why| self.cannot_show(why))
+    }
+
+    fn cannot_show(&self, why: String) -> WireError {
+        WireError::new(
+            ErrorCode::Unreachable,
+            format!("cannot show session {}: {why}", self.id),
+        )
     }
 
     /// The screen's text (for tests and previews; empty when the holder does not

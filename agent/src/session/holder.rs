@@ -20,7 +20,8 @@
 //! sent to the agent is sent under the state lock; a snapshot takes the state lock,
 //! then the screen lock, and renders the screen plus the unparsed backlog; the parser
 //! takes the screen lock before it lets go of the state lock. So a snapshot is exactly
-//! the output sent before it.
+//! the output sent before it. The first attach asks for a replay instead: the output
+//! from the program's first byte, kept (bounded) until then ([`super::head`]).
 //!
 //! The same code also runs inside the agent ([`spawn_in_process`]) when no holder binary
 //! is installed next to it: then sessions end with the agent, as they used to.
@@ -53,9 +54,10 @@ use vibemesh_core::{
 
 use super::{
     flood::{AGENT_BEHIND, FloodGuard},
+    head::{Claimed, Head},
     pty,
     recorder::Recorder,
-    screen::Screen,
+    screen::{CLEAR, Screen},
 };
 
 /// How long a connecting agent has to say hello.
@@ -103,6 +105,8 @@ struct State {
     recording_conn: Option<u64>,
     /// Lowers the session's scheduling weight while it floods.
     flood: FloodGuard,
+    /// The output from the start, for the first attach.
+    head: Head,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -125,6 +129,19 @@ impl State {
         if ok.is_err() {
             let _ = conn.shutdown(std::net::Shutdown::Both);
             self.conn = None;
+        }
+    }
+
+    /// Sends a snapshot (or replay) in pieces that each fit a frame.
+    fn send_snapshot(&mut self, out: Vec<u8>) {
+        let mut rest = Bytes::from(out);
+        loop {
+            let bytes = rest.split_to(rest.len().min(SNAPSHOT_CHUNK));
+            let more = !rest.is_empty();
+            self.send(&FromHolder::Snapshot { bytes, more });
+            if !more {
+                break;
+            }
         }
     }
 
@@ -184,6 +201,34 @@ impl Shared {
         })
     }
 
+    /// The screen after `scrollback` lines of history, then the output not yet parsed
+    /// into it: exactly the output sent before (see the module docs). Call with the state
+    /// lock held.
+    fn redraw(&self, st: &State, scrollback: u32) -> Vec<u8> {
+        let mut out = lock(&self.screen).render(scrollback);
+        for item in &st.backlog {
+            if let Item::Data(c) = item {
+                out.extend_from_slice(c);
+            }
+        }
+        out
+    }
+
+    /// Everything the program printed from its first byte ([`super::head`]); past the
+    /// head's limit, its start, a notice and the screen as it is now. Call with the state
+    /// lock held.
+    fn replay(&self, st: &State, head: Claimed) -> Vec<u8> {
+        let mut out = CLEAR.as_bytes().to_vec();
+        out.extend_from_slice(&head.bytes);
+        if head.missed > 0 {
+            out.extend_from_slice(&head.notice());
+            // Without its clear: the start shown above stays in the terminal's history.
+            let now = self.redraw(st, u32::MAX);
+            out.extend_from_slice(now.strip_prefix(CLEAR.as_bytes()).unwrap_or(&now));
+        }
+        out
+    }
+
     /// Makes `conn` the connected agent (replacing any other) and greets it.
     fn connect(self: &Arc<Self>, conn: UnixStream) -> std::io::Result<()> {
         let reader = conn.try_clone()?;
@@ -227,21 +272,16 @@ impl Shared {
                 ToHolder::Resize(size) => self.resize(size),
                 ToHolder::Snapshot { scrollback } => {
                     let mut st = lock(&self.state);
-                    let mut out = lock(&self.screen).render(scrollback);
-                    for item in &st.backlog {
-                        if let Item::Data(c) = item {
-                            out.extend_from_slice(c);
-                        }
-                    }
-                    let mut rest = Bytes::from(out);
-                    loop {
-                        let bytes = rest.split_to(rest.len().min(SNAPSHOT_CHUNK));
-                        let more = !rest.is_empty();
-                        st.send(&FromHolder::Snapshot { bytes, more });
-                        if !more {
-                            break;
-                        }
-                    }
+                    let out = self.redraw(&st, scrollback);
+                    st.send_snapshot(out);
+                }
+                ToHolder::Replay { scrollback } => {
+                    let mut st = lock(&self.state);
+                    let out = match st.head.claim() {
+                        Some(head) => self.replay(&st, head),
+                        None => self.redraw(&st, scrollback),
+                    };
+                    st.send_snapshot(out);
                 }
                 ToHolder::Text => {
                     let mut st = lock(&self.state);
@@ -315,6 +355,7 @@ impl Shared {
                     let chunk = Bytes::copy_from_slice(&buf[..n]);
                     let mut st = lock(&self.state);
                     st.record(|r| r.output(&chunk));
+                    st.head.record(&chunk);
                     let sent = Instant::now();
                     st.send(&FromHolder::Output(chunk.clone()));
                     let now = Instant::now();
@@ -512,6 +553,7 @@ fn start(
             recording_error,
             recording_conn: None,
             flood: FloodGuard::new(spawned.pid, socket.is_some()),
+            head: Head::new(),
         }),
         screen: Mutex::new(Screen::new(spawn.size, spawn.scrollback as usize)),
         wake: Condvar::new(),

@@ -84,7 +84,9 @@ pub enum LinkEvent {
 pub type EventHook = Box<dyn Fn(LinkEvent) + Send + Sync>;
 
 enum Pending {
-    Snapshot(u32, oneshot::Sender<(Bytes, Subscription)>),
+    /// A snapshot after this many lines of history; a replay of the program's first
+    /// output instead when `true` (holder protocol 3).
+    Snapshot(u32, bool, oneshot::Sender<(Bytes, Subscription)>),
     Text(oneshot::Sender<String>),
 }
 
@@ -92,7 +94,10 @@ impl Pending {
     /// The request this waits for the answer to.
     fn request(&self) -> ToHolder {
         match self {
-            Pending::Snapshot(scrollback, _) => ToHolder::Snapshot {
+            Pending::Snapshot(scrollback, false, _) => ToHolder::Snapshot {
+                scrollback: *scrollback,
+            },
+            Pending::Snapshot(scrollback, true, _) => ToHolder::Replay {
                 scrollback: *scrollback,
             },
             Pending::Text(_) => ToHolder::Text,
@@ -290,7 +295,21 @@ impl Link {
     /// The screen and a subscription that continues exactly after it; `Err` says why
     /// the holder gave neither.
     pub async fn snapshot(&self, scrollback: u32) -> Result<(Bytes, Subscription), String> {
-        match self.ask(|tx| Pending::Snapshot(scrollback, tx)).await? {
+        self.redraw(scrollback, false).await
+    }
+
+    /// Like [`Link::snapshot`], but the first time it is asked: the program's output
+    /// from its first byte ([`super::head`]). Only for holders of version 3 or later.
+    pub async fn replay(&self, scrollback: u32) -> Result<(Bytes, Subscription), String> {
+        self.redraw(scrollback, true).await
+    }
+
+    /// Asks for a snapshot or a replay and subscribes exactly after it.
+    async fn redraw(&self, scrollback: u32, replay: bool) -> Result<(Bytes, Subscription), String> {
+        match self
+            .ask(|tx| Pending::Snapshot(scrollback, replay, tx))
+            .await?
+        {
             Some(v) => Ok(v),
             None => match self.exit_info() {
                 Some(info) => Ok((Bytes::new(), Subscription::Exited(info))),
@@ -497,7 +516,7 @@ impl Link {
                         Some(info) => Subscription::Exited(info),
                         None => Subscription::Live(self.tx.subscribe()),
                     };
-                    if let Some(Pending::Snapshot(_, tx)) = self.answered() {
+                    if let Some(Pending::Snapshot(_, _, tx)) = self.answered() {
                         let _ = tx.send((bytes, sub));
                     }
                 }
@@ -554,7 +573,10 @@ async fn write(
     }
     // The link itself holds a sender, so the queue never closes while this runs.
     while let Some((msg, done)) = rx.recv().await {
-        if matches!(msg, ToHolder::Snapshot { .. } | ToHolder::Text) {
+        if matches!(
+            msg,
+            ToHolder::Snapshot { .. } | ToHolder::Replay { .. } | ToHolder::Text
+        ) {
             lock(&link.requests).taken += 1;
         }
         let sent = writer.send(&msg).await;

@@ -10,6 +10,7 @@
 
 mod adopt;
 mod flood;
+pub mod head;
 mod held;
 pub mod holder;
 pub mod hub;
@@ -259,6 +260,7 @@ impl SessionManager {
         };
         let mut meta = Meta::unknown(socket.as_deref().map_or(0, created_ms));
         if let Some(h) = hello.clone() {
+            meta.version = h.version;
             meta.learn(h.state);
         }
         let weak = Arc::downgrade(self);
@@ -275,7 +277,9 @@ impl SessionManager {
                 }
                 LinkEvent::Hello(h) => {
                     ask_recording(&s, &h, limits);
-                    lock(&s.meta).learn(h.state);
+                    let mut m = lock(&s.meta);
+                    m.version = h.version;
+                    m.learn(h.state);
                 }
                 LinkEvent::Recording(st) => {
                     // New parts are news for clients; the same parts again (after a

@@ -31,6 +31,10 @@ fn nz(n: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(n).unwrap_or(std::num::NonZeroU16::MIN)
 }
 
+/// What every [`Screen::render`] starts with: plain colours, a blank screen, the cursor
+/// at the top left.
+pub const CLEAR: &str = "\x1b[0m\x1b[H\x1b[2J";
+
 /// The screen of one session. Its memory is bounded by the size and the scrollback.
 pub struct Screen {
     parser: vt100::Parser<Callbacks>,
@@ -84,7 +88,7 @@ impl Screen {
     pub fn render(&mut self, lines: u32) -> Vec<u8> {
         const ROW_END: &str = "\x1b[0m\r\n";
         let screen = self.parser.screen_mut();
-        let mut out = String::from("\x1b[0m\x1b[H\x1b[2J");
+        let mut out = String::from(CLEAR);
         let (rows, cols) = screen.size();
         let (rows, cols) = (rows.get() as usize, cols.get());
         let want = (lines as usize).min(screen.scrollback_len());

@@ -7,13 +7,14 @@ use bytes::Bytes;
 
 use super::{BoxRead, BoxWrite, ClientError, ControlClient};
 use crate::{
+    ErrorCode,
     frame::{FrameReader, FrameWriter},
     proto::{
         StreamOpen,
         control::{RequestBody, ResponseBody},
         files::{
-            DownloadRequest, FileKind, FileMeta, FileRequest, FileResponse, TRANSFER_CHUNK,
-            TransferFrame, UploadRequest,
+            DirEntry, DownloadRequest, FileKind, FileMeta, FileRequest, FileResponse,
+            TRANSFER_CHUNK, TransferFrame, UploadRequest,
         },
     },
 };
@@ -27,10 +28,63 @@ impl ControlClient {
         }
     }
 
+    /// One page of a folder's entries, after `after` (`None` for the first page);
+    /// returns the folder as resolved, the entries and where the next page starts.
+    pub async fn list_page(
+        &self,
+        path: &str,
+        after: Option<String>,
+    ) -> Result<(String, Vec<DirEntry>, Option<String>), ClientError> {
+        let req = FileRequest::ListPage {
+            path: path.into(),
+            after,
+        };
+        match self.files(req).await? {
+            FileResponse::Page {
+                path,
+                entries,
+                next,
+            } => Ok((path, entries, next)),
+            _ => Err(ClientError::Unexpected(
+                "expected a page of a folder listing",
+            )),
+        }
+    }
+
+    /// The first page of a folder's listing. Asked as one [`FileRequest::List`], which
+    /// every agent answers (one that predates paging closes the stream on a
+    /// [`FileRequest::ListPage`]); only a folder too large for one answer is paged.
+    async fn first_page(
+        &self,
+        path: &str,
+    ) -> Result<(String, Vec<DirEntry>, Option<String>), ClientError> {
+        match self.files(FileRequest::List { path: path.into() }).await {
+            Ok(FileResponse::Listing { path, entries }) => Ok((path, entries, None)),
+            Ok(_) => Err(ClientError::Unexpected("expected a folder listing")),
+            Err(ClientError::Remote(e)) if e.code == ErrorCode::TooLarge => {
+                self.list_page(path, None).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every entry of a folder, however many (a page at a time), folders first, then by
+    /// name; returns the folder as resolved and the entries.
+    pub async fn list_dir(&self, path: &str) -> Result<(String, Vec<DirEntry>), ClientError> {
+        let (resolved, mut all, mut next) = self.first_page(path).await?;
+        while let Some(after) = next {
+            let (_, entries, more) = self.list_page(path, Some(after)).await?;
+            all.extend(entries);
+            next = more;
+        }
+        Ok((resolved, all))
+    }
+
     /// Folder completions for what a user typed in a folder field: the folders in its
     /// parent (`~/` when it has no `/`) whose names start with its last part, as full
     /// paths ending in `/`, hidden ones only when the last part starts with a dot; at
-    /// most `max`, in the agent's order.
+    /// most `max`, in the agent's order. Folders come first in a listing, so it stops
+    /// at the first page that holds anything else.
     pub async fn complete_folder(
         &self,
         text: &str,
@@ -40,15 +94,26 @@ impl ControlClient {
             Some(i) => (&text[..=i], &text[i + 1..]),
             None => ("~/", text),
         };
-        match self.files(FileRequest::List { path: dir.into() }).await? {
-            FileResponse::Listing { entries, .. } => Ok(entries
-                .into_iter()
-                .filter(|e| e.kind == FileKind::Dir && e.name.starts_with(prefix))
-                .filter(|e| !e.name.starts_with('.') || prefix.starts_with('.'))
-                .take(max)
-                .map(|e| format!("{dir}{}/", e.name))
-                .collect()),
-            _ => Err(ClientError::Unexpected("expected a folder listing")),
+        let (_, mut entries, mut next) = self.first_page(dir).await?;
+        let mut found = Vec::new();
+        loop {
+            let folders_only = entries.iter().all(|e| e.kind == FileKind::Dir);
+            found.extend(
+                entries
+                    .into_iter()
+                    .filter(|e| e.kind == FileKind::Dir && e.name.starts_with(prefix))
+                    .filter(|e| !e.name.starts_with('.') || prefix.starts_with('.'))
+                    .map(|e| format!("{dir}{}/", e.name)),
+            );
+            match next {
+                Some(after) if found.len() < max && folders_only => {
+                    (_, entries, next) = self.list_page(dir, Some(after)).await?;
+                }
+                _ => {
+                    found.truncate(max);
+                    return Ok(found);
+                }
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use super::{
     files::{FileRequest, FileResponse},
     git::{GitRequest, GitResponse},
 };
-use crate::{EndpointId, WireError};
+use crate::{EndpointId, WireError, frame::FrameError};
 
 /// A client's request; `id` comes back on the response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,21 @@ pub struct Request {
     pub id: u64,
     /// What is asked.
     pub body: RequestBody,
+}
+
+impl Request {
+    /// Decodes a request frame's body. When that fails (a string that is not UTF-8, a
+    /// kind of request from a newer client), returns the request's id as well when that
+    /// much could be read: the id comes first, so the agent can refuse that request
+    /// alone and go on serving the stream.
+    pub fn decode(body: &[u8]) -> Result<Request, (Option<u64>, FrameError)> {
+        postcard::from_bytes(body).map_err(|e| {
+            let id = postcard::take_from_bytes::<u64>(body)
+                .ok()
+                .map(|(id, _)| id);
+            (id, e.into())
+        })
+    }
 }
 
 /// What a client can ask on the control stream.

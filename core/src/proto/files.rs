@@ -5,6 +5,14 @@
 //! [`crate::ErrorCode::OutsideRoots`]. Writes name the [`Version`] they replace and are
 //! refused with [`crate::ErrorCode::Conflict`] when the file changed since, so two devices
 //! editing one file never silently overwrite each other.
+//!
+//! Unix names are bytes, not always UTF-8, while paths travel as strings: a byte that is
+//! not part of valid UTF-8 travels as NUL and two hex digits ([`path_to_wire`]). No path
+//! holds NUL, so this is unambiguous: a client that joins a folder's path and an entry's
+//! name addresses that entry whatever its bytes, and the agent reads it back
+//! ([`path_from_wire`]). [`crate::text::inert`] shows such a byte as `\xff`.
+
+use std::{borrow::Cow, fmt::Write};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -76,7 +84,9 @@ pub struct FileMeta {
 pub enum FileRequest {
     /// The folders a client may use (the allowed roots).
     Roots,
-    /// A folder's entries, sorted folders first, then by name.
+    /// A folder's entries, sorted folders first, then by name; refused with
+    /// [`crate::ErrorCode::TooLarge`] when they do not fit in one answer (use
+    /// [`FileRequest::ListPage`]).
     List {
         /// The folder.
         path: String,
@@ -121,6 +131,19 @@ pub enum FileRequest {
         /// The path.
         path: String,
     },
+    // Variants below were added after the first release: new ones only ever go at the
+    // end, so the numbers postcard gives the ones above never change.
+    /// One page of a folder's entries, in the order of [`FileRequest::List`]: as many as
+    /// fit in one frame, after `after`. Answered with [`FileResponse::Page`]; a folder of
+    /// any size is listed by asking again with its `next` until that is `None`
+    /// ([`crate::client::ControlClient::list_dir`] does).
+    ListPage {
+        /// The folder.
+        path: String,
+        /// Where the previous page ended (its [`FileResponse::Page`] `next`); `None`
+        /// for the first page.
+        after: Option<String>,
+    },
 }
 
 /// Answers to [`FileRequest`]s.
@@ -154,6 +177,18 @@ pub enum FileResponse {
     Deleted {
         /// Whether it went to the trash (else it was removed).
         trashed: bool,
+    },
+    // Variants below were added after the first release (see [`FileRequest`]).
+    /// Answer to [`FileRequest::ListPage`].
+    Page {
+        /// The folder as resolved.
+        path: String,
+        /// The entries of this page.
+        entries: Vec<DirEntry>,
+        /// Where the next page starts (pass it as `after`); `None` on the last page. It
+        /// names the last entry of this page, so entries added or removed meanwhile
+        /// neither repeat nor shift the pages that follow.
+        next: Option<String>,
     },
 }
 
@@ -192,4 +227,92 @@ pub enum TransferFrame {
     Done(FileMeta),
     /// The transfer failed; nothing was written.
     Failed(crate::WireError),
+}
+
+/// A path or name's bytes as they travel: UTF-8 as it is, every other byte as NUL and
+/// two lowercase hex digits (see the module docs). Paths hold no NUL; bytes that do are
+/// no path, and do not come back exactly.
+pub fn path_to_wire(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\0{b:02x}");
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The bytes of a path or name from the wire ([`path_to_wire`]). A NUL that does not
+/// start the escape of a byte that is not UTF-8 stays a NUL, which no path may hold.
+pub fn path_from_wire(s: &str) -> Cow<'_, [u8]> {
+    if !s.contains('\0') {
+        return Cow::Borrowed(s.as_bytes());
+    }
+    let mut rest = s.as_bytes();
+    let mut out = Vec::with_capacity(rest.len());
+    while let Some((&first, after)) = rest.split_first() {
+        match escaped_byte(rest) {
+            Some(b) => {
+                out.push(b);
+                rest = &rest[3..];
+            }
+            None => {
+                out.push(first);
+                rest = after;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The byte that `bytes` starts with the escape of (NUL and two hex digits of 0x80 to
+/// 0xff: only such bytes are escaped), if it does.
+pub(crate) fn escaped_byte(bytes: &[u8]) -> Option<u8> {
+    let [0, hi, lo, ..] = *bytes else {
+        return None;
+    };
+    let digit = |d: u8| char::from(d).to_digit(16);
+    let b = digit(hi)? * 16 + digit(lo)?;
+    u8::try_from(b).ok().filter(|b| *b >= 0x80)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_are_not_utf8_travel_and_come_back_exactly() {
+        assert!(matches!(
+            path_to_wire(b"/a/b.txt"),
+            Cow::Borrowed("/a/b.txt")
+        ));
+        let odd = b"/r/odd-\xff\xfe-\xc3\xa9-\xe2\x82";
+        let wire = path_to_wire(odd);
+        assert_eq!(wire, "/r/odd-\0ff\0fe-\u{e9}-\0e2\082");
+        assert_eq!(path_from_wire(&wire), &odd[..]);
+        // A NUL that escapes nothing stays (and is refused as a path).
+        assert_eq!(path_from_wire("a\0zz\x0041"), &b"a\0zz\x0041"[..]);
+        assert_eq!(path_from_wire("\0F"), &b"\0F"[..]);
+        for b in 0x80..=0xffu8 {
+            assert_eq!(path_from_wire(&path_to_wire(&[b'x', b])), &[b'x', b][..]);
+        }
+        // Whatever a client sends is read without a panic: NULs among characters of
+        // any width, cut escapes.
+        for s in [
+            "\0\u{e9}",
+            "\0f\u{e9}",
+            "\u{e9}\0",
+            "\0ff\0",
+            "\0\0ff",
+            "日\0本\0e9",
+        ] {
+            let back = path_from_wire(s);
+            assert!(back.len() <= s.len(), "{s:?}");
+        }
+        assert_eq!(path_from_wire("\0\0ff"), &b"\0\xff"[..]);
+    }
 }

@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use super::{ExitInfo, Provider, RecordingState, SessionId, TermSize};
 
 /// The protocol version this build speaks. Version 2 added [`ToHolder::Recording`] and
-/// [`FromHolder::Recording`] (recording size limits and state).
-pub const HOLDER_VERSION: u32 = 2;
+/// [`FromHolder::Recording`] (recording size limits and state); 3 added
+/// [`ToHolder::Replay`].
+pub const HOLDER_VERSION: u32 = 3;
 /// The oldest holder version this build's agent adopts.
 pub const HOLDER_MIN_VERSION: u32 = 1;
 
@@ -118,6 +119,15 @@ pub enum ToHolder {
     /// answers with [`FromHolder::Recording`], which it then sends on this connection
     /// whenever the recording's state changes.
     Recording(RecordingLimits),
+    // Version 3.
+    /// Like [`ToHolder::Snapshot`], but the first time it is asked: everything the
+    /// program printed from its first byte, so the first attach shows its output from the
+    /// start (past a limit: the start, a notice, and the screen as it is now). Answered
+    /// with [`FromHolder::Snapshot`] pieces; later asks get the usual snapshot.
+    Replay {
+        /// Lines of history before the screen, for the usual snapshot.
+        scrollback: u32,
+    },
 }
 
 /// How big a session's recording may grow ([`ToHolder::Recording`]).

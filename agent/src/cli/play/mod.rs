@@ -71,7 +71,8 @@ pub async fn run(file: &Path, speed: f64, idle_limit: Option<f64>) -> anyhow::Re
     }
     let _ = stdout.flush().await;
     drop(raw);
-    end.map_err(|e| anyhow::anyhow!("cannot write the output: {e}"))?;
+    // A reader that went away ends play quietly, as for every command.
+    end.map_err(|e| anyhow::Error::from(super::stdout::StdoutError::from(e)))?;
 
     let report = report.lock().unwrap_or_else(|p| p.into_inner()).clone();
     notes.extend(summary(&report));
