@@ -46,15 +46,29 @@ impl TestAgent {
     /// Starts an agent named `name` on loopback with `relay` (`none` or a URL), `extra`
     /// `config.toml` lines and extra environment variables.
     pub fn start_config(name: &str, relay: &str, extra: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_listen(name, relay, "127.0.0.1:0", extra, env)
+    }
+
+    /// Starts an agent listening at a fixed address (see [`crate::free_port`]), so a
+    /// restart on the same home comes back at the same address.
+    pub fn start_at(name: &str, listen: &str) -> Self {
+        Self::start_listen(name, "none", listen, "", &[])
+    }
+
+    fn start_listen(
+        name: &str,
+        relay: &str,
+        listen: &str,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let home = tempfile::Builder::new()
             .prefix("vm-")
             .tempdir()
             .expect("tempdir");
         std::fs::write(
             home.path().join("config.toml"),
-            format!(
-                "name = \"{name}\"\nrelay = \"{relay}\"\nlisten = [\"127.0.0.1:0\"]\n{extra}\n"
-            ),
+            format!("name = \"{name}\"\nrelay = \"{relay}\"\nlisten = [\"{listen}\"]\n{extra}\n"),
         )
         .expect("write config");
         Self::spawn_env(home, name, env)

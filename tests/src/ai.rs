@@ -161,6 +161,8 @@ pub struct AiWorld {
     pub peer: InProcPeer,
     /// Its connection.
     pub conn: PeerConnection,
+    /// The agent's environment (the fake's address, the CLIs' home).
+    env: Vec<(String, String)>,
 }
 
 impl AiWorld {
@@ -182,11 +184,9 @@ impl AiWorld {
         config: &str,
     ) -> Self {
         let user_home = UserHome::new();
-        let env = ai_env(&fake.url(), user_home.path(), key);
-        let mut env: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        env.extend_from_slice(extra);
-        let agent = TestAgent::start_env("ai", config, &env);
+        let mut env = ai_env(&fake.url(), user_home.path(), key);
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let agent = TestAgent::start_env("ai", config, &pairs(&env));
         let work = tempfile::Builder::new()
             .prefix("vm-work-")
             .tempdir()
@@ -201,6 +201,33 @@ impl AiWorld {
             work,
             peer,
             conn,
+            env,
+        }
+    }
+
+    /// Stops the agent and starts it again on the same home and environment (its
+    /// sessions live on in their holders), and connects the client again.
+    pub async fn restart(self) -> Self {
+        let Self {
+            fake,
+            agent,
+            user_home,
+            work,
+            peer,
+            conn,
+            env,
+        } = self;
+        drop(conn);
+        let agent = TestAgent::spawn_env(agent.stop(), "ai", &pairs(&env));
+        let conn = peer.connect(&agent).await.expect("connect again");
+        Self {
+            fake,
+            agent,
+            user_home,
+            work,
+            peer,
+            conn,
+            env,
         }
     }
 
@@ -224,6 +251,10 @@ impl AiWorld {
     pub async fn attach(&self, id: SessionId) -> ConvClient {
         ConvClient::attach(&self.conn, id, None, false).await
     }
+}
+
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 /// A conversation stream and the conversation it builds.

@@ -320,20 +320,8 @@ pub async fn a_conversation_survives_detach_process_end_and_agent_restart(p: Pro
     drop(again);
 
     // Restart the agent: the conversation comes back from disk and resumes.
-    let env = crate::ai::ai_env(&w.fake.url(), w.user_home.path(), true);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let AiWorld {
-        fake,
-        agent,
-        user_home: _uh,
-        work: _work,
-        peer,
-        conn: _,
-    } = w;
-    let home = agent.stop();
-    let agent = crate::TestAgent::spawn_env(home, "ai", &env);
-    let conn = peer.connect(&agent).await.unwrap();
-    let mut back = ConvClient::attach(&conn, id, None, false).await;
+    let w = w.restart().await;
+    let mut back = ConvClient::attach(&w.conn, id, None, false).await;
     back.wait_for("the replay after restart", |c| {
         c.last_seq >= before.last_seq
     })
@@ -342,7 +330,7 @@ pub async fn a_conversation_survives_detach_process_end_and_agent_restart(p: Pro
     back.writer.prompt("third question").await.unwrap();
     back.wait_for("the third answer", |c| turns(c) == 3 && turn_ended(c))
         .await;
-    let carried = serde_json::to_string(fake.turns().last().unwrap()).unwrap();
+    let carried = serde_json::to_string(w.fake.turns().last().unwrap()).unwrap();
     assert!(
         carried.contains("second question"),
         "the session after restart lost earlier turns"

@@ -19,7 +19,7 @@ mod term;
 
 pub use agent::{TestAgent, pair};
 pub use fake_model::FakeModel;
-pub use peer::{InProcPeer, addr_of as peer_addr};
+pub use peer::{InProcPeer, Paired, addr_of as peer_addr, paired};
 pub use term::Term;
 
 use std::{path::PathBuf, time::Duration};
@@ -46,4 +46,13 @@ pub fn vibemesh_bin() -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// A free UDP port (bound and released: an agent given it binds it next), so an agent
+/// restarted on the same home comes back at the same address.
+pub fn free_port() -> u16 {
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }

@@ -9,11 +9,41 @@ use iroh::{
 };
 use vibemesh_core::{
     EndpointId,
-    client::{ClientError, PeerConnection},
+    client::{ClientError, ControlClient, Events, PeerConnection},
     ticket::Ticket,
 };
 
 use crate::TestAgent;
+
+/// A client paired with an agent, connected, with a control stream whose driver runs on
+/// the runtime. The peer and the connection are kept so the stream stays up.
+pub struct Paired {
+    /// Requests.
+    pub control: ControlClient,
+    /// Pushed events.
+    pub events: Events,
+    /// The connection.
+    pub conn: PeerConnection,
+    /// The client's endpoint.
+    pub peer: InProcPeer,
+}
+
+/// Pairs a fresh in-process client with `agent` as `role` and opens a control stream.
+/// Waits one round trip, so the agent has subscribed it to events before this returns.
+pub async fn paired(agent: &TestAgent, role: &str) -> Paired {
+    let peer = InProcPeer::bind().await;
+    peer.pair(agent, role).await.expect("pair");
+    let conn = peer.connect(agent).await.expect("connect");
+    let (control, events, driver) = conn.control().await.expect("control");
+    tokio::spawn(driver.run());
+    control.list_sessions().await.expect("a first answer");
+    Paired {
+        control,
+        events,
+        conn,
+        peer,
+    }
+}
 
 /// A client endpoint on 127.0.0.1 with relays and address lookup off.
 pub struct InProcPeer {

@@ -162,18 +162,7 @@ async fn structured_attach_reconnects_after_an_agent_restart() {
         t.wait_text("your turn]");
     });
     // The agent stops and comes back; the attached CLI follows by itself.
-    let AiWorld {
-        fake,
-        agent,
-        user_home,
-        work,
-        peer,
-        conn,
-    } = w;
-    drop((peer, conn));
-    let env = vibemesh_tests::ai::ai_env(&fake.url(), user_home.path(), true);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let agent = vibemesh_tests::TestAgent::spawn_env(agent.stop(), "ai", &env);
+    let w = w.restart().await;
     block_in_place(|| {
         t.wait_text("reconnected");
         t.line("say again");
@@ -185,5 +174,5 @@ async fn structured_attach_reconnects_after_an_agent_restart() {
         1,
         "nothing is printed twice:\n{screen}"
     );
-    drop((agent, work));
+    drop(w);
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use tempfile::TempDir;
 use vibemesh_core::{
     ErrorCode,
-    client::{ClientError, ControlClient, PeerConnection},
+    client::{ClientError, ControlClient},
     frame::{FrameReader, FrameWriter},
     proto::{
         StreamOpen,
@@ -31,14 +31,11 @@ fn agent_with_root(name: &str, env: &[(&str, &str)]) -> (TempDir, PathBuf, TestA
     (tmp, root, agent)
 }
 
-/// An in-process client paired with `agent` as `role` (keep the connection alive).
-async fn client(agent: &TestAgent, role: &str) -> ((InProcPeer, PeerConnection), ControlClient) {
-    let peer = InProcPeer::bind().await;
-    peer.pair(agent, role).await.unwrap();
-    let conn = peer.connect(agent).await.unwrap();
-    let (control, _events, driver) = conn.control().await.unwrap();
-    tokio::spawn(driver.run());
-    ((peer, conn), control)
+/// An in-process client paired with `agent` as `role` (keep the first half alive).
+async fn client(agent: &TestAgent, role: &str) -> (vibemesh_tests::Paired, ControlClient) {
+    let p = vibemesh_tests::paired(agent, role).await;
+    let control = p.control.clone();
+    (p, control)
 }
 
 fn code(r: Result<FileResponse, ClientError>) -> ErrorCode {

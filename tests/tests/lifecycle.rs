@@ -1,27 +1,18 @@
 //! Pushed events, and what survives agent restarts and crashes.
 
 use vibemesh_core::proto::{SessionStatus, control::Event};
-use vibemesh_tests::{InProcPeer, SHELL, TestAgent, pair};
-
-/// A free UDP port on 127.0.0.1 (so an agent can come back on the same address).
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use vibemesh_tests::{SHELL, TestAgent, free_port, pair};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_are_told_about_sessions_without_asking() {
     let server = TestAgent::start("server");
-    let peer = InProcPeer::bind().await;
-    peer.pair(&server, "viewer").await.expect("pair");
-    let conn = peer.connect(&server).await.expect("connect");
-    let (control, mut events, driver) = conn.control().await.expect("control");
-    tokio::spawn(driver.run());
-    // One round trip, so the agent has subscribed us before anything happens.
-    assert!(control.list_sessions().await.unwrap().is_empty());
+    // A viewer with a control stream, subscribed before anything happens.
+    let vibemesh_tests::Paired {
+        control: _control,
+        mut events,
+        conn: _conn,
+        peer,
+    } = vibemesh_tests::paired(&server, "viewer").await;
 
     let dir = tempfile::tempdir().unwrap();
     let script = "printf '\\033]2;build logs\\007'; read line; exit 4";

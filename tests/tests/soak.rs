@@ -23,7 +23,9 @@ use vibemesh_core::{
     client::{AttachEvent, Backoff, Redialer, reattach},
     proto::attach::AttachRequest,
 };
-use vibemesh_tests::{InProcPeer, TestAgent, netns::Netns, pair, peer_addr, vibemesh_bin};
+use vibemesh_tests::{
+    InProcPeer, TestAgent, free_port, netns::Netns, pair, peer_addr, vibemesh_bin,
+};
 
 /// The program in every session: prints `OUT n` lines (n counting up) and writes every
 /// line it reads to a log file, which is what the session received, exactly.
@@ -59,11 +61,6 @@ fn soak_secs() -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60)
-}
-
-fn free_port() -> u16 {
-    let s = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-    s.local_addr().unwrap().port()
 }
 
 /// Where an agent runs: on loopback at a fixed port, or inside a namespace.

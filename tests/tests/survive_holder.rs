@@ -13,7 +13,7 @@ use vibemesh_core::{
     proto::{bounds::FIELD_MAX, bounds::TITLE_MAX, control::Event},
     text::CUT_MARK,
 };
-use vibemesh_tests::{InProcPeer, TIMEOUT, TestAgent, pair};
+use vibemesh_tests::{TIMEOUT, TestAgent, pair};
 
 /// Prints BEFORE, waits for a line, prints a title of 1.1 MB, then AFTER lines forever.
 const HUGE_TITLE: &str = r#"import sys, time
@@ -157,13 +157,13 @@ async fn huge_titles_and_commands_never_break_a_listing() {
     let server = TestAgent::start("server");
     let client = TestAgent::start("client");
     pair(&client, &server, "box", "owner");
-    let peer = InProcPeer::bind().await;
-    peer.pair(&server, "viewer").await.expect("pair");
-    let conn = peer.connect(&server).await.expect("connect");
-    let (control, mut events, driver) = conn.control().await.expect("control");
-    tokio::spawn(driver.run());
-    // One round trip, so the agent has subscribed us before anything happens.
-    assert!(control.list_sessions().await.unwrap().is_empty());
+    // A viewer with a control stream, subscribed before anything happens.
+    let vibemesh_tests::Paired {
+        control,
+        mut events,
+        conn: _conn,
+        peer,
+    } = vibemesh_tests::paired(&server, "viewer").await;
 
     let dir = tempfile::tempdir().unwrap();
     let a = server.open_detached("local", dir.path(), &["python3", "-c", BIG_TITLE]);

@@ -10,23 +10,11 @@ use std::{
     time::Instant,
 };
 
-use vibemesh_tests::{TestAgent, pair, vibemesh_bin};
-
-/// A free UDP port on 127.0.0.1 (bound and released: the agent given it binds it next).
-fn free_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.local_addr().unwrap().port()
-}
+use vibemesh_tests::{TestAgent, free_port, pair, vibemesh_bin};
 
 /// An agent listening on a fixed port, so a restart comes back at the same address.
 fn agent_on(name: &str, port: u16) -> TestAgent {
-    let home = tempfile::Builder::new().prefix("vm-").tempdir().unwrap();
-    std::fs::write(
-        home.path().join("config.toml"),
-        format!("name = \"{name}\"\nrelay = \"none\"\nlisten = [\"127.0.0.1:{port}\"]\n"),
-    )
-    .unwrap();
-    TestAgent::spawn(home, name)
+    TestAgent::start_at(name, &format!("127.0.0.1:{port}"))
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::{
 use tempfile::TempDir;
 use vibemesh_core::{
     ErrorCode,
-    client::{ClientError, ControlClient, PeerConnection},
+    client::{ClientError, ControlClient},
     proto::{
         control::{RequestBody, ResponseBody},
         files::{FileRequest, FileResponse},
@@ -23,14 +23,11 @@ use vibemesh_core::{
 };
 use vibemesh_tests::{InProcPeer, TestAgent, pair};
 
-/// An in-process client paired with `agent` as `role` (keep the connection alive).
-async fn client(agent: &TestAgent, role: &str) -> ((InProcPeer, PeerConnection), ControlClient) {
-    let peer = InProcPeer::bind().await;
-    peer.pair(agent, role).await.unwrap();
-    let conn = peer.connect(agent).await.unwrap();
-    let (control, _events, driver) = conn.control().await.unwrap();
-    tokio::spawn(driver.run());
-    ((peer, conn), control)
+/// An in-process client paired with `agent` as `role` (keep the first half alive).
+async fn client(agent: &TestAgent, role: &str) -> (vibemesh_tests::Paired, ControlClient) {
+    let p = vibemesh_tests::paired(agent, role).await;
+    let control = p.control.clone();
+    (p, control)
 }
 
 fn p(path: &Path) -> String {
