@@ -115,7 +115,7 @@ impl Mesh {
                 added_ms: now_ms(),
             })?;
             // A connection from before pairing (refused) must not be reused.
-            core.links.drop_link(&known.id, b"paired").await;
+            core.links.drop_link(&known.id, b"paired");
             Ok(machine_of(&known))
         })
         .await
@@ -135,9 +135,9 @@ impl Mesh {
         let core = self.core.clone();
         run_on(&self.rt, async move {
             let m = core.find(&machine)?;
-            Ok(match core.links.get(&m).await {
-                Ok(link) => {
-                    let paths = link.conn.connection().paths();
+            Ok(match core.links.connection(&m).await {
+                Ok(conn) => {
+                    let paths = conn.connection().paths();
                     let sel = paths.iter().find(|p| p.is_selected());
                     let relayed = sel.as_ref().is_some_and(|p| p.is_relay());
                     MachineStatus {
@@ -282,7 +282,7 @@ impl Mesh {
             for h in &handles {
                 h.quiesce();
             }
-            core.links.drop_all(b"resumed").await;
+            core.links.drop_all(b"resumed");
             core.resumed.send_modify(|g| *g += 1);
             let machines: Vec<Known> = lock(&core.store).all().to_vec();
             let mut dials = tokio::task::JoinSet::new();
@@ -312,7 +312,7 @@ impl Mesh {
         run_on(&self.rt, async move {
             let m = core.find(&machine)?;
             lock(&core.handles).retain(|h| h.upgrade().is_some_and(|h| h.machine_id() != m.id));
-            core.links.drop_link(&m.id, b"forgotten").await;
+            core.links.drop_link(&m.id, b"forgotten");
             lock(&core.store).remove(&m.id)
         })
         .await
@@ -322,7 +322,7 @@ impl Mesh {
     pub async fn close(&self) -> Result<(), MeshError> {
         let core = self.core.clone();
         run_on(&self.rt, async move {
-            core.links.drop_all(b"closing").await;
+            core.links.drop_all(b"closing");
             core.links.endpoint().close().await;
             Ok(())
         })
