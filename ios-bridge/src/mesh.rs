@@ -14,7 +14,7 @@ use vibemesh_core::{
 };
 
 use crate::{
-    Machine, MachineStatus, MeshError, ScreenListener, Session, SessionHandle, SessionWatch,
+    ConversationHandle, Machine, MachineStatus, MeshError, ScreenListener, Session, SessionHandle, SessionWatch,
     SessionsListener,
     endpoint::bind_endpoint,
     links::{CONNECT_TIMEOUT, Links},
@@ -27,18 +27,21 @@ use crate::{
 /// machines it paired with, and the runtime all network work runs on.
 #[derive(uniffi::Object)]
 pub struct Mesh {
-    rt: Handle,
-    core: Arc<Core>,
+    pub(crate) rt: Handle,
+    pub(crate) core: Arc<Core>,
     // Last, so the runtime stops after everything above let go of it.
     _owner: RuntimeOwner,
 }
 
-struct Core {
+/// What the mesh's calls share.
+pub(crate) struct Core {
     name: String,
-    links: Arc<Links>,
+    pub(crate) links: Arc<Links>,
     store: Mutex<Store>,
     resumed: watch::Sender<u64>,
     handles: Mutex<Vec<Weak<SessionHandle>>>,
+    /// The attached conversations, re-attached on resume.
+    pub(crate) conversations: Mutex<Vec<Weak<ConversationHandle>>>,
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -72,6 +75,7 @@ impl Mesh {
                 store: Mutex::new(store),
                 resumed: watch::Sender::new(0),
                 handles: Mutex::new(Vec::new()),
+                conversations: Mutex::new(Vec::new()),
             }))
         })
         .await?;
@@ -279,8 +283,16 @@ impl Mesh {
                 .filter_map(Weak::upgrade)
                 .filter(|h| h.wants_attached())
                 .collect();
+            let convs: Vec<Arc<ConversationHandle>> = lock(&core.conversations)
+                .iter()
+                .filter_map(Weak::upgrade)
+                .filter(|h| h.wants_attached())
+                .collect();
             for h in &handles {
                 h.quiesce();
+            }
+            for c in &convs {
+                c.quiesce();
             }
             core.links.drop_all(b"resumed");
             core.resumed.send_modify(|g| *g += 1);
@@ -299,6 +311,13 @@ impl Mesh {
                     }
                 });
             }
+            for c in convs {
+                attaches.spawn(async move {
+                    if let Err(e) = c.clone().attach_now().await {
+                        c.report_closed(e.to_string());
+                    }
+                });
+            }
             while attaches.join_next().await.is_some() {}
             Ok(())
         })
@@ -312,6 +331,8 @@ impl Mesh {
         run_on(&self.rt, async move {
             let m = core.find(&machine)?;
             lock(&core.handles).retain(|h| h.upgrade().is_some_and(|h| h.machine_id() != m.id));
+            lock(&core.conversations)
+                .retain(|h| h.upgrade().is_some_and(|h| h.machine_id() != m.id));
             core.links.drop_link(&m.id, b"forgotten");
             lock(&core.store).remove(&m.id)
         })
@@ -331,7 +352,8 @@ impl Mesh {
 }
 
 impl Core {
-    fn find(&self, machine: &str) -> Result<Known, MeshError> {
+    /// The paired machine called `machine` (a name or an id prefix).
+    pub(crate) fn find(&self, machine: &str) -> Result<Known, MeshError> {
         lock(&self.store).find(machine)
     }
 }
@@ -355,7 +377,8 @@ fn valid_size(rows: u16, cols: u16) -> Result<TermSize, MeshError> {
     }
 }
 
-fn parse_id(id: &str) -> Result<SessionId, MeshError> {
+/// A session id from the app.
+pub(crate) fn parse_id(id: &str) -> Result<SessionId, MeshError> {
     id.trim()
         .parse()
         .map_err(|_| MeshError::bad_request(format!("{id:?} is not a session id")))
