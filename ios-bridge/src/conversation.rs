@@ -17,13 +17,8 @@ use vibemesh_core::{
 };
 
 use crate::{
-    ApprovalDecision, ConvItem, ConvStatus, MeshError,
-    conv_items::nonempty,
-    error::is_connection_lost,
-    links::Links,
-    runtime::run_on,
-    session::lock,
-    store::Known,
+    ApprovalDecision, ConvItem, ConvStatus, MeshError, conv_items::nonempty,
+    error::is_connection_lost, links::Links, runtime::run_on, session::lock, store::Known,
 };
 
 /// What a [`ConversationHandle`] tells the app. Called on the mesh's own threads, never

@@ -14,8 +14,8 @@ use vibemesh_core::{
 };
 
 use crate::{
-    ConversationHandle, Machine, MachineStatus, MeshError, ScreenListener, Session, SessionHandle, SessionWatch,
-    SessionsListener,
+    ConversationHandle, Machine, MachineStatus, MeshError, ScreenListener, Session, SessionHandle,
+    SessionWatch, SessionsListener,
     endpoint::bind_endpoint,
     links::{CONNECT_TIMEOUT, Links},
     runtime::{RuntimeOwner, run_on},

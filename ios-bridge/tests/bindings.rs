@@ -129,7 +129,9 @@ fn python_bindings() -> tempfile::TempDir {
 /// Runs `tests/<script>` with the bindings and `env`; fails with its output and the
 /// agent's log unless every check passed.
 fn run_python(script: &str, bindings: &Path, env: &[(&str, &str)], agent: &TestAgent) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(script);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
     let out = Command::new("python3")
         .arg(&script)
         .env("VM_BINDINGS", bindings)

@@ -91,7 +91,9 @@ async def main():
     conv = Conv()
     h = await mesh.open_conversation(name, sid, conv)
     await h.send_message("say hello")
-    got = await conv.waiter.until(lambda: conv.turn_ends() == 1)
+    got = await conv.waiter.until(
+        lambda: conv.turn_ends() == 1 and conv.state() == vm.ConvState.YOUR_TURN
+    )
     check(
         "a message gets its answer",
         got and conv.answers() == ["Hello from the fake model. You said: say hello"],
