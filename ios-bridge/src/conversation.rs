@@ -324,3 +324,96 @@ async fn read_frames(shared: Arc<Shared>, mut reader: ConvReader, generation: u6
         shared.listener.on_closed(end);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vibemesh_core::proto::ai::{AiEvent, Decision, Entry};
+
+    use super::*;
+
+    /// Keeps the items the way an app does: from `from` on, replaced.
+    #[derive(Default)]
+    struct App {
+        items: Mutex<Vec<ConvItem>>,
+        calls: AtomicU64,
+    }
+
+    impl ConversationListener for App {
+        fn on_items(&self, from: u32, items: Vec<ConvItem>) {
+            let mut mine = lock(&self.items);
+            mine.truncate(from as usize);
+            mine.extend(items);
+            self.calls.fetch_add(1, Ordering::SeqCst);
+        }
+        fn on_status(&self, _: ConvStatus) {}
+        fn on_notice(&self, _: String) {}
+        fn on_closed(&self, _: Option<String>) {}
+    }
+
+    /// Streaming, queueing, inserting before the queue, answering an approval far back
+    /// and dropping the queue: after every event the app's list is the reducer's, and a
+    /// replayed event costs no call.
+    #[test]
+    fn the_app_list_follows_the_reducer_through_every_kind_of_change() {
+        let app = Arc::new(App::default());
+        let shared = Shared {
+            listener: app.clone(),
+            state: Mutex::new(State {
+                conv: Conversation::new(),
+                told: Vec::new(),
+                status: None,
+            }),
+            generation: AtomicU64::new(0),
+            wanted: AtomicBool::new(true),
+        };
+        let events = [
+            AiEvent::User { text: "a".into() },
+            AiEvent::AssistantDelta { text: "x".into() },
+            AiEvent::Queued { text: "b".into() },
+            AiEvent::AssistantDelta { text: "y".into() },
+            AiEvent::Approval {
+                id: "p".into(),
+                tool: "Bash".into(),
+                input: "{}".into(),
+                description: None,
+            },
+            AiEvent::Queued { text: "c".into() },
+            AiEvent::Settled {
+                id: "p".into(),
+                decision: Decision::Allow,
+            },
+            AiEvent::QueueDropped {
+                reason: "dropped".into(),
+            },
+        ];
+        for (i, event) in events.into_iter().enumerate() {
+            let entry = Entry {
+                seq: i as u64 + 1,
+                at_ms: 0,
+                event,
+            };
+            let frame = ConvServerFrame::Entry(entry);
+            assert_eq!(apply(&shared, &frame), None);
+            let reducer: Vec<ConvItem> = lock(&shared.state)
+                .conv
+                .items
+                .iter()
+                .map(ConvItem::from)
+                .collect();
+            assert_eq!(*lock(&app.items), reducer, "after event {}", i + 1);
+            let calls = app.calls.load(Ordering::SeqCst);
+            assert_eq!(apply(&shared, &frame), None);
+            assert_eq!(
+                app.calls.load(Ordering::SeqCst),
+                calls,
+                "a replay is silent"
+            );
+        }
+        assert_eq!(
+            lock(&app.items).last(),
+            Some(&ConvItem::Notice {
+                text: "dropped".into()
+            })
+        );
+    }
+}
