@@ -191,6 +191,20 @@ async def main():
         and sum(1 for i in conv.items if isinstance(i, vm.ConvItem.APPROVAL)) == 1,
         conv.dump(),
     )
+    # After the app was suspended: every connection is dialed afresh and both handles
+    # pick up where they were, without repeating anything.
+    await mesh.resume()
+    await h.send_message("after resume")
+    got = await conv.waiter.until(lambda: conv.turn_ends() == 6)
+    got = got and await again.waiter.until(lambda: again.turn_ends() == 6)
+    check(
+        "resume: re-attached, the next answer reaches both, nothing twice",
+        got
+        and conv.items == h.items() == again.items
+        and [i.text for i in conv.items if isinstance(i, vm.ConvItem.USER)].count("still there?") == 1,
+        conv.dump(),
+    )
+
     check("no close reported", conv.closed == [] and again.closed == [], repr(conv.closed))
 
     await h.detach()
