@@ -2,7 +2,7 @@
 //! bounded file reads, and a repository's status, diff and log, as typed records.
 
 use vibemesh_core::proto::{
-    files::{DirEntry, FileKind, FileRequest, FileResponse, MAX_INLINE},
+    files::{DirEntry, FileKind, FileRequest, FileResponse, MAX_INLINE, Version},
     git::{GitMark, GitRequest, GitResponse},
 };
 
@@ -107,6 +107,44 @@ pub struct Folder {
     pub entries: Vec<FolderEntry>,
 }
 
+/// Which version of a file the phone saw: a write that names it is refused with
+/// [`MeshError::Conflict`] when the file changed since.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FileVersion {
+    /// Modification time, in milliseconds since the Unix epoch.
+    pub modified_ms: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 hash of the whole content (32 bytes).
+    pub hash: Vec<u8>,
+}
+
+impl From<Version> for FileVersion {
+    fn from(v: Version) -> Self {
+        FileVersion {
+            modified_ms: v.modified_ms,
+            size: v.size,
+            hash: v.hash.to_vec(),
+        }
+    }
+}
+
+impl TryFrom<FileVersion> for Version {
+    type Error = MeshError;
+
+    fn try_from(v: FileVersion) -> Result<Self, MeshError> {
+        let hash = v
+            .hash
+            .try_into()
+            .map_err(|_| MeshError::bad_request("a file version's hash has 32 bytes"))?;
+        Ok(Version {
+            modified_ms: v.modified_ms,
+            size: v.size,
+            hash,
+        })
+    }
+}
+
 /// The start of a file.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct FileContent {
@@ -120,6 +158,8 @@ pub struct FileContent {
     pub data: Vec<u8>,
     /// Whether `data` is the whole file.
     pub complete: bool,
+    /// The version read: pass it to [`Mesh::write_file`] to replace this file.
+    pub version: Option<FileVersion>,
 }
 
 /// One changed file in a repository.
@@ -223,8 +263,54 @@ impl Mesh {
                 modified_ms: meta.modified_ms,
                 data: data.to_vec(),
                 complete: eof,
+                version: meta.version.map(Into::into),
             }),
             _ => Err(MeshError::other("unexpected answer: expected file data")),
+        }
+    }
+
+    /// Replaces the file `path` on `machine` with `data` (at most 512 KiB), if it is
+    /// still the version `replaces` (from [`Mesh::read_file`]); `None` creates a file
+    /// that must not exist yet. A file changed meanwhile is refused with
+    /// [`MeshError::Conflict`] and left as it is. Returns the new version.
+    pub async fn write_file(
+        &self,
+        machine: String,
+        path: String,
+        data: Vec<u8>,
+        replaces: Option<FileVersion>,
+    ) -> Result<FileVersion, MeshError> {
+        if data.len() as u64 > MAX_INLINE {
+            return Err(MeshError::bad_request(format!(
+                "{} bytes is more than a write carries ({MAX_INLINE})",
+                data.len()
+            )));
+        }
+        let req = FileRequest::Write {
+            path,
+            data: data.into(),
+            expected: replaces.map(Version::try_from).transpose()?,
+        };
+        let core = self.core.clone();
+        let done = run_on(&self.rt, async move {
+            let m = core.find(&machine)?;
+            // Not retried on a lost connection: a write that went through would come
+            // back as a conflict with itself.
+            let link = core.links.get(&m).await?;
+            link.control
+                .files(req)
+                .await
+                .map_err(|e| MeshError::from(link.conn.closed_or(e)))
+        })
+        .await?;
+        match done {
+            FileResponse::Done(meta) => meta
+                .version
+                .map(Into::into)
+                .ok_or_else(|| MeshError::other("the machine gave no version for the file")),
+            _ => Err(MeshError::other(
+                "unexpected answer: expected the written file",
+            )),
         }
     }
 

@@ -332,6 +332,27 @@ async def files_and_git(mesh, name, work):
         repr(log),
     )
 
+    notes = os.path.join(repo, "notes.txt")
+    version = (await mesh.read_file(name, notes, 1 << 20)).version
+    written = await mesh.write_file(name, notes, b"rewritten\n", version)
+    with open(notes, "rb") as f:
+        on_disk = f.read()
+    check(
+        "write_file: replaces the version read",
+        on_disk == b"rewritten\n" and written.size == 10,
+        repr(on_disk),
+    )
+    await expect_error(
+        "write_file: a stale version is MeshError.Conflict, the file kept",
+        vm.MeshError.Conflict,
+        mesh.write_file(name, notes, b"lost\n", version),
+    )
+    with open(notes, "rb") as f:
+        check("write_file: a refused write changes nothing", f.read() == b"rewritten\n")
+    await mesh.write_file(name, os.path.join(repo, "fresh.txt"), b"fresh\n", None)
+    with open(os.path.join(repo, "fresh.txt"), "rb") as f:
+        check("write_file: creates a new file", f.read() == b"fresh\n")
+
 
 def run(entry=None):
     try:
