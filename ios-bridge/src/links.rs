@@ -80,7 +80,18 @@ impl Links {
             return Ok(l.clone());
         }
         let conn = self.connection(m).await?;
-        let (control, _events, driver) = conn.control().await.map_err(|e| conn.closed_or(e))?;
+        // An agent that took the connection but never answers must not hold this
+        // machine's slot (and every caller waiting on it) forever.
+        let (control, _events, driver) = tokio::time::timeout(CONNECT_TIMEOUT, conn.control())
+            .await
+            .map_err(|_| {
+                MeshError::unreachable(format!(
+                    "{} did not open a control stream within {}s",
+                    m.name,
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|e| conn.closed_or(e))?;
         tokio::spawn(async move {
             if let Err(e) = driver.run().await {
                 tracing::debug!("control stream ended: {e}");
