@@ -50,6 +50,14 @@ pub enum MeshError {
         /// What happened.
         message: String,
     },
+    /// What the call acted on changed meanwhile: the file changed since this phone read
+    /// it (or exists when it should not), the approval was answered already, the queue
+    /// of waiting messages is full.
+    #[error("{message}")]
+    Conflict {
+        /// What happened.
+        message: String,
+    },
     /// The request made no sense (a bad size, an empty command, a malformed id).
     #[error("{message}")]
     BadRequest {
@@ -87,6 +95,7 @@ impl MeshError {
             | MeshError::Forbidden { message }
             | MeshError::NotFound { message }
             | MeshError::Unreachable { message }
+            | MeshError::Conflict { message }
             | MeshError::BadRequest { message }
             | MeshError::RateLimited { message }
             | MeshError::Io { message }
@@ -139,12 +148,12 @@ impl From<WireError> for MeshError {
             ErrorCode::NotFound => MeshError::NotFound { message },
             ErrorCode::Unreachable | ErrorCode::Shutdown => MeshError::Unreachable { message },
             ErrorCode::BadRequest | ErrorCode::TooLarge => MeshError::BadRequest { message },
+            ErrorCode::Conflict => MeshError::Conflict { message },
             ErrorCode::RateLimited | ErrorCode::Limit => MeshError::RateLimited { message },
             code @ (ErrorCode::Malformed
             | ErrorCode::FrameTooLarge
             | ErrorCode::Version
             | ErrorCode::SpawnFailed
-            | ErrorCode::Conflict
             | ErrorCode::Internal
             | ErrorCode::Unknown(_)) => MeshError::Other {
                 message: format!("{code}: {message}"),

@@ -7,7 +7,11 @@
 //! is no second protocol here, only a small Swift-friendly surface over it:
 //! - [`Mesh`]: identity, endpoint, paired machines, sessions, resume after suspend.
 //! - [`SessionHandle`]: one attached terminal, mirrored locally, with input and resize.
-//! - [`ScreenListener`] and [`SessionsListener`]: callbacks the app implements.
+//! - [`ConversationHandle`]: one attached structured AI session (messages, approvals,
+//!   interrupts), its conversation built by core's reducer.
+//! - Files and git on a machine: folder listings, file reads, status, diff and log.
+//! - [`ScreenListener`], [`SessionsListener`] and [`ConversationListener`]: callbacks
+//!   the app implements.
 //! - [`MeshError`]: typed failures with readable messages.
 //!
 //! Every call that waits is `async` and runs on a runtime the [`Mesh`] owns, never on the
@@ -15,8 +19,12 @@
 
 uniffi::setup_scaffolding!();
 
+mod ai;
+mod conv_items;
+mod conversation;
 mod endpoint;
 mod error;
+mod files;
 mod links;
 mod mesh;
 mod runtime;
@@ -24,12 +32,17 @@ mod session;
 mod store;
 mod watch;
 
+pub use conv_items::{AiProvider, ApprovalDecision, ConvItem, ConvState, ConvStatus};
+pub use conversation::{ConversationHandle, ConversationListener};
 pub use error::MeshError;
+pub use files::{
+    EntryKind, FileContent, Folder, FolderEntry, GitChange, GitCommit, GitState, GitStatus,
+};
 pub use mesh::Mesh;
 pub use session::{ScreenListener, SessionHandle};
 pub use watch::{SessionWatch, SessionsListener};
 
-use vibemesh_core::proto::{Role, SessionInfo, SessionStatus};
+use vibemesh_core::proto::{Role, SessionInfo, SessionStatus, ai::Waiting};
 
 /// What this phone may do on a machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -102,6 +115,31 @@ pub struct Session {
     pub viewers: u32,
     /// When it started, in milliseconds since the Unix epoch.
     pub created_ms: u64,
+    /// A structured AI session (open it with [`Mesh::open_conversation`], not attach).
+    pub structured: bool,
+    /// What a structured session waits for from you, if anything.
+    pub waiting: Option<SessionWaiting>,
+}
+
+/// Why a structured session waits for you.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SessionWaiting {
+    /// A tool call needs your approval.
+    Approval {
+        /// The tool.
+        tool: String,
+    },
+    /// The AI finished its turn: your turn.
+    Reply,
+}
+
+impl From<Waiting> for SessionWaiting {
+    fn from(w: Waiting) -> Self {
+        match w {
+            Waiting::Approval { tool } => SessionWaiting::Approval { tool },
+            Waiting::Reply => SessionWaiting::Reply,
+        }
+    }
 }
 
 impl From<SessionInfo> for Session {
@@ -125,6 +163,8 @@ impl From<SessionInfo> for Session {
             exit_code,
             viewers: s.viewers,
             created_ms: s.created_ms,
+            structured: s.conversation.is_some(),
+            waiting: s.conversation.and_then(|c| c.waiting).map(Into::into),
         }
     }
 }

@@ -1,15 +1,22 @@
-//! One connection per paired machine, dialed on first use and reused, with a control
-//! stream on it for requests. A lost connection is dialed again on the next call.
+//! The phone's connections: core's [`Peers`] dials, reuses and re-dials one connection
+//! per paired machine (each machine in a slot of its own, so a machine that is away
+//! holds up nobody who wants another one); on top of it this keeps one control stream
+//! per machine for requests.
 
-use std::{collections::HashMap, future::Future, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use iroh::Endpoint;
 use vibemesh_core::{
     EndpointId,
-    client::{ClientError, ControlClient, PeerConnection},
+    client::{ClientError, ControlClient, PeerConnection, Peers},
 };
 
-use crate::{MeshError, error::is_connection_lost, store::Known};
+use crate::{MeshError, error::is_connection_lost, session::lock, store::Known};
 
 /// How long dialing a machine may take before it counts as unreachable.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,60 +38,81 @@ impl Link {
     }
 }
 
-/// The connections, by machine.
+/// One machine's control stream, opened by the first caller that wants it; callers for
+/// the same machine wait for that one, callers for other machines do not.
+type ControlSlot = Arc<tokio::sync::Mutex<Option<Link>>>;
+
+/// The connections and control streams, by machine.
 pub(crate) struct Links {
-    ep: Endpoint,
-    links: tokio::sync::Mutex<HashMap<EndpointId, Link>>,
+    peers: Peers,
+    controls: Mutex<HashMap<EndpointId, ControlSlot>>,
 }
 
 impl Links {
     /// No connections yet.
     pub fn new(ep: Endpoint) -> Self {
         Self {
-            ep,
-            links: Default::default(),
+            peers: Peers::new(ep, CONNECT_TIMEOUT),
+            controls: Mutex::default(),
         }
     }
 
     /// The endpoint connections are made from.
     pub fn endpoint(&self) -> &Endpoint {
-        &self.ep
+        self.peers.endpoint()
     }
 
-    /// The live link to `m`, dialing it when there is none. Must run on the runtime.
+    /// The one way to machine `m`: its live connection, dialed when there is none. Every
+    /// stream the phone opens (control, attach, conversation) is opened on what this
+    /// returns. Must run on the runtime.
+    pub async fn connection(&self, m: &Known) -> Result<PeerConnection, MeshError> {
+        let conn = self.peers.connection(m.addr(), &m.name).await?;
+        Ok(PeerConnection::from_connection(conn))
+    }
+
+    /// The live link (connection and control stream) to `m`, opening what is missing.
     pub async fn get(&self, m: &Known) -> Result<Link, MeshError> {
-        let mut links = self.links.lock().await;
-        if let Some(l) = links.get(&m.id)
+        let slot = lock(&self.controls).entry(m.id).or_default().clone();
+        let mut slot = slot.lock().await;
+        if let Some(l) = slot.as_ref()
             && l.is_alive()
         {
             return Ok(l.clone());
         }
-        let link = tokio::time::timeout(CONNECT_TIMEOUT, dial(&self.ep, m))
+        let conn = self.connection(m).await?;
+        // An agent that took the connection but never answers must not hold this
+        // machine's slot (and every caller waiting on it) forever.
+        let (control, _events, driver) = tokio::time::timeout(CONNECT_TIMEOUT, conn.control())
             .await
             .map_err(|_| {
                 MeshError::unreachable(format!(
-                    "{} did not answer within {}s",
+                    "{} did not open a control stream within {}s",
                     m.name,
                     CONNECT_TIMEOUT.as_secs()
                 ))
-            })??;
-        links.insert(m.id, link.clone());
+            })?
+            .map_err(|e| conn.closed_or(e))?;
+        tokio::spawn(async move {
+            if let Err(e) = driver.run().await {
+                tracing::debug!("control stream ended: {e}");
+            }
+        });
+        let link = Link { conn, control };
+        *slot = Some(link.clone());
         Ok(link)
     }
 
-    /// Closes and forgets the link to `id`.
-    pub async fn drop_link(&self, id: &EndpointId, why: &[u8]) {
-        if let Some(l) = self.links.lock().await.remove(id) {
-            l.conn.connection().close(0u32.into(), why);
-        }
+    /// Closes and forgets the connection to `id`; the next call dials again.
+    pub fn drop_link(&self, id: &EndpointId, why: &[u8]) {
+        lock(&self.controls).remove(id);
+        self.peers.forget(id, why);
     }
 
-    /// Closes and forgets every link (the app was suspended: they may be dead without
-    /// knowing it).
-    pub async fn drop_all(&self, why: &[u8]) {
-        for (_, l) in self.links.lock().await.drain() {
-            l.conn.connection().close(0u32.into(), why);
-        }
+    /// Closes and forgets every connection (the app was suspended: they may be dead
+    /// without knowing it).
+    pub fn drop_all(&self, why: &[u8]) {
+        lock(&self.controls).clear();
+        self.peers.forget_all(why);
     }
 
     /// Runs a control request on `m`'s link; when the connection turns out to be gone,
@@ -103,7 +131,7 @@ impl Links {
             Err(_) => {}
             Ok(r) => return r.map_err(|e| link.conn.closed_or(e).into()),
         }
-        self.drop_link(&m.id, b"stale").await;
+        self.drop_link(&m.id, b"stale");
         let link = self.get(m).await?;
         match tokio::time::timeout(REQUEST_TIMEOUT, f(link.control.clone())).await {
             Ok(r) => r.map_err(|e| link.conn.closed_or(e).into()),
@@ -114,17 +142,4 @@ impl Links {
             ))),
         }
     }
-}
-
-async fn dial(ep: &Endpoint, m: &Known) -> Result<Link, MeshError> {
-    let conn = PeerConnection::connect(ep, m.addr()).await.map_err(|e| {
-        MeshError::unreachable(format!("cannot reach {}: {}", m.name, MeshError::from(e)))
-    })?;
-    let (control, _events, driver) = conn.control().await.map_err(|e| conn.closed_or(e))?;
-    tokio::spawn(async move {
-        if let Err(e) = driver.run().await {
-            tracing::debug!("control stream ended: {e}");
-        }
-    });
-    Ok(Link { conn, control })
 }

@@ -14,8 +14,8 @@ use vibemesh_core::{
 };
 
 use crate::{
-    Machine, MachineStatus, MeshError, ScreenListener, Session, SessionHandle, SessionWatch,
-    SessionsListener,
+    ConversationHandle, Machine, MachineStatus, MeshError, ScreenListener, Session, SessionHandle,
+    SessionWatch, SessionsListener,
     endpoint::bind_endpoint,
     links::{CONNECT_TIMEOUT, Links},
     runtime::{RuntimeOwner, run_on},
@@ -27,18 +27,21 @@ use crate::{
 /// machines it paired with, and the runtime all network work runs on.
 #[derive(uniffi::Object)]
 pub struct Mesh {
-    rt: Handle,
-    core: Arc<Core>,
+    pub(crate) rt: Handle,
+    pub(crate) core: Arc<Core>,
     // Last, so the runtime stops after everything above let go of it.
     _owner: RuntimeOwner,
 }
 
-struct Core {
+/// What the mesh's calls share.
+pub(crate) struct Core {
     name: String,
-    links: Arc<Links>,
+    pub(crate) links: Arc<Links>,
     store: Mutex<Store>,
     resumed: watch::Sender<u64>,
     handles: Mutex<Vec<Weak<SessionHandle>>>,
+    /// The attached conversations, re-attached on resume.
+    pub(crate) conversations: Mutex<Vec<Weak<ConversationHandle>>>,
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -72,6 +75,7 @@ impl Mesh {
                 store: Mutex::new(store),
                 resumed: watch::Sender::new(0),
                 handles: Mutex::new(Vec::new()),
+                conversations: Mutex::new(Vec::new()),
             }))
         })
         .await?;
@@ -115,7 +119,7 @@ impl Mesh {
                 added_ms: now_ms(),
             })?;
             // A connection from before pairing (refused) must not be reused.
-            core.links.drop_link(&known.id, b"paired").await;
+            core.links.drop_link(&known.id, b"paired");
             Ok(machine_of(&known))
         })
         .await
@@ -135,9 +139,9 @@ impl Mesh {
         let core = self.core.clone();
         run_on(&self.rt, async move {
             let m = core.find(&machine)?;
-            Ok(match core.links.get(&m).await {
-                Ok(link) => {
-                    let paths = link.conn.connection().paths();
+            Ok(match core.links.connection(&m).await {
+                Ok(conn) => {
+                    let paths = conn.connection().paths();
                     let sel = paths.iter().find(|p| p.is_selected());
                     let relayed = sel.as_ref().is_some_and(|p| p.is_relay());
                     MachineStatus {
@@ -279,10 +283,18 @@ impl Mesh {
                 .filter_map(Weak::upgrade)
                 .filter(|h| h.wants_attached())
                 .collect();
+            let convs: Vec<Arc<ConversationHandle>> = lock(&core.conversations)
+                .iter()
+                .filter_map(Weak::upgrade)
+                .filter(|h| h.wants_attached())
+                .collect();
             for h in &handles {
                 h.quiesce();
             }
-            core.links.drop_all(b"resumed").await;
+            for c in &convs {
+                c.quiesce();
+            }
+            core.links.drop_all(b"resumed");
             core.resumed.send_modify(|g| *g += 1);
             let machines: Vec<Known> = lock(&core.store).all().to_vec();
             let mut dials = tokio::task::JoinSet::new();
@@ -299,6 +311,13 @@ impl Mesh {
                     }
                 });
             }
+            for c in convs {
+                attaches.spawn(async move {
+                    if let Err(e) = c.clone().attach_now().await {
+                        c.report_closed(e.to_string());
+                    }
+                });
+            }
             while attaches.join_next().await.is_some() {}
             Ok(())
         })
@@ -312,7 +331,9 @@ impl Mesh {
         run_on(&self.rt, async move {
             let m = core.find(&machine)?;
             lock(&core.handles).retain(|h| h.upgrade().is_some_and(|h| h.machine_id() != m.id));
-            core.links.drop_link(&m.id, b"forgotten").await;
+            lock(&core.conversations)
+                .retain(|h| h.upgrade().is_some_and(|h| h.machine_id() != m.id));
+            core.links.drop_link(&m.id, b"forgotten");
             lock(&core.store).remove(&m.id)
         })
         .await
@@ -322,7 +343,7 @@ impl Mesh {
     pub async fn close(&self) -> Result<(), MeshError> {
         let core = self.core.clone();
         run_on(&self.rt, async move {
-            core.links.drop_all(b"closing").await;
+            core.links.drop_all(b"closing");
             core.links.endpoint().close().await;
             Ok(())
         })
@@ -331,7 +352,8 @@ impl Mesh {
 }
 
 impl Core {
-    fn find(&self, machine: &str) -> Result<Known, MeshError> {
+    /// The paired machine called `machine` (a name or an id prefix).
+    pub(crate) fn find(&self, machine: &str) -> Result<Known, MeshError> {
         lock(&self.store).find(machine)
     }
 }
@@ -355,7 +377,8 @@ fn valid_size(rows: u16, cols: u16) -> Result<TermSize, MeshError> {
     }
 }
 
-fn parse_id(id: &str) -> Result<SessionId, MeshError> {
+/// A session id from the app.
+pub(crate) fn parse_id(id: &str) -> Result<SessionId, MeshError> {
     id.trim()
         .parse()
         .map_err(|_| MeshError::bad_request(format!("{id:?} is not a session id")))

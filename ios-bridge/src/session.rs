@@ -104,21 +104,18 @@ impl SessionHandle {
             let _ = w.finish().await;
         }
         let size = *lock(&self.size);
-        let link = self.links.get(&self.machine).await?;
+        let conn = self.links.connection(&self.machine).await?;
         let req = AttachRequest {
             session: self.session,
             size: Some(size),
             scrollback: SCROLLBACK,
             watch_only: false,
         };
-        let attached = match link.conn.attach(req.clone()).await {
+        let attached = match conn.attach(req.clone()).await {
             Err(e) if crate::error::is_connection_lost(&e) => {
-                self.links.drop_link(&self.machine.id, b"stale").await;
-                let link = self.links.get(&self.machine).await?;
-                link.conn
-                    .attach(req)
-                    .await
-                    .map_err(|e| link.conn.closed_or(e))
+                self.links.drop_link(&self.machine.id, b"stale");
+                let conn = self.links.connection(&self.machine).await?;
+                conn.attach(req).await.map_err(|e| conn.closed_or(e))
             }
             r => r,
         };

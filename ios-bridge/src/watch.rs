@@ -101,7 +101,7 @@ async fn watch_once(
     listener: &dyn SessionsListener,
     backoff: &mut Duration,
 ) -> Result<(), MeshError> {
-    let conn = links.get(machine).await?.conn;
+    let conn = links.connection(machine).await?;
     let (control, mut events, driver) = conn.control().await.map_err(|e| conn.closed_or(e))?;
     let driver = tokio::spawn(driver.run());
     let result = async {

@@ -8,7 +8,11 @@ use std::{
     process::Command,
 };
 
-use vibemesh_tests::{TestAgent, vibemesh_bin};
+use vibemesh_tests::{
+    TestAgent,
+    ai::{UserHome, ai_env},
+    vibemesh_bin,
+};
 
 /// `target/<profile>`, from this test executable's place (`target/<profile>/deps/<exe>`).
 fn target_dir() -> PathBuf {
@@ -97,6 +101,12 @@ fn swift_bindings_are_generated() {
         "enum MeshError",
         "case TicketExpired(",
         "struct Session",
+        "class ConversationHandle",
+        "protocol ConversationListener",
+        "enum ConvItem",
+        "func answer(approvalId: String, decision: ApprovalDecision) async throws",
+        "func listFolder(machine: String, path: String) async throws",
+        "func gitStatus(machine: String, path: String) async throws",
     ] {
         assert!(swift.contains(needle), "the Swift bindings lack {needle:?}");
     }
@@ -107,26 +117,25 @@ fn swift_bindings_are_generated() {
     assert!(modulemap.contains("vibemesh_iosFFI"), "{modulemap}");
 }
 
-#[test]
-fn python_drives_a_real_agent() {
-    let bin = agent_bin();
+/// Generated Python bindings and the library they load, in a temporary folder.
+fn python_bindings() -> tempfile::TempDir {
     let bindings = tempfile::tempdir().expect("tempdir");
     generate("python", bindings.path());
     let lib = cdylib();
     std::fs::copy(&lib, bindings.path().join(lib.file_name().expect("name"))).expect("copy lib");
+    bindings
+}
 
-    let agent = TestAgent::start("build-box");
-    let ticket = agent.ticket(&[]);
-    let expired = agent.expired_ticket();
-    let work = tempfile::tempdir().expect("tempdir");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/phone.py");
+/// Runs `tests/<script>` with the bindings and `env`; fails with its output and the
+/// agent's log unless every check passed.
+fn run_python(script: &str, bindings: &Path, env: &[(&str, &str)], agent: &TestAgent) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
     let out = Command::new("python3")
         .arg(&script)
-        .env("VM_BINDINGS", bindings.path())
-        .env("VM_TICKET", &ticket)
-        .env("VM_EXPIRED_TICKET", &expired)
-        .env("VM_WORK", work.path())
-        .env("VIBEMESH_BIN", &bin)
+        .env("VM_BINDINGS", bindings)
+        .envs(env.iter().copied())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("run python3 (install Debian's python3)");
@@ -134,9 +143,61 @@ fn python_drives_a_real_agent() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && stdout.contains(" passed, 0 failed"),
-        "phone.py failed ({}):\n{stdout}\n--- stderr ---\n{stderr}\n--- agent log ---\n{}",
+        "{} failed ({}):\n{stdout}\n--- stderr ---\n{stderr}\n--- agent log ---\n{}",
+        script.display(),
         out.status,
         agent.log()
     );
     println!("{stdout}");
+}
+
+/// The line that lets the agent's files and git reach `dir` (a temporary folder, outside
+/// the default root, the home folder).
+fn roots(dir: &Path) -> String {
+    format!("roots = [\"{}\"]", dir.display())
+}
+
+#[test]
+fn python_drives_a_real_agent() {
+    let bin = agent_bin();
+    let bindings = python_bindings();
+    let work = tempfile::tempdir().expect("tempdir");
+    let agent = TestAgent::start_with("build-box", &roots(work.path()));
+    let ticket = agent.ticket(&[]);
+    let expired = agent.expired_ticket();
+    let env = [
+        ("VM_TICKET", ticket.as_str()),
+        ("VM_EXPIRED_TICKET", expired.as_str()),
+        ("VM_WORK", work.path().to_str().expect("utf-8 path")),
+        ("VIBEMESH_BIN", bin.to_str().expect("utf-8 path")),
+    ];
+    run_python("phone.py", bindings.path(), &env, &agent);
+}
+
+/// A structured Claude session from the phone, with the real `claude` CLI against the
+/// fake model API (like tests/tests/ai_claude.rs, it needs the CLIs `scripts/setup.sh`
+/// installs and says so when they are missing).
+#[test]
+fn python_drives_a_structured_ai_session() {
+    let bin = agent_bin();
+    let bindings = python_bindings();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = rt.block_on(vibemesh_tests::FakeModel::start());
+    let user_home = UserHome::new();
+    let env = ai_env(&fake.url(), user_home.path(), true);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let work = tempfile::Builder::new()
+        .prefix("vm-work-")
+        .tempdir()
+        .expect("tempdir");
+    let agent = TestAgent::start_env("ai", &roots(work.path()), &env);
+    let ticket = agent.ticket(&[]);
+    let env = [
+        ("VM_TICKET", ticket.as_str()),
+        ("VM_WORK", work.path().to_str().expect("utf-8 path")),
+        ("VIBEMESH_BIN", bin.to_str().expect("utf-8 path")),
+    ];
+    run_python("phone_ai.py", bindings.path(), &env, &agent);
+    drop(agent);
+    drop(rt);
 }

@@ -13,6 +13,7 @@ timeout only turns a hang into a failure that shows the screen.
 
 import asyncio
 import os
+import subprocess
 import sys
 import threading
 import traceback
@@ -246,15 +247,116 @@ async def main():
     )
     check("kill: live 'removed' event", got, repr(watcher.events))
 
+    await files_and_git(mesh, name, work)
+
     watch.cancel()
     await mesh.forget(name)
     check("forget: machines() is empty", mesh.machines() == [])
     await mesh.close()
 
 
-def run():
+async def files_and_git(mesh, name, work):
+    repo = os.path.join(work, "repo")
+    os.makedirs(repo)
+    with open(os.path.join(repo, "notes.txt"), "w") as f:
+        f.write("first line\nsecond line\n")
+    git = ["git", "-C", repo, "-c", "user.name=Phone", "-c", "user.email=p@example.com"]
+    subprocess.run(git + ["init", "-q", "-b", "main"], check=True)
+    subprocess.run(git + ["add", "notes.txt"], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "notes"], check=True)
+    with open(os.path.join(repo, "notes.txt"), "a") as f:
+        f.write("third line\n")
+    with open(os.path.join(repo, "new.txt"), "w") as f:
+        f.write("new\n")
+    os.makedirs(os.path.join(repo, "sub"))
+
+    roots = await mesh.roots(name)
+    check("roots: the allowed folder", roots == [work], repr(roots))
+
+    folder = await mesh.list_folder(name, repo)
+    kinds = {e.name: e.kind for e in folder.entries}
+    check(
+        "list_folder: files and folders, folders first",
+        folder.path == repo
+        and kinds.get("notes.txt") == vm.EntryKind.FILE
+        and kinds.get("sub") == vm.EntryKind.FOLDER
+        and folder.entries[0].name in (".git", "sub"),
+        repr(folder),
+    )
+    marks = {e.name: e.git for e in folder.entries}
+    check(
+        "list_folder: git marks",
+        marks.get("notes.txt") == vm.GitState.MODIFIED
+        and marks.get("new.txt") == vm.GitState.UNTRACKED,
+        repr(marks),
+    )
+
+    content = await mesh.read_file(name, os.path.join(repo, "notes.txt"), 1 << 20)
+    check(
+        "read_file: the whole file",
+        content.data == b"first line\nsecond line\nthird line\n" and content.complete,
+        repr(content),
+    )
+    part = await mesh.read_file(name, os.path.join(repo, "notes.txt"), 5)
+    check(
+        "read_file: bounded, and says so",
+        part.data == b"first" and not part.complete and part.size == 34,
+        repr(part),
+    )
+    await expect_error(
+        "read_file: a missing file is MeshError.NotFound",
+        vm.MeshError.NotFound,
+        mesh.read_file(name, os.path.join(repo, "missing.txt"), 100),
+    )
+    await expect_error(
+        "read_file: outside the roots is MeshError.Forbidden",
+        vm.MeshError.Forbidden,
+        mesh.read_file(name, "/etc/hostname", 100),
+    )
+
+    status = await mesh.git_status(name, repo)
+    changes = {c.path: c.state for c in status.changes}
+    check(
+        "git_status: branch and changed files",
+        status.branch == "main"
+        and status.root == repo
+        and changes == {"notes.txt": vm.GitState.MODIFIED, "new.txt": vm.GitState.UNTRACKED},
+        repr(status),
+    )
+    diff = await mesh.git_diff(name, repo, "notes.txt", False)
+    check("git_diff: the added line", "+third line" in diff, diff)
+    log = await mesh.git_log(name, repo, 0, 10)
+    check(
+        "git_log: the commit",
+        [c.summary for c in log] == ["notes"] and log[0].author == "Phone",
+        repr(log),
+    )
+
+    notes = os.path.join(repo, "notes.txt")
+    version = (await mesh.read_file(name, notes, 1 << 20)).version
+    written = await mesh.write_file(name, notes, b"rewritten\n", version)
+    with open(notes, "rb") as f:
+        on_disk = f.read()
+    check(
+        "write_file: replaces the version read",
+        on_disk == b"rewritten\n" and written.size == 10,
+        repr(on_disk),
+    )
+    await expect_error(
+        "write_file: a stale version is MeshError.Conflict, the file kept",
+        vm.MeshError.Conflict,
+        mesh.write_file(name, notes, b"lost\n", version),
+    )
+    with open(notes, "rb") as f:
+        check("write_file: a refused write changes nothing", f.read() == b"rewritten\n")
+    await mesh.write_file(name, os.path.join(repo, "fresh.txt"), b"fresh\n", None)
+    with open(os.path.join(repo, "fresh.txt"), "rb") as f:
+        check("write_file: creates a new file", f.read() == b"fresh\n")
+
+
+def run(entry=None):
     try:
-        asyncio.run(main())
+        asyncio.run((entry or main)())
     except Exception:  # noqa: BLE001
         traceback.print_exc()
         check("no unexpected exception", False)
