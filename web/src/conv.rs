@@ -337,7 +337,11 @@ mod tests {
         let ItemView::Tool { args, result, .. } = &u.changed[0].item else {
             panic!("not a tool: {:?}", u.changed[0].item);
         };
-        assert_eq!(args, &Some(serde_json::json!({})), "the input arrives parsed");
+        assert_eq!(
+            args,
+            &Some(serde_json::json!({})),
+            "the input arrives parsed"
+        );
         assert_eq!(
             result,
             &Some(ToolResult {

@@ -1,12 +1,12 @@
 //! The browser's endpoint: its key, its relay, pairing and connecting.
 
 use iroh::{Endpoint, EndpointAddr, RelayMode, RelayUrl, SecretKey, endpoint::presets};
+use tsify::Ts;
 use vibemesh_core::{
     EndpointId,
     client::{self, PeerConnection, Redialer},
     ticket::Ticket,
 };
-use tsify::Ts;
 use wasm_bindgen::prelude::*;
 
 use crate::{
@@ -111,7 +111,8 @@ impl Node {
         cols: u16,
         rows: u16,
         scrollback: u32,
-        #[wasm_bindgen(unchecked_param_type = "(ev: TermEvent) => void")] on_event: js_sys::Function,
+        #[wasm_bindgen(unchecked_param_type = "(ev: TermEvent) => void")]
+        on_event: js_sys::Function,
     ) -> Result<Term, JsValue> {
         let addr = self.agent_addr(&agent_id, relay)?;
         let req = crate::peer::attach_request(&id, cols, rows, scrollback)?;

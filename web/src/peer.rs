@@ -247,7 +247,8 @@ impl Peer {
         cols: u16,
         rows: u16,
         scrollback: u32,
-        #[wasm_bindgen(unchecked_param_type = "(ev: TermEvent) => void")] on_event: js_sys::Function,
+        #[wasm_bindgen(unchecked_param_type = "(ev: TermEvent) => void")]
+        on_event: js_sys::Function,
     ) -> Result<Term, JsValue> {
         let req = attach_request(&id, cols, rows, scrollback)?;
         Ok(Term::start(self.redial.clone(), req, on_event))

@@ -202,7 +202,7 @@ impl SessionList {
     /// The rows of `sessions`, newest first.
     pub fn of(sessions: &[SessionInfo]) -> Self {
         let mut rows: Vec<&SessionInfo> = sessions.iter().collect();
-        rows.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+        rows.sort_by_key(|s| std::cmp::Reverse(s.created_ms));
         SessionList(rows.into_iter().map(SessionRow::from).collect())
     }
 }
@@ -240,7 +240,10 @@ mod tests {
         let r = SessionRow::from(&session(SessionStatus::Running, None));
         assert_eq!(r.id, "000000ab");
         assert_eq!(r.title, "t\\e[31m");
-        assert_eq!((r.status.as_str(), r.running, r.exited), ("running", true, false));
+        assert_eq!(
+            (r.status.as_str(), r.running, r.exited),
+            ("running", true, false)
+        );
         assert_eq!(r.what, "80×24");
         assert!(r.waiting.is_none());
 
@@ -256,7 +259,10 @@ mod tests {
             last_seq: 1,
         };
         let r = SessionRow::from(&session(exited, Some(conv)));
-        assert_eq!((r.status.as_str(), r.running, r.exited), ("exited (3)", false, true));
+        assert_eq!(
+            (r.status.as_str(), r.running, r.exited),
+            ("exited (3)", false, true)
+        );
         assert_eq!(r.what, "claude conversation");
         let w = r.waiting.expect("waiting");
         assert_eq!((w.text.as_str(), w.urgent), ("approve Bash", true));
