@@ -88,10 +88,11 @@ if ! "$cargo_tools/bin/cargo-deny" --version 2>/dev/null | grep -qx "cargo-deny 
     --root "$cargo_tools" --version "$CARGO_DENY_VERSION" cargo-deny
 fi
 
-# xterm.js, playwright-core and binaryen, exactly as package-lock.json pins them.
+# xterm.js, playwright-core, binaryen and typescript (web/build.sh checks the page's JS
+# with tsc), exactly as package-lock.json pins them.
 web="$(dirname "$0")/../web"
 if [ ! -d "$web/node_modules/@xterm/xterm" ] || [ ! -d "$web/node_modules/playwright-core" ] ||
-  [ ! -d "$web/node_modules/binaryen" ] ||
+  [ ! -d "$web/node_modules/binaryen" ] || [ ! -d "$web/node_modules/typescript" ] ||
   [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
   (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
 fi

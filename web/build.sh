@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the browser client into web/dist: the wasm module and its JS glue (wasm-bindgen
-# at the exact version of the crate, via vibemesh-web-bindgen), the page, and xterm.js.
+# at the exact version of the crate, via vibemesh-web-bindgen), the page, and xterm.js;
+# then checks the page's JS against the TypeScript declarations generated from the Rust
+# types (tsc, web/tsconfig.json), so a renamed field fails here, not in the browser.
 #   bash web/build.sh            # dev profile (fast to build; what the tests serve)
 #   bash web/build.sh --release  # shipped: size-optimised, then wasm-opt (binaryen from npm)
 set -euo pipefail
@@ -14,7 +16,8 @@ fi
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 out=web/dist
 
-[ -d web/node_modules/@xterm/xterm ] || (cd web && npm ci --no-audit --no-fund)
+[ -d web/node_modules/@xterm/xterm ] && [ -d web/node_modules/typescript ] ||
+  (cd web && npm ci --no-audit --no-fund)
 
 cargo build --locked -p vibemesh-web --target wasm32-unknown-unknown --profile "$profile"
 rm -rf "$out.tmp"
@@ -35,4 +38,10 @@ cp web/node_modules/@xterm/xterm/lib/xterm.js web/node_modules/@xterm/xterm/css/
   web/node_modules/@xterm/addon-web-links/lib/addon-web-links.js "$out.tmp/vendor/"
 rm -rf "$out"
 mv "$out.tmp" "$out"
+# Against dist/pkg's declarations; a page that does not type-check is not a build.
+node web/node_modules/typescript/bin/tsc -p web/tsconfig.json || {
+  rm -rf "$out"
+  echo "web/static/*.js do not match the wasm side's types (above)" >&2
+  exit 1
+}
 echo "web client built in $out ($(du -k "$out/pkg/vibemesh_web_bg.wasm" | cut -f1) KiB wasm, $profile)" >&2

@@ -7,18 +7,23 @@
 
 use std::{cell::RefCell, rc::Rc};
 
-use serde::Serialize;
 use tokio::sync::{Mutex, Notify};
+use tsify::Ts;
 use vibemesh_core::{
     client::{ConvReader, ConvWriter, Conversation, Item, PeerConnection, is_final},
     proto::{
         SessionId, SessionInfo,
-        ai::{ConvClientFrame, ConvServerFrame, ConversationOpen, Decision, Usage},
+        ai::{ConvClientFrame, ConvServerFrame, ConversationOpen, Decision},
     },
 };
 use wasm_bindgen::prelude::*;
 
-use crate::{client_err, js_err, json};
+use crate::{
+    client_err,
+    conv_view::{Changed, Closed, ConvUpdate, ItemView},
+    js_err,
+    view::{SessionRow, to_js},
+};
 
 /// What the reader task shares with the page's calls.
 #[derive(Default)]
@@ -38,35 +43,9 @@ struct Shared {
     stream: u64,
 }
 
-/// Why the agent ended a stream.
-#[derive(Serialize, Clone)]
-struct Closed {
-    message: String,
-    /// Re-attaching is pointless (the session is gone); else the agent is restarting.
-    #[serde(rename = "final")]
-    fin: bool,
-}
-
-/// What [`Conv::next`] hands the page.
-#[derive(Serialize)]
-struct Update<'a> {
-    /// The number of items; the page drops any beyond it.
-    len: usize,
-    /// Items that are new or changed, with their index, oldest first.
-    changed: &'a [(usize, &'a Item)],
-    busy: bool,
-    /// How many messages wait for the running turn to end (the last `Queued` items).
-    queued: usize,
-    last_seq: u64,
-    total_usage: Usage,
-    total_cost_usd: f64,
-    notices: Vec<String>,
-    closed: Option<Closed>,
-}
-
 impl Shared {
     /// The update since the last one, or `None` when nothing changed.
-    fn take_update(&mut self) -> Option<Result<String, JsValue>> {
+    fn take_update(&mut self) -> Option<ConvUpdate> {
         if !self.dirty {
             return None;
         }
@@ -77,17 +56,24 @@ impl Shared {
             .enumerate()
             .filter(|(i, it)| self.sent.get(*i) != Some(*it))
             .collect();
-        let out = json(&Update {
+        let usage = self.conv.total_usage;
+        let out = ConvUpdate {
             len: items.len(),
-            changed: &changed,
+            changed: changed
+                .iter()
+                .map(|&(index, item)| Changed {
+                    index,
+                    item: ItemView::from(item),
+                })
+                .collect(),
             busy: self.conv.busy,
             queued: self.conv.queued(),
-            last_seq: self.conv.last_seq,
-            total_usage: self.conv.total_usage,
-            total_cost_usd: self.conv.total_cost_usd,
+            // Token counts stay far below 2^53.
+            tokens: (usage.input_tokens + usage.output_tokens) as f64,
+            cost_usd: self.conv.total_cost_usd,
             notices: std::mem::take(&mut self.notices),
             closed: self.closed.clone(),
-        });
+        };
         self.sent.truncate(items.len());
         for (i, it) in changed {
             match self.sent.get_mut(i) {
@@ -208,9 +194,9 @@ impl Conv {
 
 #[wasm_bindgen]
 impl Conv {
-    /// The session as it was when (re-)attached, as JSON (`SessionInfo`).
-    pub fn info(&self) -> Result<String, JsValue> {
-        json(&*self.info.borrow())
+    /// The session as it was when (re-)attached.
+    pub fn info(&self) -> Result<Ts<SessionRow>, JsValue> {
+        to_js(&SessionRow::from(&*self.info.borrow()))
     }
 
     /// The newest entry applied: a re-attach replays only what comes after it.
@@ -220,18 +206,16 @@ impl Conv {
         self.shared.borrow().conv.last_seq as f64
     }
 
-    /// Waits for the next change and resolves to it as JSON: `{len, changed: [[index,
-    /// item], ...], busy, last_seq, total_usage, total_cost_usd, notices, closed}`, where
-    /// an item is core's `client::Item` (`{"User": text}`, `{"Assistant": {text,
-    /// streaming}}`, ...). Resolves to `undefined` once the stream ended; `closed`
-    /// (`{message, final}`) says why when the agent ended it. Unless that is `final`,
-    /// [`Conv::reattach`] picks up where it stopped.
-    pub async fn next(&self) -> Result<Option<String>, JsValue> {
+    /// Waits for the next change and resolves to it (a [`ConvUpdate`]: the items that
+    /// are new or changed, in the shape the page draws). Resolves to `undefined` once
+    /// the stream ended; `closed` says why when the agent ended it. Unless that is
+    /// `final`, [`Conv::reattach`] picks up where it stopped.
+    pub async fn next(&self) -> Result<Option<Ts<ConvUpdate>>, JsValue> {
         loop {
             {
                 let mut s = self.shared.borrow_mut();
                 if let Some(update) = s.take_update() {
-                    return update.map(Some);
+                    return to_js(&update).map(Some);
                 }
                 if s.ended {
                     return Ok(None);
@@ -260,14 +244,11 @@ impl Conv {
         self.send(ConvClientFrame::Prompt(text)).await
     }
 
-    /// Answers approval request `id` with `decision`: `Allow`, `AllowAlways` or `Deny`.
-    pub async fn answer(&self, id: String, decision: String) -> Result<(), JsValue> {
-        let decision = match decision.as_str() {
-            "Allow" => Decision::Allow,
-            "AllowAlways" => Decision::AllowAlways,
-            "Deny" => Decision::Deny,
-            other => return Err(js_err("BadRequest", format!("unknown decision {other:?}"))),
-        };
+    /// Answers approval request `id` with `decision` (core's `Decision`).
+    pub async fn answer(&self, id: String, decision: Ts<Decision>) -> Result<(), JsValue> {
+        let decision: Decision = decision
+            .to_rust()
+            .map_err(|e| js_err("BadRequest", format!("not a decision: {e}")))?;
         self.send(ConvClientFrame::Answer {
             approval: id,
             decision,
@@ -300,6 +281,7 @@ mod tests {
     use vibemesh_core::proto::ai::{AiEvent, Entry};
 
     use super::*;
+    use crate::conv_view::ToolResult;
 
     fn apply(s: &mut Shared, seq: u64, event: AiEvent) {
         let frame = ConvServerFrame::Entry(Entry {
@@ -312,9 +294,8 @@ mod tests {
         }
     }
 
-    fn update(s: &mut Shared) -> Option<serde_json::Value> {
-        let text = s.take_update()?.ok()?;
-        serde_json::from_str(&text).ok()
+    fn update(s: &mut Shared) -> Option<ConvUpdate> {
+        s.take_update()
     }
 
     /// The page gets each item once, then only the ones that change; a replay that
@@ -330,10 +311,11 @@ mod tests {
         apply(&mut s, 1, AiEvent::User { text: "hi".into() });
         apply(&mut s, 2, call.clone());
         let u = update(&mut s).expect("first update");
-        assert_eq!(u["len"], 2);
-        assert_eq!(u["changed"][0], serde_json::json!([0, {"User": "hi"}]));
-        assert_eq!(u["changed"][1][0], 1);
-        assert_eq!(u["busy"], true);
+        assert_eq!(u.len, 2);
+        assert_eq!(u.changed[0].index, 0);
+        assert_eq!(u.changed[0].item, ItemView::User { text: "hi".into() });
+        assert_eq!(u.changed[1].index, 1);
+        assert!(u.busy);
         assert!(update(&mut s).is_none(), "nothing new, no update");
 
         apply(&mut s, 1, AiEvent::User { text: "hi".into() });
@@ -350,12 +332,23 @@ mod tests {
             },
         );
         let u = update(&mut s).expect("the result");
-        assert_eq!(u["changed"].as_array().map(Vec::len), Some(1));
-        assert_eq!(u["changed"][0][0], 1);
+        assert_eq!(u.changed.len(), 1);
+        assert_eq!(u.changed[0].index, 1);
+        let ItemView::Tool { args, result, .. } = &u.changed[0].item else {
+            panic!("not a tool: {:?}", u.changed[0].item);
+        };
         assert_eq!(
-            u["changed"][0][1]["Tool"]["result"],
-            serde_json::json!(["ok", false])
+            args,
+            &Some(serde_json::json!({})),
+            "the input arrives parsed"
         );
-        assert_eq!(u["last_seq"], 3);
+        assert_eq!(
+            result,
+            &Some(ToolResult {
+                output: "ok".into(),
+                failed: false
+            })
+        );
+        assert_eq!(s.conv.last_seq, 3);
     }
 }

@@ -8,15 +8,19 @@
 //! [`Node`] (the endpoint: pair, connect), [`Peer`] (one agent: sessions, events,
 //! attach), [`Term`] (one attached terminal, re-attached by core's `client::reattach`
 //! when the connection drops: keys, size) and [`Conv`] (one structured AI session: the
-//! conversation, prompts, approvals). Values cross as JSON text, in the shape of
-//! `vibemesh-core`'s serde types.
+//! conversation, prompts, approvals). Values cross as JS values (serde-wasm-bindgen) of
+//! small view types ([`view`], [`conv_view`], [`term::TermEvent`]) built from
+//! `vibemesh-core`'s types, with TypeScript declarations generated from them (tsify) in
+//! the wasm-bindgen output; `web/build.sh` checks the page's JS against them with `tsc`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod conv;
+pub mod conv_view;
 mod node;
 mod peer;
-mod term;
+pub mod term;
+pub mod view;
 
 pub use conv::Conv;
 pub use node::{Node, new_secret_key, parse_ticket};
@@ -60,9 +64,4 @@ pub(crate) fn js_err(name: &str, e: impl std::fmt::Display) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     err.set_name(name);
     err.into()
-}
-
-/// A serde value as JSON text for the page.
-pub(crate) fn json(v: &impl serde::Serialize) -> Result<String, JsValue> {
-    serde_json::to_string(v).map_err(|e| js_err("Internal", e))
 }

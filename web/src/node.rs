@@ -1,6 +1,7 @@
 //! The browser's endpoint: its key, its relay, pairing and connecting.
 
 use iroh::{Endpoint, EndpointAddr, RelayMode, RelayUrl, SecretKey, endpoint::presets};
+use tsify::Ts;
 use vibemesh_core::{
     EndpointId,
     client::{self, PeerConnection, Redialer},
@@ -8,7 +9,10 @@ use vibemesh_core::{
 };
 use wasm_bindgen::prelude::*;
 
-use crate::{Peer, Term, client_err, js_err};
+use crate::{
+    Peer, Term, client_err, js_err,
+    view::{PairedAgent, TicketView, to_js},
+};
 
 /// A fresh secret key, as 64 hex characters, for the page to store.
 #[wasm_bindgen(js_name = newSecretKey)]
@@ -16,17 +20,11 @@ pub fn new_secret_key() -> String {
     data_encoding::HEXLOWER.encode(&SecretKey::generate().to_bytes())
 }
 
-/// What a ticket names, as JSON `{"id", "relay", "addrs"}`; an error says what is wrong
-/// with the text.
+/// What a ticket names; an error says what is wrong with the text.
 #[wasm_bindgen(js_name = parseTicket)]
-pub fn parse_ticket(text: &str) -> Result<String, JsValue> {
+pub fn parse_ticket(text: &str) -> Result<Ts<TicketView>, JsValue> {
     let t = Ticket::parse(text).map_err(|e| js_err("BadTicket", e))?;
-    Ok(serde_json::json!({
-        "id": t.id.to_string(),
-        "relay": t.relay,
-        "addrs": t.addrs,
-    })
-    .to_string())
+    to_js(&TicketView::from(&t))
 }
 
 /// The browser's iroh endpoint.
@@ -73,9 +71,8 @@ impl Node {
         self.ep.id().to_string()
     }
 
-    /// Pairs with the agent a ticket names. Resolves to JSON
-    /// `{"id", "name", "role", "relay"}` for the page to remember.
-    pub async fn pair(&self, ticket: String, name: String) -> Result<String, JsValue> {
+    /// Pairs with the agent a ticket names. Resolves to what the page remembers of it.
+    pub async fn pair(&self, ticket: String, name: String) -> Result<Ts<PairedAgent>, JsValue> {
         let mut t = Ticket::parse(&ticket).map_err(|e| js_err("BadTicket", e))?;
         // A browser has no UDP: only the relay can reach the agent.
         t.addrs.clear();
@@ -84,13 +81,12 @@ impl Node {
         let accepted = client::pair(&self.ep, &t, &name)
             .await
             .map_err(client_err)?;
-        Ok(serde_json::json!({
-            "id": t.id.to_string(),
-            "name": accepted.name,
-            "role": accepted.role,
-            "relay": relay,
+        to_js(&PairedAgent {
+            id: t.id.to_string(),
+            name: accepted.name,
+            role: accepted.role.to_string(),
+            relay,
         })
-        .to_string())
     }
 
     /// Connects to a paired agent through `relay` (the page's relay when empty).
@@ -115,6 +111,7 @@ impl Node {
         cols: u16,
         rows: u16,
         scrollback: u32,
+        #[wasm_bindgen(unchecked_param_type = "(ev: TermEvent) => void")]
         on_event: js_sys::Function,
     ) -> Result<Term, JsValue> {
         let addr = self.agent_addr(&agent_id, relay)?;

@@ -1,17 +1,24 @@
-//! One agent the browser is connected to: its sessions, their live updates, attaching.
+//! One agent the browser is connected to: its sessions, kept up to date by its pushed
+//! events, and attaching.
 
-use std::rc::Rc;
+use std::{cell::RefCell, rc::Rc};
 
+use tsify::Ts;
 use vibemesh_core::{
     client::{ControlClient, Events, PeerConnection, Redialer},
     proto::{
-        Provider, SessionId, TermSize, ai::StartConversation, attach::AttachRequest,
-        control::CreateSession,
+        Provider, SessionId, SessionInfo, TermSize,
+        ai::StartConversation,
+        attach::AttachRequest,
+        control::{CreateSession, Event},
     },
 };
 use wasm_bindgen::prelude::*;
 
-use crate::{Conv, Term, client_err, js_err, json};
+use crate::{
+    Conv, Term, client_err, js_err,
+    view::{AgentView, SessionList, SessionRow, to_js},
+};
 
 /// A connection to one agent, with its control stream open.
 #[wasm_bindgen]
@@ -19,6 +26,8 @@ pub struct Peer {
     conn: PeerConnection,
     control: ControlClient,
     events: Rc<tokio::sync::Mutex<Events>>,
+    /// The agent's sessions as last listed, kept current by its events.
+    sessions: RefCell<Vec<SessionInfo>>,
     /// Streams for attached terminals: over `conn` while it lives, then a fresh one.
     redial: Redialer,
 }
@@ -33,12 +42,40 @@ impl Peer {
             conn,
             control,
             events: Rc::new(tokio::sync::Mutex::new(events)),
+            sessions: RefCell::default(),
             redial,
         })
     }
 
     pub(crate) fn connection(&self) -> &PeerConnection {
         &self.conn
+    }
+
+    /// Lists the sessions afresh and keeps the list.
+    async fn relist(&self) -> Result<(), JsValue> {
+        let list = self.control.list_sessions().await.map_err(client_err)?;
+        *self.sessions.borrow_mut() = list;
+        Ok(())
+    }
+
+    /// Applies a pushed event to the kept list; `false` when it does not touch it.
+    fn apply(&self, ev: Event) -> bool {
+        let mut list = self.sessions.borrow_mut();
+        match ev {
+            Event::SessionCreated(s) | Event::SessionUpdated(s) => {
+                match list.iter_mut().find(|x| x.id == s.id) {
+                    Some(x) => *x = s,
+                    None => list.push(s),
+                }
+            }
+            Event::SessionRemoved(id) => list.retain(|x| x.id != id),
+            Event::Lagged | Event::FilesChanged { .. } | Event::GitChanged { .. } => return false,
+        }
+        true
+    }
+
+    fn rows(&self) -> Result<Ts<SessionList>, JsValue> {
+        to_js(&SessionList::of(&self.sessions.borrow()))
     }
 }
 
@@ -79,19 +116,42 @@ fn session_id(id: &str) -> Result<SessionId, JsValue> {
 
 #[wasm_bindgen]
 impl Peer {
-    /// Who the agent is, as JSON (`AgentInfo`).
-    pub async fn info(&self) -> Result<String, JsValue> {
-        json(&self.control.info().await.map_err(client_err)?)
+    /// Who the agent is.
+    pub async fn info(&self) -> Result<Ts<AgentView>, JsValue> {
+        to_js(&AgentView::from(
+            &self.control.info().await.map_err(client_err)?,
+        ))
     }
 
-    /// The agent's sessions, as a JSON array of `SessionInfo`.
+    /// The agent's sessions, newest first (listed afresh).
     #[wasm_bindgen(js_name = listSessions)]
-    pub async fn list_sessions(&self) -> Result<String, JsValue> {
-        json(&self.control.list_sessions().await.map_err(client_err)?)
+    pub async fn list_sessions(&self) -> Result<Ts<SessionList>, JsValue> {
+        self.relist().await?;
+        self.rows()
+    }
+
+    /// Waits until the agent's sessions change (its pushed events: one started, ended,
+    /// was renamed or removed) and resolves to them all, newest first; `undefined` once
+    /// the connection ended. A client that fell behind lists them afresh.
+    #[wasm_bindgen(js_name = nextSessions)]
+    pub async fn next_sessions(&self) -> Result<Option<Ts<SessionList>>, JsValue> {
+        loop {
+            let ev = self.events.lock().await.recv().await;
+            match ev {
+                None => return Ok(None),
+                Some(Event::Lagged) => self.relist().await?,
+                Some(ev) => {
+                    if !self.apply(ev) {
+                        continue;
+                    }
+                }
+            }
+            return self.rows().map(Some);
+        }
     }
 
     /// Starts a session in `cwd` (the agent's home when empty) with `provider`
-    /// (`shell`, `claude`, `codex`); resolves to its `SessionInfo` as JSON.
+    /// (`shell`, `claude`, `codex`); resolves to its row.
     #[wasm_bindgen(js_name = createSession)]
     pub async fn create_session(
         &self,
@@ -99,7 +159,7 @@ impl Peer {
         provider_name: String,
         cols: u16,
         rows: u16,
-    ) -> Result<String, JsValue> {
+    ) -> Result<Ts<SessionRow>, JsValue> {
         let req = CreateSession {
             provider: provider(&provider_name)?,
             cwd: Some(cwd).filter(|c| !c.trim().is_empty()),
@@ -108,12 +168,13 @@ impl Peer {
             title: None,
             env: vec![("TERM".into(), "xterm-256color".into())],
         };
-        json(&self.control.create_session(req).await.map_err(client_err)?)
+        let s = self.control.create_session(req).await.map_err(client_err)?;
+        to_js(&SessionRow::from(&s))
     }
 
     /// Starts a structured AI session (`claude` or `codex`) in `cwd` (the agent's home
     /// when empty), titled `title` (the provider and folder when empty), sending `prompt`
-    /// first when it is not empty; resolves to its `SessionInfo` as JSON.
+    /// first when it is not empty; resolves to its row.
     #[wasm_bindgen(js_name = startConversation)]
     pub async fn start_conversation(
         &self,
@@ -121,7 +182,7 @@ impl Peer {
         cwd: String,
         title: String,
         prompt: String,
-    ) -> Result<String, JsValue> {
+    ) -> Result<Ts<SessionRow>, JsValue> {
         let nonempty = |s: String| Some(s).filter(|s| !s.trim().is_empty());
         let req = StartConversation {
             provider: provider(&provider_name)?,
@@ -129,13 +190,12 @@ impl Peer {
             title: nonempty(title),
             prompt: nonempty(prompt),
         };
-        json(
-            &self
-                .control
-                .start_conversation(req)
-                .await
-                .map_err(client_err)?,
-        )
+        let s = self
+            .control
+            .start_conversation(req)
+            .await
+            .map_err(client_err)?;
+        to_js(&SessionRow::from(&s))
     }
 
     /// Opens structured session `id`: the whole conversation is replayed, then live.
@@ -145,17 +205,14 @@ impl Peer {
         Conv::open(&self.conn, session_id(&id)?, watch_only).await
     }
 
-    /// Folder completions for `text` (see `ControlClient::complete_folder`), as a JSON
-    /// array of paths ending in `/`.
+    /// Folder completions for `text` (see `ControlClient::complete_folder`): paths
+    /// ending in `/`.
     #[wasm_bindgen(js_name = completeFolder)]
-    pub async fn complete_folder(&self, text: String) -> Result<String, JsValue> {
-        json(
-            &self
-                .control
-                .complete_folder(&text, 12)
-                .await
-                .map_err(client_err)?,
-        )
+    pub async fn complete_folder(&self, text: String) -> Result<Vec<String>, JsValue> {
+        self.control
+            .complete_folder(&text, 12)
+            .await
+            .map_err(client_err)
     }
 
     /// Stops a session, or forgets an exited one.
@@ -166,14 +223,6 @@ impl Peer {
             .await
             .map(drop)
             .map_err(client_err)
-    }
-
-    /// The next event the agent pushes, as JSON (`Event`); `undefined` once the
-    /// connection ended.
-    #[wasm_bindgen(js_name = nextEvent)]
-    pub async fn next_event(&self) -> Result<Option<String>, JsValue> {
-        let ev = self.events.lock().await.recv().await;
-        ev.map(|e| json(&e)).transpose()
     }
 
     /// How the browser reaches the agent now: `relay` or `direct`.
@@ -188,18 +237,17 @@ impl Peer {
     }
 
     /// Attaches to a session and keeps it attached across lost connections (see
-    /// [`Term`]). `on_event(kind, data)` is called with `attached` (JSON `{info,
-    /// reconnected}`), `snapshot` (a `Uint8Array` that redraws the whole screen: reset
-    /// first), `output` (a `Uint8Array`), `resized` (`"COLSxROWS"`), `notice` (a message),
-    /// `reconnecting` (JSON `{attempt, delay_ms, error}`), `notsent` or `unconfirmed` (a
-    /// byte count), then one of `exited`, `closed` (a message; retrying is pointless) or
-    /// `detached`, and finally `end`.
+    /// [`Term`]). `on_event` is called with each [`crate::term::TermEvent`]: `attached`,
+    /// `snapshot` (redraws the whole screen: reset first), `output`, `resized`, `notice`,
+    /// `reconnecting`, `notSent` or `unconfirmed`, then one of `exited`, `closed`
+    /// (retrying is pointless) or `detached`, and finally `end`.
     pub fn attach(
         &self,
         id: String,
         cols: u16,
         rows: u16,
         scrollback: u32,
+        #[wasm_bindgen(unchecked_param_type = "(ev: TermEvent) => void")]
         on_event: js_sys::Function,
     ) -> Result<Term, JsValue> {
         let req = attach_request(&id, cols, rows, scrollback)?;

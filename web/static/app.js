@@ -13,29 +13,43 @@ import {
 } from './conversation.js';
 import { openTerminal, leaveTerminal, termSize } from './terminal.js';
 
+// What the wasm side hands over (its TypeScript declarations, generated from the Rust
+// types; `tsc` checks this file against them).
+/** @typedef {import('./pkg/vibemesh_web.js').PairedAgent} PairedAgent */
+/** @typedef {import('./pkg/vibemesh_web.js').Peer} Peer */
+/** @typedef {import('./pkg/vibemesh_web.js').AgentView} AgentView */
+/** @typedef {import('./pkg/vibemesh_web.js').SessionRow} SessionRow */
+/** One connected agent: its connection, who it is, its sessions (newest first).
+ * @typedef {{ peer: Peer, info: AgentView, sessions: SessionRow[], dead: boolean }} Entry */
+
 const KEY = 'vibemesh.key';
 const AGENTS = 'vibemesh.agents';
 
+/** @type {Node} */
 let node;
-const peers = new Map(); // agent id -> Promise<{peer, info, sessions, dead}>
+/** @type {Map<string, Promise<Entry>>} agent id -> its connection */
+const peers = new Map();
 
 // ---- storage ----------------------------------------------------------------------
+/** @returns {PairedAgent[]} */
 function agents() {
   try { return JSON.parse(localStorage.getItem(AGENTS)) || []; } catch { return []; }
 }
+/** @param {PairedAgent} a */
 function saveAgent(a) {
   localStorage.setItem(AGENTS, JSON.stringify([...agents().filter((x) => x.id !== a.id), a]));
 }
 function agentById(id) { return agents().find((a) => a.id === id); }
 
 // ---- connections ------------------------------------------------------------------
+/** @param {PairedAgent} a @returns {Promise<Entry>} */
 function getPeer(a) {
   let p = peers.get(a.id);
   if (!p) {
     p = (async () => {
       const peer = await node.connect(a.id, a.relay || '');
-      const entry = { peer, info: JSON.parse(await peer.info()), dead: false };
-      entry.sessions = JSON.parse(await peer.listSessions());
+      /** @type {Entry} */
+      const entry = { peer, info: await peer.info(), sessions: await peer.listSessions(), dead: false };
       pumpEvents(a, entry);
       return entry;
     })();
@@ -51,20 +65,15 @@ function dropPeer(id) {
   if (p) p.then((e) => { e.dead = true; e.peer.close(); }, () => {});
 }
 
-// Pushed events keep the session lists live; the loop ends with the connection.
+// The agent's pushed events keep the session lists live (the wasm side applies them);
+// the loop ends with the connection.
+/** @param {PairedAgent} a @param {Entry} entry */
 async function pumpEvents(a, entry) {
   for (;;) {
-    let ev;
-    try { ev = await entry.peer.nextEvent(); } catch { ev = undefined; }
-    if (ev === undefined || ev === null) break;
-    const e = JSON.parse(ev);
-    const upsert = (s) => {
-      entry.sessions = [...entry.sessions.filter((x) => x.id !== s.id), s];
-    };
-    if (e.SessionCreated) upsert(e.SessionCreated);
-    else if (e.SessionUpdated) upsert(e.SessionUpdated);
-    else if (e.SessionRemoved) entry.sessions = entry.sessions.filter((x) => x.id !== e.SessionRemoved);
-    else if (e === 'Lagged') entry.sessions = JSON.parse(await entry.peer.listSessions());
+    let list;
+    try { list = await entry.peer.nextSessions(); } catch { list = undefined; }
+    if (list === undefined) break;
+    entry.sessions = list;
     refresh(a.id);
   }
   entry.dead = true;
@@ -84,7 +93,7 @@ async function pairWith(ticket) {
   try { parseTicket(ticket); } catch (e) { showError(`This ticket cannot be used: ${e.message}`); return; }
   status('pairing…');
   try {
-    const a = JSON.parse(await node.pair(ticket, deviceName()));
+    const a = await node.pair(ticket, deviceName());
     saveAgent(a);
     status(`paired with ${inert(a.name)}`);
   } catch (e) {
@@ -96,14 +105,13 @@ async function pairWith(ticket) {
 // ---- views ------------------------------------------------------------------------
 let view = { name: 'machines' };
 
+// Its title and folder come inert from the wasm side.
+/** @param {SessionRow} s */
 function sessionLabel(s) {
-  const st = s.status === 'Running' ? 'running'
-    : s.status.Unreachable !== undefined ? `unreachable: ${inert(s.status.Unreachable)}`
-    : `exited (${s.status.Exited?.code ?? '?'})`;
-  const what = s.conversation ? `${s.provider.toLowerCase()} conversation` : `${s.size.cols}×${s.size.rows}`;
-  return `<span class="grow">${esc(inert(s.title))}${waitingBadge(s)} <span class="dim">${esc(inert(s.cwd))} · ${esc(st)} · ${esc(what)}</span></span>`;
+  return `<span class="grow">${esc(s.title)}${waitingBadge(s)} <span class="dim">${esc(s.cwd)} · ${esc(s.status)} · ${esc(s.what)}</span></span>`;
 }
 // A structured AI session opens as a conversation, anything else as a terminal.
+/** @type {(a: PairedAgent, s: SessionRow) => string} */
 const sessionHref = (a, s) => `#/${s.conversation ? 'c' : 't'}/${a.id}/${s.id}`;
 
 async function renderMachines() {
@@ -121,8 +129,8 @@ async function renderMachines() {
     if (p) {
       const e = await Promise.race([p.catch(() => null), sleep(0).then(() => 'wait')]);
       if (e && e !== 'wait' && !e.dead) {
-        const running = e.sessions.filter((s) => s.status === 'Running').length;
-        const waiting = e.sessions.filter((s) => s.conversation?.waiting).length;
+        const running = e.sessions.filter((s) => s.running).length;
+        const waiting = e.sessions.filter((s) => s.waiting).length;
         state = `<span class="on">online</span> <span class="dim">${running} running · ${e.peer.path()}</span>${
           waiting ? ` <span class="badge">${waiting} waiting</span>` : ''}`;
       } else if (e === null) state = '<span class="off">offline</span>';
@@ -159,8 +167,8 @@ async function renderMachine(id) {
     $('#retry').onclick = () => route();
     return;
   }
-  const sessions = [...e.sessions].sort((x, y) => y.created_ms - x.created_ms);
-  const providers = (e.info.providers || ['Shell']).map((p) => p.toLowerCase());
+  const sessions = e.sessions;
+  const providers = e.info.providers;
   $('#view').innerHTML = `
     <form class="new" id="new">
       <input name="cwd" list="folders" placeholder="folder (default: home)" autocomplete="off" autocapitalize="off" spellcheck="false">
@@ -171,7 +179,7 @@ async function renderMachine(id) {
     ${conversationForm(e.info)}
     <ul class="list" id="sessions">${sessions.map((s) => `<li data-id="${s.id}">${sessionLabel(s)}
       <a href="${sessionHref(a, s)}"><button>Open</button></a>
-      <button data-kill="${s.id}">${s.status.Exited ? 'Remove' : 'Kill'}</button></li>`).join('')
+      <button data-kill="${s.id}">${s.exited ? 'Remove' : 'Kill'}</button></li>`).join('')
       || '<li class="dim">No sessions.</li>'}</ul>`;
   completeFolders($('#new [name=cwd]'), $('#folders'), e.peer);
   wireConversationForm(a, e);
@@ -180,11 +188,11 @@ async function renderMachine(id) {
     const f = new FormData(ev.target);
     const { cols, rows } = termSize();
     try {
-      const s = JSON.parse(await e.peer.createSession(f.get('cwd') || '', f.get('provider'), cols, rows));
+      const s = await e.peer.createSession(String(f.get('cwd') || ''), String(f.get('provider')), cols, rows);
       location.hash = `#/t/${a.id}/${s.id}`;
     } catch (err) { showError(`Could not start the session: ${err.message}`); }
   };
-  for (const b of document.querySelectorAll('[data-kill]')) {
+  for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('[data-kill]'))) {
     b.onclick = async () => {
       try { await e.peer.killSession(b.dataset.kill); } catch (err) { showError(err.message); }
     };

@@ -1,7 +1,12 @@
-// Draws one item of a conversation (core's `client::Item`, as JSON: `{"User": text}`,
-// `{"Assistant": {text, streaming}}`, ...) as an element. Everything the model, a tool
-// or the agent says goes through `esc`: it is text, never markup.
+// Draws one item of a conversation (an `ItemView` from the wasm side: core's
+// `client::Item` in a shape meant for drawing, told apart by `kind`) as an element.
+// Everything the model, a tool or the agent says goes through `esc`: it is text, never
+// markup. A tool's input (`args`) is the provider's own JSON (Claude's and Codex's tool
+// arguments, parsed on the wasm side): the field names read from it here are theirs.
 import { esc } from './ui.js';
+
+/** @typedef {import('./pkg/vibemesh_web.js').ItemView} ItemView */
+/** @typedef {import('./pkg/vibemesh_web.js').Decision} Decision */
 
 const SHOWN_OUTPUT = 20000; // characters of a tool's output drawn; the rest is cut
 
@@ -21,12 +26,11 @@ export function markdown(text) {
   return html + prose(text.slice(last));
 }
 
-const parse = (s) => { try { return JSON.parse(s); } catch { return undefined; } };
 const oneLine = (s) => { const t = String(s).replace(/\s+/g, ' ').trim(); return t.length > 120 ? `${t.slice(0, 119)}…` : t; };
 
 // The part of a tool's input that says what it does, on one line.
-function summary(input) {
-  const v = parse(input);
+/** @param {any} v the parsed input @param {string} input as sent */
+function summary(v, input) {
   if (!v || typeof v !== 'object') return oneLine(input);
   for (const k of ['command', 'cmd', 'file_path', 'path', 'pattern', 'url', 'query', 'description']) {
     if (typeof v[k] === 'string') return oneLine(v[k]);
@@ -61,8 +65,8 @@ function diff(v) {
   return `<pre class="diff">${lines.map(([c, l]) => `<span class="${c}">${esc(l)}</span>`).join('\n')}</pre>`;
 }
 
-function inputDetail(input) {
-  const v = parse(input);
+/** @param {any} v the parsed input, if it is JSON @param {string} input as sent */
+function inputDetail(v, input) {
   if (v === undefined) return `<pre>${esc(input)}</pre>`;
   return diff(v) ?? `<pre>${esc(JSON.stringify(v, null, 2))}</pre>`;
 }
@@ -73,80 +77,95 @@ function output(text) {
   return `<pre class="out">${esc(text.slice(0, SHOWN_OUTPUT) + cut)}</pre>`;
 }
 
+/** How a settled approval reads. @type {Record<Decision, string>} */
 const DECIDED = { Allow: 'Allowed', AllowAlways: 'Always allowed (this tool, this session)', Deny: 'Denied' };
+/** The answer buttons: decision, class, label, hint. @type {[Decision, string, string, string][]} */
+const ANSWERS = [
+  ['Allow', 'primary', 'Allow', ''],
+  ['AllowAlways', '', 'Always', 'Allow this tool for the rest of the session'],
+  ['Deny', 'danger', 'Deny', ''],
+];
 
+/** @param {Extract<ItemView, { kind: 'Approval' }>} v @param {boolean} viewer */
 function approval(v, viewer) {
   const why = v.description ? ` <span class="dim">${esc(v.description)}</span>` : '';
   let foot;
   if (v.decision) foot = `<div class="decision ${v.decision === 'Deny' ? 'deny' : 'allow'}">${esc(DECIDED[v.decision] ?? v.decision)}</div>`;
   else if (viewer) foot = '<div class="dim">waiting for an owner to answer</div>';
   else {
-    foot = `<div class="actions">
-      <button class="primary" data-approval="${esc(v.id)}" data-decision="Allow">Allow</button>
-      <button data-approval="${esc(v.id)}" data-decision="AllowAlways" title="Allow this tool for the rest of the session">Always</button>
-      <button class="danger" data-approval="${esc(v.id)}" data-decision="Deny">Deny</button></div>`;
+    foot = `<div class="actions">${ANSWERS.map(([d, cls, label, hint]) => `
+      <button${cls ? ` class="${cls}"` : ''} data-approval="${esc(v.id)}" data-decision="${d}"${
+        hint ? ` title="${esc(hint)}"` : ''}>${label}</button>`).join('')}</div>`;
   }
-  return `<div class="head">Approve <b>${esc(v.tool)}</b>?${why}</div>${inputDetail(v.input)}${foot}`;
+  return `<div class="head">Approve <b>${esc(v.tool)}</b>?${why}</div>${inputDetail(v.args, v.input)}${foot}`;
 }
 
+/** @param {Extract<ItemView, { kind: 'TurnEnd' }>} v */
 function turnEnd(v) {
-  const u = v.usage || {};
-  const parts = [`${u.input_tokens ?? 0} in`, `${u.output_tokens ?? 0} out`];
-  if (u.cache_read_tokens) parts.push(`${u.cache_read_tokens} cached`);
-  if (v.cost_usd != null) parts.push(`$${v.cost_usd.toFixed(4)}`);
+  const parts = [`${v.inputTokens} in`, `${v.outputTokens} out`];
+  if (v.cachedTokens) parts.push(`${v.cachedTokens} cached`);
+  if (v.costUsd != null) parts.push(`$${v.costUsd.toFixed(4)}`);
   const err = v.error ? ` <span class="bad">${esc(v.error)}</span>` : '';
   return `turn ended · ${parts.join(' · ')}${err}`;
 }
 
 // The element for `item`; `viewer` hides the approval buttons.
+/** @param {ItemView} item @param {boolean} viewer @returns {HTMLElement} */
 export function drawItem(item, viewer) {
   const el = document.createElement('div');
-  const [kind, v] = typeof item === 'string' ? [item, null] : Object.entries(item)[0];
-  el.dataset.kind = kind;
-  switch (kind) {
+  el.dataset.kind = item.kind;
+  switch (item.kind) {
     case 'User':
       el.className = 'msg user';
-      el.textContent = v;
+      el.textContent = item.text;
       break;
     case 'Queued': // sent by the agent as the next turn when this one ends
       el.className = 'msg user queued';
-      el.textContent = v;
+      el.textContent = item.text;
       el.title = 'queued: sent when this turn ends';
       break;
     case 'Assistant':
-      el.className = `msg assistant${v.streaming ? ' streaming' : ''}`;
-      el.innerHTML = markdown(v.text) + (v.streaming ? '<span class="caret" aria-hidden="true">▍</span>' : '');
+      el.className = `msg assistant${item.streaming ? ' streaming' : ''}`;
+      el.innerHTML = markdown(item.text) + (item.streaming ? '<span class="caret" aria-hidden="true">▍</span>' : '');
       break;
     case 'Tool': {
       const d = document.createElement('details');
-      const state = !v.result ? 'running' : v.result[1] ? 'err' : 'done';
+      const r = item.result;
+      const state = !r ? 'running' : r.failed ? 'err' : 'done';
       d.className = `tool ${state}`;
-      d.innerHTML = `<summary><b>${esc(v.name)}</b> <span class="arg">${esc(summary(v.input))}</span>${
+      d.innerHTML = `<summary><b>${esc(item.name)}</b> <span class="arg">${esc(summary(item.args, item.input))}</span>${
         state === 'running' ? ' <span class="dim">running…</span>' : ''}</summary>
-        ${inputDetail(v.input)}${v.result ? output(v.result[0]) : ''}`;
-      d.dataset.kind = kind;
+        ${inputDetail(item.args, item.input)}${r ? output(r.output) : ''}`;
+      d.dataset.kind = item.kind;
       return d;
     }
     case 'Approval':
-      el.className = `approval${v.decision ? ' settled' : ''}`;
-      el.innerHTML = approval(v, viewer);
+      el.className = `approval${item.decision ? ' settled' : ''}`;
+      el.innerHTML = approval(item, viewer);
       break;
     case 'TurnEnd':
-      el.className = `turnend${v.error ? ' failed' : ''}`;
-      el.innerHTML = turnEnd(v);
+      el.className = `turnend${item.error ? ' failed' : ''}`;
+      el.innerHTML = turnEnd(item);
       break;
     case 'Error':
       el.className = 'line error';
-      el.textContent = v;
+      el.textContent = item.text;
       break;
     case 'Notice':
       el.className = 'line notice';
-      el.textContent = v;
+      el.textContent = item.text;
       break;
-    default: // Unknown, and anything a newer agent sends: never hidden.
+    case 'Unknown': // never hidden
       el.className = 'unknown';
-      el.innerHTML = `<div class="dim">unrecognised output${v?.provider ? ` from ${esc(String(v.provider).toLowerCase())}` : ''}</div>
-        <pre>${esc(v?.raw ?? JSON.stringify(item))}</pre>`;
+      el.innerHTML = `<div class="dim">unrecognised output from ${esc(item.provider)}</div>
+        <pre>${esc(item.raw)}</pre>`;
+      break;
+    default: { // a kind this page does not know yet (`never` while it knows them all)
+      /** @type {any} */
+      const other = item;
+      el.className = 'unknown';
+      el.innerHTML = `<div class="dim">unrecognised output</div><pre>${esc(JSON.stringify(other))}</pre>`;
+    }
   }
   return el;
 }

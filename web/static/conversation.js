@@ -5,27 +5,36 @@
 import { $, esc, inert, sleep, status, showError, completeFolders } from './ui.js';
 import { drawItem } from './conv-items.js';
 
+/** @typedef {import('./pkg/vibemesh_web.js').Conv} Conv */
+/** @typedef {import('./pkg/vibemesh_web.js').ConvUpdate} ConvUpdate */
+/** @typedef {import('./pkg/vibemesh_web.js').AgentView} AgentView */
+/** @typedef {import('./pkg/vibemesh_web.js').SessionRow} SessionRow */
+/** @typedef {import('./pkg/vibemesh_web.js').Decision} Decision */
+/** @typedef {import('./app.js').Entry} Entry */
+/** @typedef {import('./pkg/vibemesh_web.js').PairedAgent} PairedAgent */
+
 let gen = 0; // bumped when the view is left: older loops stop
-let conv = null; // the wasm Conv shown now
+/** @type {Conv | null} the wasm Conv shown now */
+let conv = null;
 let busy = false;
 let viewer = false;
-let nodes = []; // one element per item, by index
+/** @type {HTMLElement[]} one element per item, by index */
+let nodes = [];
 
 // ---- in the session list -----------------------------------------------------------
+/** @param {SessionRow} s */
 export function waitingBadge(s) {
-  const w = s.conversation?.waiting;
+  const w = s.waiting;
   if (!w) return '';
-  const text = w.Approval ? `approve ${inert(w.Approval.tool)}` : 'your turn';
-  return ` <span class="badge${w.Approval ? ' urgent' : ''}">${esc(text)}</span>`;
+  return ` <span class="badge${w.urgent ? ' urgent' : ''}">${esc(w.text)}</span>`;
 }
 
 // The form to start one, with the agent's ready providers; `''` for a viewer.
+/** @param {AgentView} info */
 export function conversationForm(info) {
-  if (info.your_role === 'Viewer') return '';
-  const st = info.provider_status || [];
-  const ready = st.filter((s) => !s.unavailable).map((s) => s.provider.toLowerCase());
-  const why = st.filter((s) => s.unavailable)
-    .map((s) => `${s.provider.toLowerCase()}: ${s.unavailable === 'NotLoggedIn' ? 'not logged in' : 'not installed'}`);
+  if (info.viewer) return '';
+  const ready = info.ai.filter((p) => !p.unavailable).map((p) => p.name);
+  const why = info.ai.filter((p) => p.unavailable).map((p) => `${p.name}: ${p.unavailable}`);
   if (!ready.length) return `<p class="dim">No AI conversations here${why.length ? ` (${esc(why.join(', '))})` : ''}.</p>`;
   return `<form class="new conv" id="newconv">
       <select name="provider" aria-label="provider">${ready.map((p) => `<option>${esc(p)}</option>`).join('')}</select>
@@ -35,6 +44,7 @@ export function conversationForm(info) {
     </form>`;
 }
 
+/** @param {PairedAgent} a @param {Entry} e */
 export function wireConversationForm(a, e) {
   const form = $('#newconv');
   if (!form) return;
@@ -43,7 +53,8 @@ export function wireConversationForm(a, e) {
     ev.preventDefault();
     const f = new FormData(form);
     try {
-      const s = JSON.parse(await e.peer.startConversation(f.get('provider'), f.get('cwd') || '', '', f.get('prompt') || ''));
+      const s = await e.peer.startConversation(String(f.get('provider')), String(f.get('cwd') || ''), '',
+        String(f.get('prompt') || ''));
       location.hash = `#/c/${a.id}/${s.id}`;
     } catch (err) { showError(`Could not start the conversation: ${err.message}`); }
   };
@@ -61,22 +72,24 @@ function setBusy(b) {
 }
 
 // Draws what changed; follows the end unless the reader scrolled up.
+/** @param {ConvUpdate} u */
 function apply(u) {
   const el = box();
   const follow = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-  for (const [i, item] of u.changed) {
+  for (const { index: i, item } of u.changed) {
     const n = drawItem(item, viewer);
     const old = nodes[i];
     if (old) {
-      if (old.open) n.open = true; // keep an unfolded tool unfolded
+      // Keep an unfolded tool unfolded.
+      if (old instanceof HTMLDetailsElement && n instanceof HTMLDetailsElement && old.open) n.open = true;
       old.replaceWith(n);
     } else el.append(n);
     nodes[i] = n;
   }
   for (const n of nodes.splice(u.len)) n.remove();
   setBusy(u.busy);
-  const cost = u.total_cost_usd ? ` · $${u.total_cost_usd.toFixed(4)}` : '';
-  const tokens = u.total_usage.input_tokens + u.total_usage.output_tokens;
+  const cost = u.costUsd ? ` · $${u.costUsd.toFixed(4)}` : '';
+  const tokens = u.tokens;
   const queued = u.queued ? ` · ${u.queued} queued` : '';
   line(u.notices.length ? u.notices.join(' · ') : `${busy ? `working…${queued}` : 'your turn'} · ${tokens} tokens${cost}`,
     u.notices.length ? 'notice' : '');
@@ -86,6 +99,10 @@ function apply(u) {
 // Errors no reconnect can fix (the session is gone, this browser is not allowed).
 const isFinal = (err) => err.final === true;
 
+/**
+ * @param {PairedAgent} a @param {string} sid
+ * @param {{ getPeer: (a: PairedAgent) => Promise<Entry>, dropPeer: (id: string) => void }} app
+ */
 export async function openConversation(a, sid, { getPeer, dropPeer }) {
   const g = ++gen;
   $('#crumb').textContent = `${inert(a.name)} › ${sid}`;
@@ -101,25 +118,24 @@ export async function openConversation(a, sid, { getPeer, dropPeer }) {
     try {
       const e = await getPeer(a);
       if (g !== gen) return;
-      viewer = e.info.your_role === 'Viewer';
+      viewer = e.info.viewer;
       $('#composer').hidden = viewer;
       if (!c) c = await e.peer.openConversation(sid, false);
       else await c.reattach(e.peer);
       if (g !== gen) { c.close().catch(() => {}); return; }
       conv = c;
-      const info = JSON.parse(c.info());
-      $('#crumb').textContent = `${inert(a.name)} › ${inert(info.title)}`;
+      $('#crumb').textContent = `${inert(a.name)} › ${c.info().title}`;
       $('#convview').dataset.attaches = String(++attaches);
       line(attaches > 1 ? 'reconnected' : 'attached');
       status(`${viewer ? 'watching' : 'attached'} · ${e.peer.path()}`);
       showError('');
       delay = 250;
-      let closed = null;
+      /** @type {import('./pkg/vibemesh_web.js').Closed | undefined} */
+      let closed;
       for (;;) {
-        const t = await c.next();
+        const u = await c.next();
         if (g !== gen) return;
-        if (t === undefined) break;
-        const u = JSON.parse(t);
+        if (u === undefined) break;
         apply(u);
         if (u.closed) closed = u.closed;
       }
@@ -173,7 +189,9 @@ export function wireComposer() {
     const b = ev.target.closest('[data-decision]');
     if (!b || !conv) return;
     for (const x of b.parentElement.querySelectorAll('button')) x.disabled = true;
-    try { await conv.answer(b.dataset.approval, b.dataset.decision); } catch (err) {
+    // The buttons carry a `Decision` (conv-items.js draws them from a checked list).
+    const decision = /** @type {Decision} */ (b.dataset.decision);
+    try { await conv.answer(b.dataset.approval, decision); } catch (err) {
       for (const x of b.parentElement.querySelectorAll('button')) x.disabled = false;
       line(`answer not sent: ${err.message}`, 'bad');
     }

@@ -5,12 +5,18 @@
 // `attached`, `reconnecting`, `exited`, `closed`) and `data-attaches` counts attaches.
 import { $, inert, status, showError } from './ui.js';
 
+/** @typedef {import('./pkg/vibemesh_web.js').Term} Term */
+/** @typedef {import('./pkg/vibemesh_web.js').TermEvent} TermEvent */
+/** @typedef {import('./pkg/vibemesh_web.js').PairedAgent} PairedAgent */
+/** @typedef {import('./app.js').Entry} Entry */
+
 const xterm = new Terminal({ scrollback: 5000, cursorBlink: true, fontSize: 14, allowProposedApi: true });
 const fit = new FitAddon.FitAddon();
 xterm.loadAddon(fit);
 xterm.loadAddon(new WebLinksAddon.WebLinksAddon());
 let opened = false;
-let attached = null; // the wasm Term shown now
+/** @type {Term | null} the wasm Term shown now */
+let attached = null;
 let gen = 0; // bumped when the view is left: an open still connecting stops
 let ctrl = false;
 
@@ -36,7 +42,7 @@ xterm.onResize(({ cols, rows }) => { attached?.resize(cols, rows); });
 new ResizeObserver(() => { if (!$('#termview').hidden) fit.fit(); }).observe($('#term'));
 
 const KEYS = { esc: '\x1b', tab: '\t', up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D' };
-for (const b of document.querySelectorAll('#keys button')) {
+for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('#keys button'))) {
   // Keep the focus (and the soft keyboard) in the terminal.
   b.addEventListener('pointerdown', (ev) => ev.preventDefault());
   b.addEventListener('click', () => {
@@ -57,6 +63,10 @@ function state(name, text, cls = '') {
 }
 
 // Opens session `sid` on agent `a`, over the page's connection to it when there is one.
+/**
+ * @param {PairedAgent} a @param {string} sid
+ * @param {{ getPeer: (a: PairedAgent) => Promise<Entry>, node: () => import('./pkg/vibemesh_web.js').Node }} app
+ */
 export async function openTerminal(a, sid, { getPeer, node }) {
   const g = ++gen;
   $('#view').hidden = true;
@@ -69,6 +79,7 @@ export async function openTerminal(a, sid, { getPeer, node }) {
   $('#termview').dataset.attaches = '0';
   let attaches = 0;
   let path = 'relay';
+  /** @type {Term | null} */
   let t = null;
   let lost = ''; // the reconnecting line
   let notSent = 0; // bytes refused since the last attach
@@ -77,37 +88,45 @@ export async function openTerminal(a, sid, { getPeer, node }) {
     ...(notSent ? [`${notSent} bytes typed while offline were not sent`] : []),
     ...(unconfirmed ? [`${unconfirmed} bytes typed just before the drop may not have arrived (not sent again)`] : []),
   ];
-  const onEvent = (kind, data) => {
+  /** @param {TermEvent} ev */
+  const onEvent = (ev) => {
     if (t !== attached) return; // a view left since
-    if (kind === 'attached') {
-      const { info, reconnected } = JSON.parse(data);
-      $('#crumb').textContent = `${inert(a.name)} › ${inert(info.title)}`;
-      $('#termview').dataset.attaches = String(++attaches);
-      const told = notes(); // what was lost stays said until the next drop
-      notSent = 0;
-      unconfirmed = 0;
-      state('attached', [...(reconnected ? ['reconnected'] : []), ...told].join(' · '), told.length ? 'bad' : '');
-      showError('');
-      status(`attached · ${path}`);
-    } else if (kind === 'snapshot') { xterm.reset(); xterm.write(data); }
-    else if (kind === 'output') xterm.write(data);
-    else if (kind === 'notice') status(data);
-    else if (kind === 'reconnecting') {
-      const r = JSON.parse(data);
-      lost = `connection lost · reconnecting… (try ${r.attempt}, next in ${(r.delay_ms / 1000).toFixed(1)} s: ${r.error})`;
-      state('reconnecting', [lost, ...notes()].join(' · '), 'bad');
-      status('reconnecting…');
-    } else if (kind === 'notsent' || kind === 'unconfirmed') {
-      if (kind === 'notsent') notSent += data; else unconfirmed += data;
-      // Kept with the reconnecting line, so the next try does not hide it.
-      const v = $('#termview').dataset.state;
-      state(v, [...(v === 'reconnecting' ? [lost] : []), ...notes()].join(' · '), 'bad');
-    } else if (kind === 'exited') {
-      xterm.write(`\r\n\x1b[2m[${data}]\x1b[0m\r\n`);
-      state('exited', `exited: ${data}`);
-      status('exited');
+    switch (ev.kind) {
+      case 'attached': {
+        $('#crumb').textContent = `${inert(a.name)} › ${ev.title}`;
+        $('#termview').dataset.attaches = String(++attaches);
+        const told = notes(); // what was lost stays said until the next drop
+        notSent = 0;
+        unconfirmed = 0;
+        state('attached', [...(ev.reconnected ? ['reconnected'] : []), ...told].join(' · '), told.length ? 'bad' : '');
+        showError('');
+        status(`attached · ${path}`);
+        break;
+      }
+      case 'snapshot': xterm.reset(); xterm.write(ev.data); break;
+      case 'output': xterm.write(ev.data); break;
+      case 'notice': status(ev.message); break;
+      case 'reconnecting':
+        lost = `connection lost · reconnecting… (try ${ev.attempt}, next in ${(ev.delayMs / 1000).toFixed(1)} s: ${ev.error})`;
+        state('reconnecting', [lost, ...notes()].join(' · '), 'bad');
+        status('reconnecting…');
+        break;
+      case 'notSent':
+      case 'unconfirmed': {
+        if (ev.kind === 'notSent') notSent += ev.bytes; else unconfirmed += ev.bytes;
+        // Kept with the reconnecting line, so the next try does not hide it.
+        const v = $('#termview').dataset.state;
+        state(v, [...(v === 'reconnecting' ? [lost] : []), ...notes()].join(' · '), 'bad');
+        break;
+      }
+      case 'exited':
+        xterm.write(`\r\n\x1b[2m[${ev.message}]\x1b[0m\r\n`);
+        state('exited', `exited: ${ev.message}`);
+        status('exited');
+        break;
+      case 'closed': state('closed', `closed: ${ev.message}`, 'bad'); status(''); showError(ev.message); break;
+      default: // resized (xterm keeps its own size), detached, end
     }
-    else if (kind === 'closed') { state('closed', `closed: ${data}`, 'bad'); status(''); showError(data); }
   };
   const { cols, rows } = termSize();
   const e = await getPeer(a).catch(() => null);

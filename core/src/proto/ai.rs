@@ -102,6 +102,8 @@ pub enum ConvClientFrame {
 
 /// An answer to an approval request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+// The browser's page spells these (its answer buttons): its JS is checked against them.
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub enum Decision {
     /// Run it, this once.
     Allow,

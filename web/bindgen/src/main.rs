@@ -1,5 +1,6 @@
 //! `vibemesh-web-bindgen IN.wasm OUT_DIR`: generates the browser client's JavaScript glue
-//! (`--target web`, ES module) next to the processed `.wasm`.
+//! (`--target web`, ES module) and its TypeScript declarations (the page's JS is checked
+//! against them) next to the processed `.wasm`.
 
 use anyhow::Context as _;
 
@@ -11,7 +12,7 @@ fn main() -> anyhow::Result<()> {
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(&input)
         .web(true)?
-        .typescript(false)
+        .typescript(true)
         .generate(&out)
         .with_context(|| format!("generating bindings for {}", input.to_string_lossy()))?;
     Ok(())
