@@ -24,7 +24,7 @@ use std::{
 };
 
 pub use atomic::Staged;
-pub use secrets::{Secrets, USER_SECRETS};
+pub use secrets::Secrets;
 use vibemesh_core::{
     ErrorCode, WireError,
     proto::{

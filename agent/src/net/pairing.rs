@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq;
 
 use crate::access::Access;
 use failures::Failures;
-pub use failures::{FAILURE_WINDOW, MAX_FAILURES, Origin};
+pub use failures::Origin;
 
 /// The shortest ticket lifetime (tests make expired tickets with it).
 pub const MIN_TTL: Duration = Duration::from_secs(1);

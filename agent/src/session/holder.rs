@@ -68,8 +68,6 @@ const INPUT_QUEUE: usize = 256;
 pub const BACKLOG_LIMIT: usize = 4 << 20;
 /// Bytes the parser takes per turn, so a snapshot waits at most one batch.
 const PARSE_BATCH: usize = 128 << 10;
-/// The most bytes of screen text one answer carries, to fit a frame.
-const TEXT_MAX: usize = frame::MAX_FRAME - 64;
 
 enum Item {
     Data(Bytes),
@@ -283,14 +281,8 @@ impl Shared {
                     };
                     st.send_snapshot(out);
                 }
-                ToHolder::Text => {
-                    let mut st = lock(&self.state);
-                    let text = lock(&self.screen).contents();
-                    // A screen of 1000 x 1000 cells full of combining marks is more
-                    // than a frame.
-                    let text = cut(&text, TEXT_MAX).into_owned();
-                    st.send(&FromHolder::Text(text));
-                }
+                // Agents no longer ask (the variant keeps its number on the wire).
+                ToHolder::Text => {}
                 ToHolder::Remove => {
                     self.remove();
                     return;

@@ -122,11 +122,6 @@ impl SessionManager {
         self.read().len()
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// One session.
     pub fn get(&self, id: SessionId) -> Result<Arc<Session>, WireError> {
         self.read()
@@ -301,7 +296,7 @@ impl SessionManager {
                     lock(&s.meta).recording_error = Some(e);
                 }
                 // The session reads these from its link.
-                LinkEvent::Exited(_) | LinkEvent::Trouble(_) => {}
+                LinkEvent::Exited(_) | LinkEvent::Trouble => {}
             }
             mgr.updated(&s);
         });

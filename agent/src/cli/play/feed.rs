@@ -15,7 +15,7 @@ use std::{
 
 use tokio::sync::mpsc;
 
-use crate::cast::{CastError, CastEvent, CastReader};
+use vibemesh_agent::cast::{CastError, CastEvent, CastReader};
 
 /// The longest gap between two events taken as real: a day.
 pub const MAX_GAP: f64 = 86_400.0;

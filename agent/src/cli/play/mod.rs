@@ -22,7 +22,7 @@ use std::{
 use tokio::io::AsyncWriteExt;
 use vibemesh_core::text::inert;
 
-use crate::cast::CastReader;
+use vibemesh_agent::cast::CastReader;
 use feed::Report;
 use player::{End, Player};
 

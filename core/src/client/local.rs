@@ -1,0 +1,98 @@
+//! The agent on this machine, over its Unix socket (see [`crate::proto::local`]).
+//!
+//! One connection per request or stream: a [`LocalOpen`] frame, the agent's answer, and
+//! for a route the same two halves then carry the main protocol, so everything else in
+//! [`crate::client`] works on them unchanged.
+
+use std::path::{Path, PathBuf};
+
+use tokio::net::UnixStream;
+
+use super::{BoxRead, BoxWrite, ClientError, ControlClient, open_control};
+use crate::{
+    frame::{FrameReader, FrameWriter},
+    proto::local::{
+        AdminReply, AdminRequest, AdminResponse, LocalOpen, RouteInfo, RouteReply, Target,
+    },
+};
+
+/// Where main-protocol streams go: the local agent's socket and the target it routes
+/// them to (the agent itself or one of its peers).
+#[derive(Debug, Clone)]
+pub struct LocalRoute {
+    /// The local agent's Unix socket.
+    pub socket: PathBuf,
+    /// [`Target::Local`] for the socket's own agent, [`Target::Peer`] for a peer of it.
+    pub target: Target,
+}
+
+impl LocalRoute {
+    /// Streams to `target` through the agent on `socket`.
+    pub fn new(socket: impl Into<PathBuf>, target: Target) -> Self {
+        Self {
+            socket: socket.into(),
+            target,
+        }
+    }
+
+    /// Opens one main-protocol stream; the agent's [`RouteInfo`] says where it went.
+    pub async fn open(&self) -> Result<(RouteInfo, BoxRead, BoxWrite), ClientError> {
+        route(&self.socket, self.target.clone()).await
+    }
+
+    /// Opens one main-protocol stream, without the route information.
+    pub async fn open_stream(&self) -> Result<(BoxRead, BoxWrite), ClientError> {
+        let (_, r, w) = self.open().await?;
+        Ok((r, w))
+    }
+
+    /// A control client; see [`control`].
+    pub async fn control(&self) -> Result<ControlClient, ClientError> {
+        control(&self.socket, self.target.clone()).await
+    }
+}
+
+async fn connect(socket: &Path) -> Result<UnixStream, ClientError> {
+    UnixStream::connect(socket)
+        .await
+        .map_err(|_| ClientError::NotRunning(socket.to_path_buf()))
+}
+
+/// Sends one administrative request to the agent on `socket`.
+pub async fn admin(socket: &Path, req: AdminRequest) -> Result<AdminReply, ClientError> {
+    let (r, w) = connect(socket).await?.into_split();
+    let mut w = FrameWriter::new(w);
+    let mut r = FrameReader::new(r);
+    w.send(&LocalOpen::Admin(req)).await?;
+    match r.recv::<AdminResponse>().await? {
+        Some(Ok(reply)) => Ok(reply),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(ClientError::Closed),
+    }
+}
+
+/// Opens a main-protocol stream to `target` through the agent on `socket`.
+pub async fn route(
+    socket: &Path,
+    target: Target,
+) -> Result<(RouteInfo, BoxRead, BoxWrite), ClientError> {
+    let (r, w) = connect(socket).await?.into_split();
+    let mut w = FrameWriter::new(w);
+    let mut r = FrameReader::new(r);
+    w.send(&LocalOpen::Route(target)).await?;
+    match r.recv::<RouteReply>().await? {
+        Some(Ok(info)) => Ok((info, Box::new(r.into_inner()), Box::new(w.into_inner()))),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(ClientError::Closed),
+    }
+}
+
+/// A control client for `target` through the agent on `socket`. Its driver runs on the
+/// current tokio runtime; pushed events are dropped unread (dropping the receiver tells
+/// the driver not to queue them).
+pub async fn control(socket: &Path, target: Target) -> Result<ControlClient, ClientError> {
+    let (_, r, w) = route(socket, target).await?;
+    let (control, _events, driver) = open_control(r, w).await?;
+    tokio::spawn(driver.run());
+    Ok(control)
+}
