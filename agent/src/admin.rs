@@ -18,8 +18,8 @@ use crate::{
         endpoint::{relay_url, ticket_addrs},
         pairing::check_ttl,
     },
-    session::now_ms,
 };
+use vibemesh_core::time::now_ms;
 
 /// How long `status` waits for each peer.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(3);

@@ -160,6 +160,11 @@ impl Agent {
         Ok(agent)
     }
 
+    /// The settings it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The name it gives itself to peers.
     pub fn name(&self) -> &str {
         &self.services.name
@@ -187,7 +192,10 @@ impl Agent {
     }
 
     /// Runs `work` until it ends or this agent shuts down, whichever comes first.
-    pub(crate) fn until_shutdown<F>(&self, work: F) -> impl std::future::Future<Output = ()> + use<F>
+    pub(crate) fn until_shutdown<F>(
+        &self,
+        work: F,
+    ) -> impl std::future::Future<Output = ()> + use<F>
     where
         F: std::future::Future<Output = ()>,
     {

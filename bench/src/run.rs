@@ -9,11 +9,14 @@
 use std::{future::Future, path::Path};
 
 use anyhow::Context;
-use vibemesh_core::{client::ControlClient, proto::local::Target};
+use vibemesh_core::{
+    client::{ControlClient, LocalRoute},
+    proto::local::Target,
+};
 
 use crate::{
     agents::{Mesh, PEER_NAME},
-    client::{Via, kill_all},
+    client::kill_all,
     metrics::{self, Plan},
     procfs,
     report::{Baseline, Machine, Results},
@@ -95,14 +98,14 @@ async fn cleanly<T>(
 
 async fn measure(mesh: &Mesh, plan: &Plan) -> anyhow::Result<Measured> {
     let (a_pid, b_pid) = (mesh.a.pid()?, mesh.b.pid()?);
-    let remote = Via {
+    let remote = LocalRoute {
         socket: mesh.a.socket(),
         target: Target::Peer(PEER_NAME.into()),
     };
     let control = remote.control().await?;
     // The baseline goes to agent b's own socket (no QUIC, no agent a). Each baseline
     // measurement runs right after its remote twin, so both see the same machine.
-    let local = Via {
+    let local = LocalRoute {
         socket: mesh.b.socket(),
         target: Target::Local,
     };
@@ -183,7 +186,7 @@ async fn recorded_throughput(
     mesh: &Mesh,
     plan: &Plan,
 ) -> anyhow::Result<metrics::throughput::Runs> {
-    let remote = Via {
+    let remote = LocalRoute {
         socket: mesh.a.socket(),
         target: Target::Peer(PEER_NAME.into()),
     };

@@ -31,5 +31,7 @@ pub async fn route(home: &Home, target: Target) -> anyhow::Result<(RouteInfo, Bo
 
 /// A control client for `target`; its driver runs on the current runtime.
 pub async fn control(home: &Home, target: Target) -> anyhow::Result<ControlClient> {
-    local::control(&home.socket, target).await.map_err(cli_error)
+    local::control(&home.socket, target)
+        .await
+        .map_err(cli_error)
 }

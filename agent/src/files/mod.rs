@@ -34,6 +34,7 @@ use vibemesh_core::{
 };
 
 use self::beneath::Beneath;
+use vibemesh_core::sync;
 
 /// What a request is checked against: swapped as a whole on reload.
 #[derive(Debug)]
@@ -61,7 +62,7 @@ impl Files {
     }
 
     fn rules(&self) -> Arc<Rules> {
-        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+        sync::read(&self.rules).clone()
     }
 
     /// The allowed roots.
@@ -76,7 +77,7 @@ impl Files {
             roots: guard::canonical_roots(roots),
             secrets,
         });
-        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        *sync::write(&self.rules) = fresh;
     }
 
     /// Resolves a client's path (absolute, or `~`-relative) to a real path inside the

@@ -3,7 +3,7 @@
 
 use std::{
     path::PathBuf,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
 };
 
 use bytes::Bytes;
@@ -95,9 +95,7 @@ impl Meta {
     }
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+pub(super) use vibemesh_core::sync::lock;
 
 impl Session {
     /// What a listing shows, cut to fit a frame on its own.

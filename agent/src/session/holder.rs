@@ -32,13 +32,14 @@ use std::{
     os::unix::net::{UnixListener, UnixStream},
     path::{Path, PathBuf},
     sync::{
-        Arc, Condvar, Mutex, MutexGuard,
+        Arc, Condvar, Mutex,
         mpsc::{SyncSender, sync_channel},
     },
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
+use vibemesh_core::sync::lock;
 use vibemesh_core::{
     frame,
     proto::{
@@ -105,10 +106,6 @@ struct State {
     flood: FloodGuard,
     /// The output from the start, for the first attach.
     head: Head,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl State {

@@ -24,7 +24,7 @@ use std::{
     io::Write,
     path::PathBuf,
     sync::{
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
@@ -49,6 +49,7 @@ use vibemesh_core::{
 };
 
 use super::hub::{Output, Subscription};
+use vibemesh_core::sync::lock;
 
 /// How long a fresh holder has to answer a spawn.
 const HANDSHAKE: Duration = Duration::from_secs(10);
@@ -144,10 +145,6 @@ pub struct Link {
     /// The holder's process id, when it runs apart from the agent.
     holder_pid: Mutex<Option<u32>>,
     on_event: EventHook,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn lost() -> ExitInfo {
@@ -555,10 +552,7 @@ async fn write(
     }
     // The link itself holds a sender, so the queue never closes while this runs.
     while let Some((msg, done)) = rx.recv().await {
-        if matches!(
-            msg,
-            ToHolder::Snapshot { .. } | ToHolder::Replay { .. }
-        ) {
+        if matches!(msg, ToHolder::Snapshot { .. } | ToHolder::Replay { .. }) {
             lock(&link.requests).taken += 1;
         }
         let sent = writer.send(&msg).await;

@@ -144,8 +144,8 @@ async fn a_holder_that_goes_away_is_reported_and_viewers_are_told() {
     let why = link.trouble().expect("a reason");
     assert!(why.contains("closed the connection"), "{why}");
     assert!(matches!(within(viewer.recv()).await, Ok(Output::Exited(_))));
-    let reported = std::iter::from_fn(|| events.try_recv().ok())
-        .any(|e| matches!(e, LinkEvent::Trouble));
+    let reported =
+        std::iter::from_fn(|| events.try_recv().ok()).any(|e| matches!(e, LinkEvent::Trouble));
     assert!(reported);
     // Asking now fails at once, saying why.
     let err = within(link.snapshot(0)).await.err().expect("no snapshot");
