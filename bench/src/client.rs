@@ -1,12 +1,12 @@
 //! Reaching a session the way the `vibemesh` CLI does: through the local agent's socket
-//! with core's [`LocalRoute`], plus what only the bench needs (a first snapshot with a
+//! with core's [`Peer`], plus what only the bench needs (a first snapshot with a
 //! timeout, a byte-string finder, milliseconds).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use vibemesh_core::{
-    client::{self, AttachReader, AttachWriter, ControlClient, LocalRoute},
+    client::{AttachReader, AttachWriter, ControlClient, Peer},
     proto::{
         Provider, SessionId, TermSize,
         attach::{AttachRequest, ServerFrame},
@@ -17,29 +17,37 @@ use vibemesh_core::{
 /// How long the bench waits for any one frame before it calls the agent stuck.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Attaches to `session` through `via` without a size, scrollback or watch-only, and
-/// reads the first [`ServerFrame::Snapshot`], whose bytes are returned.
+/// Attaches to `session` on `via` without a size, scrollback or watch-only, and reads the
+/// first [`ServerFrame::Snapshot`], whose bytes are returned.
 pub async fn attach(
-    via: &LocalRoute,
+    via: &Peer,
     session: SessionId,
 ) -> anyhow::Result<(AttachReader, AttachWriter, Vec<u8>)> {
-    let (r, w) = via
-        .open_stream()
-        .await
-        .with_context(|| format!("cannot route to {:?}", via.target))?;
     let req = AttachRequest {
         session,
         size: None,
         scrollback: 0,
         watch_only: false,
     };
-    let (_, mut reader, writer) = client::open_attach(r, w, req)
+    let (_, mut reader, writer) = via
+        .attach(req)
         .await
         .with_context(|| format!("cannot attach to session {session}"))?;
     match next_frame(&mut reader).await? {
         ServerFrame::Snapshot(s) => Ok((reader, writer, s.to_vec())),
         other => bail!("expected a snapshot after attaching, got {other:?}"),
     }
+}
+
+/// A control client on `via`, its driver on the current runtime. Pushed events are
+/// dropped unread (dropping the receiver tells the driver not to queue them).
+pub async fn control_client(via: &Peer) -> anyhow::Result<ControlClient> {
+    let (control, _events, driver) = via
+        .control()
+        .await
+        .context("cannot open a control stream")?;
+    tokio::spawn(driver.run());
+    Ok(control)
 }
 
 /// The next frame on an attach stream; an error when the stream ended, was closed by the

@@ -17,13 +17,13 @@ use std::{
 
 use anyhow::{Context, bail};
 use vibemesh_core::{
-    client::LocalRoute,
+    client::{LocalRoute, Peer},
     proto::{attach::ServerFrame, local::Target},
 };
 
 use crate::{
     agents::AgentProc,
-    client::{attach, create_request, kill_all, ms_since, next_frame},
+    client::{attach, control_client, create_request, kill_all, ms_since, next_frame},
     procfs,
 };
 
@@ -64,7 +64,7 @@ fn median_p99(v: Vec<f64>) -> (f64, f64) {
 
 /// Keystroke echo through `cat`: `n` keys, each waiting for its echo.
 async fn echo(
-    via: &LocalRoute,
+    via: &Peer,
     id: vibemesh_core::proto::SessionId,
     n: usize,
 ) -> anyhow::Result<Vec<f64>> {
@@ -116,11 +116,8 @@ pub async fn run(bin: &std::path::Path, plan: &LoadPlan) -> anyhow::Result<LoadR
 
 async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult> {
     let pid = agent.pid()?;
-    let via = LocalRoute {
-        socket: agent.socket(),
-        target: Target::Local,
-    };
-    let control = via.control().await?;
+    let via = Peer::Local(LocalRoute::new(agent.socket(), Target::Local));
+    let control = control_client(&via).await?;
     let rss_start = procfs::rss_bytes(pid)?;
     let echo_session = control.create_session(create_request(&["cat"])).await?.id;
     let echo_idle = median_p99(echo(&via, echo_session, plan.keys).await?);

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use vibemesh_core::{
-    client::{ControlClient, LocalRoute},
+    client::{ControlClient, Peer},
     proto::attach::ServerFrame,
 };
 
@@ -33,11 +33,7 @@ impl CreateResult {
 }
 
 /// Creates `plan.creates` sessions one after another, killing each when measured.
-pub async fn run(
-    via: &LocalRoute,
-    control: &ControlClient,
-    plan: &Plan,
-) -> anyhow::Result<CreateResult> {
+pub async fn run(via: &Peer, control: &ControlClient, plan: &Plan) -> anyhow::Result<CreateResult> {
     let req = create_request(&["sh", "-c", "echo ready; exec cat"]);
     let mut first_output = Vec::with_capacity(plan.creates);
     let mut create_rpc = Vec::with_capacity(plan.creates);

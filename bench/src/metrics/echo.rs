@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use vibemesh_core::{
-    client::{AttachReader, AttachWriter, ControlClient, LocalRoute},
+    client::{AttachReader, AttachWriter, ControlClient, Peer},
     proto::attach::ServerFrame,
 };
 
@@ -17,11 +17,7 @@ use super::{Plan, Summary};
 use crate::client::{attach, create_request, ms_since, next_frame};
 
 /// Sends the keys and returns the echo times.
-pub async fn run(
-    via: &LocalRoute,
-    control: &ControlClient,
-    plan: &Plan,
-) -> anyhow::Result<Summary> {
+pub async fn run(via: &Peer, control: &ControlClient, plan: &Plan) -> anyhow::Result<Summary> {
     let info = control
         .create_session(create_request(&["cat"]))
         .await

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use vibemesh_core::{
-    client::{ControlClient, LocalRoute},
+    client::{ControlClient, Peer},
     proto::attach::ServerFrame,
 };
 
@@ -125,7 +125,7 @@ impl Cpu {
 /// Runs one throughput test. `session_agent` is the pid of the agent that runs the
 /// session; `client_agent` that of the agent relaying to us, if different.
 pub async fn run(
-    via: &LocalRoute,
+    via: &Peer,
     control: &ControlClient,
     plan: &Plan,
     session_agent: u32,
@@ -221,7 +221,7 @@ impl Runs {
 /// Runs the test `plan.throughput_runs` times (at least once), removing each finished
 /// session before the next run.
 pub async fn repeat(
-    via: &LocalRoute,
+    via: &Peer,
     control: &ControlClient,
     plan: &Plan,
     session_agent: u32,

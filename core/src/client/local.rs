@@ -45,11 +45,6 @@ impl LocalRoute {
         let (_, r, w) = self.open().await?;
         Ok((r, w))
     }
-
-    /// A control client; see [`control`].
-    pub async fn control(&self) -> Result<ControlClient, ClientError> {
-        control(&self.socket, self.target.clone()).await
-    }
 }
 
 async fn connect(socket: &Path) -> Result<UnixStream, ClientError> {
@@ -95,4 +90,82 @@ pub async fn control(socket: &Path, target: Target) -> Result<ControlClient, Cli
     let (control, _events, driver) = open_control(r, w).await?;
     tokio::spawn(driver.run());
     Ok(control)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::UnixListener;
+
+    use super::*;
+    use crate::{ErrorCode, WireError};
+
+    fn socket_path(name: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("vm-local-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    #[tokio::test]
+    async fn no_agent_is_a_typed_error_that_says_how_to_start_one() {
+        let path = socket_path("none");
+        let err = admin(&path, AdminRequest::Status).await.unwrap_err();
+        assert!(
+            matches!(&err, ClientError::NotRunning(p) if *p == path),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("no agent is running") && text.contains("vibemesh agent"));
+        // A front end that shows every failure as a wire error sees it as unreachable.
+        assert_eq!(WireError::from(err).code, ErrorCode::Unreachable);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_arrives_typed_and_a_route_carries_the_stream() {
+        let path = socket_path("agent");
+        let listener = UnixListener::bind(&path).unwrap();
+        let agent = tokio::spawn(async move {
+            // First connection: an admin request, refused.
+            let (s, _) = listener.accept().await.unwrap();
+            let (r, w) = s.into_split();
+            let (mut r, mut w) = (FrameReader::new(r), FrameWriter::new(w));
+            let open = r.recv::<LocalOpen>().await.unwrap().unwrap();
+            assert!(matches!(open, LocalOpen::Admin(AdminRequest::Status)));
+            let no: AdminResponse = Err(WireError::new(ErrorCode::Forbidden, "not you"));
+            w.send(&no).await.unwrap();
+            // Second: a route, accepted; then the bytes are the caller's.
+            let (s, _) = listener.accept().await.unwrap();
+            let (r, w) = s.into_split();
+            let (mut r, mut w) = (FrameReader::new(r), FrameWriter::new(w));
+            let open = r.recv::<LocalOpen>().await.unwrap().unwrap();
+            assert!(matches!(open, LocalOpen::Route(Target::Local)));
+            let info = RouteInfo {
+                name: "here".into(),
+                id: crate::SecretKey::from_bytes(&[7; 32]).public(),
+            };
+            w.send(&RouteReply::Ok(info)).await.unwrap();
+            let mut raw = r.into_inner();
+            let mut got = [0u8; 5];
+            tokio::io::AsyncReadExt::read_exact(&mut raw, &mut got)
+                .await
+                .unwrap();
+            got
+        });
+        let err = admin(&path, AdminRequest::Status).await.unwrap_err();
+        let ClientError::Remote(w) = &err else {
+            panic!("not the agent's refusal: {err:?}")
+        };
+        assert_eq!(
+            (w.code, w.message.as_str()),
+            (ErrorCode::Forbidden, "not you")
+        );
+
+        let route = LocalRoute::new(&path, Target::Local);
+        let (info, _r, mut w) = route.open().await.unwrap();
+        assert_eq!(info.name, "here");
+        tokio::io::AsyncWriteExt::write_all(&mut w, b"hello")
+            .await
+            .unwrap();
+        assert_eq!(&agent.await.unwrap(), b"hello");
+        let _ = std::fs::remove_file(&path);
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! The protocol code works over any pair of byte streams, so the same client drives an
 //! iroh stream to a remote agent ([`connect`]) and the Unix socket to the agent on this
-//! machine ([`local`]). A control stream gives a [`ControlClient`] for requests, an [`Events`]
+//! machine ([`local`]); a [`Peer`] is one agent reached either way. A control stream gives a [`ControlClient`] for requests, an [`Events`]
 //! receiver for pushed events and a [`ControlDriver`] the caller runs on its executor
 //! (so this crate needs no runtime of its own, and works in a browser).
 //!
@@ -27,6 +27,8 @@ mod files;
 #[cfg(all(feature = "net", not(target_arch = "wasm32")))]
 pub mod local;
 #[cfg(feature = "net")]
+mod peer;
+#[cfg(feature = "net")]
 mod peers;
 mod reattach;
 #[cfg(feature = "net")]
@@ -45,6 +47,8 @@ pub use endpoint::{
 pub use files::{Download, Upload, open_download, open_upload};
 #[cfg(all(feature = "net", not(target_arch = "wasm32")))]
 pub use local::LocalRoute;
+#[cfg(feature = "net")]
+pub use peer::Peer;
 #[cfg(feature = "net")]
 pub use peers::Peers;
 pub use reattach::{AttachEvent, Backoff, DIAL_TIMEOUT, ReattachHandle, is_final, reattach};
