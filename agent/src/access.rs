@@ -4,12 +4,7 @@
 //! so a crash never leaves it half-written. A damaged file stops the agent with a clear
 //! error instead of being overwritten, so no pairing is ever silently lost.
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    path::PathBuf,
-    sync::{Mutex, MutexGuard},
-};
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Mutex};
 
 use iroh::endpoint::Connection;
 use serde::{Deserialize, Serialize};
@@ -18,7 +13,8 @@ use vibemesh_core::{
     proto::{Role, local::PeerEntry},
 };
 
-use crate::session::now_ms;
+use vibemesh_core::sync::lock;
+use vibemesh_core::time::now_ms;
 
 /// A client allowed to connect here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,10 +80,6 @@ pub struct Access {
     path: PathBuf,
     book: Mutex<Book>,
     live: Mutex<HashMap<EndpointId, Vec<Connection>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Access {

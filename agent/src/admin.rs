@@ -18,8 +18,8 @@ use crate::{
         endpoint::{relay_url, ticket_addrs},
         pairing::check_ttl,
     },
-    session::now_ms,
 };
+use vibemesh_core::time::now_ms;
 
 /// How long `status` waits for each peer.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
@@ -147,10 +147,7 @@ impl Agent {
         }
         let accepted = client::pair(&self.endpoint, &ticket, &self.services.name)
             .await
-            .map_err(|e| match e {
-                client::ClientError::Remote(w) => w,
-                other => WireError::new(ErrorCode::Unreachable, other.to_string()),
-            })?;
+            .map_err(WireError::from)?;
         // A name another peer has already gets a suffix (`box-2`), so every name picks
         // one peer; the CLI says so.
         let name = name.unwrap_or_else(|| sanitize(&accepted.name));

@@ -251,7 +251,7 @@ fn parse_header(line: &[u8]) -> Result<Header, CastError> {
 
 /// The header line of a recording this agent writes (asciinema v2), without its line
 /// break.
-pub fn header_line(
+pub(crate) fn header_line(
     width: u16,
     height: u16,
     timestamp: u64,
@@ -272,7 +272,7 @@ pub fn header_line(
 
 /// One event line (asciinema v2: `time` in seconds since the start), without its line
 /// break.
-pub fn event_line(time: f64, kind: &str, data: &str) -> String {
+pub(crate) fn event_line(time: f64, kind: &str, data: &str) -> String {
     // Serialising an f64 and two strings cannot fail; an empty line would be skipped.
     serde_json::to_string(&(time, kind, data)).unwrap_or_default()
 }

@@ -64,7 +64,7 @@ impl Home {
 
     /// Where session holders put their sockets, next to the agent's own socket: a
     /// restarted agent adopts the sessions it finds there.
-    pub fn holders(&self) -> PathBuf {
+    pub(crate) fn holders(&self) -> PathBuf {
         self.socket
             .parent()
             .map_or_else(|| PathBuf::from("holders"), |d| d.join("holders"))
@@ -73,7 +73,7 @@ impl Home {
     /// Creates the folders that hold state for the owner only (0700), and tightens
     /// them where an older version left them open to others. The files in them are
     /// written 0600.
-    pub fn secure(&self) -> std::io::Result<()> {
+    pub(crate) fn secure(&self) -> std::io::Result<()> {
         let folders = [&self.key, &self.peers, &self.config, &self.socket]
             .into_iter()
             .filter_map(|p| p.parent())
@@ -265,7 +265,7 @@ impl Config {
     }
 
     /// The recording limits sessions get.
-    pub fn recording_limits(&self) -> vibemesh_core::proto::holder::RecordingLimits {
+    pub(crate) fn recording_limits(&self) -> vibemesh_core::proto::holder::RecordingLimits {
         vibemesh_core::proto::holder::RecordingLimits {
             max_bytes: self.recording_max_mb.saturating_mul(1 << 20),
             parts: self.recording_parts,
@@ -274,7 +274,7 @@ impl Config {
 
     /// What no client may reach: this agent's own files (`home`, and recordings kept
     /// elsewhere), the built-in secrets under the user's home, and `private`.
-    pub fn secrets(&self, home: &Home) -> crate::files::Secrets {
+    pub(crate) fn secrets(&self, home: &Home) -> crate::files::Secrets {
         let user_home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
         let mut state: Vec<PathBuf> = [&home.config, &home.key, &home.socket]
             .into_iter()
@@ -301,7 +301,7 @@ impl Config {
     }
 
     /// The folders clients may use: `roots`, or the user's home.
-    pub fn file_roots(&self) -> Vec<PathBuf> {
+    pub(crate) fn file_roots(&self) -> Vec<PathBuf> {
         if !self.roots.is_empty() {
             return self.roots.clone();
         }
@@ -311,13 +311,13 @@ impl Config {
     }
 
     /// The name peers see.
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         self.name.clone().unwrap_or_else(host_name)
     }
 }
 
 /// This machine's host name, or `vibemesh` when it has none.
-pub fn host_name() -> String {
+fn host_name() -> String {
     nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())

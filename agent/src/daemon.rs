@@ -6,7 +6,10 @@ use std::{sync::Arc, time::Duration};
 
 use iroh::{Endpoint, protocol::Router};
 use tokio::net::UnixListener;
-use vibemesh_core::proto::{ALPN_MAIN, ALPN_PAIR};
+use vibemesh_core::{
+    proto::{ALPN_MAIN, ALPN_PAIR},
+    sync::lock,
+};
 
 use crate::{
     access::{Access, AccessError},
@@ -52,21 +55,21 @@ pub enum StartError {
 /// A running agent.
 pub struct Agent {
     /// Where its files are.
-    pub home: Home,
+    pub(crate) home: Home,
     /// Its settings.
-    pub config: Config,
+    pub(crate) config: Config,
     /// Its one iroh endpoint.
-    pub endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
     /// Its sessions.
-    pub sessions: Arc<SessionManager>,
+    pub(crate) sessions: Arc<SessionManager>,
     /// Who may connect, and whom it can reach.
-    pub access: Arc<Access>,
+    pub(crate) access: Arc<Access>,
     /// Pairing tickets it minted.
-    pub tickets: Arc<Tickets>,
+    pub(crate) tickets: Arc<Tickets>,
     /// Its connections to other agents.
-    pub links: Links,
+    pub(crate) links: Links,
     /// What streams are served with.
-    pub services: Arc<Services>,
+    pub(crate) services: Arc<Services>,
     router: Router,
     ipc: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Set when shutting down: ends the streams this agent serves without iroh (the
@@ -152,15 +155,30 @@ impl Agent {
         // Serve the socket only once the agent is whole: a client that connected early
         // (it waited in the listen backlog) must find it, not a half-built one.
         let ipc = tokio::spawn(crate::ipc::serve(listener, Arc::downgrade(&agent)));
-        *agent.ipc.lock().unwrap_or_else(|p| p.into_inner()) = Some(ipc);
+        *lock(&agent.ipc) = Some(ipc);
         tracing::info!(id = %agent.endpoint.id(), "agent started");
         Ok(agent)
+    }
+
+    /// The settings it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The name it gives itself to peers.
+    pub fn name(&self) -> &str {
+        &self.services.name
+    }
+
+    /// Its identity: the iroh endpoint id peers pair with.
+    pub fn id(&self) -> iroh::EndpointId {
+        self.endpoint.id()
     }
 
     /// Stops serving: closes connections and removes the socket. Sessions with holder
     /// processes keep running for the next agent; sessions held in-process end.
     pub async fn shutdown(&self) {
-        if let Some(ipc) = self.ipc.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(ipc) = lock(&self.ipc).take() {
             ipc.abort();
         }
         // Before the sessions let go of their holders: a stream still attached would
@@ -174,7 +192,10 @@ impl Agent {
     }
 
     /// Runs `work` until it ends or this agent shuts down, whichever comes first.
-    pub fn until_shutdown<F>(&self, work: F) -> impl std::future::Future<Output = ()> + use<F>
+    pub(crate) fn until_shutdown<F>(
+        &self,
+        work: F,
+    ) -> impl std::future::Future<Output = ()> + use<F>
     where
         F: std::future::Future<Output = ()>,
     {

@@ -5,7 +5,6 @@ use std::sync::{Arc, Weak};
 
 use tokio::net::{UnixListener, UnixStream};
 use vibemesh_core::{
-    ErrorCode, WireError,
     frame::{FrameReader, FrameWriter},
     proto::local::{LocalOpen, RouteReply},
 };
@@ -59,15 +58,4 @@ async fn handle(agent: Arc<Agent>, stream: UnixStream) {
             }
         },
     }
-}
-
-/// The error a CLI shows when no agent listens on the socket.
-pub fn not_running(path: &std::path::Path) -> WireError {
-    WireError::new(
-        ErrorCode::Unreachable,
-        format!(
-            "no agent is running here (nothing answers on {}); start one with `vibemesh agent`",
-            path.display()
-        ),
-    )
 }

@@ -39,7 +39,7 @@ pub enum Route {
 
 impl Agent {
     /// Opens a route to `target`: for a peer, dials it if needed and opens a stream.
-    pub async fn route(&self, target: &Target) -> Result<(RouteInfo, Route), WireError> {
+    pub(crate) async fn route(&self, target: &Target) -> Result<(RouteInfo, Route), WireError> {
         match target {
             Target::Local => Ok((
                 RouteInfo {

@@ -17,6 +17,7 @@ use vibemesh_core::{
 };
 
 use crate::files::Files;
+use vibemesh_core::sync::lock;
 
 /// Changes within this window are sent as one event.
 const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -38,7 +39,7 @@ pub struct WatchBudget(Mutex<HashMap<Option<EndpointId>, Arc<Semaphore>>>);
 impl WatchBudget {
     /// The budget of `peer` (`None`: this machine's owner on the local socket).
     pub fn of(&self, peer: Option<EndpointId>) -> Arc<Semaphore> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = lock(&self.0);
         map.entry(peer)
             .or_insert_with(|| Arc::new(Semaphore::new(MAX_WATCHES_PER_PEER)))
             .clone()

@@ -1,92 +1,53 @@
-//! Reaching a session the way the `vibemesh` CLI does (see `agent/src/cli/local.rs`):
-//! one Unix-socket connection to the local agent per stream, a [`LocalOpen::Route`] frame,
-//! the agent's [`RouteReply`], and then the core client API on the same two halves.
+//! Reaching a session the way the `vibemesh` CLI does: through the local agent's socket
+//! with core's [`Peer`], plus what only the bench needs (a first snapshot with a
+//! timeout, a byte-string finder, milliseconds).
 
-use std::{
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use tokio::net::UnixStream;
 use vibemesh_core::{
-    client::{self, AttachReader, AttachWriter, BoxRead, BoxWrite, ControlClient},
-    frame::{FrameReader, FrameWriter},
+    client::{AttachReader, AttachWriter, ControlClient, Peer},
     proto::{
         Provider, SessionId, TermSize,
         attach::{AttachRequest, ServerFrame},
         control::CreateSession,
-        local::{LocalOpen, RouteReply, Target},
     },
 };
 
 /// How long the bench waits for any one frame before it calls the agent stuck.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Where streams go: an agent's socket and the target it routes them to.
-#[derive(Debug, Clone)]
-pub struct Via {
-    /// The local agent's Unix socket.
-    pub socket: PathBuf,
-    /// [`Target::Peer`] for the remote agent, [`Target::Local`] for the socket's own agent.
-    pub target: Target,
+/// Attaches to `session` on `via` without a size, scrollback or watch-only, and reads the
+/// first [`ServerFrame::Snapshot`], whose bytes are returned.
+pub async fn attach(
+    via: &Peer,
+    session: SessionId,
+) -> anyhow::Result<(AttachReader, AttachWriter, Vec<u8>)> {
+    let req = AttachRequest {
+        session,
+        size: None,
+        scrollback: 0,
+        watch_only: false,
+    };
+    let (_, mut reader, writer) = via
+        .attach(req)
+        .await
+        .with_context(|| format!("cannot attach to session {session}"))?;
+    match next_frame(&mut reader).await? {
+        ServerFrame::Snapshot(s) => Ok((reader, writer, s.to_vec())),
+        other => bail!("expected a snapshot after attaching, got {other:?}"),
+    }
 }
 
-impl Via {
-    /// Opens one main-protocol stream: connect, send the route, read the reply.
-    pub async fn route(&self) -> anyhow::Result<(BoxRead, BoxWrite)> {
-        let stream = UnixStream::connect(&self.socket)
-            .await
-            .with_context(|| format!("cannot connect to {}", self.socket.display()))?;
-        let (r, w) = stream.into_split();
-        let mut w = FrameWriter::new(w);
-        let mut r = FrameReader::new(r);
-        w.send(&LocalOpen::Route(self.target.clone()))
-            .await
-            .context("cannot send the route request")?;
-        match r
-            .recv::<RouteReply>()
-            .await
-            .context("cannot read the route reply")?
-        {
-            Some(Ok(_)) => Ok((Box::new(r.into_inner()), Box::new(w.into_inner()))),
-            Some(Err(e)) => bail!("the agent refused to route to {:?}: {e}", self.target),
-            None => bail!("the agent closed the socket without answering the route request"),
-        }
-    }
-
-    /// A control client; its driver runs on the current runtime. Pushed events are
-    /// dropped unread (dropping the receiver tells the driver not to queue them).
-    pub async fn control(&self) -> anyhow::Result<ControlClient> {
-        let (r, w) = self.route().await?;
-        let (control, _events, driver) = client::open_control(r, w)
-            .await
-            .context("cannot open a control stream")?;
-        tokio::spawn(driver.run());
-        Ok(control)
-    }
-
-    /// Attaches to `session` without a size, scrollback or watch-only, and reads the
-    /// first [`ServerFrame::Snapshot`], whose bytes are returned.
-    pub async fn attach(
-        &self,
-        session: SessionId,
-    ) -> anyhow::Result<(AttachReader, AttachWriter, Vec<u8>)> {
-        let (r, w) = self.route().await?;
-        let req = AttachRequest {
-            session,
-            size: None,
-            scrollback: 0,
-            watch_only: false,
-        };
-        let (_, mut reader, writer) = client::open_attach(r, w, req)
-            .await
-            .with_context(|| format!("cannot attach to session {session}"))?;
-        match next_frame(&mut reader).await? {
-            ServerFrame::Snapshot(s) => Ok((reader, writer, s.to_vec())),
-            other => bail!("expected a snapshot after attaching, got {other:?}"),
-        }
-    }
+/// A control client on `via`, its driver on the current runtime. Pushed events are
+/// dropped unread (dropping the receiver tells the driver not to queue them).
+pub async fn control_client(via: &Peer) -> anyhow::Result<ControlClient> {
+    let (control, _events, driver) = via
+        .control()
+        .await
+        .context("cannot open a control stream")?;
+    tokio::spawn(driver.run());
+    Ok(control)
 }
 
 /// The next frame on an attach stream; an error when the stream ended, was closed by the

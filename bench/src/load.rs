@@ -16,11 +16,14 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use vibemesh_core::proto::{attach::ServerFrame, local::Target};
+use vibemesh_core::{
+    client::{LocalRoute, Peer},
+    proto::{attach::ServerFrame, local::Target},
+};
 
 use crate::{
     agents::AgentProc,
-    client::{Via, create_request, kill_all, ms_since, next_frame},
+    client::{attach, control_client, create_request, kill_all, ms_since, next_frame},
     procfs,
 };
 
@@ -61,11 +64,11 @@ fn median_p99(v: Vec<f64>) -> (f64, f64) {
 
 /// Keystroke echo through `cat`: `n` keys, each waiting for its echo.
 async fn echo(
-    via: &Via,
+    via: &Peer,
     id: vibemesh_core::proto::SessionId,
     n: usize,
 ) -> anyhow::Result<Vec<f64>> {
-    let (mut reader, mut writer, _) = via.attach(id).await?;
+    let (mut reader, mut writer, _) = attach(via, id).await?;
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
         let key = b'a' + (i % 26) as u8;
@@ -113,11 +116,8 @@ pub async fn run(bin: &std::path::Path, plan: &LoadPlan) -> anyhow::Result<LoadR
 
 async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult> {
     let pid = agent.pid()?;
-    let via = Via {
-        socket: agent.socket(),
-        target: Target::Local,
-    };
-    let control = via.control().await?;
+    let via = Peer::Local(LocalRoute::new(agent.socket(), Target::Local));
+    let control = control_client(&via).await?;
     let rss_start = procfs::rss_bytes(pid)?;
     let echo_session = control.create_session(create_request(&["cat"])).await?.id;
     let echo_idle = median_p99(echo(&via, echo_session, plan.keys).await?);
@@ -135,7 +135,7 @@ async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult
             .context("cannot create a flooding session")?
             .id;
         for i in 0..2 {
-            let (mut reader, writer, _) = via.attach(id).await?;
+            let (mut reader, writer, _) = attach(&via, id).await?;
             // A viewer whose write side closes has detached: keep every writer open.
             let kept = if i == 0 {
                 starters.push(writer);
@@ -160,7 +160,7 @@ async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult
             readers.push(count);
         }
         // The viewer that never reads: attached, then left alone.
-        stuck.push(via.attach(id).await?);
+        stuck.push(attach(&via, id).await?);
     }
     let home = agent
         .socket()

@@ -9,11 +9,14 @@
 use std::{future::Future, path::Path};
 
 use anyhow::Context;
-use vibemesh_core::{client::ControlClient, proto::local::Target};
+use vibemesh_core::{
+    client::{ControlClient, LocalRoute, Peer},
+    proto::local::Target,
+};
 
 use crate::{
     agents::{Mesh, PEER_NAME},
-    client::{Via, kill_all},
+    client::{control_client, kill_all},
     metrics::{self, Plan},
     procfs,
     report::{Baseline, Machine, Results},
@@ -95,19 +98,16 @@ async fn cleanly<T>(
 
 async fn measure(mesh: &Mesh, plan: &Plan) -> anyhow::Result<Measured> {
     let (a_pid, b_pid) = (mesh.a.pid()?, mesh.b.pid()?);
-    let remote = Via {
-        socket: mesh.a.socket(),
-        target: Target::Peer(PEER_NAME.into()),
-    };
-    let control = remote.control().await?;
+    let remote = Peer::Local(LocalRoute::new(
+        mesh.a.socket(),
+        Target::Peer(PEER_NAME.into()),
+    ));
+    let control = control_client(&remote).await?;
     // The baseline goes to agent b's own socket (no QUIC, no agent a). Each baseline
     // measurement runs right after its remote twin, so both see the same machine.
-    let local = Via {
-        socket: mesh.b.socket(),
-        target: Target::Local,
-    };
+    let local = Peer::Local(LocalRoute::new(mesh.b.socket(), Target::Local));
     let local_control = if plan.baseline {
-        Some(local.control().await?)
+        Some(control_client(&local).await?)
     } else {
         None
     };
@@ -183,11 +183,11 @@ async fn recorded_throughput(
     mesh: &Mesh,
     plan: &Plan,
 ) -> anyhow::Result<metrics::throughput::Runs> {
-    let remote = Via {
-        socket: mesh.a.socket(),
-        target: Target::Peer(PEER_NAME.into()),
-    };
-    let control = remote.control().await?;
+    let remote = Peer::Local(LocalRoute::new(
+        mesh.a.socket(),
+        Target::Peer(PEER_NAME.into()),
+    ));
+    let control = control_client(&remote).await?;
     let (a_pid, b_pid) = (mesh.a.pid()?, mesh.b.pid()?);
     cleanly(
         &control,

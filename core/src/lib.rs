@@ -10,6 +10,7 @@
 //!   byte stream, plus iroh connection helpers.
 //! - [`text`]: text from elsewhere (names, titles, conversations) made inert for a
 //!   terminal.
+//! - [`sync`] and [`time`]: the poison-ignoring lock and the wall clock every crate uses.
 //!
 //! The crate holds no UI and no PTY code, and builds for `wasm32-unknown-unknown`.
 #![forbid(unsafe_code)]
@@ -21,8 +22,11 @@ pub mod frame;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod identity;
 pub mod proto;
+pub mod sync;
 pub mod text;
 pub mod ticket;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod time;
 
 pub use error::{ErrorCode, WireError};
 // The same types iroh re-exports, from the crate that defines them, so the wire types

@@ -8,9 +8,10 @@ use vibemesh_agent::{
     Agent,
     config::{Config, Home},
 };
+use vibemesh_core::sync;
 use vibemesh_core::{
-    ErrorCode, WireError,
-    client::{BoxRead, BoxWrite},
+    WireError,
+    client::{BoxRead, BoxWrite, local},
     proto::local::{AdminReply, AdminRequest, Target},
 };
 
@@ -33,7 +34,7 @@ pub struct Embedded {
 impl Embedded {
     /// The agent serving now.
     fn agent(&self) -> Arc<Agent> {
-        self.agent.read().unwrap_or_else(|p| p.into_inner()).clone()
+        sync::read(&self.agent).clone()
     }
 
     /// Stops the agent and starts it again from the config on disk. Sessions with
@@ -44,12 +45,12 @@ impl Embedded {
         let config = Config::load(&self.home.config)
             .map_err(|e| format!("{e}; the agent was not restarted"))?;
         let old = self.agent();
-        let previous = old.config.clone();
+        let previous = old.config().clone();
         old.shutdown().await;
         drop(old);
         let (fresh, outcome) = match Agent::start(self.home.clone(), config).await {
             Ok(a) => {
-                let relay = a.config.relay.clone();
+                let relay = a.config().relay.clone();
                 (a, Ok(relay))
             }
             Err(e) => {
@@ -63,7 +64,7 @@ impl Embedded {
                 )
             }
         };
-        *self.agent.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        *sync::write(&self.agent) = fresh;
         outcome
     }
 }
@@ -74,13 +75,6 @@ impl std::fmt::Debug for Backend {
             Backend::Embedded(_) => f.write_str("Backend::Embedded"),
             Backend::Socket(h) => write!(f, "Backend::Socket({})", h.socket.display()),
         }
-    }
-}
-
-fn plain(e: anyhow::Error) -> WireError {
-    match e.downcast::<WireError>() {
-        Ok(w) => w,
-        Err(e) => WireError::new(ErrorCode::Unreachable, e.to_string()),
     }
 }
 
@@ -124,9 +118,7 @@ impl Backend {
     pub async fn admin(&self, req: AdminRequest) -> Result<AdminReply, WireError> {
         match self {
             Backend::Embedded(e) => e.agent().admin(req).await,
-            Backend::Socket(h) => vibemesh_agent::cli::local::admin(h, req)
-                .await
-                .map_err(plain),
+            Backend::Socket(h) => local::admin(&h.socket, req).await.map_err(WireError::from),
         }
     }
 
@@ -134,10 +126,10 @@ impl Backend {
     pub async fn open(&self, target: &Target) -> Result<(BoxRead, BoxWrite), WireError> {
         match self {
             Backend::Embedded(e) => e.agent().open_stream(target).await.map(|(_, r, w)| (r, w)),
-            Backend::Socket(h) => vibemesh_agent::cli::local::route(h, target.clone())
+            Backend::Socket(h) => local::route(&h.socket, target.clone())
                 .await
                 .map(|(_, r, w)| (r, w))
-                .map_err(plain),
+                .map_err(WireError::from),
         }
     }
 

@@ -22,14 +22,6 @@ pub mod ui;
 
 pub use ui::DesktopApp;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// Starts the app's machinery on `rt` with `backend`: the model, its notifier and the
 /// machine watchers, ready for a [`DesktopApp`].
 pub fn start(backend: std::sync::Arc<backend::Backend>, rt: tokio::runtime::Handle) -> DesktopApp {

@@ -10,8 +10,8 @@ use std::{
 
 use tokio::{runtime::Handle, task::JoinHandle};
 use vibemesh_core::{
-    ErrorCode, WireError,
-    client::{Backoff, ClientError, open_control},
+    WireError,
+    client::{Backoff, open_control},
     proto::{
         control::Event,
         local::{AdminReply, AdminRequest, Target},
@@ -36,14 +36,6 @@ fn backoff() -> Backoff {
 
 /// How often path and round-trip time are refreshed while a peer is online.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
-
-/// A wire error from a client error, in plain words.
-pub fn wire(e: ClientError) -> WireError {
-    match e {
-        ClientError::Remote(w) => w,
-        other => WireError::new(ErrorCode::Unreachable, other.to_string()),
-    }
-}
 
 /// The machines and the tasks that watch them.
 pub struct Machines {
@@ -143,10 +135,10 @@ impl Machines {
         attempt: &mut u32,
     ) -> Result<(), WireError> {
         let (r, w) = self.backend.open(target).await?;
-        let (control, mut events, driver) = open_control(r, w).await.map_err(wire)?;
+        let (control, mut events, driver) = open_control(r, w).await.map_err(WireError::from)?;
         let driver = tokio::spawn(driver.run());
-        let info = control.info().await.map_err(wire)?;
-        let sessions = control.list_sessions().await.map_err(wire)?;
+        let info = control.info().await.map_err(WireError::from)?;
+        let sessions = control.list_sessions().await.map_err(WireError::from)?;
         *attempt = 0;
         {
             let mut m = lock(&self.model);
@@ -184,7 +176,7 @@ impl Machines {
                 }
             };
             if relist {
-                let sessions = control.list_sessions().await.map_err(wire)?;
+                let sessions = control.list_sessions().await.map_err(WireError::from)?;
                 if let Some(mach) = lock(&self.model).machine_mut(key) {
                     mach.sessions = sessions.into_iter().map(|s| (s.id, s)).collect();
                 }
@@ -192,7 +184,7 @@ impl Machines {
             self.changed();
         }
         match driver.await {
-            Ok(Err(e)) => Err(wire(e)),
+            Ok(Err(e)) => Err(WireError::from(e)),
             _ => Ok(()),
         }
     }

@@ -4,7 +4,7 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Condvar, Mutex, MutexGuard},
+    sync::{Arc, Condvar, Mutex},
     time::Duration,
 };
 
@@ -165,10 +165,7 @@ impl std::fmt::Debug for Notifier {
     }
 }
 
-/// Locks `m`; a panic elsewhere while it was held does not lock the user out.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+pub use vibemesh_core::sync::lock;
 
 impl Notifier {
     /// Repaints `ctx` on every change from now on.

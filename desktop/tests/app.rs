@@ -127,8 +127,8 @@ fn a_relay_saved_in_settings_applies_when_the_agent_restarts_and_sessions_go_on(
     let home = vibemesh_agent::config::Home::under(app.home.path());
     let status = app
         .rt
-        .block_on(vibemesh_agent::cli::local::admin(
-            &home,
+        .block_on(vibemesh_core::client::local::admin(
+            &home.socket,
             vibemesh_core::proto::local::AdminRequest::Status,
         ))
         .expect("status from the restarted agent");

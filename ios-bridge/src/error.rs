@@ -167,6 +167,7 @@ impl From<ClientError> for MeshError {
         match e {
             ClientError::Remote(w) => w.into(),
             ClientError::Connect(m) => MeshError::Unreachable { message: m },
+            ClientError::NotRunning(_) => MeshError::unreachable(e.to_string()),
             ClientError::Closed => MeshError::unreachable("the connection closed"),
             ClientError::Frame(f) => MeshError::unreachable(format!("the stream failed: {f}")),
             ClientError::Unexpected(m) => MeshError::other(format!("unexpected answer: {m}")),

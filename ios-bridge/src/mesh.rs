@@ -4,10 +4,10 @@
 use std::{
     path::PathBuf,
     sync::{Arc, Mutex, Weak},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use tokio::{runtime::Handle, sync::watch};
+use vibemesh_core::time::now_ms;
 use vibemesh_core::{
     proto::{Provider, SessionId, TermSize, control::CreateSession},
     ticket::Ticket,
@@ -382,11 +382,4 @@ pub(crate) fn parse_id(id: &str) -> Result<SessionId, MeshError> {
     id.trim()
         .parse()
         .map_err(|_| MeshError::bad_request(format!("{id:?} is not a session id")))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

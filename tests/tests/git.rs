@@ -7,7 +7,7 @@ mod repos;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use vibemesh_agent::{files::Files, git};
+use vibemesh_agent::{Files, git};
 use vibemesh_core::{
     ErrorCode,
     proto::git::{GitMark, GitRequest, GitResponse},

@@ -1,9 +1,9 @@
 //! Everything the agent must refuse, and the words the user then reads.
 
-use vibemesh_agent::{cli::local, config::Home};
+use vibemesh_agent::config::Home;
 use vibemesh_core::{
-    ErrorCode, WireError,
-    client::ClientError,
+    ErrorCode,
+    client::{ClientError, local},
     proto::{Role, local::AdminRequest},
     ticket::Ticket,
 };
@@ -138,12 +138,12 @@ async fn a_ticket_lifetime_out_of_bounds_is_refused_and_the_agent_stays_up() {
             role: Role::Owner,
             ttl_secs: Some(secs),
         };
-        let err = local::admin(&home, pair)
+        let err = local::admin(&home.socket, pair)
             .await
             .expect_err("an absurd lifetime must be refused");
-        let wire = err
-            .downcast_ref::<WireError>()
-            .unwrap_or_else(|| panic!("untyped error: {err:#}"));
+        let ClientError::Remote(wire) = &err else {
+            panic!("not the agent's refusal: {err}")
+        };
         assert_eq!(wire.code, ErrorCode::BadRequest, "{wire}");
         assert!(wire.message.contains("7 days"), "{wire}");
     }

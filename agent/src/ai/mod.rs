@@ -38,11 +38,13 @@ use vibemesh_core::{
     },
 };
 
-use crate::session::{SessionManager, now_ms, resolve_cwd};
+use crate::session::{SessionManager, resolve_cwd};
 use discover::ProviderConfig;
 use history::History;
 use log::{Log, Meta};
 use session::Conv;
+use vibemesh_core::sync;
+use vibemesh_core::time::now_ms;
 
 /// How long a killed session's provider gets to end before it is killed hard.
 const END_GRACE: Duration = Duration::from_secs(3);
@@ -103,11 +105,11 @@ impl AiSessions {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<SessionId, Arc<Conv>>> {
-        self.convs.read().unwrap_or_else(|p| p.into_inner())
+        sync::read(&self.convs)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<SessionId, Arc<Conv>>> {
-        self.convs.write().unwrap_or_else(|p| p.into_inner())
+        sync::write(&self.convs)
     }
 
     /// Each AI provider, found or not.

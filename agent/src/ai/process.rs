@@ -14,6 +14,7 @@ use tokio::{
     task::JoinHandle,
 };
 use vibemesh_core::proto::ExitInfo;
+use vibemesh_core::sync::lock;
 
 /// Lines of stderr kept.
 const STDERR_TAIL: usize = 20;
@@ -79,7 +80,7 @@ impl Proc {
         let stderr_task = tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                let mut t = t2.lock().unwrap_or_else(|p| p.into_inner());
+                let mut t = lock(&t2);
                 if t.len() == STDERR_TAIL {
                     t.pop_front();
                 }
@@ -144,13 +145,7 @@ impl Proc {
                 signal: None,
             },
         };
-        let tail = self
-            .tail
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect();
+        let tail = lock(&self.tail).iter().cloned().collect();
         (info, tail)
     }
 }

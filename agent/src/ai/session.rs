@@ -5,7 +5,7 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::PathBuf,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
 };
 
 use tokio::sync::{broadcast, mpsc, watch};
@@ -24,7 +24,8 @@ use super::{
     log::{Log, Meta},
     queue::Queue,
 };
-use crate::session::now_ms;
+use vibemesh_core::sync::lock;
+use vibemesh_core::time::now_ms;
 
 mod replay;
 #[cfg(test)]
@@ -99,10 +100,6 @@ pub struct Conv {
     tx: broadcast::Sender<Entry>,
     live: watch::Sender<bool>,
     on_change: Box<dyn Fn(SessionInfo) + Send + Sync>,
-}
-
-fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Conv {

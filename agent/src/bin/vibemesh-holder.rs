@@ -3,5 +3,5 @@
 //! It links the session holder code and nothing of the network.
 
 fn main() -> std::process::ExitCode {
-    vibemesh_agent::session::holder::main()
+    vibemesh_agent::holder_main()
 }

@@ -12,7 +12,7 @@ use vibemesh_core::{
 };
 
 use super::{local, output, qr, show, stdout::outln};
-use crate::config::{Config, Home};
+use vibemesh_agent::config::{Config, Home};
 
 /// The agent answered an admin request with the wrong kind of reply.
 fn unexpected() -> anyhow::Error {

@@ -243,6 +243,6 @@ fn parse_duration(s: &str) -> Result<u64, String> {
 /// Parses a ticket lifetime (seconds) and refuses one the agent would refuse.
 fn parse_ttl(s: &str) -> Result<u64, String> {
     let secs = parse_duration(s)?;
-    crate::net::pairing::check_ttl(std::time::Duration::from_secs(secs))?;
+    vibemesh_agent::check_ttl(std::time::Duration::from_secs(secs))?;
     Ok(secs)
 }

@@ -14,7 +14,7 @@ use super::{
     local,
     stdout::{AsyncOut, StdoutError},
 };
-use crate::config::Home;
+use vibemesh_agent::config::Home;
 
 /// Printed by `~?`.
 const HELP: &str = "\r\n[vibemesh escapes, after Enter: ~. detach   ~~ send ~   ~? this help]\r\n";

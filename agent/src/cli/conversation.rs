@@ -22,7 +22,7 @@ use vibemesh_core::{
 };
 
 use super::{local, stdout::AsyncOut};
-use crate::config::Home;
+use vibemesh_agent::config::Home;
 
 /// Help printed on attach.
 const HELP: &str = "[type a message and Enter; /allow /always /deny answer an approval, \

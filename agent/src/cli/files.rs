@@ -29,7 +29,7 @@ use super::{
     local, output,
     stdout::{AsyncOut, outln},
 };
-use crate::config::Home;
+use vibemesh_agent::config::Home;
 
 /// `vibemesh ls-files <peer> [path]`: a folder's entries with sizes, times and git marks,
 /// however many (fetched a page at a time). Names are printed inert, as `ls` does on a

@@ -16,7 +16,7 @@ use vibemesh_core::{
 };
 
 use super::{local, output, stdout};
-use crate::config::Home;
+use vibemesh_agent::config::Home;
 
 /// What `vibemesh git` shows.
 #[derive(Debug, Clone, Subcommand)]

@@ -7,11 +7,11 @@ mod attach;
 mod conversation;
 mod files;
 mod git;
-pub mod local;
+mod local;
 mod output;
 mod play;
 mod qr;
-pub mod stdout;
+mod stdout;
 
 use std::process::ExitCode;
 
@@ -26,7 +26,7 @@ use vibemesh_core::{
     text::{inert, inert_text},
 };
 
-use crate::config::{Config, Home};
+use vibemesh_agent::config::{Config, Home};
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
@@ -243,11 +243,11 @@ async fn run_agent(home: Home) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .init();
     let config = Config::load(&home.config)?;
-    let agent = crate::Agent::start(home, config).await?;
+    let agent = vibemesh_agent::Agent::start(home, config).await?;
     eprintln!(
         "vibemesh agent {} ({}) is running; pair a device with `vibemesh pair`",
-        agent.services.name,
-        agent.endpoint.id()
+        agent.name(),
+        agent.id()
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

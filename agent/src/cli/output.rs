@@ -14,7 +14,7 @@ use vibemesh_core::proto::{
 use vibemesh_core::text::inert;
 
 use super::stdout::{StdoutError, outln};
-use crate::session::now_ms;
+use vibemesh_core::time::now_ms;
 
 /// Prints any answer as pretty JSON.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {

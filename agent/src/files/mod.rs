@@ -24,7 +24,7 @@ use std::{
 };
 
 pub use atomic::Staged;
-pub use secrets::{Secrets, USER_SECRETS};
+pub use secrets::Secrets;
 use vibemesh_core::{
     ErrorCode, WireError,
     proto::{
@@ -34,6 +34,7 @@ use vibemesh_core::{
 };
 
 use self::beneath::Beneath;
+use vibemesh_core::sync;
 
 /// What a request is checked against: swapped as a whole on reload.
 #[derive(Debug)]
@@ -61,29 +62,29 @@ impl Files {
     }
 
     fn rules(&self) -> Arc<Rules> {
-        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+        sync::read(&self.rules).clone()
     }
 
     /// The allowed roots.
-    pub fn roots(&self) -> Vec<PathBuf> {
+    pub(crate) fn roots(&self) -> Vec<PathBuf> {
         self.rules().roots.clone()
     }
 
     /// Replaces the roots and secrets (a reloaded config); requests already running
     /// finish with the rules they started with.
-    pub fn configure(&self, roots: Vec<PathBuf>, secrets: Secrets) {
+    pub(crate) fn configure(&self, roots: Vec<PathBuf>, secrets: Secrets) {
         let fresh = Arc::new(Rules {
             roots: guard::canonical_roots(roots),
             secrets,
         });
-        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        *sync::write(&self.rules) = fresh;
     }
 
     /// Resolves a client's path (absolute, or `~`-relative) to a real path inside the
     /// roots, or refuses it: [`ErrorCode::OutsideRoots`] outside them,
     /// [`ErrorCode::Forbidden`] for what is never shared. The path need not exist; its
     /// deepest existing ancestor is what symlinks are followed in.
-    pub fn resolve(&self, path: &str) -> Result<PathBuf, WireError> {
+    pub(crate) fn resolve(&self, path: &str) -> Result<PathBuf, WireError> {
         let rules = self.rules();
         let real = guard::resolve(&rules.roots, path)?;
         rules.secrets.check(&real, &real.display().to_string())?;
@@ -114,7 +115,10 @@ impl Files {
 
     /// Opens a folder to watch: its descriptor (for `/proc/self/fd`, so the watch is on
     /// exactly the folder checked) and its real path.
-    pub async fn open_dir(&self, path: &str) -> Result<(std::os::fd::OwnedFd, PathBuf), WireError> {
+    pub(crate) async fn open_dir(
+        &self,
+        path: &str,
+    ) -> Result<(std::os::fd::OwnedFd, PathBuf), WireError> {
         let (_, b) = self.locate(path)?;
         blocking(move || {
             let real = b.path();
@@ -134,7 +138,7 @@ impl Files {
 
     /// What may be shown now: paths under a root and not secret. For filtering many
     /// paths (a watch's events) at once.
-    pub fn visible(&self) -> Visible {
+    pub(crate) fn visible(&self) -> Visible {
         let rules = self.rules();
         Visible {
             secrets: rules.secrets.resolve(),
@@ -144,13 +148,20 @@ impl Files {
 
     /// Opens a regular file for reading (a download), refused like [`Files::resolve`]
     /// and when it is a hard link to a secret.
-    pub async fn open_read(&self, path: &str) -> Result<(std::fs::File, FileMeta), WireError> {
+    pub(crate) async fn open_read(
+        &self,
+        path: &str,
+    ) -> Result<(std::fs::File, FileMeta), WireError> {
         let (rules, b) = self.locate(path)?;
         blocking(move || ops::open_file(&rules.secrets, &b)).await
     }
 
     /// Answers one file request for a caller with `role`.
-    pub async fn handle(&self, req: FileRequest, role: Role) -> Result<FileResponse, WireError> {
+    pub(crate) async fn handle(
+        &self,
+        req: FileRequest,
+        role: Role,
+    ) -> Result<FileResponse, WireError> {
         match req {
             FileRequest::Roots => Ok(FileResponse::Roots(
                 self.roots().iter().map(|r| wire(r)).collect(),
@@ -246,7 +257,7 @@ impl Files {
     /// Starts writing a whole file at `path` for a caller with `role` (owners only): the
     /// target must still be `expected` (`None`: it must not exist). Used by writes and
     /// uploads; nothing is in place until [`Staged::commit`].
-    pub async fn begin_write(
+    pub(crate) async fn begin_write(
         &self,
         path: &str,
         expected: Option<vibemesh_core::proto::files::Version>,
@@ -267,7 +278,7 @@ pub struct Visible {
 
 impl Visible {
     /// Whether `real` (a path the agent found, not a client's) may be shown to clients.
-    pub fn shows(&self, real: &Path) -> bool {
+    pub(crate) fn shows(&self, real: &Path) -> bool {
         self.rules.roots.iter().any(|r| real.starts_with(r)) && !self.secrets.covers(real)
     }
 }

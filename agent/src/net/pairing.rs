@@ -3,7 +3,7 @@
 mod failures;
 
 use std::{
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -25,7 +25,8 @@ use subtle::ConstantTimeEq;
 
 use crate::access::Access;
 use failures::Failures;
-pub use failures::{FAILURE_WINDOW, MAX_FAILURES, Origin};
+pub use failures::Origin;
+use vibemesh_core::sync::lock;
 
 /// The shortest ticket lifetime (tests make expired tickets with it).
 pub const MIN_TTL: Duration = Duration::from_secs(1);
@@ -49,10 +50,6 @@ struct Pending {
 pub struct Tickets {
     pending: Mutex<Vec<Pending>>,
     failures: Mutex<Failures>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Compares secrets in constant time, so timing does not tell how much of a guess was right.
@@ -223,7 +220,7 @@ fn origin(conn: &Connection) -> Origin {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{failures::MAX_FAILURES, *};
 
     #[test]
     fn a_ticket_works_once_and_failures_are_rate_limited_per_origin() {

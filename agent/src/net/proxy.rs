@@ -31,6 +31,7 @@ use vibemesh_core::{
 };
 
 use super::links::why_closed;
+use vibemesh_core::sync::lock;
 
 /// A stream to the peer: its connection (for the close reason) and both halves.
 pub struct Upstream {
@@ -63,10 +64,6 @@ type SharedUp = Arc<tokio::sync::Mutex<Up>>;
 /// What to send again on a fresh stream; `None` once that would not be safe (something
 /// unsafe was sent, or the peer answered). Never held across an await.
 type Replay = Arc<std::sync::Mutex<Option<Vec<Vec<u8>>>>>;
-
-fn lock(r: &Replay) -> std::sync::MutexGuard<'_, Option<Vec<Vec<u8>>>> {
-    r.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Relays one stream between the local client and the peer until either side ends.
 pub async fn relay<R, W>(client_r: R, client_w: W, up: Upstream, name: String, redial: Redial)

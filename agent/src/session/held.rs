@@ -3,7 +3,7 @@
 
 use std::{
     path::PathBuf,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
 };
 
 use bytes::Bytes;
@@ -95,16 +95,9 @@ impl Meta {
     }
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+pub(super) use vibemesh_core::sync::lock;
 
 impl Session {
-    /// Its id.
-    pub fn id(&self) -> SessionId {
-        self.id
-    }
-
     /// What a listing shows, cut to fit a frame on its own.
     pub fn info(&self) -> SessionInfo {
         let m = lock(&self.meta);
@@ -160,17 +153,6 @@ impl Session {
             ErrorCode::Unreachable,
             format!("cannot show session {}: {why}", self.id),
         )
-    }
-
-    /// The screen's text (for tests and previews; empty when the holder does not
-    /// answer).
-    pub async fn screen_text(&self) -> String {
-        self.link.text().await
-    }
-
-    /// Whether the session is held by a process of its own, so it outlives this agent.
-    pub fn survives_agent(&self) -> bool {
-        self.detached
     }
 
     /// Types `bytes` into the program. Resolves once the holder has them: from then on

@@ -32,13 +32,14 @@ use std::{
     os::unix::net::{UnixListener, UnixStream},
     path::{Path, PathBuf},
     sync::{
-        Arc, Condvar, Mutex, MutexGuard,
+        Arc, Condvar, Mutex,
         mpsc::{SyncSender, sync_channel},
     },
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
+use vibemesh_core::sync::lock;
 use vibemesh_core::{
     frame,
     proto::{
@@ -68,8 +69,6 @@ const INPUT_QUEUE: usize = 256;
 pub const BACKLOG_LIMIT: usize = 4 << 20;
 /// Bytes the parser takes per turn, so a snapshot waits at most one batch.
 const PARSE_BATCH: usize = 128 << 10;
-/// The most bytes of screen text one answer carries, to fit a frame.
-const TEXT_MAX: usize = frame::MAX_FRAME - 64;
 
 enum Item {
     Data(Bytes),
@@ -107,10 +106,6 @@ struct State {
     flood: FloodGuard,
     /// The output from the start, for the first attach.
     head: Head,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl State {
@@ -283,14 +278,8 @@ impl Shared {
                     };
                     st.send_snapshot(out);
                 }
-                ToHolder::Text => {
-                    let mut st = lock(&self.state);
-                    let text = lock(&self.screen).contents();
-                    // A screen of 1000 x 1000 cells full of combining marks is more
-                    // than a frame.
-                    let text = cut(&text, TEXT_MAX).into_owned();
-                    st.send(&FromHolder::Text(text));
-                }
+                // Agents no longer ask (the variant keeps its number on the wire).
+                ToHolder::Text => {}
                 ToHolder::Remove => {
                     self.remove();
                     return;

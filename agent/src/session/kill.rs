@@ -36,12 +36,6 @@ impl SessionManager {
         Ok(what)
     }
 
-    /// Kills every session at once, so it takes one grace period however many there are.
-    pub async fn kill_all(&self) {
-        let ids: Vec<_> = self.read().keys().copied().collect();
-        n0_future::join_all(ids.into_iter().map(|id| self.kill(id))).await;
-    }
-
     /// Agent shutdown: sessions held in this process end; those with holder processes
     /// keep running for the next agent to adopt.
     pub async fn shutdown(&self) {

@@ -24,7 +24,7 @@ use std::{
     io::Write,
     path::PathBuf,
     sync::{
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
@@ -49,6 +49,7 @@ use vibemesh_core::{
 };
 
 use super::hub::{Output, Subscription};
+use vibemesh_core::sync::lock;
 
 /// How long a fresh holder has to answer a spawn.
 const HANDSHAKE: Duration = Duration::from_secs(10);
@@ -74,8 +75,8 @@ pub enum LinkEvent {
     Exited(ExitInfo),
     /// The recording stopped early.
     RecordingFailed(String),
-    /// The holder cannot be reached, and why (`None`: it can again).
-    Trouble(Option<String>),
+    /// The holder cannot be reached, or can again: [`Link::trouble`] says which, and why.
+    Trouble,
     /// The recording's parts and size (holder protocol 2).
     Recording(vibemesh_core::proto::RecordingState),
 }
@@ -87,7 +88,6 @@ enum Pending {
     /// A snapshot after this many lines of history; a replay of the program's first
     /// output instead when `true` (holder protocol 3).
     Snapshot(u32, bool, oneshot::Sender<(Bytes, Subscription)>),
-    Text(oneshot::Sender<String>),
 }
 
 impl Pending {
@@ -100,7 +100,6 @@ impl Pending {
             Pending::Snapshot(scrollback, true, _) => ToHolder::Replay {
                 scrollback: *scrollback,
             },
-            Pending::Text(_) => ToHolder::Text,
         }
     }
 }
@@ -146,10 +145,6 @@ pub struct Link {
     /// The holder's process id, when it runs apart from the agent.
     holder_pid: Mutex<Option<u32>>,
     on_event: EventHook,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn lost() -> ExitInfo {
@@ -320,15 +315,6 @@ impl Link {
         }
     }
 
-    /// The screen's text (empty when the holder does not answer).
-    pub async fn text(&self) -> String {
-        self.ask(Pending::Text)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-    }
-
     /// Resolves once the link has ended (a holder process: it has exited, or the link
     /// gave up on it); says how.
     pub async fn closed(&self) -> Ended {
@@ -348,13 +334,9 @@ impl Link {
     }
 
     /// How the link ended, if it has.
+    #[cfg(test)]
     pub fn ended(&self) -> Ended {
         *self.ended.borrow()
-    }
-
-    /// How many viewers are subscribed to live output.
-    pub fn receivers(&self) -> usize {
-        self.tx.receiver_count()
     }
 
     fn not_answering(&self, waited: Duration) -> String {
@@ -377,7 +359,7 @@ impl Link {
             Some(w) => tracing::warn!("a session holder is in trouble: {w}"),
             None => tracing::info!("a session holder answers again"),
         }
-        (self.on_event)(LinkEvent::Trouble(why));
+        (self.on_event)(LinkEvent::Trouble);
     }
 
     /// Runs connections to the holder, making them anew when they break, until it is
@@ -520,11 +502,8 @@ impl Link {
                         let _ = tx.send((bytes, sub));
                     }
                 }
-                FromHolder::Text(t) => {
-                    if let Some(Pending::Text(tx)) = self.answered() {
-                        let _ = tx.send(t);
-                    }
-                }
+                // Only ever the answer to a question this agent does not ask.
+                FromHolder::Text(_) => {}
             }
         }
     }
@@ -573,10 +552,7 @@ async fn write(
     }
     // The link itself holds a sender, so the queue never closes while this runs.
     while let Some((msg, done)) = rx.recv().await {
-        if matches!(
-            msg,
-            ToHolder::Snapshot { .. } | ToHolder::Replay { .. } | ToHolder::Text
-        ) {
+        if matches!(msg, ToHolder::Snapshot { .. } | ToHolder::Replay { .. }) {
             lock(&link.requests).taken += 1;
         }
         let sent = writer.send(&msg).await;

@@ -82,15 +82,15 @@ async fn a_broken_connection_is_made_again_and_nothing_is_lost() {
 
     // A request the holder takes, then the connection breaks (a frame that does not
     // decode) before it answers.
-    let text = tokio::spawn({
+    let again = tokio::spawn({
         let link = link.clone();
-        async move { link.text().await }
+        async move { link.snapshot(5).await }
     });
     let req = within(r.recv::<ToHolder>())
         .await
         .expect("read")
         .expect("open");
-    assert_eq!(req, ToHolder::Text);
+    assert_eq!(req, ToHolder::Snapshot { scrollback: 5 });
     let mut raw = w.into_inner();
     tokio::io::AsyncWriteExt::write_all(&mut raw, &[0, 0, 0, 3, 0xff, 0xff, 0xff])
         .await
@@ -102,13 +102,17 @@ async fn a_broken_connection_is_made_again_and_nothing_is_lost() {
     let (mut r, mut w) = (FrameReader::new(r), FrameWriter::new(w));
     let first = within(r.recv::<ToHolder>()).await.expect("read");
     assert!(matches!(first, Some(ToHolder::Hello { .. })), "{first:?}");
-    let again = within(r.recv::<ToHolder>()).await.expect("read");
-    assert_eq!(again, Some(ToHolder::Text));
+    let again_req = within(r.recv::<ToHolder>()).await.expect("read");
+    assert_eq!(again_req, Some(ToHolder::Snapshot { scrollback: 5 }));
     w.send(&hello()).await.expect("send");
-    w.send(&FromHolder::Text("again".into()))
-        .await
-        .expect("send");
-    assert_eq!(within(text).await.expect("task"), "again");
+    w.send(&FromHolder::Snapshot {
+        bytes: Bytes::from_static(b"again"),
+        more: false,
+    })
+    .await
+    .expect("send");
+    let (bytes, _) = within(again).await.expect("task").expect("a snapshot");
+    assert_eq!(bytes, Bytes::from_static(b"again"));
     // The viewer is told to start afresh; the link is well.
     let next = within(viewer.recv()).await.expect("output");
     assert!(matches!(next, Output::Reset), "{next:?}");
@@ -140,8 +144,8 @@ async fn a_holder_that_goes_away_is_reported_and_viewers_are_told() {
     let why = link.trouble().expect("a reason");
     assert!(why.contains("closed the connection"), "{why}");
     assert!(matches!(within(viewer.recv()).await, Ok(Output::Exited(_))));
-    let reported = std::iter::from_fn(|| events.try_recv().ok())
-        .any(|e| matches!(e, LinkEvent::Trouble(Some(_))));
+    let reported =
+        std::iter::from_fn(|| events.try_recv().ok()).any(|e| matches!(e, LinkEvent::Trouble));
     assert!(reported);
     // Asking now fails at once, saying why.
     let err = within(link.snapshot(0)).await.err().expect("no snapshot");

@@ -44,6 +44,7 @@ pub use held::Session;
 use held::{Meta, lock};
 use link::{Link, LinkEvent};
 pub use process::holder_binary;
+use vibemesh_core::{sync, time::now_ms};
 
 /// Names the holder binary to use; empty keeps sessions inside the agent process.
 pub const HOLDER_ENV: &str = "VIBEMESH_HOLDER";
@@ -122,11 +123,6 @@ impl SessionManager {
         self.read().len()
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// One session.
     pub fn get(&self, id: SessionId) -> Result<Arc<Session>, WireError> {
         self.read()
@@ -136,11 +132,11 @@ impl SessionManager {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<SessionId, Arc<Session>>> {
-        self.sessions.read().unwrap_or_else(|p| p.into_inner())
+        sync::read(&self.sessions)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<SessionId, Arc<Session>>> {
-        self.sessions.write().unwrap_or_else(|p| p.into_inner())
+        sync::write(&self.sessions)
     }
 
     /// Refuses a request that cannot make a session.
@@ -301,7 +297,7 @@ impl SessionManager {
                     lock(&s.meta).recording_error = Some(e);
                 }
                 // The session reads these from its link.
-                LinkEvent::Exited(_) | LinkEvent::Trouble(_) => {}
+                LinkEvent::Exited(_) | LinkEvent::Trouble => {}
             }
             mgr.updated(&s);
         });
@@ -382,12 +378,4 @@ pub(crate) fn resolve_cwd(cwd: Option<&str>) -> Result<PathBuf, WireError> {
             format!("cannot use folder {}: {e}", path.display()),
         )),
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

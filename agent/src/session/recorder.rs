@@ -95,11 +95,6 @@ impl Recorder {
         Ok(r)
     }
 
-    /// Where the recording is (its first part).
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Why recording stopped early, if it did.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()

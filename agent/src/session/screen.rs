@@ -79,6 +79,7 @@ impl Screen {
     }
 
     /// The screen's text as a person would read it.
+    #[cfg(test)]
     pub fn contents(&self) -> String {
         self.parser.screen().contents()
     }

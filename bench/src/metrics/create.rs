@@ -5,10 +5,13 @@
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use vibemesh_core::{client::ControlClient, proto::attach::ServerFrame};
+use vibemesh_core::{
+    client::{ControlClient, Peer},
+    proto::attach::ServerFrame,
+};
 
 use super::{Plan, Summary};
-use crate::client::{Finder, Via, create_request, ms_since, next_frame};
+use crate::client::{Finder, attach, create_request, ms_since, next_frame};
 
 /// Create-to-first-output times, with the create request's round trip on its own.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +33,7 @@ impl CreateResult {
 }
 
 /// Creates `plan.creates` sessions one after another, killing each when measured.
-pub async fn run(via: &Via, control: &ControlClient, plan: &Plan) -> anyhow::Result<CreateResult> {
+pub async fn run(via: &Peer, control: &ControlClient, plan: &Plan) -> anyhow::Result<CreateResult> {
     let req = create_request(&["sh", "-c", "echo ready; exec cat"]);
     let mut first_output = Vec::with_capacity(plan.creates);
     let mut create_rpc = Vec::with_capacity(plan.creates);
@@ -41,7 +44,7 @@ pub async fn run(via: &Via, control: &ControlClient, plan: &Plan) -> anyhow::Res
             .await
             .context("cannot create a session")?;
         create_rpc.push(ms_since(t0));
-        let (mut reader, mut writer, snapshot) = via.attach(info.id).await?;
+        let (mut reader, mut writer, snapshot) = attach(via, info.id).await?;
         let mut finder = Finder::new(b"ready");
         let mut seen = finder.feed(&snapshot);
         while !seen {

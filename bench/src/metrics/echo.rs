@@ -9,20 +9,20 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use vibemesh_core::{
-    client::{AttachReader, AttachWriter, ControlClient},
+    client::{AttachReader, AttachWriter, ControlClient, Peer},
     proto::attach::ServerFrame,
 };
 
 use super::{Plan, Summary};
-use crate::client::{Via, create_request, ms_since, next_frame};
+use crate::client::{attach, create_request, ms_since, next_frame};
 
 /// Sends the keys and returns the echo times.
-pub async fn run(via: &Via, control: &ControlClient, plan: &Plan) -> anyhow::Result<Summary> {
+pub async fn run(via: &Peer, control: &ControlClient, plan: &Plan) -> anyhow::Result<Summary> {
     let info = control
         .create_session(create_request(&["cat"]))
         .await
         .context("cannot create the `cat` session")?;
-    let (mut reader, mut writer, _snapshot) = via.attach(info.id).await?;
+    let (mut reader, mut writer, _snapshot) = attach(via, info.id).await?;
     let mut samples = Vec::with_capacity(plan.keys);
     for i in 0..plan.warmup_keys + plan.keys {
         let took = echo_key(&mut reader, &mut writer, b'a' + (i % 26) as u8).await?;

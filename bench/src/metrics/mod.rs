@@ -1,4 +1,4 @@
-//! The measurements. Each takes a [`crate::client::Via`] (where streams go) and a
+//! The measurements. Each takes a [`Peer`](vibemesh_core::client::Peer) (where streams go) and a
 //! control client for the same agent, and leaves cleaning up sessions to the caller
 //! ([`crate::client::kill_all`]), which runs also when a measurement fails.
 

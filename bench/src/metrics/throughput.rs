@@ -15,14 +15,17 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use vibemesh_core::{client::ControlClient, proto::attach::ServerFrame};
+use vibemesh_core::{
+    client::{ControlClient, Peer},
+    proto::attach::ServerFrame,
+};
 
 use super::{
     Plan,
     seqcheck::{SeqCheck, SeqVerdict},
 };
 use crate::{
-    client::{Finder, Via, create_request, kill_all, next_frame},
+    client::{Finder, attach, create_request, kill_all, next_frame},
     procfs,
 };
 
@@ -122,7 +125,7 @@ impl Cpu {
 /// Runs one throughput test. `session_agent` is the pid of the agent that runs the
 /// session; `client_agent` that of the agent relaying to us, if different.
 pub async fn run(
-    via: &Via,
+    via: &Peer,
     control: &ControlClient,
     plan: &Plan,
     session_agent: u32,
@@ -133,7 +136,7 @@ pub async fn run(
         .create_session(create_request(&["sh", "-c", &script]))
         .await
         .context("cannot create the throughput session")?;
-    let (mut reader, _writer, snapshot) = via.attach(info.id).await?;
+    let (mut reader, _writer, snapshot) = attach(via, info.id).await?;
     let mut finder = Finder::new(b"__DONE__");
     if finder.feed(&snapshot) {
         bail!("the output was over before the client attached; the attach took over 0.5 s");
@@ -218,7 +221,7 @@ impl Runs {
 /// Runs the test `plan.throughput_runs` times (at least once), removing each finished
 /// session before the next run.
 pub async fn repeat(
-    via: &Via,
+    via: &Peer,
     control: &ControlClient,
     plan: &Plan,
     session_agent: u32,

@@ -9,6 +9,7 @@ use super::{
     AttachReader, AttachWriter, BoxRead, BoxWrite, ClientError, ControlClient, ControlDriver,
     Events, open_attach, open_control,
 };
+use crate::sync::lock;
 use crate::{
     ErrorCode, WireError,
     frame::{FrameReader, FrameWriter},
@@ -174,15 +175,14 @@ impl Redialer {
 
     /// The live connection, dialing a new one if there is none.
     pub async fn connection(&self) -> Result<PeerConnection, ClientError> {
-        let lock = || self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let live = lock()
+        let live = lock(&self.conn)
             .clone()
             .filter(|c| c.connection().close_reason().is_none());
         if let Some(c) = live {
             return Ok(c);
         }
         let c = PeerConnection::connect(&self.ep, self.addr.clone()).await?;
-        *lock() = Some(c.clone());
+        *lock(&self.conn) = Some(c.clone());
         Ok(c)
     }
 
@@ -193,7 +193,7 @@ impl Redialer {
             Ok(s) => Ok(s),
             Err(e) => {
                 // The connection died under us: forget it, so the next try dials.
-                *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                *lock(&self.conn) = None;
                 Err(e)
             }
         }

@@ -11,6 +11,7 @@ use std::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BoxRead, BoxWrite, ClientError};
+use crate::sync::lock;
 use crate::{
     WireError,
     frame::{FrameReader, FrameWriter},
@@ -143,10 +144,6 @@ impl ControlDriver {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl ControlClient {

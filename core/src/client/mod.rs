@@ -2,7 +2,7 @@
 //!
 //! The protocol code works over any pair of byte streams, so the same client drives an
 //! iroh stream to a remote agent ([`connect`]) and the Unix socket to the agent on this
-//! machine. A control stream gives a [`ControlClient`] for requests, an [`Events`]
+//! machine ([`local`]); a [`Peer`] is one agent reached either way. A control stream gives a [`ControlClient`] for requests, an [`Events`]
 //! receiver for pushed events and a [`ControlDriver`] the caller runs on its executor
 //! (so this crate needs no runtime of its own, and works in a browser).
 //!
@@ -24,6 +24,10 @@ mod conversation;
 #[cfg(all(feature = "net", not(target_arch = "wasm32")))]
 mod endpoint;
 mod files;
+#[cfg(all(feature = "net", not(target_arch = "wasm32")))]
+pub mod local;
+#[cfg(feature = "net")]
+mod peer;
 #[cfg(feature = "net")]
 mod peers;
 mod reattach;
@@ -41,6 +45,10 @@ pub use endpoint::{
     transport_config,
 };
 pub use files::{Download, Upload, open_download, open_upload};
+#[cfg(all(feature = "net", not(target_arch = "wasm32")))]
+pub use local::LocalRoute;
+#[cfg(feature = "net")]
+pub use peer::Peer;
 #[cfg(feature = "net")]
 pub use peers::Peers;
 pub use reattach::{AttachEvent, Backoff, DIAL_TIMEOUT, ReattachHandle, is_final, reattach};
@@ -72,6 +80,12 @@ pub enum ClientError {
     /// Connecting failed.
     #[error("could not connect: {0}")]
     Connect(String),
+    /// No agent answers on this machine's socket (the path in the message).
+    #[error(
+        "no agent is running here (nothing answers on {}); start one with `vibemesh agent`",
+        .0.display()
+    )]
+    NotRunning(std::path::PathBuf),
 }
 
 impl ClientError {
@@ -82,6 +96,18 @@ impl ClientError {
             ClientError::Remote(e) => Some(e),
             ClientError::Frame(FrameError::Io(io)) => io.get_ref()?.downcast_ref::<WireError>(),
             _ => None,
+        }
+    }
+}
+
+/// A client failure as a wire error, for a front end that reports every failure the
+/// same way: the agent's own refusal as it came, anything else as
+/// [`crate::ErrorCode::Unreachable`] (the agent may answer a later try).
+impl From<ClientError> for WireError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Remote(w) => w,
+            other => WireError::new(crate::ErrorCode::Unreachable, other.to_string()),
         }
     }
 }

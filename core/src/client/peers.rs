@@ -10,13 +10,14 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use iroh::{Endpoint, EndpointAddr, EndpointId, endpoint::Connection};
 use tokio::sync::OnceCell;
 
+use crate::sync::lock;
 use crate::{ErrorCode, WireError, proto::ALPN_MAIN};
 
 /// One dial and what came of it, shared by everyone who asked while it ran.
@@ -28,10 +29,6 @@ pub struct Peers {
     ep: Endpoint,
     timeout: Duration,
     slots: Mutex<HashMap<EndpointId, Arc<Mutex<Arc<Attempt>>>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Peers {

@@ -111,7 +111,9 @@ pub enum ToHolder {
         /// Lines of history before the screen.
         scrollback: u32,
     },
-    /// Asks for the screen's text; answered with [`FromHolder::Text`].
+    /// Unused: once asked for the screen's text. Kept so the variants after it keep
+    /// their numbers on the wire (holders outlive the agent that started them); holders
+    /// ignore it.
     Text,
     /// The session is removed: the holder ends its program (if still running) and exits.
     Remove,
@@ -159,7 +161,8 @@ pub enum FromHolder {
         /// Whether more pieces follow.
         more: bool,
     },
-    /// The requested screen text.
+    /// Unused: once the answer to [`ToHolder::Text`]. Kept so the variants after it keep
+    /// their numbers on the wire; agents ignore it.
     Text(String),
     /// The program ended (the holder keeps the screen until [`ToHolder::Remove`]).
     Exited(ExitInfo),

@@ -4,6 +4,7 @@
 use std::{future::Future, sync::Arc};
 
 use vibemesh_core::{
+    WireError,
     client::{ClientError, ControlClient},
     proto::{
         Role, SessionId, SessionInfo,
@@ -13,7 +14,7 @@ use vibemesh_core::{
     },
 };
 
-use super::{Machines, wire};
+use super::Machines;
 use crate::model::{MachineKey, lock};
 
 impl Machines {
@@ -185,7 +186,7 @@ impl Machines {
                 }
                 Err(e) => lock(&me.model).error(format!(
                     "Could not start the session on {name}: {}",
-                    wire(e).message
+                    WireError::from(e).message
                 )),
             }
             me.changed();
@@ -200,7 +201,10 @@ impl Machines {
             if let Some(control) = control
                 && let Err(e) = control.kill_session(id).await
             {
-                lock(&me.model).error(format!("Could not stop {id}: {}", wire(e).message));
+                lock(&me.model).error(format!(
+                    "Could not stop {id}: {}",
+                    WireError::from(e).message
+                ));
                 me.changed();
             }
         });

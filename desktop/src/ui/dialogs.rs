@@ -200,7 +200,7 @@ impl DesktopApp {
         }
         let ticket = lock(&self.model).ticket.clone();
         if let Some(t) = ticket {
-            let now = crate::now_ms();
+            let now = vibemesh_core::time::now_ms();
             let left = t.expires_ms.saturating_sub(now) / 1000;
             if left == 0 {
                 error_text(ui, "This ticket expired; make a new one.");

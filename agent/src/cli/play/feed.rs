@@ -15,7 +15,8 @@ use std::{
 
 use tokio::sync::mpsc;
 
-use crate::cast::{CastError, CastEvent, CastReader};
+use vibemesh_agent::cast::{CastError, CastEvent, CastReader};
+use vibemesh_core::sync::lock;
 
 /// The longest gap between two events taken as real: a day.
 pub const MAX_GAP: f64 = 86_400.0;
@@ -164,7 +165,7 @@ fn read<R: BufRead>(
     shared: &Mutex<Report>,
 ) {
     let mut report = Report::default();
-    let publish = |r: &Report| *shared.lock().unwrap_or_else(|p| p.into_inner()) = r.clone();
+    let publish = |r: &Report| *lock(shared) = r.clone();
     let mut next = next_event(&mut reader, &mut report);
     while let Some(ev) = next.take() {
         next = next_event(&mut reader, &mut report);

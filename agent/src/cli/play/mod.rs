@@ -22,9 +22,10 @@ use std::{
 use tokio::io::AsyncWriteExt;
 use vibemesh_core::text::inert;
 
-use crate::cast::CastReader;
 use feed::Report;
 use player::{End, Player};
+use vibemesh_agent::cast::CastReader;
+use vibemesh_core::sync::lock;
 
 /// The slowest and fastest speeds played.
 const SPEEDS: std::ops::RangeInclusive<f64> = 0.01..=1000.0;
@@ -74,7 +75,7 @@ pub async fn run(file: &Path, speed: f64, idle_limit: Option<f64>) -> anyhow::Re
     // A reader that went away ends play quietly, as for every command.
     end.map_err(|e| anyhow::Error::from(super::stdout::StdoutError::from(e)))?;
 
-    let report = report.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let report = lock(&report).clone();
     notes.extend(summary(&report));
     let shown = inert(&file.display().to_string()).into_owned();
     for note in &notes {
