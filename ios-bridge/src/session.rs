@@ -33,10 +33,7 @@ pub trait ScreenListener: Send + Sync {
     fn on_closed(&self, error: Option<String>);
 }
 
-/// Locks a std mutex, surviving a poisoned one (a panic elsewhere must not spread).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+pub(crate) use vibemesh_core::sync::lock;
 
 /// Everything a reader task and the handle share.
 struct Shared {
