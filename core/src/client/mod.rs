@@ -27,6 +27,8 @@ mod files;
 #[cfg(feature = "net")]
 mod peers;
 mod reattach;
+mod reconverse;
+mod resume;
 #[cfg(feature = "net")]
 mod silence;
 
@@ -43,7 +45,11 @@ pub use endpoint::{
 pub use files::{Download, Upload, open_download, open_upload};
 #[cfg(feature = "net")]
 pub use peers::Peers;
-pub use reattach::{AttachEvent, Backoff, DIAL_TIMEOUT, ReattachHandle, is_final, reattach};
+pub use reattach::{AttachEvent, ReattachHandle, TermCmd, reattach};
+pub use reconverse::{ConvEvent, ConvHandle, reattach_conversation};
+pub use resume::{
+    Backoff, Command, DIAL_TIMEOUT, Ended, Resumable, Status, StreamHandle, is_final, reconnecting,
+};
 #[cfg(feature = "net")]
 pub use silence::{Heard, WatchedSend};
 
