@@ -31,6 +31,7 @@ mod reconverse;
 mod resume;
 #[cfg(feature = "net")]
 mod silence;
+mod watch;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
 #[cfg(feature = "net")]
@@ -52,6 +53,7 @@ pub use resume::{
 };
 #[cfg(feature = "net")]
 pub use silence::{Heard, WatchedSend};
+pub use watch::{WatchEvent, WatchHandle, Watched, watch};
 
 use crate::{WireError, frame::FrameError};
 

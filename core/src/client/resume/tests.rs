@@ -353,6 +353,109 @@ async fn detach_while_a_try_hangs_ends_it() {
     driver.await.unwrap();
 }
 
+/// Plays a control stream's agent: answers the two requests a watch opens with,
+/// `Info` and `ListSessions` (with `sessions`).
+async fn serve_control(far: &mut Far, sessions: &[SessionInfo]) {
+    use crate::proto::control::{
+        AgentInfo, ControlFrame, Request, RequestBody, Response, ResponseBody,
+    };
+    for _ in 0..2 {
+        let Some(req) = far.reader.recv::<Request>().await.unwrap() else {
+            return;
+        };
+        let body = match req.body {
+            RequestBody::Info => ResponseBody::Info(AgentInfo {
+                id: crate::SecretKey::from_bytes(&[7; 32]).public(),
+                name: "box".into(),
+                version: "test".into(),
+                os: "linux".into(),
+                providers: vec![],
+                provider_status: vec![],
+                your_role: crate::proto::Role::Owner,
+            }),
+            RequestBody::ListSessions => ResponseBody::Sessions(sessions.to_vec()),
+            other => panic!("unexpected {other:?}"),
+        };
+        far.send(ControlFrame::Response(Response {
+            id: req.id,
+            result: Ok(body),
+        }))
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_watch_lists_on_every_connection_and_again_when_it_fell_behind() {
+    use crate::{
+        client::{WatchEvent, watch},
+        proto::control::{ControlFrame, Event, Request, RequestBody, Response, ResponseBody},
+    };
+    let (dial, mut fars) = dialler();
+    let (handle, mut events, driver) = watch(dial, fast());
+    let driver = tokio::spawn(driver);
+
+    let mut far = fars.recv().await.unwrap();
+    assert!(matches!(far.opened().await, StreamOpen::Control));
+    serve_control(&mut far, &[info()]).await;
+    let Some(WatchEvent::Attached {
+        info: w,
+        reconnected: false,
+    }) = next(&mut events).await
+    else {
+        panic!("attached");
+    };
+    assert_eq!(w.agent.name, "box");
+    assert_eq!(w.sessions, [info()]);
+    // Pushed events come through; a lag makes it list again.
+    far.send(ControlFrame::Event(Event::SessionRemoved(SessionId(7))))
+        .await;
+    far.send(ControlFrame::Event(Event::Lagged)).await;
+    assert!(matches!(
+        next(&mut events).await,
+        Some(WatchEvent::Event(Event::SessionRemoved(SessionId(7))))
+    ));
+    let req: Request = far.reader.recv().await.unwrap().unwrap();
+    assert!(matches!(req.body, RequestBody::ListSessions));
+    far.send(ControlFrame::Response(Response {
+        id: req.id,
+        result: Ok(ResponseBody::Sessions(vec![])),
+    }))
+    .await;
+    assert!(matches!(
+        next(&mut events).await,
+        Some(WatchEvent::Relisted(s)) if s.is_empty()
+    ));
+
+    // The agent goes, even refusing us on the way: a watch retries all the same.
+    far.send(ControlFrame::Closing(WireError::new(
+        ErrorCode::Revoked,
+        "access revoked",
+    )))
+    .await;
+    drop(far);
+    assert!(matches!(
+        next(&mut events).await,
+        Some(WatchEvent::Reconnecting { attempt: 1, .. })
+    ));
+    let mut far = fars.recv().await.unwrap();
+    far.opened().await;
+    serve_control(&mut far, &[]).await;
+    let Some(WatchEvent::Attached {
+        info: w,
+        reconnected: true,
+    }) = next(&mut events).await
+    else {
+        panic!("attached again");
+    };
+    assert!(w.sessions.is_empty());
+    handle.detach();
+    assert!(matches!(
+        next(&mut events).await,
+        Some(WatchEvent::Detached)
+    ));
+    driver.await.unwrap();
+}
+
 #[test]
 fn backoff_doubles_up_to_the_limit() {
     let b = Backoff::default();
