@@ -193,15 +193,14 @@ pub async fn run(
     }
 }
 
+/// A stream to a session's agent, on its way.
+type Dialled = std::pin::Pin<
+    Box<dyn Future<Output = Result<(client::BoxRead, client::BoxWrite), ClientError>> + Send>,
+>;
+
 /// Dials a fresh stream to `target` through this machine's agent, once per try of a
 /// reconnecting stream ([`client::reconnecting`]).
-pub(super) fn dialler(
-    home: &Home,
-    target: Target,
-) -> impl FnMut() -> std::pin::Pin<
-    Box<dyn Future<Output = Result<(client::BoxRead, client::BoxWrite), ClientError>> + Send>,
-> + Send
-+ 'static {
+pub(super) fn dialler(home: &Home, target: Target) -> impl FnMut() -> Dialled + Send + 'static {
     let home = home.clone();
     move || {
         let (home, target) = (home.clone(), target.clone());

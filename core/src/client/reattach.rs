@@ -177,12 +177,12 @@ impl Resumable for Terminal {
         Ok((info, (r, w)))
     }
 
-    fn run<'a>(
-        &'a mut self,
+    fn run(
+        &mut self,
         (reader, writer): Self::Conn,
-        cmds: &'a mut mpsc::UnboundedReceiver<Command<TermCmd>>,
-        events: &'a mpsc::Sender<AttachEvent>,
-    ) -> impl Future<Output = Ended<AttachEvent>> + 'a {
+        cmds: &mut mpsc::UnboundedReceiver<Command<TermCmd>>,
+        events: &mpsc::Sender<AttachEvent>,
+    ) -> impl Future<Output = Ended<AttachEvent>> {
         run(reader, writer, cmds, events, &mut self.req)
     }
 

@@ -125,12 +125,12 @@ impl Resumable for Conv {
         Ok((info, (r, w)))
     }
 
-    fn run<'a>(
-        &'a mut self,
+    fn run(
+        &mut self,
         (reader, writer): Self::Conn,
-        cmds: &'a mut mpsc::UnboundedReceiver<Command<ConvClientFrame>>,
-        events: &'a mpsc::Sender<ConvEvent>,
-    ) -> impl Future<Output = Ended<ConvEvent>> + 'a {
+        cmds: &mut mpsc::UnboundedReceiver<Command<ConvClientFrame>>,
+        events: &mpsc::Sender<ConvEvent>,
+    ) -> impl Future<Output = Ended<ConvEvent>> {
         run(reader, writer, cmds, events, &mut self.open.after)
     }
 

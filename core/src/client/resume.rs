@@ -138,12 +138,12 @@ pub trait Resumable {
     /// Serves one open stream until it ends: reports what comes, sends what `cmds`
     /// brings, and keeps the resume state current. Reading and writing go side by side,
     /// and a frame read is never cancelled half-way while the other works.
-    fn run<'a>(
-        &'a mut self,
+    fn run(
+        &mut self,
         conn: Self::Conn,
-        cmds: &'a mut mpsc::UnboundedReceiver<Command<Self::Cmd>>,
-        events: &'a mpsc::Sender<Self::Event>,
-    ) -> impl Future<Output = Ended<Self::Event>> + 'a;
+        cmds: &mut mpsc::UnboundedReceiver<Command<Self::Cmd>>,
+        events: &mpsc::Sender<Self::Event>,
+    ) -> impl Future<Output = Ended<Self::Event>>;
 
     /// A command came while no connection is up: keep what is state (a size), refuse
     /// the rest. What it returns is reported. Nothing is queued: it would arrive late,

@@ -138,13 +138,13 @@ impl Resumable for Watch {
         Ok((watched, (control, events, driver)))
     }
 
-    fn run<'a>(
-        &'a mut self,
+    async fn run(
+        &mut self,
         (control, mut events, mut driver): Open,
-        cmds: &'a mut mpsc::UnboundedReceiver<Command<Infallible>>,
-        out: &'a mpsc::Sender<WatchEvent>,
-    ) -> impl Future<Output = Ended<WatchEvent>> + 'a {
-        async move {
+        cmds: &mut mpsc::UnboundedReceiver<Command<Infallible>>,
+        out: &mpsc::Sender<WatchEvent>,
+    ) -> Ended<WatchEvent> {
+        {
             let follow = async {
                 while let Some(ev) = events.recv().await {
                     let ev = match ev {

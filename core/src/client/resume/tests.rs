@@ -38,11 +38,11 @@ impl Far {
     }
 }
 
+/// What a dial answers.
+type Dialled = std::future::Ready<Result<(BoxRead, BoxWrite), ClientError>>;
+
 /// A dialler whose streams' far ends come out of the receiver, one per try.
-fn dialler() -> (
-    impl FnMut() -> std::future::Ready<Result<(BoxRead, BoxWrite), ClientError>>,
-    mpsc::UnboundedReceiver<Far>,
-) {
+fn dialler() -> (impl FnMut() -> Dialled, mpsc::UnboundedReceiver<Far>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let dial = move || {
         let (near, far) = tokio::io::duplex(64 * 1024);
