@@ -1,6 +1,6 @@
-//! Keeping the sidebar true: one task per machine holds a control stream open, applies
-//! the session events the agent pushes, and reconnects with backoff when the stream
-//! drops. The window's requests (pair, revoke, new session...) are in `machines/requests.rs`.
+//! Keeping the sidebar true: one task per machine watches it on core's reconnecting
+//! control stream ([`vibemesh_core::client::watch`]), which lists, follows the session
+//! events the agent pushes, and reconnects with backoff when the stream drops. The window's requests (pair, revoke, new session...) are in `machines/requests.rs`.
 
 use std::{
     collections::HashMap,
@@ -10,11 +10,11 @@ use std::{
 
 use tokio::{runtime::Handle, task::JoinHandle};
 use vibemesh_core::{
-    WireError,
-    client::{Backoff, open_control},
+    ErrorCode, WireError,
+    client::{Backoff, ClientError, WatchEvent, watch},
     proto::{
         control::Event,
-        local::{AdminReply, AdminRequest, Target},
+        local::{AdminReply, AdminRequest},
     },
 };
 
@@ -36,6 +36,14 @@ fn backoff() -> Backoff {
 
 /// How often path and round-trip time are refreshed while a peer is online.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
+
+/// A wire error from a client error, in plain words.
+pub fn wire(e: ClientError) -> WireError {
+    match e {
+        ClientError::Remote(w) => w,
+        other => WireError::new(ErrorCode::Unreachable, other.to_string()),
+    }
+}
 
 /// The machines and the tasks that watch them.
 pub struct Machines {
@@ -104,89 +112,88 @@ impl Machines {
         lock(&self.model).machines.retain(|m| m.key != key);
     }
 
+    /// Keeps `key`'s sidebar entry true, on core's reconnecting control stream
+    /// ([`watch`]): it lists on every connection and follows the events pushed.
     async fn watch(self: Arc<Self>, key: MachineKey) {
-        let mut attempt = 0u32;
-        loop {
-            let target = match lock(&self.model).machine(key) {
-                Some(m) => m.target(),
-                None => return,
-            };
-            let why = match self.follow(key, &target, &mut attempt).await {
-                Ok(()) => "the connection closed".to_string(),
-                Err(e) => e.message,
-            };
-            if let Some(m) = lock(&self.model).machine_mut(key) {
-                m.reach = Reach::Offline(why);
-                m.control = None;
-                m.path = None;
-                m.rtt_us = None;
+        let me = self.clone();
+        let dial = move || {
+            let me = me.clone();
+            async move {
+                // The machine as it is now: a peer's name or address may have changed.
+                let target = lock(&me.model).machine(key).map(|m| m.target());
+                let target = target.ok_or_else(|| {
+                    ClientError::Remote(WireError::new(ErrorCode::NotFound, "forgotten"))
+                })?;
+                me.backend.open(&target).await.map_err(ClientError::Remote)
             }
-            self.changed();
-            attempt += 1;
-            tokio::time::sleep(backoff().delay(attempt)).await;
-        }
+        };
+        // Held for as long as the task runs: dropping it would stop the watch.
+        let (_handle, mut events, driver) = watch(dial, backoff());
+        let follow = async {
+            while let Some(ev) = events.recv().await {
+                self.apply(key, ev).await;
+            }
+        };
+        // The events end when the driver does.
+        tokio::join!(driver, follow);
     }
 
-    /// One connection: list, then apply pushed events until the stream ends.
-    async fn follow(
-        &self,
-        key: MachineKey,
-        target: &Target,
-        attempt: &mut u32,
-    ) -> Result<(), WireError> {
-        let (r, w) = self.backend.open(target).await?;
-        let (control, mut events, driver) = open_control(r, w).await.map_err(WireError::from)?;
-        let driver = tokio::spawn(driver.run());
-        let info = control.info().await.map_err(WireError::from)?;
-        let sessions = control.list_sessions().await.map_err(WireError::from)?;
-        *attempt = 0;
-        {
-            let mut m = lock(&self.model);
-            if key == MachineKey::Local {
-                m.own = Some((info.id, info.name.clone()));
-            }
-            if let Some(mach) = m.machine_mut(key) {
-                mach.reach = Reach::Online;
-                mach.info = Some(info);
-                mach.sessions = sessions.into_iter().map(|s| (s.id, s)).collect();
-                mach.control = Some(control.clone());
-            }
-        }
-        self.changed();
-        if key != MachineKey::Local {
-            self.refresh_status().await;
-        }
-        while let Some(ev) = events.recv().await {
-            let relist = {
-                let mut m = lock(&self.model);
-                let Some(mach) = m.machine_mut(key) else {
-                    return Ok(());
-                };
-                match ev {
-                    Event::SessionCreated(s) | Event::SessionUpdated(s) => {
-                        mach.sessions.insert(s.id, s);
-                        false
+    /// Applies what the watch of `key` reports.
+    async fn apply(&self, key: MachineKey, ev: WatchEvent) {
+        match ev {
+            WatchEvent::Attached { info: w, .. } => {
+                {
+                    let mut m = lock(&self.model);
+                    if key == MachineKey::Local {
+                        m.own = Some((w.agent.id, w.agent.name.clone()));
                     }
-                    Event::SessionRemoved(id) => {
-                        mach.sessions.remove(&id);
-                        false
+                    if let Some(mach) = m.machine_mut(key) {
+                        mach.reach = Reach::Online;
+                        mach.info = Some(w.agent);
+                        mach.sessions = w.sessions.into_iter().map(|s| (s.id, s)).collect();
+                        mach.control = Some(w.control);
                     }
-                    Event::Lagged => true,
-                    _ => false,
                 }
-            };
-            if relist {
-                let sessions = control.list_sessions().await.map_err(WireError::from)?;
+                self.changed();
+                if key != MachineKey::Local {
+                    self.refresh_status().await;
+                }
+            }
+            WatchEvent::Event(ev) => {
+                if let Some(mach) = lock(&self.model).machine_mut(key) {
+                    match ev {
+                        Event::SessionCreated(s) | Event::SessionUpdated(s) => {
+                            mach.sessions.insert(s.id, s);
+                        }
+                        Event::SessionRemoved(id) => {
+                            mach.sessions.remove(&id);
+                        }
+                        _ => {}
+                    }
+                }
+                self.changed();
+            }
+            WatchEvent::Relisted(sessions) => {
                 if let Some(mach) = lock(&self.model).machine_mut(key) {
                     mach.sessions = sessions.into_iter().map(|s| (s.id, s)).collect();
                 }
+                self.changed();
             }
-            self.changed();
+            WatchEvent::Reconnecting { error: why, .. } => self.offline(key, why),
+            WatchEvent::Closed(e) => self.offline(key, e.message),
+            WatchEvent::Detached => {}
         }
-        match driver.await {
-            Ok(Err(e)) => Err(WireError::from(e)),
-            _ => Ok(()),
+    }
+
+    /// Marks `key` offline, for `why`.
+    fn offline(&self, key: MachineKey, why: String) {
+        if let Some(m) = lock(&self.model).machine_mut(key) {
+            m.reach = Reach::Offline(why);
+            m.control = None;
+            m.path = None;
+            m.rtt_us = None;
         }
+        self.changed();
     }
 
     async fn status_loop(self: Arc<Self>) {

@@ -208,6 +208,12 @@ impl AiWorld {
     /// Stops the agent and starts it again on the same home and environment (its
     /// sessions live on in their holders), and connects the client again.
     pub async fn restart(self) -> Self {
+        self.restart_with(|| {}).await
+    }
+
+    /// [`AiWorld::restart`], running `while_down` (on this thread) between the stop and
+    /// the start.
+    pub async fn restart_with(self, while_down: impl FnOnce()) -> Self {
         let Self {
             fake,
             agent,
@@ -218,7 +224,9 @@ impl AiWorld {
             env,
         } = self;
         drop(conn);
-        let agent = TestAgent::spawn_env(agent.stop(), "ai", &pairs(&env));
+        let home = agent.stop();
+        while_down();
+        let agent = TestAgent::spawn_env(home, "ai", &pairs(&env));
         let conn = peer.connect(&agent).await.expect("connect again");
         Self {
             fake,

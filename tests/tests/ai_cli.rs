@@ -161,8 +161,17 @@ async fn structured_attach_reconnects_after_an_agent_restart() {
         t.wait_text("You said: say hello");
         t.wait_text("your turn]");
     });
-    // The agent stops and comes back; the attached CLI follows by itself.
-    let w = w.restart().await;
+    // The agent stops and comes back; the attached CLI follows by itself. A line typed
+    // while it is down is refused on screen, not sent late.
+    let w = w
+        .restart_with(|| {
+            block_in_place(|| {
+                t.wait_text("reconnecting in");
+                t.line("typed while down");
+                t.wait_text("that line was NOT sent");
+            })
+        })
+        .await;
     block_in_place(|| {
         t.wait_text("reconnected");
         t.line("say again");
@@ -173,6 +182,10 @@ async fn structured_attach_reconnects_after_an_agent_restart() {
         screen.matches("You said: say hello").count(),
         1,
         "nothing is printed twice:\n{screen}"
+    );
+    assert!(
+        !screen.contains("You said: typed while down"),
+        "a refused line never arrives:\n{screen}"
     );
     drop(w);
 }

@@ -140,19 +140,7 @@ pub async fn run(
     watch_only: bool,
     scrollback: u32,
 ) -> anyhow::Result<ExitCode> {
-    let home_owned = home.clone();
-    let dial = move || {
-        let (home, target) = (home_owned.clone(), target.clone());
-        async move {
-            match local::route(&home, target).await {
-                Ok((_, r, w)) => Ok((r, w)),
-                Err(e) => Err(match e.downcast::<vibemesh_core::WireError>() {
-                    Ok(w) => ClientError::Remote(w),
-                    Err(e) => ClientError::Connect(e.to_string()),
-                }),
-            }
-        }
-    };
+    let dial = dialler(home, target);
     let req = AttachRequest {
         session: id,
         size: terminal_size(),
@@ -202,6 +190,29 @@ pub async fn run(
         // after a detach, and the caller ends quietly.
         Err(PumpError::Stdout(e)) => Err(e.into()),
         Err(PumpError::Signals(e)) => Err(e.into()),
+    }
+}
+
+/// A stream to a session's agent, on its way.
+type Dialled = std::pin::Pin<
+    Box<dyn Future<Output = Result<(client::BoxRead, client::BoxWrite), ClientError>> + Send>,
+>;
+
+/// Dials a fresh stream to `target` through this machine's agent, once per try of a
+/// reconnecting stream ([`client::reconnecting`]).
+pub(super) fn dialler(home: &Home, target: Target) -> impl FnMut() -> Dialled + Send + 'static {
+    let home = home.clone();
+    move || {
+        let (home, target) = (home.clone(), target.clone());
+        Box::pin(async move {
+            match local::route(&home, target).await {
+                Ok((_, r, w)) => Ok((r, w)),
+                Err(e) => Err(match e.downcast::<vibemesh_core::WireError>() {
+                    Ok(w) => ClientError::Remote(w),
+                    Err(e) => ClientError::Connect(e.to_string()),
+                }),
+            }
+        })
     }
 }
 

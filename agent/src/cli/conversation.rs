@@ -12,16 +12,16 @@ use std::process::ExitCode;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use vibemesh_core::{
-    client,
+    client::{self, ConvEvent, Conversation, Item},
     proto::{
         SessionId,
-        ai::{AiEvent, ConvClientFrame, ConvServerFrame, ConversationOpen, Decision, Entry},
+        ai::{AiEvent, ConvClientFrame, ConversationOpen, Decision, Entry},
         local::Target,
     },
     text::{inert, inert_text},
 };
 
-use super::{local, stdout::AsyncOut};
+use super::stdout::AsyncOut;
 use vibemesh_agent::config::Home;
 
 /// Help printed on attach.
@@ -31,164 +31,105 @@ const HELP: &str = "[type a message and Enter; /allow /always /deny answer an ap
 /// The longest tool output printed (the whole of it stays in the session).
 const SHOWN_OUTPUT: usize = 2000;
 
-/// How a conversation stream ended.
-enum Ended {
-    /// The user detached (`/quit`, end of input).
-    Detached,
-    /// The agent ended the stream for good (the session is gone, access refused).
-    Final(anyhow::Error),
-    /// The connection dropped (the agent restarted, the network went): attach again.
-    Lost(String),
-}
-
-/// Attaches this terminal to structured session `id` on `target`, and attaches again
-/// by itself when the connection drops (with backoff, as terminals do), fetching only
-/// the entries it has not printed.
+/// Attaches this terminal to structured session `id` on `target`, on core's
+/// reconnecting conversation stream: when the connection drops it attaches again by
+/// itself (with backoff, as terminals do), fetching only the entries it has not
+/// printed. Lines typed while it is not connected are refused, never sent late.
 pub async fn run(
     home: &Home,
     target: Target,
     peer: &str,
     id: SessionId,
 ) -> anyhow::Result<ExitCode> {
-    let mut out = AsyncOut::new();
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut printer = Printer::default();
-    let backoff = client::Backoff::default();
-    let mut failures = 0u32;
-    loop {
-        match attach_once(
-            home,
-            &target,
-            peer,
-            id,
-            &mut printer,
-            &mut lines,
-            failures > 0,
+    let open = ConversationOpen {
+        session: id,
+        after: None,
+        watch_only: false,
+    };
+    let dial = super::attach::dialler(home, target);
+    let (handle, mut events, driver) =
+        client::reattach_conversation(dial, open, client::Backoff::default());
+    let driver = tokio::spawn(driver);
+    let result = pump(&handle, &mut events, peer).await;
+    driver.abort();
+    result?;
+    AsyncOut::new()
+        .write(
+            format!("\n[detached from {id}; `vibemesh attach {peer} {id}` comes back]\n")
+                .as_bytes(),
         )
-        .await
-        {
-            Ok(Ended::Detached) => break,
-            Ok(Ended::Final(e)) => return Err(e),
-            Ok(Ended::Lost(why)) | Err(AttachError::Lost(why)) => {
-                failures += 1;
-                let wait = backoff.delay(failures);
-                let note = format!(
-                    "\n[vibemesh] {}; reconnecting in {:.1} s (try {failures})\n",
-                    inert_text(&why),
-                    wait.as_secs_f64()
-                );
-                out.write(note.as_bytes()).await?;
-                tokio::time::sleep(wait).await;
-            }
-            Err(AttachError::Final(e)) => return Err(e),
-        }
-    }
-    out.write(
-        format!("\n[detached from {id}; `vibemesh attach {peer} {id}` comes back]\n").as_bytes(),
-    )
-    .await?;
+        .await?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Why attaching failed.
-enum AttachError {
-    /// Trying again is pointless.
-    Final(anyhow::Error),
-    /// The connection did not come up; try again.
-    Lost(String),
-}
-
-impl<E: Into<anyhow::Error>> From<E> for AttachError {
-    fn from(e: E) -> Self {
-        AttachError::Final(e.into())
-    }
-}
-
-/// One attach: prints what comes (after what `printer` printed already) and sends what
-/// is typed, until the stream ends.
-async fn attach_once(
-    home: &Home,
-    target: &Target,
+/// Prints what the stream reports and sends what is typed, until the user detaches
+/// (`Ok`) or the session is gone (`Err`).
+async fn pump(
+    handle: &client::ConvHandle,
+    events: &mut tokio::sync::mpsc::Receiver<ConvEvent>,
     peer: &str,
-    id: SessionId,
-    printer: &mut Printer,
-    lines: &mut tokio::io::Lines<BufReader<tokio::io::Stdin>>,
-    again: bool,
-) -> Result<Ended, AttachError> {
-    let lost = |e: &dyn std::fmt::Display| AttachError::Lost(e.to_string());
-    let (_, r, w) = match local::route(home, target.clone()).await {
-        Ok(s) => s,
-        Err(e) => match e.downcast_ref::<vibemesh_core::WireError>() {
-            Some(w) if !client::is_final(w) => return Err(lost(w)),
-            _ => return Err(AttachError::Final(e)),
-        },
-    };
-    let opened = client::open_conversation(
-        r,
-        w,
-        ConversationOpen {
-            session: id,
-            after: printer.last_seq,
-            watch_only: false,
-        },
-    )
-    .await;
-    let (info, mut reader, mut writer) = match opened {
-        Ok(s) => s,
-        Err(e) => match e.wire() {
-            Some(w) if client::is_final(w) => return Err(AttachError::Final(e.into())),
-            _ => return Err(lost(&e)),
-        },
-    };
+) -> anyhow::Result<()> {
     let mut out = AsyncOut::new();
-    let head = if again {
-        format!("[vibemesh] reconnected to {peer}\n")
-    } else {
-        format!(
-            "[{} on {peer}: {} in {}]\n{HELP}\n",
-            info.id,
-            info.provider,
-            inert(&info.cwd)
-        )
-    };
-    out.write(head.as_bytes()).await?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut printer = Printer::default();
+    // Input is read once attached, so that piped lines are not refused at the start.
+    let mut reading = false;
     loop {
         tokio::select! {
-            frame = reader.next() => match frame {
-                Ok(Some(ConvServerFrame::Entry(e))) => {
-                    let text = printer.entry(&e);
-                    out.write(text.as_bytes()).await?;
-                }
-                Ok(Some(ConvServerFrame::Notice(e))) => {
-                    let e = inert_text(&e.to_string()).into_owned();
-                    out.write(format!("\n[vibemesh] {e}\n").as_bytes()).await?;
-                }
-                Ok(Some(ConvServerFrame::Closed(e))) | Ok(Some(ConvServerFrame::Refused(e))) => {
-                    return Ok(if client::is_final(&e) {
-                        Ended::Final(anyhow::anyhow!("{e}"))
-                    } else {
-                        Ended::Lost(e.to_string())
-                    });
-                }
-                Ok(Some(ConvServerFrame::Attached(_))) => {}
-                Ok(None) => return Ok(Ended::Lost(format!("the stream from {peer} ended"))),
-                Err(e) => return Ok(Ended::Lost(e.to_string())),
-            },
-            line = lines.next_line() => {
+            ev = events.recv() => {
+                let text = match ev {
+                    Some(ConvEvent::Attached { info, reconnected }) => {
+                        reading = true;
+                        if reconnected {
+                            format!("[vibemesh] reconnected to {peer}\n")
+                        } else {
+                            format!(
+                                "[{} on {peer}: {} in {}]\n{HELP}\n",
+                                info.id,
+                                info.provider,
+                                inert(&info.cwd)
+                            )
+                        }
+                    }
+                    Some(ConvEvent::Entry(e)) => printer.entry(&e),
+                    Some(ConvEvent::Notice(e)) => {
+                        format!("\n[vibemesh] {}\n", inert_text(&e.to_string()))
+                    }
+                    Some(ConvEvent::Reconnecting { attempt, delay, error }) => format!(
+                        "\n[vibemesh] {}; reconnecting in {:.1} s (try {attempt})\n",
+                        inert_text(&error),
+                        delay.as_secs_f64()
+                    ),
+                    // Said once, never sent again later: the user decides.
+                    Some(ConvEvent::NotSent(_)) => {
+                        "[vibemesh] not connected: that line was NOT sent\n".into()
+                    }
+                    Some(ConvEvent::Unconfirmed(_)) => "[vibemesh] the connection dropped \
+                        while sending that line: it may not have arrived, and is not sent again\n"
+                        .into(),
+                    Some(ConvEvent::Closed(e)) => return Err(e.into()),
+                    Some(ConvEvent::Detached) | None => return Ok(()),
+                };
+                out.write(text.as_bytes()).await?;
+            }
+            line = lines.next_line(), if reading => {
                 let Some(line) = line? else {
-                    let _ = writer.finish().await;
-                    return Ok(Ended::Detached);
+                    // End of input: detach (after what was typed before is sent).
+                    handle.detach();
+                    reading = false;
+                    continue;
                 };
                 let frame = match line.trim() {
                     "" => continue,
                     "/quit" => {
-                        let _ = writer.finish().await;
-                        return Ok(Ended::Detached);
+                        handle.detach();
+                        reading = false;
+                        continue;
                     }
                     "/interrupt" => ConvClientFrame::Interrupt,
                     "/end" => ConvClientFrame::End,
                     cmd @ ("/allow" | "/always" | "/deny") => {
-                        let Some(approval) = printer.open.first().cloned() else {
+                        let Some(approval) = printer.oldest_open_approval() else {
                             out.write(b"[vibemesh] no approval is waiting\n").await?;
                             continue;
                         };
@@ -201,26 +142,42 @@ async fn attach_once(
                     }
                     text => ConvClientFrame::Prompt(text.to_string()),
                 };
-                if let Err(e) = writer.send(frame).await {
-                    // Said once, never sent again later: the user decides.
-                    out.write(b"[vibemesh] not connected: that line was NOT sent\n").await?;
-                    return Ok(Ended::Lost(e.to_string()));
-                }
+                handle.send(frame);
             }
         }
     }
 }
 
-/// Turns entries into text for a terminal, inert: whatever the model, a tool or the
-/// agent says, no escape sequence in it reaches the terminal.
+/// Prints a conversation in a terminal as it grows: entries go into core's reducer
+/// ([`Conversation`]), and what changed in it is printed, inert: whatever the model,
+/// a tool or the agent says, no escape sequence in it reaches the terminal. A terminal
+/// cannot redraw what scrolled by, so a change to an item already printed (a tool's
+/// result, an approval's answer, more of a message being written) is printed as a
+/// line of its own.
 #[derive(Debug, Default)]
 pub struct Printer {
-    /// Approval requests not answered yet, oldest first.
-    pub open: Vec<String>,
-    /// The last entry printed: a re-attach asks for what came after it.
-    pub last_seq: Option<u64>,
-    /// Whether an assistant message is being streamed.
-    streaming: bool,
+    /// The conversation so far.
+    pub conv: Conversation,
+    /// Items of the conversation printed, not counting queued messages at its end
+    /// (items before those only ever get added at the end).
+    printed: usize,
+    /// Printed items that may still change, by index, with what was shown of them.
+    open: Vec<(usize, Shown)>,
+    /// Queued messages printed (they stay at the end of the items).
+    queued: usize,
+    /// A message being written was printed without its final line break.
+    mid_line: bool,
+}
+
+/// What was printed of an item that may still change.
+#[derive(Debug, Clone, Copy)]
+enum Shown {
+    /// A message being written: this many bytes of it.
+    Writing(usize),
+    /// A tool call waiting for its result.
+    Tool,
+    /// An approval request waiting for its answer.
+    Approval,
 }
 
 /// At most [`SHOWN_OUTPUT`] bytes of `s`, inert.
@@ -233,245 +190,211 @@ fn cut(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 impl Printer {
-    /// The text for one entry.
+    /// Applies one entry and returns the text for what it changed (nothing for an
+    /// entry applied already).
     pub fn entry(&mut self, e: &Entry) -> String {
-        self.last_seq = Some(e.seq);
-        let mut s = String::new();
-        if self.streaming
-            && !matches!(
-                e.event,
-                AiEvent::AssistantDelta { .. } | AiEvent::Assistant { .. }
-            )
-        {
-            s.push('\n');
-            self.streaming = false;
+        if !self.conv.apply(e) {
+            return String::new();
         }
-        match &e.event {
-            AiEvent::Started {
-                provider,
-                provider_session,
-                resumed,
-                ..
-            } => {
-                let verb = if *resumed { "resumed" } else { "started" };
-                s += &format!(
-                    "[{provider} {verb}: {}]\n",
-                    inert(provider_session.as_deref().unwrap_or("-"))
-                );
+        let ended = matches!(e.event, AiEvent::ProcessEnded { .. });
+        let mut s = String::new();
+        let open = std::mem::take(&mut self.open);
+        for (i, shown) in open {
+            if let Some(still) = self.changed(i, shown, ended, &mut s) {
+                self.open.push((i, still));
             }
-            AiEvent::User { text } => s += &format!("\n> {}\n", inert_text(text)),
-            // Printed again, as `> text`, when it is sent as its own turn.
-            AiEvent::Queued { text } => {
+        }
+        let body = self.conv.items.len() - self.conv.queued();
+        for i in self.printed..body {
+            if let Some(shown) = self.item(i, &mut s) {
+                self.open.push((i, shown));
+            }
+        }
+        self.printed = body;
+        let queued = &self.conv.items[body..];
+        for q in queued.iter().skip(self.queued) {
+            if let Item::Queued(text) = q {
+                line(&mut self.mid_line, &mut s);
+                // Printed again, as `> text`, when it is sent as its own turn.
                 s += &format!(
                     "[queued, sent when this turn ends] > {}\n",
                     inert_text(text)
-                )
+                );
             }
-            AiEvent::QueueDropped { reason } => s += &format!("[{}]\n", inert_text(reason)),
-            AiEvent::AssistantDelta { text } => {
-                self.streaming = true;
-                // Escaped one character at a time, so a sequence split across deltas
-                // is caught too.
-                s += &inert_text(text);
+        }
+        self.queued = queued.len();
+        s
+    }
+
+    /// The oldest approval request nobody answered yet.
+    pub fn oldest_open_approval(&self) -> Option<String> {
+        let (id, _, _) = self.conv.pending_approvals().into_iter().next()?;
+        Some(id.to_string())
+    }
+
+    /// Prints what changed in printed item `i`; what may still change of it after.
+    /// `ended`: the provider's process ended (approvals it asked for are void).
+    fn changed(&mut self, i: usize, shown: Shown, ended: bool, s: &mut String) -> Option<Shown> {
+        match (&self.conv.items[i], shown) {
+            (
+                Item::Assistant {
+                    text,
+                    streaming: true,
+                },
+                Shown::Writing(n),
+            ) => {
+                // While it is written, a message only grows at its end. Escaped one
+                // character at a time, so a sequence split across deltas is caught too.
+                if let Some(more) = text.get(n..).filter(|m| !m.is_empty()) {
+                    s.push_str(&inert_text(more));
+                    self.mid_line = true;
+                }
+                Some(Shown::Writing(text.len()))
             }
-            AiEvent::Assistant { text } => {
-                if self.streaming {
-                    self.streaming = false;
-                    s.push('\n');
+            // Finished: its final text is what was streamed, printed already.
+            (Item::Assistant { .. }, Shown::Writing(_)) => {
+                line(&mut self.mid_line, s);
+                None
+            }
+            (Item::Tool { result: None, .. }, Shown::Tool) => Some(Shown::Tool),
+            (
+                Item::Tool {
+                    result: Some((output, failed)),
+                    ..
+                },
+                Shown::Tool,
+            ) => {
+                line(&mut self.mid_line, s);
+                s.push_str(&tool_result(output, *failed));
+                None
+            }
+            (Item::Approval { decision: None, .. }, Shown::Approval) => Some(Shown::Approval),
+            (
+                Item::Approval {
+                    decision: Some(d), ..
+                },
+                Shown::Approval,
+            ) => {
+                line(&mut self.mid_line, s);
+                if ended {
+                    s.push_str("[approval void: the process that asked ended]\n");
                 } else {
-                    s += &format!("{}\n", inert_text(text));
+                    s.push_str(&settled(*d));
+                }
+                None
+            }
+            // Items never change kind.
+            _ => None,
+        }
+    }
+
+    /// Prints new item `i`; what may still change of it after.
+    fn item(&mut self, i: usize, s: &mut String) -> Option<Shown> {
+        let item = &self.conv.items[i];
+        if let Item::Assistant {
+            text,
+            streaming: true,
+        } = item
+        {
+            line(&mut self.mid_line, s);
+            s.push_str(&inert_text(text));
+            self.mid_line = !text.is_empty();
+            return Some(Shown::Writing(text.len()));
+        }
+        line(&mut self.mid_line, s);
+        match item {
+            Item::User(text) => *s += &format!("\n> {}\n", inert_text(text)),
+            Item::Queued(_) => {}
+            Item::Assistant { text, .. } => *s += &format!("{}\n", inert_text(text)),
+            Item::Tool {
+                name,
+                input,
+                result,
+                ..
+            } => {
+                *s += &format!("[tool {}] {}\n", inert(name), cut(input));
+                match result {
+                    Some((output, failed)) => s.push_str(&tool_result(output, *failed)),
+                    None => return Some(Shown::Tool),
                 }
             }
-            AiEvent::ToolCall { name, input, .. } => {
-                s += &format!("[tool {}] {}\n", inert(name), cut(input))
-            }
-            AiEvent::ToolResult {
-                output, is_error, ..
-            } => {
-                let what = if *is_error { "failed" } else { "result" };
-                s += &format!("[{what}] {}\n", cut(output.trim_end()));
-            }
-            AiEvent::Approval {
-                id,
+            Item::Approval {
                 tool,
                 input,
                 description,
+                decision,
+                ..
             } => {
-                self.open.push(id.clone());
                 let why = description
                     .as_deref()
                     .map(|d| format!(" ({})", inert(d)))
                     .unwrap_or_default();
-                s += &format!(
+                *s += &format!(
                     "[approval needed] {}{why}: {}\n  answer with /allow, /always or /deny\n",
                     inert(tool),
                     cut(input)
                 );
+                match decision {
+                    Some(d) => s.push_str(&settled(*d)),
+                    None => return Some(Shown::Approval),
+                }
             }
-            AiEvent::Settled { id, decision } => {
-                self.open.retain(|o| o != id);
-                let d = match decision {
-                    Decision::Allow => "allowed",
-                    Decision::AllowAlways => "allowed (always, for this tool)",
-                    Decision::Deny => "denied",
-                };
-                s += &format!("[approval {d}]\n");
-            }
-            AiEvent::TurnEnd {
+            Item::TurnEnd {
                 usage,
                 cost_usd,
-                message,
-                ..
+                error,
             } => {
                 let cost = cost_usd.map(|c| format!(", ${c:.4}")).unwrap_or_default();
-                if let Some(m) = message {
-                    s += &format!("[turn failed: {}]\n", inert_text(m));
+                if let Some(m) = error {
+                    *s += &format!("[turn failed: {}]\n", inert_text(m));
                 }
-                s += &format!(
+                *s += &format!(
                     "[turn ended: {} in / {} out tokens{cost}; your turn]\n",
                     usage.input_tokens, usage.output_tokens
                 );
             }
-            AiEvent::Interrupted => s += "[interrupted]\n",
-            AiEvent::Error { message } => s += &format!("[error] {}\n", inert_text(message)),
-            AiEvent::Notice { text } => s += &format!("[notice] {}\n", inert_text(text)),
-            AiEvent::Unknown { provider, raw } => {
-                s += &format!(
+            // The first line says what; the rest (a crash's stderr) is indented.
+            Item::Error(msg) => {
+                let mut lines = msg.lines();
+                *s += &format!("[error] {}\n", inert_text(lines.next().unwrap_or("")));
+                for l in lines {
+                    *s += &format!("  {}\n", inert_text(l));
+                }
+            }
+            Item::Notice(text) => *s += &format!("[{}]\n", inert_text(text)),
+            Item::Unknown { provider, raw } => {
+                *s += &format!(
                     "[{provider} said something this vibemesh does not understand] {}\n",
                     cut(raw)
                 )
             }
-            AiEvent::ProcessEnded { reason, stderr, .. } => {
-                self.open.clear();
-                s += &format!("[{}]\n", inert_text(reason));
-                for l in stderr {
-                    s += &format!("  {}\n", inert_text(l));
-                }
-            }
         }
-        s
+        None
     }
+}
+
+/// Ends a message printed without its line break, before anything else is printed.
+fn line(mid_line: &mut bool, s: &mut String) {
+    if std::mem::take(mid_line) {
+        s.push('\n');
+    }
+}
+
+/// A tool's result, as a line.
+fn tool_result(output: &str, failed: bool) -> String {
+    let what = if failed { "failed" } else { "result" };
+    format!("[{what}] {}\n", cut(output.trim_end()))
+}
+
+/// An approval's answer, as a line.
+fn settled(d: Decision) -> String {
+    let d = match d {
+        Decision::Allow => "allowed",
+        Decision::AllowAlways => "allowed (always, for this tool)",
+        Decision::Deny => "denied",
+    };
+    format!("[approval {d}]\n")
 }
 
 #[cfg(test)]
-mod tests {
-    use vibemesh_core::proto::{Provider, ai::Usage};
-
-    use super::*;
-
-    fn printed(events: Vec<AiEvent>) -> String {
-        let mut p = Printer::default();
-        events
-            .into_iter()
-            .enumerate()
-            .map(|(i, event)| {
-                p.entry(&Entry {
-                    seq: i as u64 + 1,
-                    at_ms: 0,
-                    event,
-                })
-            })
-            .collect()
-    }
-
-    #[test]
-    fn everything_a_model_or_tool_says_is_printed_inert() {
-        // Escape sequences in every field a model, a tool or the agent fills: a clipboard
-        // write, a window title, a screen clear, a C1 CSI, a DEL, a line overwrite, a
-        // bidi override. A sequence split across two deltas too.
-        let evil = "\x1b]52;c;ZWNobyBwd25lZAo=\x07\x1b]0;t\x07\x1b[2J\u{9b}H\x7f\rX\u{202e}";
-        let s = |t: &str| format!("{t}{evil}");
-        let out = printed(vec![
-            AiEvent::Started {
-                provider: Provider::Claude,
-                provider_session: Some(s("sess")),
-                model: None,
-                resumed: false,
-            },
-            AiEvent::User { text: s("hi") },
-            AiEvent::Queued { text: s("queued") },
-            AiEvent::QueueDropped {
-                reason: s("dropped"),
-            },
-            AiEvent::AssistantDelta {
-                text: "split \x1b".into(),
-            },
-            AiEvent::AssistantDelta {
-                text: "]0;half\x07 done".into(),
-            },
-            // Ends the streamed message (already printed).
-            AiEvent::Assistant {
-                text: "split \x1b]0;half\x07 done".into(),
-            },
-            AiEvent::Assistant { text: s("final") },
-            AiEvent::Assistant {
-                text: format!("line 1\n\tcode\r\n{evil}"),
-            },
-            AiEvent::ToolCall {
-                id: "t1".into(),
-                name: s("Bash"),
-                input: s("{\"command\":\"ls\"}"),
-            },
-            AiEvent::ToolResult {
-                id: "t1".into(),
-                output: s("file list"),
-                is_error: false,
-            },
-            AiEvent::Approval {
-                id: "a1".into(),
-                tool: s("Edit"),
-                input: s("{\"file_path\":\"x\"}"),
-                description: Some(s("edits x")),
-            },
-            AiEvent::TurnEnd {
-                usage: Usage::default(),
-                cost_usd: None,
-                is_error: true,
-                message: Some(s("failed")),
-            },
-            AiEvent::Error {
-                message: s("error"),
-            },
-            AiEvent::Notice { text: s("notice") },
-            AiEvent::Unknown {
-                provider: Provider::Codex,
-                raw: s("raw"),
-            },
-            AiEvent::ProcessEnded {
-                reason: s("ended"),
-                stderr: vec![s("stderr")],
-                clean: false,
-            },
-        ]);
-        let active: Vec<char> = out
-            .chars()
-            .filter(|&c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{202e}')
-            .collect();
-        assert_eq!(active, ['\r'], "only the CR of a CR LF is left:\n{out}");
-        assert!(out.contains("\tcode\r\n"), "{out}");
-        let shown = "\\e]52;c;ZWNobyBwd25lZAo=\\x07\\e]0;t\\x07\\e[2J\\u{9b}H\\x7f\\rX\\u{202e}";
-        for what in [
-            "sess",
-            "hi",
-            "queued",
-            "dropped",
-            "final",
-            "Bash",
-            "ls\"}",
-            "file list",
-            "Edit",
-            "edits x",
-            "x\"}",
-            "failed",
-            "error",
-            "notice",
-            "raw",
-            "ended",
-            "stderr",
-        ] {
-            assert!(out.contains(&format!("{what}{shown}")), "{what}: {out}");
-        }
-        assert!(out.contains("split \\e]0;half\\x07 done"), "{out}");
-        assert!(out.contains("line 1\n\tcode"), "{out}");
-    }
-}
+mod tests;

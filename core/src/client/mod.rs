@@ -31,8 +31,11 @@ mod peer;
 #[cfg(feature = "net")]
 mod peers;
 mod reattach;
+mod reconverse;
+mod resume;
 #[cfg(feature = "net")]
 mod silence;
+mod watch;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
 #[cfg(feature = "net")]
@@ -51,9 +54,14 @@ pub use local::LocalRoute;
 pub use peer::Peer;
 #[cfg(feature = "net")]
 pub use peers::Peers;
-pub use reattach::{AttachEvent, Backoff, DIAL_TIMEOUT, ReattachHandle, is_final, reattach};
+pub use reattach::{AttachEvent, ReattachHandle, TermCmd, reattach};
+pub use reconverse::{ConvEvent, ConvHandle, reattach_conversation};
+pub use resume::{
+    Backoff, Command, DIAL_TIMEOUT, Ended, Resumable, Status, StreamHandle, is_final, reconnecting,
+};
 #[cfg(feature = "net")]
 pub use silence::{Heard, WatchedSend};
+pub use watch::{WatchEvent, WatchHandle, Watched, watch};
 
 use crate::{WireError, frame::FrameError};
 
