@@ -1,17 +1,17 @@
 //! The Claude Code driver: `claude -p` with stream-json both ways and permission
 //! prompts on stdio (the Agent SDK's protocol), one process per session, many turns.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use serde_json::{Value, json};
-use tokio::{io::AsyncWriteExt, process::ChildStdin, sync::mpsc};
+use tokio::sync::mpsc;
 use vibemesh_core::proto::{
     Provider,
     ai::{AiEvent, Usage},
 };
 
 use super::{
-    process::Proc,
+    driver::{Cmds, Driver, Out, drive},
     session::{Conv, DriverCmd, Spawn},
 };
 
@@ -287,17 +287,6 @@ fn control_request(v: &Value, line: &str) -> Vec<Action> {
     }
 }
 
-async fn write_json(stdin: &mut Option<ChildStdin>, v: Value) {
-    if let Some(w) = stdin {
-        let mut line = v.to_string();
-        line.push('\n');
-        if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
-            // The process is gone; its end is noticed on stdout.
-            *stdin = None;
-        }
-    }
-}
-
 fn control_success(id: &str, response: Value) -> Value {
     json!({"type":"control_response","response":{"subtype":"success","request_id":id,"response":response}})
 }
@@ -310,124 +299,119 @@ fn permission(input: Value, allow: bool) -> Value {
     }
 }
 
+/// Claude's part of the run loop ([`super::driver`]).
+struct Claude {
+    tr: Translator,
+    /// The input of each permission prompt waiting for the user, by request id.
+    inputs: HashMap<String, Value>,
+    next_req: u64,
+}
+
+impl Claude {
+    fn request(&mut self, request: Value) -> Value {
+        self.next_req += 1;
+        json!({"type":"control_request","request_id":format!("vibemesh-{}", self.next_req),
+            "request":request})
+    }
+}
+
+impl Driver for Claude {
+    fn args(&mut self, spawn: &Spawn) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--include-partial-messages",
+            "--permission-prompt-tool",
+            "stdio",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some(r) = &spawn.resume {
+            args.extend(["--resume".into(), r.clone()]);
+        } else if let Some(id) = &spawn.new_id {
+            args.extend(["--session-id".into(), id.clone()]);
+        }
+        args
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        DEFAULT_ENV
+            .iter()
+            .filter(|(k, _)| std::env::var_os(k).is_none())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn start(&mut self, _spawn: &Spawn, out: &mut Out) {
+        out.send(self.request(json!({"subtype":"initialize","hooks":null})));
+    }
+
+    fn line(&mut self, line: &str, conv: &Conv, out: &mut Out) {
+        for action in self.tr.line(line) {
+            match action {
+                Action::Event(ev) => conv.record(ev),
+                Action::SessionId(id) => conv.set_provider_session(&id),
+                Action::Approval {
+                    id,
+                    tool,
+                    input,
+                    description,
+                } => {
+                    match conv.request_approval(id.clone(), tool, input.to_string(), description) {
+                        Some(allow) => out.send(control_success(&id, permission(input, allow))),
+                        None => {
+                            self.inputs.insert(id, input);
+                        }
+                    }
+                }
+                Action::Cancel(id) => {
+                    self.inputs.remove(&id);
+                    conv.cancel_approval(&id);
+                }
+                Action::Refuse(id) => out.send(json!({"type":"control_response","response":{
+                    "subtype":"error","request_id":id,"error":"not supported by vibemesh"}})),
+                Action::Interrupt => out.send(self.request(json!({"subtype":"interrupt"}))),
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: DriverCmd, out: &mut Out) {
+        match cmd {
+            DriverCmd::Prompt(text) => out.send(json!({"type":"user",
+                "message":{"role":"user","content":text},
+                "parent_tool_use_id":null,"session_id":"default"})),
+            DriverCmd::Answer { id, allow } => {
+                let input = self.inputs.remove(&id).unwrap_or(json!({}));
+                out.send(control_success(&id, permission(input, allow)));
+            }
+            DriverCmd::Interrupt => out.send(self.request(json!({"subtype":"interrupt"}))),
+            DriverCmd::End | DriverCmd::Kill => {}
+        }
+    }
+}
+
 /// Runs one Claude process for `conv` until it ends.
 pub async fn run(
     conv: Arc<Conv>,
     generation: u64,
     spawn: Spawn,
-    mut cmds: mpsc::UnboundedReceiver<DriverCmd>,
+    cmds: mpsc::UnboundedReceiver<DriverCmd>,
 ) {
-    let mut args: Vec<String> = [
-        "-p",
-        "--input-format",
-        "stream-json",
-        "--output-format",
-        "stream-json",
-        "--verbose",
-        "--include-partial-messages",
-        "--permission-prompt-tool",
-        "stdio",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if let Some(r) = &spawn.resume {
-        args.extend(["--resume".into(), r.clone()]);
-    } else if let Some(id) = &spawn.new_id {
-        args.extend(["--session-id".into(), id.clone()]);
-    }
-    let env: Vec<(String, String)> = DEFAULT_ENV
-        .iter()
-        .filter(|(k, _)| std::env::var_os(k).is_none())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let (mut proc, mut stdout) = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &env) {
-        Ok(p) => p,
-        Err(e) => {
-            let (exit, why) = super::process::not_started(&spawn.program, &e);
-            conv.process_ended(generation, exit, why);
-            return;
-        }
+    let mut claude = Claude {
+        tr: Translator {
+            resumed: spawn.resume.is_some(),
+            ..Translator::default()
+        },
+        inputs: HashMap::new(),
+        next_req: 0,
     };
-    let mut tr = Translator {
-        resumed: spawn.resume.is_some(),
-        ..Translator::default()
-    };
-    let mut inputs = std::collections::HashMap::<String, Value>::new();
-    let mut next_req = 0u64;
-    let mut req_id = || {
-        next_req += 1;
-        format!("vibemesh-{next_req}")
-    };
-    write_json(
-        &mut proc.stdin,
-        json!({"type":"control_request","request_id":req_id(),"request":{"subtype":"initialize","hooks":null}}),
-    )
-    .await;
-    let mut cmds_open = true;
-    loop {
-        tokio::select! {
-            line = stdout.next_line() => {
-                let Ok(Some(line)) = line else { break };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                for action in tr.line(&line) {
-                    match action {
-                        Action::Event(ev) => conv.record(ev),
-                        Action::SessionId(id) => conv.set_provider_session(&id),
-                        Action::Approval { id, tool, input, description } => {
-                            let auto = conv.request_approval(
-                                id.clone(), tool, input.to_string(), description);
-                            match auto {
-                                Some(allow) => {
-                                    write_json(&mut proc.stdin,
-                                        control_success(&id, permission(input, allow))).await;
-                                }
-                                None => { inputs.insert(id, input); }
-                            }
-                        }
-                        Action::Cancel(id) => {
-                            inputs.remove(&id);
-                            conv.cancel_approval(&id);
-                        }
-                        Action::Refuse(id) => {
-                            write_json(&mut proc.stdin, json!({"type":"control_response","response":{
-                                "subtype":"error","request_id":id,
-                                "error":"not supported by vibemesh"}})).await;
-                        }
-                        Action::Interrupt => {
-                            write_json(&mut proc.stdin, json!({"type":"control_request",
-                                "request_id":req_id(),"request":{"subtype":"interrupt"}})).await;
-                        }
-                    }
-                }
-            }
-            () = proc.exited() => {}
-            cmd = cmds.recv(), if cmds_open => match cmd {
-                Some(DriverCmd::Prompt(text)) => {
-                    write_json(&mut proc.stdin, json!({"type":"user",
-                        "message":{"role":"user","content":text},
-                        "parent_tool_use_id":null,"session_id":"default"})).await;
-                }
-                Some(DriverCmd::Answer { id, allow }) => {
-                    let input = inputs.remove(&id).unwrap_or(json!({}));
-                    write_json(&mut proc.stdin, control_success(&id, permission(input, allow))).await;
-                }
-                Some(DriverCmd::Interrupt) => {
-                    write_json(&mut proc.stdin, json!({"type":"control_request",
-                        "request_id":req_id(),"request":{"subtype":"interrupt"}})).await;
-                }
-                Some(DriverCmd::End) => proc.stdin = None,
-                Some(DriverCmd::Kill) => proc.kill(),
-                None => {
-                    cmds_open = false;
-                    proc.kill();
-                }
-            },
-        }
-    }
-    let (exit, tail) = proc.wait().await;
+    let ran = drive(&conv, &spawn, &mut Cmds::new(cmds), &mut claude).await;
+    let (exit, tail) = ran.into_parts();
     conv.process_ended(generation, exit, tail);
 }
 

@@ -5,14 +5,14 @@
 use std::{collections::HashMap, sync::Arc};
 
 use serde_json::{Value, json};
-use tokio::{io::AsyncWriteExt, process::ChildStdin, sync::mpsc};
+use tokio::sync::mpsc;
 use vibemesh_core::proto::{
     Provider,
     ai::{AiEvent, Usage},
 };
 
 use super::{
-    process::Proc,
+    driver::{Cmds, Driver, Out, Ran, drive},
     session::{Conv, DriverCmd, Spawn},
 };
 
@@ -360,32 +360,135 @@ impl Translator {
     }
 }
 
-struct Rpc {
-    stdin: Option<ChildStdin>,
-    next: u64,
+fn decision(allow: bool) -> Value {
+    json!({"decision": if allow { "accept" } else { "decline" }})
 }
 
-impl Rpc {
-    async fn send(&mut self, v: Value) {
-        if let Some(w) = &mut self.stdin {
-            let mut line = v.to_string();
-            line.push('\n');
-            if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
-                self.stdin = None;
+/// Codex's part of the run loop ([`super::driver`]): a JSON-RPC client of the
+/// app-server.
+struct Codex {
+    tr: Translator,
+    next: u64,
+    thread: Option<String>,
+    turn: Option<String>,
+    /// Messages sent before the thread exists wait for it.
+    queued: Vec<String>,
+    /// Approval requests waiting for the user: our key → the server's request id.
+    approvals: HashMap<String, Value>,
+}
+
+impl Codex {
+    fn request(&mut self, out: &mut Out, method: &str, params: Value) {
+        self.next += 1;
+        self.tr.requests.insert(self.next, method.to_string());
+        out.send(json!({"id": self.next, "method": method, "params": params}));
+    }
+
+    fn start_turn(&mut self, out: &mut Out, thread: &str, text: String) {
+        let input = json!([{"type": "text", "text": text}]);
+        self.request(
+            out,
+            "turn/start",
+            json!({"threadId": thread, "input": input}),
+        );
+    }
+}
+
+impl Driver for Codex {
+    fn args(&mut self, _spawn: &Spawn) -> Vec<String> {
+        vec!["app-server".to_string()]
+    }
+
+    fn start(&mut self, spawn: &Spawn, out: &mut Out) {
+        let info = json!({"clientInfo": {"name": "vibemesh", "title": "VibeMesh",
+            "version": env!("CARGO_PKG_VERSION")}});
+        self.request(out, "initialize", info);
+        out.send(json!({"method": "initialized"}));
+        let cwd = spawn.cwd.display().to_string();
+        let settings = json!({"cwd": cwd, "approvalPolicy": APPROVAL_POLICY, "sandbox": SANDBOX});
+        match &spawn.resume {
+            Some(thread) => {
+                let mut p = settings.clone();
+                p["threadId"] = json!(thread);
+                // The conversation is replayed from the agent's own log, not Codex's.
+                p["excludeTurns"] = json!(true);
+                self.request(out, "thread/resume", p);
+            }
+            None => self.request(out, "thread/start", settings),
+        }
+    }
+
+    fn line(&mut self, line: &str, conv: &Conv, out: &mut Out) {
+        for action in self.tr.line(line) {
+            match action {
+                Action::Event(ev) => conv.record(ev),
+                Action::Thread(t) => {
+                    conv.set_provider_session(&t);
+                    let first = self.thread.is_none();
+                    self.thread = Some(t.clone());
+                    if first {
+                        for text in std::mem::take(&mut self.queued) {
+                            self.start_turn(out, &t, text);
+                        }
+                    }
+                }
+                Action::Turn(t) => self.turn = Some(t),
+                Action::Approval {
+                    id,
+                    tool,
+                    input,
+                    description,
+                } => {
+                    let key = id.to_string();
+                    match conv.request_approval(key.clone(), tool, input.to_string(), description) {
+                        Some(allow) => out.send(json!({"id": id, "result": decision(allow)})),
+                        None => {
+                            self.approvals.insert(key, id);
+                        }
+                    }
+                }
+                Action::Refuse(id) => out.send(json!({"id": id, "error": {"code": -32601,
+                    "message": "not supported by vibemesh"}})),
+                Action::Failed { method, message } => {
+                    conv.record(AiEvent::Error {
+                        message: format!("codex refused {method}: {message}"),
+                    });
+                    if method.starts_with("turn/start") {
+                        conv.record(AiEvent::TurnEnd {
+                            usage: Usage::default(),
+                            cost_usd: None,
+                            is_error: true,
+                            message: Some(message),
+                        });
+                    } else if method.starts_with("thread/") {
+                        // Without a thread nothing can run: end this process.
+                        out.close = true;
+                    }
+                }
             }
         }
     }
 
-    async fn request(&mut self, tr: &mut Translator, method: &str, params: Value) {
-        self.next += 1;
-        tr.requests.insert(self.next, method.to_string());
-        self.send(json!({"id": self.next, "method": method, "params": params}))
-            .await;
+    fn command(&mut self, cmd: DriverCmd, out: &mut Out) {
+        match cmd {
+            DriverCmd::Prompt(text) => match self.thread.clone() {
+                Some(t) => self.start_turn(out, &t, text),
+                None => self.queued.push(text),
+            },
+            DriverCmd::Answer { id, allow } => {
+                if let Some(rid) = self.approvals.remove(&id) {
+                    out.send(json!({"id": rid, "result": decision(allow)}));
+                }
+            }
+            DriverCmd::Interrupt => {
+                if let (Some(th), Some(tu)) = (&self.thread, &self.turn) {
+                    let p = json!({"threadId": th, "turnId": tu});
+                    self.request(out, "turn/interrupt", p);
+                }
+            }
+            DriverCmd::End | DriverCmd::Kill => {}
+        }
     }
-}
-
-fn decision(allow: bool) -> Value {
-    json!({"decision": if allow { "accept" } else { "decline" }})
 }
 
 /// Runs one `codex app-server` for `conv` until it ends.
@@ -393,140 +496,36 @@ pub async fn run(
     conv: Arc<Conv>,
     generation: u64,
     spawn: Spawn,
-    mut cmds: mpsc::UnboundedReceiver<DriverCmd>,
+    cmds: mpsc::UnboundedReceiver<DriverCmd>,
 ) {
+    let mut cmds = Cmds::new(cmds);
     if std::env::var(super::codex_exec::FORCE_ENV).is_ok_and(|v| v == "1") {
         return super::codex_exec::run(conv, generation, spawn, cmds, Vec::new()).await;
     }
-    let args = vec!["app-server".to_string()];
-    let (mut proc, mut stdout) = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &[]) {
-        Ok(p) => p,
-        Err(e) => {
-            let (exit, why) = super::process::not_started(&spawn.program, &e);
-            conv.process_ended(generation, exit, why);
-            return;
-        }
-    };
-    let mut rpc = Rpc {
-        stdin: proc.stdin.take(),
+    let mut codex = Codex {
+        tr: Translator {
+            resumed: spawn.resume.is_some(),
+            ..Translator::default()
+        },
         next: 0,
+        thread: None,
+        turn: None,
+        queued: Vec::new(),
+        approvals: HashMap::new(),
     };
-    let mut tr = Translator {
-        resumed: spawn.resume.is_some(),
-        ..Translator::default()
+    let (exit, tail) = match drive(&conv, &spawn, &mut cmds, &mut codex).await {
+        Ran::Ended(exit, tail) => (exit, tail),
+        Ran::NotStarted(exit, why) => return conv.process_ended(generation, exit, why),
     };
-    let cwd = spawn.cwd.display().to_string();
-    let info = json!({"clientInfo": {"name": "vibemesh", "title": "VibeMesh",
-        "version": env!("CARGO_PKG_VERSION")}});
-    rpc.request(&mut tr, "initialize", info).await;
-    rpc.send(json!({"method": "initialized"})).await;
-    let settings = json!({"cwd": cwd, "approvalPolicy": APPROVAL_POLICY, "sandbox": SANDBOX});
-    match &spawn.resume {
-        Some(thread) => {
-            let mut p = settings.clone();
-            p["threadId"] = json!(thread);
-            // The conversation is replayed from the agent's own log, not Codex's.
-            p["excludeTurns"] = json!(true);
-            rpc.request(&mut tr, "thread/resume", p).await;
-        }
-        None => rpc.request(&mut tr, "thread/start", settings).await,
-    }
-    let mut thread: Option<String> = None;
-    let mut turn: Option<String> = None;
-    // Messages sent before the thread exists wait for it.
-    let mut queued: Vec<String> = Vec::new();
-    let mut approvals: HashMap<String, Value> = HashMap::new();
-    let mut cmds_open = true;
-    loop {
-        tokio::select! {
-            line = stdout.next_line() => {
-                let Ok(Some(line)) = line else { break };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                for action in tr.line(&line) {
-                    match action {
-                        Action::Event(ev) => conv.record(ev),
-                        Action::Thread(t) => {
-                            conv.set_provider_session(&t);
-                            let first = thread.is_none();
-                            thread = Some(t.clone());
-                            if first {
-                                for text in std::mem::take(&mut queued) {
-                                    let input = json!([{"type": "text", "text": text}]);
-                                    rpc.request(&mut tr, "turn/start",
-                                        json!({"threadId": t, "input": input})).await;
-                                }
-                            }
-                        }
-                        Action::Turn(t) => turn = Some(t),
-                        Action::Approval { id, tool, input, description } => {
-                            let key = id.to_string();
-                            match conv.request_approval(key.clone(), tool, input.to_string(), description) {
-                                Some(allow) => rpc.send(json!({"id": id, "result": decision(allow)})).await,
-                                None => { approvals.insert(key, id); }
-                            }
-                        }
-                        Action::Refuse(id) => {
-                            rpc.send(json!({"id": id, "error": {"code": -32601,
-                                "message": "not supported by vibemesh"}})).await;
-                        }
-                        Action::Failed { method, message } => {
-                            conv.record(AiEvent::Error {
-                                message: format!("codex refused {method}: {message}"),
-                            });
-                            if method.starts_with("turn/start") {
-                                conv.record(AiEvent::TurnEnd {
-                                    usage: Usage::default(),
-                                    cost_usd: None,
-                                    is_error: true,
-                                    message: Some(message),
-                                });
-                            } else if method.starts_with("thread/") {
-                                // Without a thread nothing can run: end this process.
-                                rpc.stdin = None;
-                            }
-                        }
-                    }
-                }
-            }
-            () = proc.exited() => {}
-            cmd = cmds.recv(), if cmds_open => match cmd {
-                Some(DriverCmd::Prompt(text)) => match &thread {
-                    Some(t) => {
-                        let input = json!([{"type": "text", "text": text}]);
-                        let t = t.clone();
-                        rpc.request(&mut tr, "turn/start", json!({"threadId": t, "input": input})).await;
-                    }
-                    None => queued.push(text),
-                },
-                Some(DriverCmd::Answer { id, allow }) => {
-                    if let Some(rid) = approvals.remove(&id) {
-                        rpc.send(json!({"id": rid, "result": decision(allow)})).await;
-                    }
-                }
-                Some(DriverCmd::Interrupt) => {
-                    if let (Some(th), Some(tu)) = (&thread, &turn) {
-                        let p = json!({"threadId": th, "turnId": tu});
-                        rpc.request(&mut tr, "turn/interrupt", p).await;
-                    }
-                }
-                Some(DriverCmd::End) => rpc.stdin = None,
-                Some(DriverCmd::Kill) => proc.kill(),
-                None => {
-                    cmds_open = false;
-                    proc.kill();
-                }
-            },
-        }
-    }
-    let (exit, tail) = proc.wait().await;
     // An older Codex without app-server: fall back to one `codex exec` per message.
-    if !tr.initialized && exit.code != Some(0) && tail.iter().any(|l| l.contains("app-server")) {
+    if !codex.tr.initialized
+        && exit.code != Some(0)
+        && tail.iter().any(|l| l.contains("app-server"))
+    {
         conv.record(AiEvent::Notice {
             text: "this codex has no app-server; using `codex exec --json` (no approvals)".into(),
         });
-        return super::codex_exec::run(conv, generation, spawn, cmds, queued).await;
+        return super::codex_exec::run(conv, generation, spawn, cmds, codex.queued).await;
     }
     conv.process_ended(generation, exit, tail);
 }

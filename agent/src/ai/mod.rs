@@ -6,6 +6,7 @@
 //! - [`session`]: one structured session (conversation, approvals, its process).
 //! - [`claude`], [`codex`] and [`codex_exec`]: the drivers that turn each CLI's JSON
 //!   into events (`codex exec --json` where `codex app-server` is missing).
+//! - `driver`: the run loop all three share; each provider gives its own parts.
 //! - [`stream`]: serves a conversation stream to a client.
 //! - `log`: the conversation on disk; `process`: the provider's child process;
 //!   `entries` and `history`: what is kept in memory; `queue`: messages sent while a turn runs.
@@ -14,6 +15,7 @@ pub mod claude;
 pub mod codex;
 pub mod codex_exec;
 pub mod discover;
+mod driver;
 mod entries;
 mod history;
 mod log;
