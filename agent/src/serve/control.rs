@@ -253,7 +253,7 @@ async fn handle(
         }
         RequestBody::StartConversation(req) => {
             owner_only("start sessions")?;
-            Ok(ResponseBody::Created(svc.ai.start(req)?))
+            Ok(ResponseBody::Created(svc.ai.start(req).await?))
         }
         RequestBody::Watch { .. } | RequestBody::Unwatch(_) => Err(WireError::new(
             ErrorCode::Internal,
