@@ -8,10 +8,10 @@ use std::{path::Path, process::Command, sync::mpsc, time::Duration};
 use nix::sys::signal::Signal;
 use vibemesh_tests::TestAgent;
 
-/// Says READY, waits for a line on the `go` pipe, prints 2 MB, then DONE-MARK, says
+/// Says READY, waits for a line on the `go` pipe, prints 4 MB, then DONE-MARK, says
 /// so on the `done` pipe and waits.
 const FLOOD: &str = "echo READY; read x < go; \
-    head -c 2000000 /dev/zero | tr '\\0' y | fold -w 100; \
+    head -c 4000000 /dev/zero | tr '\\0' y | fold -w 100; \
     echo DONE-MARK; echo finished > done; exec sleep 600";
 
 /// How long the flood may take while the agent is stopped.

@@ -2,14 +2,17 @@
 //! by a thread of their own, so a slow agent (a full socket, a stopped process) never
 //! holds up the PTY reader, the parser or another agent's requests.
 //!
-//! The queue is bounded by [`OUT_LIMIT`]. Output that finds it full is dropped, with
-//! everything else that a fresh hello says again (titles, sizes), and the connection is
-//! marked `lost`; once the writer has drained the queue it sends a fresh hello, on which
-//! the agent starts its viewers on a fresh screen, as after a reconnect. Answers to the
-//! agent's requests are never dropped: their order is what the agent counts on, and the
-//! thread serving requests waits for room before it renders one ([`Shared::wait_room`]).
-//! So a holder's memory for one agent stays bounded, and nothing shown is ever wrong:
-//! at worst it is redrawn.
+//! Output waiting in the queue is bounded by [`OUT_LIMIT`]. Output that finds it full is
+//! dropped, with everything else that a fresh hello says again (titles, sizes), and the
+//! connection is marked `lost`; once the writer has drained the queue it sends a fresh
+//! hello, on which the agent starts its viewers on a fresh screen, as after a
+//! reconnect. Answers to the agent's requests are never dropped (their order is what
+//! the agent counts on) and do not count as output: a snapshot of a flooding session
+//! (its screen and the output not parsed yet) may be megabytes, and counting it would
+//! make every snapshot cost the agent a redraw, which asks for snapshots again. They
+//! are bounded on their own: the thread serving requests waits for room before it
+//! renders one ([`Shared::wait_room`]). So a holder's memory for one agent stays
+//! bounded, and nothing shown is ever wrong: at worst it is redrawn.
 
 use std::{
     collections::VecDeque,
@@ -23,10 +26,12 @@ use vibemesh_core::{frame, proto::holder::FromHolder};
 
 use super::{Shared, State, lock};
 
-/// Encoded bytes queued for one agent past which output is dropped (and the agent is
-/// later greeted anew). A stopped agent costs the holder no more than this.
-pub const OUT_LIMIT: usize = 1 << 20;
-/// Queued bytes at which the agent counts as not keeping up with the output
+/// Bytes of output queued for one agent past which output is dropped (and the agent is
+/// later greeted anew); also the bytes of answers past which no request is served until
+/// the agent reads. A stopped agent costs the holder no more than twice this and one
+/// answer.
+pub const OUT_LIMIT: usize = 2 << 20;
+/// Queued output at which the agent counts as not keeping up with it
 /// ([`super::super::flood`]): more than a socket buffer that it did not drain at once.
 pub const BEHIND_BYTES: usize = 256 << 10;
 
@@ -43,7 +48,9 @@ pub struct Conn {
     pub n: u64,
     stream: UnixStream,
     frames: VecDeque<Frame>,
-    bytes: usize,
+    /// Bytes queued: output (droppable), and answers and the rest.
+    output: usize,
+    answers: usize,
     /// Output was dropped: the agent gets a fresh hello once the queue has drained.
     lost: bool,
     /// Wakes its writer (a frame was queued, or the connection ended) and whoever waits
@@ -59,9 +66,17 @@ impl Conn {
         self.wake.notify_all();
     }
 
-    /// Whether the agent is behind: its queue holds more than [`BEHIND_BYTES`].
+    /// Whether the agent is behind: more than [`BEHIND_BYTES`] of output waits for it.
     pub fn behind(&self) -> bool {
-        self.bytes >= BEHIND_BYTES
+        self.output >= BEHIND_BYTES
+    }
+
+    fn count(&mut self, f: &Frame) -> &mut usize {
+        if f.droppable {
+            &mut self.output
+        } else {
+            &mut self.answers
+        }
     }
 }
 
@@ -78,22 +93,23 @@ impl State {
             msg,
             FromHolder::Output(_) | FromHolder::Title(_) | FromHolder::Resized(_)
         );
-        if droppable && (c.lost || c.bytes >= OUT_LIMIT) {
+        if droppable && (c.lost || c.output >= OUT_LIMIT) {
             if !c.lost {
                 c.lost = true;
                 // What waits is stale now too: the hello makes up for all of it.
                 c.frames.retain(|f| !f.droppable);
-                c.bytes = c.frames.iter().map(|f| f.bytes.len()).sum();
+                c.output = 0;
             }
             return;
         }
         match frame::encode(msg) {
             Ok(b) => {
-                c.bytes += b.len();
-                c.frames.push_back(Frame {
+                let f = Frame {
                     bytes: b.into(),
                     droppable,
-                });
+                };
+                *c.count(&f) += f.bytes.len();
+                c.frames.push_back(f);
                 c.wake.notify_all();
             }
             Err(_) => {
@@ -123,7 +139,8 @@ impl Shared {
             n,
             stream,
             frames: VecDeque::new(),
-            bytes: 0,
+            output: 0,
+            answers: 0,
             lost: false,
             wake: wake.clone(),
         });
@@ -152,7 +169,7 @@ impl Shared {
                 return;
             };
             if let Some(f) = c.frames.pop_front() {
-                c.bytes -= f.bytes.len();
+                *c.count(&f) -= f.bytes.len();
                 wake.notify_all();
                 drop(st);
                 let ok = stream.write_all(&f.bytes).is_ok();
@@ -184,7 +201,7 @@ impl Shared {
     ) -> MutexGuard<'a, State> {
         loop {
             let wake = match st.conn.as_ref() {
-                Some(c) if c.n == n && c.bytes >= OUT_LIMIT => c.wake.clone(),
+                Some(c) if c.n == n && c.answers >= OUT_LIMIT => c.wake.clone(),
                 _ => return st,
             };
             st = wake.wait(st).unwrap_or_else(|p| p.into_inner());
