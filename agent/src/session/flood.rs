@@ -5,9 +5,9 @@
 //! Unix session. The scheduler then gives every flooding session as much CPU as the agent
 //! that serves all of them, and a keystroke in a quiet session waits behind hundreds of
 //! runnable floods at every hop. So once a session prints more than [`FLOOD_BYTES`]
-//! within a second *while the agent is not keeping up with it* (output waits for it in
-//! the holder's queue: more than a socket buffer it did not drain at once), its holder
-//! lowers the weight of its own group and its program's to [`FLOOD_NICE`], and restores them when the output pauses for [`CALM`].
+//! within a second *while the agent is not keeping up with it* (handing it output
+//! blocked for [`AGENT_BEHIND`]), its holder lowers the weight of its own group and its
+//! program's to [`FLOOD_NICE`], and restores them when the output pauses for [`CALM`].
 //! A flood the agent keeps up with (a big `cat`, a verbose build on a quiet agent)
 //! keeps its weight: lowering it would slow the program and the build's compilers,
 //! which share its group, for nothing. (The rate is low on purpose: under overload a
@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 /// Output within one [`WINDOW`] above which a session counts as flooding: about 1 500
 /// lines, more than anyone reads in a second.
 pub const FLOOD_BYTES: usize = 128 << 10;
+/// Writing one message to the agent taking this long means the agent is behind: the
+/// socket was full and the agent did not drain it at once.
+pub const AGENT_BEHIND: Duration = Duration::from_millis(5);
 /// How long output is counted over.
 const WINDOW: Duration = Duration::from_secs(1);
 /// A lowered session is restored after this long without output. Long enough that a
@@ -70,8 +73,8 @@ impl FloodGuard {
         self.lowered
     }
 
-    /// Counts `n` bytes of output read at `now`; `agent_behind` when output already
-    /// waited in the queue to the agent (see the module docs).
+    /// Counts `n` bytes of output read at `now`; `agent_behind` when writing to the
+    /// agent took (or is taking) [`AGENT_BEHIND`] or more.
     pub fn output(&mut self, n: usize, now: Instant, agent_behind: bool) {
         if now.duration_since(self.last_output) >= CALM {
             self.quiet();

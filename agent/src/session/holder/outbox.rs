@@ -19,21 +19,19 @@ use std::{
     io::Write,
     os::unix::net::UnixStream,
     sync::{Arc, Condvar, MutexGuard},
+    time::Instant,
 };
 
 use bytes::Bytes;
 use vibemesh_core::{frame, proto::holder::FromHolder};
 
-use super::{Shared, State, lock};
+use super::{super::flood::AGENT_BEHIND, Shared, State, lock};
 
 /// Bytes of output queued for one agent past which output is dropped (and the agent is
 /// later greeted anew); also the bytes of answers past which no request is served until
 /// the agent reads. A stopped agent costs the holder no more than twice this and one
 /// answer.
 pub const OUT_LIMIT: usize = 2 << 20;
-/// Queued output at which the agent counts as not keeping up with it
-/// ([`super::super::flood`]): more than a socket buffer that it did not drain at once.
-pub const BEHIND_BYTES: usize = 256 << 10;
 
 /// One frame waiting to be written.
 struct Frame {
@@ -53,6 +51,9 @@ pub struct Conn {
     answers: usize,
     /// Output was dropped: the agent gets a fresh hello once the queue has drained.
     lost: bool,
+    /// When the write under way started, and whether the last one was slow.
+    writing_since: Option<Instant>,
+    slow_write: bool,
     /// Wakes its writer (a frame was queued, or the connection ended) and whoever waits
     /// for room (a frame was written).
     wake: Arc<Condvar>,
@@ -66,9 +67,15 @@ impl Conn {
         self.wake.notify_all();
     }
 
-    /// Whether the agent is behind: more than [`BEHIND_BYTES`] of output waits for it.
+    /// Whether the agent is behind ([`super::super::flood`]): writing to it took, or
+    /// is taking, [`AGENT_BEHIND`] or more. (Not how much waits for it: output is read
+    /// faster than any agent takes it, and a flood the agent keeps up with is not
+    /// behind.)
     pub fn behind(&self) -> bool {
-        self.output >= BEHIND_BYTES
+        self.slow_write
+            || self
+                .writing_since
+                .is_some_and(|t| t.elapsed() >= AGENT_BEHIND)
     }
 
     fn count(&mut self, f: &Frame) -> &mut usize {
@@ -142,6 +149,8 @@ impl Shared {
             output: 0,
             answers: 0,
             lost: false,
+            writing_since: None,
+            slow_write: false,
             wake: wake.clone(),
         });
         let hello = self.hello(st);
@@ -170,10 +179,17 @@ impl Shared {
             };
             if let Some(f) = c.frames.pop_front() {
                 *c.count(&f) -= f.bytes.len();
+                let started = Instant::now();
+                c.writing_since = Some(started);
                 wake.notify_all();
                 drop(st);
                 let ok = stream.write_all(&f.bytes).is_ok();
+                let slow = started.elapsed() >= AGENT_BEHIND;
                 st = lock(&self.state);
+                if let Some(c) = st.conn.as_mut().filter(|c| c.n == n) {
+                    c.writing_since = None;
+                    c.slow_write = slow;
+                }
                 if !ok {
                     if let Some(c) = st.conn.take_if(|c| c.n == n) {
                         c.close();
