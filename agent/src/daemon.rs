@@ -112,7 +112,8 @@ impl Agent {
                 codex: config.codex.clone(),
             },
             sessions.clone(),
-        );
+        )
+        .await;
         let services = Arc::new(Services {
             ai,
             sessions: sessions.clone(),

@@ -2,17 +2,16 @@
 //! per message (`codex exec resume <thread>` after the first). It cannot ask for
 //! approvals: commands run inside Codex's `workspace-write` sandbox without asking.
 
-use std::sync::Arc;
+use std::{collections::VecDeque, sync::Arc};
 
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use vibemesh_core::proto::{
     ExitInfo, Provider,
     ai::{AiEvent, Usage},
 };
 
 use super::{
-    process::{Proc, Stdout},
+    driver::{Cmds, Driver, Out, Ran, drive},
     session::{Conv, DriverCmd, Spawn},
 };
 
@@ -172,11 +171,100 @@ impl Translator {
     }
 }
 
-/// Pends forever when no turn runs.
-async fn next_line(turn: &mut Option<(Proc, Stdout)>) -> Option<String> {
-    match turn {
-        Some((_, out)) => out.next_line().await.ok().flatten(),
-        None => std::future::pending().await,
+/// `codex exec`'s part of the run loop ([`super::driver`]), which runs once per
+/// message: the messages waiting, and how the running turn went.
+struct Exec {
+    tr: Translator,
+    thread: Option<String>,
+    pending: VecDeque<String>,
+    /// The message the next process is started with.
+    next: Option<String>,
+    /// The running turn said it is over.
+    over: bool,
+    /// The user interrupted the running turn (its process was killed).
+    interrupted: bool,
+    /// The session asked to end: once the waiting messages have run.
+    ending: bool,
+    /// The session asked to end at once, or is gone.
+    killed: bool,
+}
+
+impl Driver for Exec {
+    fn args(&mut self, _spawn: &Spawn) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "exec",
+            "--json",
+            "--skip-git-repo-check",
+            "-s",
+            "workspace-write",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        if let Some(t) = &self.thread {
+            args.extend(["resume".into(), t.clone()]);
+        }
+        args.extend(self.next.take());
+        self.over = false;
+        self.interrupted = false;
+        args
+    }
+
+    fn start(&mut self, _spawn: &Spawn, out: &mut Out) {
+        // The message is in its arguments; it gets nothing on stdin.
+        out.close = true;
+    }
+
+    fn line(&mut self, line: &str, conv: &Conv, _out: &mut Out) {
+        for a in self.tr.line(line) {
+            match a {
+                Action::Event(ev) => conv.record(ev),
+                Action::Thread(t) => {
+                    conv.set_provider_session(&t);
+                    self.thread = Some(t);
+                }
+                Action::TurnOver => self.over = true,
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: DriverCmd, out: &mut Out) {
+        match cmd {
+            DriverCmd::Prompt(text) => self.pending.push_back(text),
+            // No approvals in this mode: nothing ever waits for an answer.
+            DriverCmd::Answer { .. } => {}
+            DriverCmd::Interrupt => {
+                self.interrupted = true;
+                out.kill = true;
+            }
+            DriverCmd::End | DriverCmd::Kill => {}
+        }
+    }
+
+    fn ending(&mut self, kill: bool) {
+        self.ending = true;
+        self.killed |= kill;
+    }
+}
+
+impl Exec {
+    /// Waits, between turns, for the next message; false when the session ends.
+    async fn next_message(&mut self, cmds: &mut Cmds) -> bool {
+        loop {
+            if let Some(text) = self.pending.pop_front() {
+                self.next = Some(text);
+                return true;
+            }
+            if self.ending {
+                return false;
+            }
+            match cmds.recv().await {
+                Some(DriverCmd::Prompt(text)) => self.pending.push_back(text),
+                Some(DriverCmd::Answer { .. } | DriverCmd::Interrupt) => {}
+                Some(DriverCmd::End) => self.ending = true,
+                Some(DriverCmd::Kill) | None => return false,
+            }
+        }
     }
 }
 
@@ -186,125 +274,58 @@ pub async fn run(
     conv: Arc<Conv>,
     generation: u64,
     spawn: Spawn,
-    mut cmds: mpsc::UnboundedReceiver<DriverCmd>,
+    mut cmds: Cmds,
     queued: Vec<String>,
 ) {
-    let mut thread = spawn.resume.clone();
-    let mut tr = Translator {
-        resumed: thread.is_some(),
-        ..Translator::default()
+    let mut exec = Exec {
+        tr: Translator {
+            resumed: spawn.resume.is_some(),
+            ..Translator::default()
+        },
+        thread: spawn.resume.clone(),
+        pending: queued.into(),
+        next: None,
+        over: false,
+        interrupted: false,
+        ending: false,
+        killed: false,
     };
-    let mut pending: std::collections::VecDeque<String> = queued.into();
-    let mut turn: Option<(Proc, Stdout)> = None;
-    let mut over = false;
-    let mut interrupted = false;
-    let mut ending = false;
-    let mut crash: Option<(ExitInfo, Vec<String>)> = None;
-    loop {
-        if turn.is_none() {
-            if let Some(text) = pending.pop_front() {
-                let mut args: Vec<String> = [
-                    "exec",
-                    "--json",
-                    "--skip-git-repo-check",
-                    "-s",
-                    "workspace-write",
-                ]
-                .iter()
-                .map(|a| a.to_string())
-                .collect();
-                if let Some(t) = &thread {
-                    args.extend(["resume".into(), t.clone()]);
-                }
-                args.push(text);
-                match Proc::spawn(&spawn.program, &args, &spawn.cwd, &[]) {
-                    Ok((mut p, out)) => {
-                        p.stdin = None;
-                        turn = Some((p, out));
-                        over = false;
-                        interrupted = false;
-                    }
-                    Err(e) => {
-                        crash = Some(super::process::not_started(&spawn.program, &e));
-                        break;
-                    }
-                }
-            } else if ending {
+    let mut crash = None;
+    while exec.next_message(&mut cmds).await {
+        let (exit, tail) = match drive(&conv, &spawn, &mut cmds, &mut exec).await {
+            Ran::NotStarted(exit, why) => {
+                crash = Some((exit, why));
                 break;
             }
+            Ran::Ended(exit, tail) => (exit, tail),
+        };
+        if exec.killed {
+            break;
         }
-        tokio::select! {
-            line = next_line(&mut turn) => match line {
-                Some(line) if line.trim().is_empty() => {}
-                Some(line) => {
-                    for a in tr.line(&line) {
-                        match a {
-                            Action::Event(ev) => conv.record(ev),
-                            Action::Thread(t) => {
-                                conv.set_provider_session(&t);
-                                thread = Some(t);
-                            }
-                            Action::TurnOver => over = true,
-                        }
-                    }
-                }
-                None => {
-                    let Some((p, _)) = turn.take() else { continue };
-                    let (exit, tail) = p.wait().await;
-                    if over {
-                        continue;
-                    }
-                    if interrupted {
-                        conv.record(AiEvent::Interrupted);
-                        conv.record(AiEvent::TurnEnd {
-                            usage: Usage::default(),
-                            cost_usd: None,
-                            is_error: true,
-                            message: Some("interrupted".into()),
-                        });
-                        continue;
-                    }
-                    // The turn's process died without finishing its turn: a crash.
-                    crash = Some((exit, tail));
-                    break;
-                }
-            },
-            cmd = cmds.recv() => match cmd {
-                Some(DriverCmd::Prompt(text)) => pending.push_back(text),
-                // No approvals in this mode: nothing ever waits for an answer.
-                Some(DriverCmd::Answer { .. }) => {}
-                Some(DriverCmd::Interrupt) => {
-                    if let Some((p, _)) = &turn {
-                        interrupted = true;
-                        p.kill();
-                    }
-                }
-                Some(DriverCmd::End) => ending = true,
-                Some(DriverCmd::Kill) | None => {
-                    if let Some((p, _)) = &turn {
-                        p.kill();
-                    }
-                    break;
-                }
-            },
+        if exec.over {
+            continue;
         }
+        if exec.interrupted {
+            conv.record(AiEvent::Interrupted);
+            conv.record(AiEvent::TurnEnd {
+                usage: Usage::default(),
+                cost_usd: None,
+                is_error: true,
+                message: Some("interrupted".into()),
+            });
+            continue;
+        }
+        // The turn's process died without finishing its turn: a crash.
+        crash = Some((exit, tail));
+        break;
     }
-    let (exit, tail) = match crash {
-        Some(c) => c,
-        None => {
-            if let Some((p, _)) = turn.take() {
-                p.kill();
-                let _ = p.wait().await;
-            }
-            (
-                ExitInfo {
-                    code: Some(0),
-                    signal: None,
-                },
-                Vec::new(),
-            )
-        }
-    };
+    let (exit, tail) = crash.unwrap_or((
+        ExitInfo {
+            code: Some(0),
+            signal: None,
+        },
+        Vec::new(),
+    ));
     conv.process_ended(generation, exit, tail);
 }
 

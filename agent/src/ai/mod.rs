@@ -6,6 +6,7 @@
 //! - [`session`]: one structured session (conversation, approvals, its process).
 //! - [`claude`], [`codex`] and [`codex_exec`]: the drivers that turn each CLI's JSON
 //!   into events (`codex exec --json` where `codex app-server` is missing).
+//! - `driver`: the run loop all three share; each provider gives its own parts.
 //! - [`stream`]: serves a conversation stream to a client.
 //! - `log`: the conversation on disk; `process`: the provider's child process;
 //!   `entries` and `history`: what is kept in memory; `queue`: messages sent while a turn runs.
@@ -14,6 +15,7 @@ pub mod claude;
 pub mod codex;
 pub mod codex_exec;
 pub mod discover;
+mod driver;
 mod entries;
 mod history;
 mod log;
@@ -60,7 +62,7 @@ pub struct AiSessions {
 impl AiSessions {
     /// Loads the sessions kept under `dir` (their providers start again on the next
     /// message). Events go out through `sessions`' event channel.
-    pub fn new(
+    pub async fn new(
         dir: PathBuf,
         providers: ProviderConfig,
         sessions: Arc<SessionManager>,
@@ -71,7 +73,17 @@ impl AiSessions {
             providers: Arc::new(providers),
             sessions,
         });
-        for dir in Log::dirs(&this.dir) {
+        // Reading every conversation's log waits on the disk: not on an async thread.
+        let me = this.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || me.load()).await {
+            tracing::warn!("cannot load the conversations: {e}");
+        }
+        this
+    }
+
+    /// Loads every conversation kept under this agent's folder.
+    fn load(&self) {
+        for dir in Log::dirs(&self.dir) {
             // One entry at a time into a bounded history: a long conversation is never
             // held in memory whole.
             let mut entries = History::default();
@@ -86,13 +98,12 @@ impl AiSessions {
                 meta,
                 entries,
                 Some(log),
-                this.providers.clone(),
-                this.on_change(),
+                self.providers.clone(),
+                self.on_change(),
             );
             conv.close_interrupted_turn();
-            this.write().insert(conv.id, conv);
+            self.write().insert(conv.id, conv);
         }
-        this
     }
 
     fn on_change(&self) -> Box<dyn Fn(SessionInfo) + Send + Sync> {
@@ -128,7 +139,16 @@ impl AiSessions {
     }
 
     /// Starts a structured session (its provider starts with the first message).
-    pub fn start(&self, req: StartConversation) -> Result<SessionInfo, WireError> {
+    pub async fn start(self: &Arc<Self>, req: StartConversation) -> Result<SessionInfo, WireError> {
+        // Its folder and files are made on the disk: not on an async thread.
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.start_blocking(req))
+            .await
+            .map_err(|e| WireError::new(ErrorCode::Internal, format!("starting a session: {e}")))?
+    }
+
+    /// [`Self::start`], on a thread that may block.
+    fn start_blocking(&self, req: StartConversation) -> Result<SessionInfo, WireError> {
         if req.provider == Provider::Shell {
             return Err(WireError::new(
                 ErrorCode::BadRequest,
@@ -214,7 +234,9 @@ impl AiSessions {
             return Ok(false);
         };
         stop(&conv).await;
-        conv.forget();
+        // Removing its folder waits on the disk: not on an async thread.
+        let c = conv.clone();
+        let _ = tokio::task::spawn_blocking(move || c.forget()).await;
         self.sessions.notify(Event::SessionRemoved(id));
         Ok(true)
     }
@@ -245,7 +267,7 @@ async fn stop(conv: &Conv) {
 /// A random UUID (version 4), the form Claude Code wants for session ids.
 pub fn uuid_v4() -> String {
     let mut b = [0u8; 16];
-    if getrandom_fill(&mut b).is_err() {
+    if getrandom::fill(&mut b).is_err() {
         b = now_ms()
             .to_le_bytes()
             .repeat(2)
@@ -263,9 +285,4 @@ pub fn uuid_v4() -> String {
         &h[16..20],
         &h[20..32]
     )
-}
-
-fn getrandom_fill(b: &mut [u8]) -> std::io::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(b)
 }

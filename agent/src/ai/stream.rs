@@ -47,7 +47,13 @@ pub async fn run<R, W>(
     };
     conv.add_viewers(1);
     let _guard = ViewerGuard(conv.clone());
-    let (replay, mut live) = conv.subscribe(req.after.unwrap_or(0));
+    // Older entries are read from the log on disk: not on an async thread.
+    let c = conv.clone();
+    let after = req.after.unwrap_or(0);
+    let Ok((replay, mut live)) = tokio::task::spawn_blocking(move || c.subscribe(after)).await
+    else {
+        return;
+    };
     if writer
         .send(&ConvServerFrame::Attached(conv.info()))
         .await
@@ -76,11 +82,15 @@ pub async fn run<R, W>(
                 Ok(e) if e.seq <= last => continue,
                 Ok(e) => vec![ConvServerFrame::Entry(e)],
                 // Fell behind: catch up from the session's own copy.
-                Err(RecvError::Lagged(_)) => conv
-                    .entries_after(last)
-                    .into_iter()
-                    .map(ConvServerFrame::Entry)
-                    .collect(),
+                Err(RecvError::Lagged(_)) => {
+                    let c = conv.clone();
+                    tokio::task::spawn_blocking(move || c.entries_after(last))
+                        .await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(ConvServerFrame::Entry)
+                        .collect()
+                }
                 Err(RecvError::Closed) => break,
             },
             n = notices.recv() => match n {
@@ -124,7 +134,14 @@ async fn read_input<R: AsyncRead + Unpin>(
             ))
         } else {
             match frame {
-                ConvClientFrame::Prompt(text) => conv.prompt(text),
+                // Starting the provider looks it up on PATH and saves the session's
+                // meta: not on an async thread.
+                ConvClientFrame::Prompt(text) => {
+                    let c = conv.clone();
+                    tokio::task::spawn_blocking(move || c.prompt(text))
+                        .await
+                        .unwrap_or_else(|e| Err(WireError::new(ErrorCode::Internal, e.to_string())))
+                }
                 ConvClientFrame::Answer { approval, decision } => conv.answer(&approval, decision),
                 ConvClientFrame::Interrupt => conv.interrupt(),
                 ConvClientFrame::End => {

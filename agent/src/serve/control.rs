@@ -233,7 +233,7 @@ async fn handle(
         RequestBody::CreateSession(mut req) => {
             owner_only("start sessions")?;
             svc.ai.terminal_command(&mut req)?;
-            let s = svc.sessions.create(req)?;
+            let s = svc.sessions.create(req).await?;
             Ok(ResponseBody::Created(s.info()))
         }
         RequestBody::KillSession(id) => {
@@ -253,7 +253,7 @@ async fn handle(
         }
         RequestBody::StartConversation(req) => {
             owner_only("start sessions")?;
-            Ok(ResponseBody::Created(svc.ai.start(req)?))
+            Ok(ResponseBody::Created(svc.ai.start(req).await?))
         }
         RequestBody::Watch { .. } | RequestBody::Unwatch(_) => Err(WireError::new(
             ErrorCode::Internal,

@@ -19,7 +19,11 @@ impl SessionManager {
             return 0;
         };
         let mut adopting = Vec::new();
-        for (id, path) in holder_sockets(&dir) {
+        // Reading a folder may wait on the disk: not on an async thread.
+        let sockets = tokio::task::spawn_blocking(move || holder_sockets(&dir))
+            .await
+            .unwrap_or_default();
+        for (id, path, created) in sockets {
             if self.read().contains_key(&id) {
                 continue;
             }
@@ -29,7 +33,7 @@ impl SessionManager {
                     if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound) =>
                 {
                     // Left over from a holder that died (a reboot, a kill -9).
-                    let _ = std::fs::remove_file(&path);
+                    let _ = tokio::fs::remove_file(&path).await;
                     continue;
                 }
                 Err(e) => {
@@ -37,7 +41,7 @@ impl SessionManager {
                     continue;
                 }
             };
-            let s = self.install(conn, id, None, Some(path));
+            let s = self.install(conn, id, None, Some(path), created);
             self.emit(Event::SessionCreated(s.info()));
             adopting.push(s);
         }
@@ -63,8 +67,9 @@ impl SessionManager {
     }
 }
 
-/// The sockets in the holders folder, with the sessions their names say they hold.
-fn holder_sockets(dir: &std::path::Path) -> Vec<(SessionId, PathBuf)> {
+/// The sockets in the holders folder, with the sessions their names say they hold and
+/// when they were made.
+fn holder_sockets(dir: &std::path::Path) -> Vec<(SessionId, PathBuf, u64)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -74,7 +79,8 @@ fn holder_sockets(dir: &std::path::Path) -> Vec<(SessionId, PathBuf)> {
         .filter(|p| p.extension().is_some_and(|e| e == "sock"))
         .filter_map(|p| {
             let id = p.file_stem()?.to_str()?.parse::<SessionId>().ok()?;
-            Some((id, p))
+            let created = super::created_ms(&p);
+            Some((id, p, created))
         })
         .collect()
 }

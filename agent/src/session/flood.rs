@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 /// Output within one [`WINDOW`] above which a session counts as flooding: about 1 500
 /// lines, more than anyone reads in a second.
 pub const FLOOD_BYTES: usize = 128 << 10;
-/// Handing one chunk to the agent taking this long means the agent is behind: the
+/// Writing one message to the agent taking this long means the agent is behind: the
 /// socket was full and the agent did not drain it at once.
 pub const AGENT_BEHIND: Duration = Duration::from_millis(5);
 /// How long output is counted over.
@@ -73,8 +73,8 @@ impl FloodGuard {
         self.lowered
     }
 
-    /// Counts `n` bytes of output read at `now`; `agent_behind` when handing them to
-    /// the agent took [`AGENT_BEHIND`] or more.
+    /// Counts `n` bytes of output read at `now`; `agent_behind` when writing to the
+    /// agent took (or is taking) [`AGENT_BEHIND`] or more.
     pub fn output(&mut self, n: usize, now: Instant, agent_behind: bool) {
         if now.duration_since(self.last_output) >= CALM {
             self.quiet();

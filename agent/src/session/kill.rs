@@ -52,7 +52,7 @@ impl SessionManager {
 impl Session {
     /// Ends the program and the holder; what was done.
     async fn stop(&self) -> String {
-        let program = self.program_pid();
+        let program = self.program_pid().await;
         let what = match self.link.exit_info() {
             Some(info) => format!("removed; it had already ended ({info})"),
             None => match program {
@@ -78,7 +78,7 @@ impl Session {
                 }
                 process::signal(h, Signal::SIGKILL);
                 if let Some(sock) = &self.socket {
-                    let _ = std::fs::remove_file(sock);
+                    let _ = tokio::fs::remove_file(sock).await;
                 }
                 format!("{what}; its holder (pid {h}) did not answer, so it was killed too")
             }
@@ -117,9 +117,16 @@ impl Session {
 
     /// The program's process id: as its holder said, or found from the holder process
     /// when it never said (it was not adopted).
-    fn program_pid(&self) -> Option<u32> {
-        lock(&self.meta)
-            .pid
-            .or_else(|| self.link.holder_pid().and_then(process::program_of))
+    async fn program_pid(&self) -> Option<u32> {
+        let said = lock(&self.meta).pid;
+        if said.is_some() {
+            return said;
+        }
+        let holder = self.link.holder_pid()?;
+        // Reads /proc: not on an async thread.
+        tokio::task::spawn_blocking(move || process::program_of(holder))
+            .await
+            .ok()
+            .flatten()
     }
 }

@@ -166,9 +166,19 @@ impl SessionManager {
         Ok(())
     }
 
-    /// Starts a session. Waits (briefly, on this thread) for its holder to start the
-    /// program, so a command that cannot start is refused here.
-    pub fn create(self: &Arc<Self>, req: CreateSession) -> Result<Arc<Session>, WireError> {
+    /// Starts a session. Waits (briefly) for its holder to start the program, so a
+    /// command that cannot start is refused here.
+    pub async fn create(self: &Arc<Self>, req: CreateSession) -> Result<Arc<Session>, WireError> {
+        // Starting a holder waits on a process, a socket and the disk: not on an async
+        // thread.
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.create_blocking(req))
+            .await
+            .map_err(|e| WireError::new(ErrorCode::Internal, format!("starting a session: {e}")))?
+    }
+
+    /// [`Self::create`], on a thread that may block.
+    fn create_blocking(self: &Arc<Self>, req: CreateSession) -> Result<Arc<Session>, WireError> {
         self.check(&req)?;
         let cwd = resolve_cwd(req.cwd.as_deref())?;
         let mut id = SessionId::random();
@@ -219,7 +229,7 @@ impl SessionManager {
             .set_nonblocking(true)
             .and_then(|()| tokio::net::UnixStream::from_std(conn))
             .map_err(|e| WireError::new(ErrorCode::Internal, format!("session holder: {e}")))?;
-        let session = self.install(conn, id, Some(hello), socket);
+        let session = self.install(conn, id, Some(hello), socket, 0);
         self.emit(Event::SessionCreated(session.info()));
         Ok(session)
     }
@@ -233,13 +243,15 @@ impl SessionManager {
 
     /// Makes a session of a holder connection, and lists it: with its `hello` when it
     /// has greeted (a fresh holder), or with placeholders until it does (adoption). A
-    /// `socket` means a holder process, which outlives this agent.
+    /// `socket` means a holder process, which outlives this agent; `created_ms` is when
+    /// it started, as far as is known before its hello says.
     fn install(
         self: &Arc<Self>,
         conn: tokio::net::UnixStream,
         id: SessionId,
         hello: Option<HolderHello>,
         socket: Option<PathBuf>,
+        created_ms: u64,
     ) -> Arc<Session> {
         let detached = socket.is_some();
         let exited = hello.as_ref().and_then(|h| h.state.exited.clone());
@@ -254,7 +266,7 @@ impl SessionManager {
                 .and_then(|c| c.pid())
                 .and_then(|p| u32::try_from(p).ok()),
         };
-        let mut meta = Meta::unknown(socket.as_deref().map_or(0, created_ms));
+        let mut meta = Meta::unknown(created_ms);
         if let Some(h) = hello.clone() {
             meta.version = h.version;
             meta.learn(h.state);
@@ -337,7 +349,7 @@ fn ask_recording(session: &Session, hello: &HolderHello, limits: RecordingLimits
 
 /// When the holder listening on `socket` started: its socket's time, in milliseconds
 /// since the Unix epoch.
-fn created_ms(socket: &Path) -> u64 {
+pub(super) fn created_ms(socket: &Path) -> u64 {
     std::fs::metadata(socket)
         .and_then(|m| m.modified())
         .ok()

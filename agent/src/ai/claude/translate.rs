@@ -1,26 +1,10 @@
-//! The Claude Code driver: `claude -p` with stream-json both ways and permission
-//! prompts on stdio (the Agent SDK's protocol), one process per session, many turns.
-
-use std::sync::Arc;
+//! Claude Code's stream-json output, a line at a time, as events and requests.
 
 use serde_json::{Value, json};
-use tokio::{io::AsyncWriteExt, process::ChildStdin, sync::mpsc};
 use vibemesh_core::proto::{
     Provider,
     ai::{AiEvent, Usage},
 };
-
-use super::{
-    process::Proc,
-    session::{Conv, DriverCmd, Spawn},
-};
-
-/// Set for the CLI unless the agent's own environment says otherwise: no self-update,
-/// and a bounded number of API retries (it retries for minutes by default).
-const DEFAULT_ENV: &[(&str, &str)] = &[
-    ("DISABLE_AUTOUPDATER", "1"),
-    ("CLAUDE_CODE_MAX_RETRIES", "2"),
-];
 
 /// What one line of the CLI's output asks of the driver.
 #[derive(Debug, PartialEq)]
@@ -81,6 +65,14 @@ fn unknown(line: &str) -> Action {
 }
 
 impl Translator {
+    /// A translator for a new process; `resumed` when it resumes an earlier session.
+    pub fn new(resumed: bool) -> Self {
+        Self {
+            resumed,
+            ..Self::default()
+        }
+    }
+
     /// Turns one line of the CLI's stdout into actions. Never fails: what it does not
     /// understand becomes [`AiEvent::Unknown`].
     pub fn line(&mut self, line: &str) -> Vec<Action> {
@@ -285,150 +277,6 @@ fn control_request(v: &Value, line: &str) -> Vec<Action> {
         }],
         _ => vec![Action::Refuse(id), unknown(line)],
     }
-}
-
-async fn write_json(stdin: &mut Option<ChildStdin>, v: Value) {
-    if let Some(w) = stdin {
-        let mut line = v.to_string();
-        line.push('\n');
-        if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
-            // The process is gone; its end is noticed on stdout.
-            *stdin = None;
-        }
-    }
-}
-
-fn control_success(id: &str, response: Value) -> Value {
-    json!({"type":"control_response","response":{"subtype":"success","request_id":id,"response":response}})
-}
-
-fn permission(input: Value, allow: bool) -> Value {
-    if allow {
-        json!({"behavior":"allow","updatedInput":input})
-    } else {
-        json!({"behavior":"deny","message":"The user denied this in VibeMesh.","interrupt":false})
-    }
-}
-
-/// Runs one Claude process for `conv` until it ends.
-pub async fn run(
-    conv: Arc<Conv>,
-    generation: u64,
-    spawn: Spawn,
-    mut cmds: mpsc::UnboundedReceiver<DriverCmd>,
-) {
-    let mut args: Vec<String> = [
-        "-p",
-        "--input-format",
-        "stream-json",
-        "--output-format",
-        "stream-json",
-        "--verbose",
-        "--include-partial-messages",
-        "--permission-prompt-tool",
-        "stdio",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if let Some(r) = &spawn.resume {
-        args.extend(["--resume".into(), r.clone()]);
-    } else if let Some(id) = &spawn.new_id {
-        args.extend(["--session-id".into(), id.clone()]);
-    }
-    let env: Vec<(String, String)> = DEFAULT_ENV
-        .iter()
-        .filter(|(k, _)| std::env::var_os(k).is_none())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let (mut proc, mut stdout) = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &env) {
-        Ok(p) => p,
-        Err(e) => {
-            let (exit, why) = super::process::not_started(&spawn.program, &e);
-            conv.process_ended(generation, exit, why);
-            return;
-        }
-    };
-    let mut tr = Translator {
-        resumed: spawn.resume.is_some(),
-        ..Translator::default()
-    };
-    let mut inputs = std::collections::HashMap::<String, Value>::new();
-    let mut next_req = 0u64;
-    let mut req_id = || {
-        next_req += 1;
-        format!("vibemesh-{next_req}")
-    };
-    write_json(
-        &mut proc.stdin,
-        json!({"type":"control_request","request_id":req_id(),"request":{"subtype":"initialize","hooks":null}}),
-    )
-    .await;
-    let mut cmds_open = true;
-    loop {
-        tokio::select! {
-            line = stdout.next_line() => {
-                let Ok(Some(line)) = line else { break };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                for action in tr.line(&line) {
-                    match action {
-                        Action::Event(ev) => conv.record(ev),
-                        Action::SessionId(id) => conv.set_provider_session(&id),
-                        Action::Approval { id, tool, input, description } => {
-                            let auto = conv.request_approval(
-                                id.clone(), tool, input.to_string(), description);
-                            match auto {
-                                Some(allow) => {
-                                    write_json(&mut proc.stdin,
-                                        control_success(&id, permission(input, allow))).await;
-                                }
-                                None => { inputs.insert(id, input); }
-                            }
-                        }
-                        Action::Cancel(id) => {
-                            inputs.remove(&id);
-                            conv.cancel_approval(&id);
-                        }
-                        Action::Refuse(id) => {
-                            write_json(&mut proc.stdin, json!({"type":"control_response","response":{
-                                "subtype":"error","request_id":id,
-                                "error":"not supported by vibemesh"}})).await;
-                        }
-                        Action::Interrupt => {
-                            write_json(&mut proc.stdin, json!({"type":"control_request",
-                                "request_id":req_id(),"request":{"subtype":"interrupt"}})).await;
-                        }
-                    }
-                }
-            }
-            () = proc.exited() => {}
-            cmd = cmds.recv(), if cmds_open => match cmd {
-                Some(DriverCmd::Prompt(text)) => {
-                    write_json(&mut proc.stdin, json!({"type":"user",
-                        "message":{"role":"user","content":text},
-                        "parent_tool_use_id":null,"session_id":"default"})).await;
-                }
-                Some(DriverCmd::Answer { id, allow }) => {
-                    let input = inputs.remove(&id).unwrap_or(json!({}));
-                    write_json(&mut proc.stdin, control_success(&id, permission(input, allow))).await;
-                }
-                Some(DriverCmd::Interrupt) => {
-                    write_json(&mut proc.stdin, json!({"type":"control_request",
-                        "request_id":req_id(),"request":{"subtype":"interrupt"}})).await;
-                }
-                Some(DriverCmd::End) => proc.stdin = None,
-                Some(DriverCmd::Kill) => proc.kill(),
-                None => {
-                    cmds_open = false;
-                    proc.kill();
-                }
-            },
-        }
-    }
-    let (exit, tail) = proc.wait().await;
-    conv.process_ended(generation, exit, tail);
 }
 
 #[cfg(test)]

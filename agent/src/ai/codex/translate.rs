@@ -1,25 +1,12 @@
-//! The Codex driver: `codex app-server` over stdio (JSON-RPC 2.0 without the
-//! `"jsonrpc"` field, one object per line). A thread per session, a turn per message;
-//! approvals arrive as server requests and are answered with `accept` or `decline`.
+//! The Codex app-server's JSON-RPC, a line at a time, as events and requests.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use serde_json::{Value, json};
-use tokio::{io::AsyncWriteExt, process::ChildStdin, sync::mpsc};
 use vibemesh_core::proto::{
     Provider,
     ai::{AiEvent, Usage},
 };
-
-use super::{
-    process::Proc,
-    session::{Conv, DriverCmd, Spawn},
-};
-
-/// How the agent lets Codex work: it asks before anything that is not known to be
-/// safe, and writes only inside the session's folder.
-const APPROVAL_POLICY: &str = "untrusted";
-const SANDBOX: &str = "workspace-write";
 
 /// What one line from the app-server asks of the driver.
 #[derive(Debug, PartialEq)]
@@ -114,6 +101,14 @@ fn quiet(method: &str) -> bool {
 }
 
 impl Translator {
+    /// A translator for a new process; `resumed` when it resumes an earlier thread.
+    pub fn new(resumed: bool) -> Self {
+        Self {
+            resumed,
+            ..Self::default()
+        }
+    }
+
     /// Turns one line into actions; what it does not understand becomes
     /// [`AiEvent::Unknown`].
     pub fn line(&mut self, line: &str) -> Vec<Action> {
@@ -358,177 +353,6 @@ impl Translator {
             (_, true) => vec![unknown(line)],
         }
     }
-}
-
-struct Rpc {
-    stdin: Option<ChildStdin>,
-    next: u64,
-}
-
-impl Rpc {
-    async fn send(&mut self, v: Value) {
-        if let Some(w) = &mut self.stdin {
-            let mut line = v.to_string();
-            line.push('\n');
-            if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
-                self.stdin = None;
-            }
-        }
-    }
-
-    async fn request(&mut self, tr: &mut Translator, method: &str, params: Value) {
-        self.next += 1;
-        tr.requests.insert(self.next, method.to_string());
-        self.send(json!({"id": self.next, "method": method, "params": params}))
-            .await;
-    }
-}
-
-fn decision(allow: bool) -> Value {
-    json!({"decision": if allow { "accept" } else { "decline" }})
-}
-
-/// Runs one `codex app-server` for `conv` until it ends.
-pub async fn run(
-    conv: Arc<Conv>,
-    generation: u64,
-    spawn: Spawn,
-    mut cmds: mpsc::UnboundedReceiver<DriverCmd>,
-) {
-    if std::env::var(super::codex_exec::FORCE_ENV).is_ok_and(|v| v == "1") {
-        return super::codex_exec::run(conv, generation, spawn, cmds, Vec::new()).await;
-    }
-    let args = vec!["app-server".to_string()];
-    let (mut proc, mut stdout) = match Proc::spawn(&spawn.program, &args, &spawn.cwd, &[]) {
-        Ok(p) => p,
-        Err(e) => {
-            let (exit, why) = super::process::not_started(&spawn.program, &e);
-            conv.process_ended(generation, exit, why);
-            return;
-        }
-    };
-    let mut rpc = Rpc {
-        stdin: proc.stdin.take(),
-        next: 0,
-    };
-    let mut tr = Translator {
-        resumed: spawn.resume.is_some(),
-        ..Translator::default()
-    };
-    let cwd = spawn.cwd.display().to_string();
-    let info = json!({"clientInfo": {"name": "vibemesh", "title": "VibeMesh",
-        "version": env!("CARGO_PKG_VERSION")}});
-    rpc.request(&mut tr, "initialize", info).await;
-    rpc.send(json!({"method": "initialized"})).await;
-    let settings = json!({"cwd": cwd, "approvalPolicy": APPROVAL_POLICY, "sandbox": SANDBOX});
-    match &spawn.resume {
-        Some(thread) => {
-            let mut p = settings.clone();
-            p["threadId"] = json!(thread);
-            // The conversation is replayed from the agent's own log, not Codex's.
-            p["excludeTurns"] = json!(true);
-            rpc.request(&mut tr, "thread/resume", p).await;
-        }
-        None => rpc.request(&mut tr, "thread/start", settings).await,
-    }
-    let mut thread: Option<String> = None;
-    let mut turn: Option<String> = None;
-    // Messages sent before the thread exists wait for it.
-    let mut queued: Vec<String> = Vec::new();
-    let mut approvals: HashMap<String, Value> = HashMap::new();
-    let mut cmds_open = true;
-    loop {
-        tokio::select! {
-            line = stdout.next_line() => {
-                let Ok(Some(line)) = line else { break };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                for action in tr.line(&line) {
-                    match action {
-                        Action::Event(ev) => conv.record(ev),
-                        Action::Thread(t) => {
-                            conv.set_provider_session(&t);
-                            let first = thread.is_none();
-                            thread = Some(t.clone());
-                            if first {
-                                for text in std::mem::take(&mut queued) {
-                                    let input = json!([{"type": "text", "text": text}]);
-                                    rpc.request(&mut tr, "turn/start",
-                                        json!({"threadId": t, "input": input})).await;
-                                }
-                            }
-                        }
-                        Action::Turn(t) => turn = Some(t),
-                        Action::Approval { id, tool, input, description } => {
-                            let key = id.to_string();
-                            match conv.request_approval(key.clone(), tool, input.to_string(), description) {
-                                Some(allow) => rpc.send(json!({"id": id, "result": decision(allow)})).await,
-                                None => { approvals.insert(key, id); }
-                            }
-                        }
-                        Action::Refuse(id) => {
-                            rpc.send(json!({"id": id, "error": {"code": -32601,
-                                "message": "not supported by vibemesh"}})).await;
-                        }
-                        Action::Failed { method, message } => {
-                            conv.record(AiEvent::Error {
-                                message: format!("codex refused {method}: {message}"),
-                            });
-                            if method.starts_with("turn/start") {
-                                conv.record(AiEvent::TurnEnd {
-                                    usage: Usage::default(),
-                                    cost_usd: None,
-                                    is_error: true,
-                                    message: Some(message),
-                                });
-                            } else if method.starts_with("thread/") {
-                                // Without a thread nothing can run: end this process.
-                                rpc.stdin = None;
-                            }
-                        }
-                    }
-                }
-            }
-            () = proc.exited() => {}
-            cmd = cmds.recv(), if cmds_open => match cmd {
-                Some(DriverCmd::Prompt(text)) => match &thread {
-                    Some(t) => {
-                        let input = json!([{"type": "text", "text": text}]);
-                        let t = t.clone();
-                        rpc.request(&mut tr, "turn/start", json!({"threadId": t, "input": input})).await;
-                    }
-                    None => queued.push(text),
-                },
-                Some(DriverCmd::Answer { id, allow }) => {
-                    if let Some(rid) = approvals.remove(&id) {
-                        rpc.send(json!({"id": rid, "result": decision(allow)})).await;
-                    }
-                }
-                Some(DriverCmd::Interrupt) => {
-                    if let (Some(th), Some(tu)) = (&thread, &turn) {
-                        let p = json!({"threadId": th, "turnId": tu});
-                        rpc.request(&mut tr, "turn/interrupt", p).await;
-                    }
-                }
-                Some(DriverCmd::End) => rpc.stdin = None,
-                Some(DriverCmd::Kill) => proc.kill(),
-                None => {
-                    cmds_open = false;
-                    proc.kill();
-                }
-            },
-        }
-    }
-    let (exit, tail) = proc.wait().await;
-    // An older Codex without app-server: fall back to one `codex exec` per message.
-    if !tr.initialized && exit.code != Some(0) && tail.iter().any(|l| l.contains("app-server")) {
-        conv.record(AiEvent::Notice {
-            text: "this codex has no app-server; using `codex exec --json` (no approvals)".into(),
-        });
-        return super::codex_exec::run(conv, generation, spawn, cmds, queued).await;
-    }
-    conv.process_ended(generation, exit, tail);
 }
 
 #[cfg(test)]

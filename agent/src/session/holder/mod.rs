@@ -16,8 +16,10 @@
 //! text gives the same screen. Whatever the program prints, every message to the agent
 //! fits a frame (titles are cut, snapshots sent in pieces, text cut), so no output can
 //! break the link; should a send fail anyway, the connection is shut down, never left
-//! silent, and the agent connects again. Consistency: anything
-//! sent to the agent is sent under the state lock; a snapshot takes the state lock,
+//! silent, and the agent connects again. Nor is output held up by the agent: messages
+//! are queued (bounded) and written by a thread of their own ([`outbox`]), so no lock is
+//! held while the agent drains its socket. Consistency: anything
+//! sent to the agent is queued under the state lock; a snapshot takes the state lock,
 //! then the screen lock, and renders the screen plus the unparsed backlog; the parser
 //! takes the screen lock before it lets go of the state lock. So a snapshot is exactly
 //! the output sent before it. The first attach asks for a replay instead: the output
@@ -26,43 +28,40 @@
 //! The same code also runs inside the agent ([`spawn_in_process`]) when no holder binary
 //! is installed next to it: then sessions end with the agent, as they used to.
 
+mod outbox;
+mod start;
+
 use std::{
     collections::VecDeque,
-    io::{Read, Write},
-    os::unix::net::{UnixListener, UnixStream},
-    path::{Path, PathBuf},
-    sync::{
-        Arc, Condvar, Mutex,
-        mpsc::{SyncSender, sync_channel},
-    },
-    time::{Duration, Instant},
+    io::Read,
+    os::unix::net::UnixStream,
+    path::PathBuf,
+    sync::{Arc, Condvar, Mutex, mpsc::SyncSender},
 };
 
 use bytes::Bytes;
-use vibemesh_core::sync::lock;
 use vibemesh_core::{
     frame,
     proto::{
         ExitInfo, TermSize,
-        bounds::TITLE_MAX,
         holder::{
             FromHolder, HOLDER_VERSION, HolderHello, HolderSpawn, HolderState, SNAPSHOT_CHUNK,
             ToHolder,
         },
     },
-    text::cut,
+    sync::lock,
 };
 
+pub use start::{main, spawn_in_process};
+
 use super::{
-    flood::{AGENT_BEHIND, FloodGuard},
+    flood::FloodGuard,
     head::{Claimed, Head},
     pty,
     recorder::Recorder,
     screen::{CLEAR, Screen},
 };
 
-/// How long a connecting agent has to say hello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Typed chunks queued for a program that does not read its input.
 const INPUT_QUEUE: usize = 256;
 /// Bytes of output not yet parsed into the screen before the parser skips ahead.
@@ -92,8 +91,8 @@ struct State {
     backlog: VecDeque<Item>,
     backlog_bytes: usize,
     skipped: bool,
-    /// The connected agent, with a number that tells connections apart.
-    conn: Option<(u64, UnixStream)>,
+    /// The connected agent and what waits to be written to it.
+    conn: Option<outbox::Conn>,
     next_conn: u64,
     size: TermSize,
     title: String,
@@ -109,24 +108,6 @@ struct State {
 }
 
 impl State {
-    /// Sends to the connected agent, if any. A failed write means it is gone; a message
-    /// that cannot be encoded (every one is bounded to fit a frame, so never) must not
-    /// leave the agent waiting on a connection nobody writes to. Either way the
-    /// connection is shut down for both sides: the agent sees the link end at once and
-    /// connects again, and gets a fresh hello.
-    fn send(&mut self, msg: &FromHolder) {
-        let Some((_, conn)) = self.conn.as_mut() else {
-            return;
-        };
-        let ok = frame::encode(msg)
-            .map_err(std::io::Error::other)
-            .and_then(|b| conn.write_all(&b));
-        if ok.is_err() {
-            let _ = conn.shutdown(std::net::Shutdown::Both);
-            self.conn = None;
-        }
-    }
-
     /// Sends a snapshot (or replay) in pieces that each fit a frame.
     fn send_snapshot(&mut self, out: Vec<u8>) {
         let mut rest = Bytes::from(out);
@@ -169,7 +150,7 @@ impl State {
             return;
         };
         let asked = self.recording_conn;
-        if asked.is_some() && self.conn.as_ref().map(|(n, _)| *n) == asked {
+        if asked.is_some() && self.conn.as_ref().map(|c| c.n) == asked {
             self.send(&FromHolder::Recording(state));
         }
     }
@@ -227,18 +208,7 @@ impl Shared {
     /// Makes `conn` the connected agent (replacing any other) and greets it.
     fn connect(self: &Arc<Self>, conn: UnixStream) -> std::io::Result<()> {
         let reader = conn.try_clone()?;
-        let n = {
-            let mut st = lock(&self.state);
-            if let Some((_, old)) = st.conn.take() {
-                let _ = old.shutdown(std::net::Shutdown::Both);
-            }
-            st.next_conn += 1;
-            let n = st.next_conn;
-            st.conn = Some((n, conn));
-            let hello = self.hello(&st);
-            st.send(&hello);
-            n
-        };
+        let n = self.attach(&mut lock(&self.state), conn)?;
         let me = self.clone();
         std::thread::Builder::new()
             .name("holder-conn".into())
@@ -266,12 +236,12 @@ impl Shared {
                 }
                 ToHolder::Resize(size) => self.resize(size),
                 ToHolder::Snapshot { scrollback } => {
-                    let mut st = lock(&self.state);
+                    let mut st = self.wait_room(n, lock(&self.state));
                     let out = self.redraw(&st, scrollback);
                     st.send_snapshot(out);
                 }
                 ToHolder::Replay { scrollback } => {
-                    let mut st = lock(&self.state);
+                    let mut st = self.wait_room(n, lock(&self.state));
                     let out = match st.head.claim() {
                         Some(head) => self.replay(&st, head),
                         None => self.redraw(&st, scrollback),
@@ -294,9 +264,8 @@ impl Shared {
                 }
             }
         }
-        let mut st = lock(&self.state);
-        if st.conn.as_ref().is_some_and(|(m, _)| *m == n) {
-            st.conn = None;
+        if let Some(c) = lock(&self.state).conn.take_if(|c| c.n == n) {
+            c.close();
         }
     }
 
@@ -345,11 +314,9 @@ impl Shared {
                     let mut st = lock(&self.state);
                     st.record(|r| r.output(&chunk));
                     st.head.record(&chunk);
-                    let sent = Instant::now();
+                    let behind = st.conn.as_ref().is_some_and(outbox::Conn::behind);
                     st.send(&FromHolder::Output(chunk.clone()));
-                    let now = Instant::now();
-                    st.flood
-                        .output(n, now, now.duration_since(sent) >= AGENT_BEHIND);
+                    st.flood.output(n, std::time::Instant::now(), behind);
                     st.backlog_bytes += chunk.len();
                     st.backlog.push_back(Item::Data(chunk));
                     while st.backlog_bytes > BACKLOG_LIMIT {
@@ -461,198 +428,4 @@ impl Shared {
             }
         }
     }
-}
-
-/// Starts the session `spawn` describes and greets the agent on `conn`. `socket` is
-/// where later agents reach it (a holder process); `None` inside the agent.
-fn start(
-    spawn: HolderSpawn,
-    mut conn: UnixStream,
-    socket: Option<PathBuf>,
-) -> Result<(Arc<Shared>, Option<UnixListener>), String> {
-    let refuse = |conn: &mut UnixStream, msg: String| {
-        if let Ok(b) = frame::encode(&FromHolder::Refused(msg.clone())) {
-            let _ = conn.write_all(&b);
-        }
-        msg
-    };
-    let spawned = match pty::spawn(
-        spawn.id,
-        &spawn.command,
-        Path::new(&spawn.cwd),
-        &spawn.env,
-        spawn.size,
-    ) {
-        Ok(s) => s,
-        Err(m) => return Err(refuse(&mut conn, m)),
-    };
-    let listener = match &socket {
-        Some(path) => {
-            let _ = std::fs::remove_file(path);
-            match UnixListener::bind(path) {
-                Ok(l) => {
-                    use std::os::unix::fs::PermissionsExt;
-                    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-                    Some(l)
-                }
-                Err(e) => {
-                    if let Some(pid) = spawned.pid {
-                        pty::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
-                    }
-                    let msg = format!("cannot listen on {}: {e}", path.display());
-                    return Err(refuse(&mut conn, msg));
-                }
-            }
-        }
-        None => None,
-    };
-    let (recorder, recording_error) = match &spawn.recording {
-        Some(path) => {
-            match Recorder::create(Path::new(path), spawn.size, &spawn.title, &spawn.command) {
-                Ok(r) => (Some(r), None),
-                Err(e) => (None, Some(format!("cannot write {path}: {e}"))),
-            }
-        }
-        None => (None, None),
-    };
-    let (input, input_rx) = sync_channel::<Bytes>(INPUT_QUEUE);
-    let mut writer = spawned.writer;
-    let spawn_err = |e: std::io::Error| e.to_string();
-    std::thread::Builder::new()
-        .name("holder-input".into())
-        .stack_size(128 * 1024)
-        .spawn(move || {
-            for b in input_rx {
-                // A program that ended takes no more input; keep draining.
-                let _ = writer.write_all(&b).and_then(|()| writer.flush());
-            }
-        })
-        .map_err(spawn_err)?;
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            backlog: VecDeque::new(),
-            backlog_bytes: 0,
-            skipped: false,
-            conn: None,
-            next_conn: 0,
-            size: spawn.size,
-            title: cut(&spawn.title, TITLE_MAX).into_owned(),
-            exited: None,
-            recorder,
-            recording_error,
-            recording_conn: None,
-            flood: FloodGuard::new(spawned.pid, socket.is_some()),
-            head: Head::new(),
-        }),
-        screen: Mutex::new(Screen::new(spawn.size, spawn.scrollback as usize)),
-        wake: Condvar::new(),
-        input,
-        master: Mutex::new(spawned.master),
-        pid: spawned.pid,
-        spawn,
-        socket,
-    });
-    // Greet first, so the hello comes before any output.
-    shared.connect(conn).map_err(spawn_err)?;
-    let me = shared.clone();
-    let (reader, child) = (spawned.reader, spawned.child);
-    std::thread::Builder::new()
-        .name("holder-output".into())
-        .stack_size(256 * 1024)
-        .spawn(move || me.read_output(reader, child))
-        .map_err(spawn_err)?;
-    let me = shared.clone();
-    std::thread::Builder::new()
-        .name("holder-parse".into())
-        .stack_size(512 * 1024)
-        .spawn(move || me.parse())
-        .map_err(spawn_err)?;
-    Ok((shared, listener))
-}
-
-/// Runs a holder inside this process, on threads: for agents without a holder binary.
-/// Returns the agent's end of the connection, on which the caller sends the spawn.
-pub fn spawn_in_process() -> std::io::Result<UnixStream> {
-    let (agent_end, holder_end) = UnixStream::pair()?;
-    std::thread::Builder::new()
-        .name("holder-start".into())
-        .spawn(move || {
-            let mut conn = holder_end;
-            if let Ok(Some(spawn)) = frame::read_blocking::<HolderSpawn>(&mut conn) {
-                let _ = start(spawn, conn, None);
-            }
-        })?;
-    Ok(agent_end)
-}
-
-/// The holder process: `vibemesh-holder SOCKET`, started by the agent with its end of a
-/// socket pair as standard input. Never returns while the session is held.
-pub fn main() -> std::process::ExitCode {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    let Some(socket) = std::env::args_os().nth(1).map(PathBuf::from) else {
-        eprintln!("usage: vibemesh-holder SOCKET (started by the vibemesh agent)");
-        return std::process::ExitCode::from(2);
-    };
-    // Leave the agent's process group and session: its restart, its Ctrl-C and its
-    // terminal closing must not reach us. Forking first makes us not a group leader
-    // (so setsid works) and lets the agent reap its direct child at once.
-    // SAFETY: no other thread exists yet in this process.
-    match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Parent { .. }) => return std::process::ExitCode::SUCCESS,
-        Ok(nix::unistd::ForkResult::Child) => {}
-        Err(e) => {
-            eprintln!("vibemesh-holder: fork failed: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    }
-    let _ = nix::unistd::setsid();
-    // SAFETY: the agent gave us our end of the socket pair as stdin, and nothing else in
-    // this process uses fd 0.
-    let stdin = unsafe { OwnedFd::from_raw_fd(std::io::stdin().as_raw_fd()) };
-    let mut conn = UnixStream::from(stdin);
-    let _ = conn.set_read_timeout(Some(HELLO_TIMEOUT));
-    let spawn = match frame::read_blocking::<HolderSpawn>(&mut conn) {
-        Ok(Some(s)) => s,
-        _ => return std::process::ExitCode::FAILURE,
-    };
-    let _ = conn.set_read_timeout(None);
-    let (shared, listener) = match start(spawn, conn, Some(socket.clone())) {
-        Ok((s, Some(l))) => (s, l),
-        _ => return std::process::ExitCode::FAILURE,
-    };
-    let _watcher = exit_when_deleted(&socket, shared.pid);
-    for conn in listener.incoming() {
-        let Ok(mut conn) = conn else { continue };
-        let _ = conn.set_read_timeout(Some(HELLO_TIMEOUT));
-        match frame::read_blocking::<ToHolder>(&mut conn) {
-            Ok(Some(ToHolder::Hello { .. })) => {
-                let _ = conn.set_read_timeout(None);
-                let _ = shared.connect(conn);
-            }
-            _ => continue,
-        }
-    }
-    std::process::ExitCode::SUCCESS
-}
-
-/// Watches the socket file: when it is deleted (the agent's folder went away), nobody
-/// can adopt this session any more, so end it rather than leave it running unseen.
-fn exit_when_deleted(socket: &Path, pid: Option<u32>) -> Option<notify::RecommendedWatcher> {
-    use notify::Watcher;
-    let dir = socket.parent()?.to_path_buf();
-    let sock = socket.to_path_buf();
-    let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
-        if !sock.exists() {
-            if let Some(pid) = pid {
-                pty::signal_group(pid, nix::sys::signal::Signal::SIGHUP);
-                pty::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
-            }
-            std::process::exit(0);
-        }
-    })
-    .ok()?;
-    watcher
-        .watch(&dir, notify::RecursiveMode::NonRecursive)
-        .ok()?;
-    Some(watcher)
 }
