@@ -34,7 +34,7 @@ use std::{
 use vibemesh_core::{
     ErrorCode, WireError,
     proto::{
-        Provider, SessionId, SessionInfo,
+        Provider, SessionId, SessionInfo, SessionKind,
         ai::StartConversation,
         control::{CreateSession, Event, ProviderStatus},
     },
@@ -165,9 +165,9 @@ impl AiSessions {
             ));
         }
         let cwd = resolve_cwd(req.cwd.as_deref())?;
-        let mut id = SessionId::random();
+        let mut id = SessionId::random(SessionKind::Conversation);
         while self.read().contains_key(&id) || self.sessions.get(id).is_ok() {
-            id = SessionId::random();
+            id = SessionId::random(SessionKind::Conversation);
         }
         let title = req.title.unwrap_or_else(|| {
             let folder = cwd

@@ -21,7 +21,8 @@ use clap::Parser;
 use stdout::{StdoutError, outln};
 use vibemesh_core::{
     proto::{
-        Provider, SessionId, TermSize, ai::StartConversation, control::CreateSession, local::Target,
+        Provider, SessionId, SessionInfo, SessionKind, TermSize, ai::StartConversation,
+        control::CreateSession, local::Target,
     },
     text::{inert, inert_text},
 };
@@ -97,20 +98,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             watch,
             scrollback,
         } => {
-            let id = resolve_id(&home, &peer, &id).await?;
-            let control = local::control(&home, target(&peer)).await?;
-            let structured = control
-                .list_sessions()
-                .await?
-                .iter()
-                .any(|s| s.id == id && s.conversation.is_some());
-            // Done with it: the attach stream must be the only one left open.
-            let _ = control.finish().await;
-            drop(control);
-            if structured {
-                return conversation::run(&home, target(&peer), &peer, id).await;
+            let (id, kind) = resolve_attach(&home, &peer, &id).await?;
+            let run = |kind| {
+                let (home, peer) = (&home, &peer);
+                async move {
+                    match kind {
+                        SessionKind::Conversation => {
+                            conversation::run(home, target(peer), peer, id).await
+                        }
+                        SessionKind::Terminal => {
+                            attach::run(home, target(peer), peer, id, watch, scrollback).await
+                        }
+                    }
+                }
+            };
+            match (run(kind.guess()).await, kind) {
+                // An id made before ids said their kind: it is in the other registry.
+                (Err(e), Kind::FromId(k)) if is_not_found(&e) => run(k.other()).await,
+                (result, _) => result,
             }
-            attach::run(&home, target(&peer), &peer, id, watch, scrollback).await
         }
         Command::Kill { peer, id } => {
             let id = resolve_id(&home, &peer, &id).await?;
@@ -212,26 +218,70 @@ fn show<T: serde::Serialize>(
 }
 
 /// Accepts a full id or a unique prefix of one.
-async fn resolve_id(home: &Home, peer: &str, text: &str) -> anyhow::Result<SessionId> {
-    let text = text.to_ascii_lowercase();
-    if text.len() == 8
-        && let Ok(id) = text.parse()
-    {
-        return Ok(id);
+/// How the CLI knows which registry holds a session.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// From the agent's own list.
+    Listed(SessionKind),
+    /// From the id alone (see [`SessionId::kind`]).
+    FromId(SessionKind),
+}
+
+impl Kind {
+    fn guess(self) -> SessionKind {
+        match self {
+            Kind::Listed(k) | Kind::FromId(k) => k,
+        }
     }
+}
+
+/// `text` as one of `peer`'s sessions: a whole id as it is (the id says its kind, so
+/// attaching takes one round trip), a prefix by listing the sessions once.
+async fn resolve_attach(home: &Home, peer: &str, text: &str) -> anyhow::Result<(SessionId, Kind)> {
+    if let Some(id) = whole_id(text) {
+        return Ok((id, Kind::FromId(id.kind())));
+    }
+    let s = find_session(home, peer, text).await?;
+    let kind = match s.conversation {
+        Some(_) => SessionKind::Conversation,
+        None => SessionKind::Terminal,
+    };
+    Ok((s.id, Kind::Listed(kind)))
+}
+
+async fn resolve_id(home: &Home, peer: &str, text: &str) -> anyhow::Result<SessionId> {
+    match whole_id(text) {
+        Some(id) => Ok(id),
+        None => Ok(find_session(home, peer, text).await?.id),
+    }
+}
+
+/// `text` when it is a whole id (8 hex digits).
+fn whole_id(text: &str) -> Option<SessionId> {
+    (text.len() == 8).then(|| text.to_ascii_lowercase().parse().ok())?
+}
+
+/// The one session on `peer` whose id starts with `text`.
+async fn find_session(home: &Home, peer: &str, text: &str) -> anyhow::Result<SessionInfo> {
+    let text = text.to_ascii_lowercase();
     let control = local::control(home, target(peer)).await?;
-    let hits: Vec<SessionId> = control
+    let mut hits: Vec<SessionInfo> = control
         .list_sessions()
         .await?
         .into_iter()
-        .map(|s| s.id)
-        .filter(|id| id.to_string().starts_with(&text))
+        .filter(|s| s.id.to_string().starts_with(&text))
         .collect();
-    match hits.as_slice() {
-        [one] => Ok(*one),
-        [] => anyhow::bail!("no session {text} on {peer}; `vibemesh ls {peer}` lists them"),
+    match hits.len() {
+        1 => Ok(hits.remove(0)),
+        0 => anyhow::bail!("no session {text} on {peer}; `vibemesh ls {peer}` lists them"),
         _ => anyhow::bail!("{text} matches several sessions on {peer}; give more of the id"),
     }
+}
+
+/// Whether the agent refused because there is no such session.
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<vibemesh_core::WireError>()
+        .is_some_and(|w| w.code == vibemesh_core::ErrorCode::NotFound)
 }
 
 async fn run_agent(home: Home) -> anyhow::Result<ExitCode> {

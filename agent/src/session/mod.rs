@@ -32,7 +32,7 @@ use tokio::sync::{broadcast, watch};
 use vibemesh_core::{
     ErrorCode, WireError,
     proto::{
-        Provider, SessionId, SessionInfo,
+        Provider, SessionId, SessionInfo, SessionKind,
         bounds::TITLE_MAX,
         control::{CreateSession, Event},
         holder::{HOLDER_VERSION, HolderHello, HolderSpawn, RecordingLimits, ToHolder},
@@ -181,9 +181,9 @@ impl SessionManager {
     fn create_blocking(self: &Arc<Self>, req: CreateSession) -> Result<Arc<Session>, WireError> {
         self.check(&req)?;
         let cwd = resolve_cwd(req.cwd.as_deref())?;
-        let mut id = SessionId::random();
+        let mut id = SessionId::random(SessionKind::Terminal);
         while self.read().contains_key(&id) || self.socket_of(id).is_some_and(|p| p.exists()) {
-            id = SessionId::random();
+            id = SessionId::random(SessionKind::Terminal);
         }
         let title = match &req.title {
             Some(t) => cut(t, TITLE_MAX).into_owned(),

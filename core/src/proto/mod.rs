@@ -76,15 +76,50 @@ impl<'de> Deserialize<'de> for SessionId {
     }
 }
 
+/// Which registry holds a session: its id says so (the lowest bit), so a client that has
+/// only the id attaches in one round trip, without listing first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionKind {
+    /// A terminal: attached with [`StreamOpen::Attach`].
+    Terminal,
+    /// A structured AI session: attached with [`StreamOpen::Conversation`].
+    Conversation,
+}
+
+impl SessionKind {
+    /// The other kind.
+    pub fn other(self) -> Self {
+        match self {
+            SessionKind::Terminal => SessionKind::Conversation,
+            SessionKind::Conversation => SessionKind::Terminal,
+        }
+    }
+}
+
 impl SessionId {
-    /// A fresh random id.
-    pub fn random() -> Self {
+    /// A fresh random id of `kind`.
+    pub fn random(kind: SessionKind) -> Self {
         let mut b = [0u8; 4];
         // getrandom only fails where the OS has no randomness at all; fall back to time.
         if getrandom::fill(&mut b).is_err() {
             b = (std::process::id() ^ 0x9e37_79b9).to_le_bytes();
         }
-        SessionId(u32::from_le_bytes(b))
+        let n = u32::from_le_bytes(b) & !1;
+        SessionId(match kind {
+            SessionKind::Terminal => n,
+            SessionKind::Conversation => n | 1,
+        })
+    }
+
+    /// The kind this id was made for. Sessions an agent made before ids carried their
+    /// kind (still running in a holder, or in an AI session's history) may say the wrong
+    /// one: a client that is refused with `NotFound` tries [`SessionKind::other`].
+    pub fn kind(self) -> SessionKind {
+        if self.0 & 1 == 1 {
+            SessionKind::Conversation
+        } else {
+            SessionKind::Terminal
+        }
     }
 }
 
@@ -290,6 +325,19 @@ mod tests {
         assert!("zz".parse::<SessionId>().is_err());
         let bin = postcard::to_stdvec(&id).unwrap();
         assert_eq!(postcard::from_bytes::<SessionId>(&bin).unwrap(), id);
+    }
+
+    #[test]
+    fn a_session_id_says_its_kind() {
+        for _ in 0..64 {
+            for kind in [SessionKind::Terminal, SessionKind::Conversation] {
+                let id = SessionId::random(kind);
+                assert_eq!(id.kind(), kind, "{id}");
+                // The kind survives the way users pass ids around: as hex text.
+                assert_eq!(id.to_string().parse::<SessionId>().unwrap().kind(), kind);
+                assert_eq!(kind.other().other(), kind);
+            }
+        }
     }
 
     #[test]
