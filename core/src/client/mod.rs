@@ -32,6 +32,8 @@ mod peer;
 mod peers;
 mod reattach;
 mod reconverse;
+mod redownload;
+mod reupload;
 mod resume;
 #[cfg(feature = "net")]
 mod silence;
@@ -56,6 +58,8 @@ pub use peer::Peer;
 pub use peers::Peers;
 pub use reattach::{AttachEvent, ReattachHandle, TermCmd, reattach};
 pub use reconverse::{ConvEvent, ConvHandle, reattach_conversation};
+pub use redownload::{DownloadEvent, DownloadStart, redownload};
+pub use reupload::{UploadEvent, reupload};
 pub use resume::{
     Backoff, Command, DIAL_TIMEOUT, Ended, Resumable, Status, StreamHandle, is_final, reconnecting,
 };
