@@ -11,9 +11,9 @@ use std::{
 
 use tempfile::TempDir;
 use vibemesh_tests::{
-    TIMEOUT, TestAgent, free_port,
+    TIMEOUT, TestAgent,
     files::{leftovers, same_content, write_random},
-    pair, vibemesh_bin,
+    free_port, pair, vibemesh_bin,
 };
 
 /// A file large enough that a cut lands mid-way.
@@ -33,7 +33,12 @@ fn setup() -> (TempDir, PathBuf, TestAgent, TestAgent) {
 }
 
 /// Events on the files of `dir`.
-fn watch(dir: &Path) -> (notify::RecommendedWatcher, Receiver<notify::Result<notify::Event>>) {
+fn watch(
+    dir: &Path,
+) -> (
+    notify::RecommendedWatcher,
+    Receiver<notify::Result<notify::Event>>,
+) {
     let (tx, rx) = std::sync::mpsc::channel();
     let mut w = notify::recommended_watcher(move |ev| {
         let _ = tx.send(ev);
@@ -88,7 +93,11 @@ fn a_download_cut_by_a_crash_of_its_agent_resumes_where_it_stopped() {
     let dest = tmp.path().join("dest");
     std::fs::create_dir(&dest).unwrap();
     let (_w, events) = watch(&dest);
-    let mut copy = cp(&a, &format!("box:{}", big.display()), dest.to_str().unwrap());
+    let mut copy = cp(
+        &a,
+        &format!("box:{}", big.display()),
+        dest.to_str().unwrap(),
+    );
     wait_for_bytes(&dest, &events, &mut copy);
     // Kill the serving agent mid-way, and bring it back at the same address.
     let home = b.crash();
@@ -110,7 +119,11 @@ fn a_download_whose_file_changed_during_the_cut_starts_over() {
     let dest = tmp.path().join("dest");
     std::fs::create_dir(&dest).unwrap();
     let (_w, events) = watch(&dest);
-    let mut copy = cp(&a, &format!("box:{}", big.display()), dest.to_str().unwrap());
+    let mut copy = cp(
+        &a,
+        &format!("box:{}", big.display()),
+        dest.to_str().unwrap(),
+    );
     wait_for_bytes(&dest, &events, &mut copy);
     let home = b.crash();
     // While the agent is down the file changes (new content, another size).
@@ -121,7 +134,10 @@ fn a_download_whose_file_changed_during_the_cut_starts_over() {
     let said = finished(copy);
     assert!(said.contains("starting over from byte 0"), "{said}");
     assert!(resumed_at(&said).is_none(), "{said}");
-    assert!(same_content(&big, &dest.join("big")), "the result is the new file");
+    assert!(
+        same_content(&big, &dest.join("big")),
+        "the result is the new file"
+    );
     assert!(leftovers(&dest).is_empty(), "{:?}", leftovers(&dest));
 }
 
@@ -131,14 +147,21 @@ fn an_upload_cut_by_a_crash_of_the_carrying_agent_is_sent_again() {
     let src = tmp.path().join("up.bin");
     write_random(&src, BIG, 14);
     let (_w, events) = watch(&root);
-    let mut copy = cp(&a, src.to_str().unwrap(), &format!("box:{}", root.display()));
+    let mut copy = cp(
+        &a,
+        src.to_str().unwrap(),
+        &format!("box:{}", root.display()),
+    );
     wait_for_bytes(&root, &events, &mut copy);
     // The agent that carries the upload for the CLI crashes and comes back.
     let home = a.crash();
     let _a = TestAgent::spawn(home, "a");
     let said = finished(copy);
     assert!(said.contains("sending it again from the start"), "{said}");
-    assert!(same_content(&src, &root.join("up.bin")), "the bytes are right");
+    assert!(
+        same_content(&src, &root.join("up.bin")),
+        "the bytes are right"
+    );
     // The cut stream's temporary file goes once `box` sees the old connection is dead.
     while !leftovers(&root).is_empty() {
         let _ = events

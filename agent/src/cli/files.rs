@@ -16,9 +16,7 @@ use vibemesh_core::{
     ErrorCode,
     client::{self, ClientError, DownloadEvent, UploadEvent},
     proto::{
-        files::{
-            FileKind, FileResponse, UploadRequest, path_from_wire, path_to_wire,
-        },
+        files::{FileKind, FileResponse, UploadRequest, path_from_wire, path_to_wire},
         git::GitMark,
         local::Target,
     },
@@ -196,7 +194,8 @@ async fn download(home: &Home, target: Target, path: &str, to: &Path) -> anyhow:
         Target::Local => "local".into(),
     };
     let dial = super::attach::dialler(home, target);
-    let (_handle, mut events, driver) = client::redownload(dial, path.to_string(), transfer_backoff());
+    let (_handle, mut events, driver) =
+        client::redownload(dial, path.to_string(), transfer_backoff());
     let driver = tokio::spawn(driver);
     let result = receive(&mut events, &peer, &dir).await;
     driver.abort();

@@ -65,7 +65,9 @@ async fn send_file<W: AsyncWrite + Unpin>(
     let mut left = skip;
     while left > 0 {
         let mut buf = BytesMut::with_capacity(TRANSFER_CHUNK);
-        let want = usize::try_from(left).unwrap_or(usize::MAX).min(TRANSFER_CHUNK);
+        let want = usize::try_from(left)
+            .unwrap_or(usize::MAX)
+            .min(TRANSFER_CHUNK);
         let n = (&mut file)
             .take(want as u64)
             .read_buf(&mut buf)

@@ -33,8 +33,8 @@ mod peers;
 mod reattach;
 mod reconverse;
 mod redownload;
-mod reupload;
 mod resume;
+mod reupload;
 #[cfg(feature = "net")]
 mod silence;
 mod watch;
@@ -59,10 +59,10 @@ pub use peers::Peers;
 pub use reattach::{AttachEvent, ReattachHandle, TermCmd, reattach};
 pub use reconverse::{ConvEvent, ConvHandle, reattach_conversation};
 pub use redownload::{DownloadEvent, DownloadStart, redownload};
-pub use reupload::{UploadEvent, reupload};
 pub use resume::{
     Backoff, Command, DIAL_TIMEOUT, Ended, Resumable, Status, StreamHandle, is_final, reconnecting,
 };
+pub use reupload::{UploadEvent, reupload};
 #[cfg(feature = "net")]
 pub use silence::{Heard, WatchedSend};
 pub use watch::{WatchEvent, WatchHandle, Watched, watch};

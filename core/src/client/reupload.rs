@@ -234,3 +234,6 @@ where
         Ended::Lost(e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests;
