@@ -167,11 +167,12 @@ pub async fn cp(home: &Home, from: &OsStr, to: &OsStr) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// How a `cp` retries a lost connection: as terminals do, but it gives up after a
-/// while (about half a minute) and says so, rather than hang a script.
+/// How a `cp` retries a lost connection: as terminals do, but it gives up after three
+/// tries in a row (each may wait out the agent's dial timeout to a peer that is down:
+/// about half a minute in all) and says so, rather than hang a script.
 fn transfer_backoff() -> client::Backoff {
     client::Backoff {
-        max_tries: Some(10),
+        max_tries: Some(3),
         ..client::Backoff::default()
     }
 }
