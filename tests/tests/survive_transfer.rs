@@ -169,3 +169,34 @@ fn an_upload_cut_by_a_crash_of_the_carrying_agent_is_sent_again() {
             .unwrap_or_else(|_| panic!("left behind: {:?}", leftovers(&root)));
     }
 }
+
+/// A new client against an agent from before resumable downloads (its binary in
+/// `VIBEMESH_OLD_AGENT`; skipped without): the download cut by a crash comes back on the
+/// old agent, which does not know `DownloadFrom`, and the client takes the whole file
+/// again, as an old client would have had to.
+#[test]
+fn a_download_resumed_on_an_old_agent_starts_over_and_completes() {
+    let Some(old) = std::env::var_os("VIBEMESH_OLD_AGENT") else {
+        println!("skipped: set VIBEMESH_OLD_AGENT to an agent binary from before DownloadFrom");
+        return;
+    };
+    let (tmp, root, a, b) = setup();
+    let big = root.join("big");
+    write_random(&big, BIG, 15);
+    let dest = tmp.path().join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let (_w, events) = watch(&dest);
+    let mut copy = cp(
+        &a,
+        &format!("box:{}", big.display()),
+        dest.to_str().unwrap(),
+    );
+    wait_for_bytes(&dest, &events, &mut copy);
+    let home = b.crash();
+    let _b = TestAgent::spawn_bin(home, "box", Path::new(&old), &[]);
+    let said = finished(copy);
+    assert!(said.contains("cannot resume"), "{said}");
+    assert!(resumed_at(&said).is_none(), "{said}");
+    assert!(same_content(&big, &dest.join("big")), "the bytes are right");
+    assert!(leftovers(&dest).is_empty(), "{:?}", leftovers(&dest));
+}
