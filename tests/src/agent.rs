@@ -55,6 +55,11 @@ impl TestAgent {
         Self::start_listen(name, "none", listen, "", &[])
     }
 
+    /// Starts an agent listening on `listen`, with `extra` lines in its config.
+    pub fn start_at_with(name: &str, listen: &str, extra: &str) -> Self {
+        Self::start_listen(name, "none", listen, extra, &[])
+    }
+
     fn start_listen(
         name: &str,
         relay: &str,

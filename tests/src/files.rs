@@ -55,6 +55,10 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("vmtmp") || n.starts_with(".vibemesh-cp"))
+        .filter(|n| {
+            n.contains("vmtmp")
+                || n.starts_with(".vibemesh-cp")
+                || (n.starts_with(".vm-") && n.ends_with(".tmp"))
+        })
         .collect()
 }

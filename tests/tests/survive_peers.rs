@@ -157,11 +157,15 @@ fn a_download_cut_by_a_crash_says_why() {
         assert!(cp.try_wait().unwrap().is_none(), "cp ended before the cut");
     }
     drop(b.crash());
+    let cut = Instant::now();
     let out = cp.wait_with_output().unwrap();
+    println!("cp gave up {:?} after the cut", cut.elapsed());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(!err.contains("malformed frame"), "{err}");
     assert!(err.contains("box"), "{err}");
+    // It tried again (the peer may come back), then gave up, and said so.
+    assert!(err.contains("gave up reconnecting"), "{err}");
     assert!(
         vibemesh_tests::files::leftovers(dest.path()).is_empty(),
         "nothing half-written is left: {:?}",

@@ -11,14 +11,12 @@ use std::{
 };
 
 use anyhow::Context;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use vibemesh_core::{
     ErrorCode,
-    client::{self, ClientError},
+    client::{self, ClientError, DownloadEvent, UploadEvent},
     proto::{
-        files::{
-            FileKind, FileResponse, TRANSFER_CHUNK, UploadRequest, path_from_wire, path_to_wire,
-        },
+        files::{FileKind, FileResponse, UploadRequest, path_from_wire, path_to_wire},
         git::GitMark,
         local::Target,
     },
@@ -169,6 +167,19 @@ pub async fn cp(home: &Home, from: &OsStr, to: &OsStr) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
+/// How a `cp` retries a lost connection: as terminals do, but it gives up after three
+/// tries in a row (each may wait out the agent's dial timeout to a peer that is down:
+/// about half a minute in all) and says so, rather than hang a script.
+fn transfer_backoff() -> client::Backoff {
+    client::Backoff {
+        max_tries: Some(3),
+        ..client::Backoff::default()
+    }
+}
+
+/// Downloads on core's reconnecting download: into a temporary file next to `to`,
+/// renamed into place only once the whole file's hash matched; a lost connection
+/// resumes from the bytes already written.
 async fn download(home: &Home, target: Target, path: &str, to: &Path) -> anyhow::Result<()> {
     let dest = if to.is_dir() {
         to.join(OsStr::from_bytes(&path_from_wire(base_name(path)?)))
@@ -179,38 +190,110 @@ async fn download(home: &Home, target: Target, path: &str, to: &Path) -> anyhow:
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let (info, r, w) = local::route(home, target).await?;
-    let (meta, mut down) = client::open_download(r, w, path).await?;
-    let name = format!("{}:{}", info.name, meta.path);
-    let temp = {
-        use std::os::unix::fs::PermissionsExt;
-        tempfile::Builder::new()
-            .prefix(".vibemesh-cp.")
-            .permissions(std::fs::Permissions::from_mode(0o666))
-            .tempfile_in(&dir)
-            .with_context(|| format!("cannot write in {}", dir.display()))?
+    let peer = match &target {
+        Target::Peer(p) => p.clone(),
+        Target::Local => "local".into(),
     };
-    let (file, temp) = temp.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
-    let mut progress = Progress::new(&name, meta.size);
-    // The temp file is removed if anything below fails (`temp` is dropped).
-    while let Some(chunk) = down.next().await? {
-        file.write_all(&chunk).await?;
-        progress.update(down.received());
-    }
-    file.sync_all().await?;
-    drop(file);
+    let dial = super::attach::dialler(home, target);
+    let (_handle, mut events, driver) =
+        client::redownload(dial, path.to_string(), transfer_backoff());
+    let driver = tokio::spawn(driver);
+    let result = receive(&mut events, &peer, &dir).await;
+    driver.abort();
+    let (temp, mut progress) = result?;
     progress.done();
     temp.persist(&dest)
         .with_context(|| format!("cannot write {}", dest.display()))?;
     Ok(())
 }
 
+/// Writes what a download reports into a temporary file in `dir` until it is all in.
+/// The temporary file is removed if anything fails (it is dropped).
+async fn receive(
+    events: &mut tokio::sync::mpsc::Receiver<DownloadEvent>,
+    peer: &str,
+    dir: &Path,
+) -> anyhow::Result<(tempfile::TempPath, Progress)> {
+    let mut open: Option<(tokio::fs::File, tempfile::TempPath, Progress)> = None;
+    let mut written = 0u64;
+    loop {
+        let ev = events.recv().await;
+        match ev {
+            Some(DownloadEvent::Started { meta, offset, .. }) => {
+                let (file, _, progress) = match &mut open {
+                    Some(o) => o,
+                    None => {
+                        let (file, temp) = temp_in(dir)?;
+                        let name = format!("{peer}:{}", meta.path);
+                        open.insert((file, temp, Progress::new(&name, meta.size)))
+                    }
+                };
+                if written > 0 {
+                    if offset == 0 {
+                        progress.note(&format!(
+                            "the file changed on {peer} while the connection was down; \
+                             starting over from byte 0"
+                        ));
+                    } else {
+                        progress.note(&format!(
+                            "reconnected; resuming at byte {offset} of {}",
+                            meta.size
+                        ));
+                    }
+                }
+                if offset != written {
+                    file.set_len(offset).await?;
+                    file.seek(std::io::SeekFrom::Start(offset)).await?;
+                    written = offset;
+                }
+                progress.total = meta.size;
+            }
+            Some(DownloadEvent::Data(b)) => {
+                let Some((file, _, progress)) = &mut open else {
+                    anyhow::bail!("the download sent bytes before its start");
+                };
+                file.write_all(&b).await?;
+                written += b.len() as u64;
+                progress.update(written);
+            }
+            Some(DownloadEvent::Reconnecting { error, .. }) => match &mut open {
+                Some((_, _, progress)) => progress.reconnecting(&error),
+                None => eprintln!("{}; reconnecting…", inert(&error)),
+            },
+            Some(DownloadEvent::Done) => {
+                let Some((file, temp, progress)) = open else {
+                    anyhow::bail!("the download ended before its start");
+                };
+                file.sync_all().await?;
+                return Ok((temp, progress));
+            }
+            Some(DownloadEvent::Closed(e)) => return Err(e.into()),
+            Some(DownloadEvent::Detached) | None => anyhow::bail!("the download stopped"),
+        }
+    }
+}
+
+/// A fresh temporary file in `dir`, named so that it is plainly ours.
+fn temp_in(dir: &Path) -> anyhow::Result<(tokio::fs::File, tempfile::TempPath)> {
+    use std::os::unix::fs::PermissionsExt;
+    let temp = tempfile::Builder::new()
+        .prefix(".vibemesh-cp.")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let (file, temp) = temp.into_parts();
+    Ok((tokio::fs::File::from_std(file), temp))
+}
+
+/// Uploads on core's reconnecting upload: a lost connection sends the file again from
+/// the start (the agent keeps nothing of a cut upload), and an upload that landed but
+/// whose answer was lost is recognised, not reported as a conflict.
 async fn upload(home: &Home, from: &Path, target: Target, path: &str) -> anyhow::Result<()> {
-    let mut file = tokio::fs::File::open(from)
+    let file = tokio::fs::File::open(from)
         .await
         .with_context(|| format!("cannot read {}", from.display()))?;
     let local_meta = file.metadata().await?;
+    drop(file);
     if !local_meta.is_file() {
         anyhow::bail!("{} is not a regular file", from.display());
     }
@@ -236,27 +319,44 @@ async fn upload(home: &Home, from: &Path, target: Target, path: &str) -> anyhow:
         Err(e) => return Err(e.into()),
     };
     let _ = control.finish().await;
-    let (info, r, w) = local::route(home, target).await?;
+    let peer = match &target {
+        Target::Peer(p) => p.clone(),
+        Target::Local => "local".into(),
+    };
     let req = UploadRequest {
         path: dest.clone(),
         size,
         expected,
     };
-    let mut up = client::open_upload(r, w, req).await?;
-    let mut progress = Progress::new(&format!("{}:{dest}", info.name), size);
-    let mut buf = vec![0u8; TRANSFER_CHUNK];
-    let mut left = size;
-    while left > 0 {
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = file.read(&mut buf[..want]).await?;
-        if n == 0 {
-            anyhow::bail!("{} shrank while it was copied", from.display());
+    let source = {
+        let from = from.to_path_buf();
+        move || {
+            let from = from.clone();
+            async move {
+                let f = tokio::fs::File::open(&from).await?;
+                Ok(Box::new(f) as client::BoxRead)
+            }
         }
-        up.send(&buf[..n]).await?;
-        left -= n as u64;
-        progress.update(up.sent());
-    }
-    up.finish().await?;
+    };
+    let dial = super::attach::dialler(home, target);
+    let (_handle, mut events, driver) = client::reupload(dial, source, req, transfer_backoff());
+    let driver = tokio::spawn(driver);
+    let mut progress = Progress::new(&format!("{peer}:{dest}"), size);
+    let result = loop {
+        match events.recv().await {
+            Some(UploadEvent::Started { reconnected: true }) => {
+                progress.note("reconnected; sending it again from the start");
+            }
+            Some(UploadEvent::Started { .. }) => {}
+            Some(UploadEvent::Sent(n)) => progress.update(n),
+            Some(UploadEvent::Reconnecting { error, .. }) => progress.reconnecting(&error),
+            Some(UploadEvent::Done(_)) => break Ok(()),
+            Some(UploadEvent::Closed(e)) => break Err(e.into()),
+            Some(UploadEvent::Detached) | None => break Err(anyhow::anyhow!("the upload stopped")),
+        }
+    };
+    driver.abort();
+    result?;
     progress.done();
     Ok(())
 }
@@ -303,6 +403,25 @@ impl Progress {
             human(self.total),
             human((done as f64 / secs) as u64)
         );
+    }
+
+    /// Says on the progress line that the connection is down and being tried again
+    /// (on a line of its own when there is no progress line).
+    fn reconnecting(&mut self, error: &str) {
+        if self.on {
+            eprint!("\r{}  reconnecting… ({})   ", self.name, inert(error));
+        } else {
+            eprintln!("{}: {}; reconnecting…", self.name, inert(error));
+        }
+    }
+
+    /// Says something about the transfer on a line of its own.
+    fn note(&mut self, what: &str) {
+        if self.on {
+            eprintln!();
+            self.last = None;
+        }
+        eprintln!("{}: {what}", self.name);
     }
 
     fn done(&mut self) {

@@ -209,7 +209,9 @@ impl Kind {
             StreamOpen::Control => Kind::Control,
             StreamOpen::Attach(_) => Kind::Attach,
             StreamOpen::Conversation(_) => Kind::Conversation,
-            StreamOpen::Download(_) | StreamOpen::Upload(_) => Kind::Transfer,
+            StreamOpen::Download(_) | StreamOpen::DownloadFrom(_) | StreamOpen::Upload(_) => {
+                Kind::Transfer
+            }
         }
     }
 

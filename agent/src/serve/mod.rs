@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use vibemesh_core::{
     EndpointId,
     frame::{FrameReader, FrameWriter},
-    proto::{Provider, Role, StreamOpen, control::AgentInfo},
+    proto::{Provider, Role, StreamOpen, control::AgentInfo, files::DownloadFromRequest},
 };
 
 use crate::session::SessionManager;
@@ -84,7 +84,18 @@ where
     match reader.recv::<StreamOpen>().await {
         Ok(Some(StreamOpen::Control)) => control::run(svc, caller, reader, writer).await,
         Ok(Some(StreamOpen::Attach(req))) => attach::run(svc, caller, req, reader, writer).await,
-        Ok(Some(StreamOpen::Download(req))) => transfer::download(svc, caller, req, writer).await,
+        Ok(Some(StreamOpen::Download(req))) => {
+            let from = DownloadFromRequest {
+                path: req.path,
+                offset: 0,
+                modified_ms: 0,
+                size: 0,
+            };
+            transfer::download(svc, caller, from, writer).await
+        }
+        Ok(Some(StreamOpen::DownloadFrom(req))) => {
+            transfer::download(svc, caller, req, writer).await
+        }
         Ok(Some(StreamOpen::Upload(req))) => {
             transfer::upload(svc, caller, req, reader, writer).await
         }

@@ -1,7 +1,10 @@
 //! Transfer streams: one file down ([`StreamOpen::Download`]) or up ([`StreamOpen::Upload`]).
 //!
 //! A download sends [`TransferFrame::Start`], the file in [`TRANSFER_CHUNK`] pieces and
-//! [`TransferFrame::End`] with the BLAKE3 hash of every byte sent. An upload goes to a
+//! [`TransferFrame::End`] with the BLAKE3 hash of the whole file. One that resumes a cut
+//! download ([`StreamOpen::DownloadFrom`]) leaves out the bytes the client has when the
+//! file is still the one it started on ([`DownloadFromRequest::resumes`]), but reads
+//! and hashes them all the same, so the hash still covers every byte the client keeps. An upload goes to a
 //! temporary file next to the target while it is hashed; only when the end arrives with
 //! the right size and hash is it synced and renamed into place. Anything else (a wrong
 //! hash, too many bytes, a cut stream) removes the temporary file: nothing half-written
@@ -9,6 +12,7 @@
 //!
 //! [`StreamOpen::Download`]: vibemesh_core::proto::StreamOpen::Download
 //! [`StreamOpen::Upload`]: vibemesh_core::proto::StreamOpen::Upload
+//! [`StreamOpen::DownloadFrom`]: vibemesh_core::proto::StreamOpen::DownloadFrom
 
 use std::sync::Arc;
 
@@ -17,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use vibemesh_core::{
     ErrorCode, WireError,
     frame::{FrameReader, FrameWriter},
-    proto::files::{DownloadRequest, FileMeta, TRANSFER_CHUNK, TransferFrame, UploadRequest},
+    proto::files::{DownloadFromRequest, FileMeta, TRANSFER_CHUNK, TransferFrame, UploadRequest},
 };
 
 use super::{Caller, Services};
@@ -25,24 +29,26 @@ use super::{Caller, Services};
 pub(super) async fn download<W: AsyncWrite + Unpin>(
     svc: Arc<Services>,
     caller: Caller,
-    req: DownloadRequest,
+    req: DownloadFromRequest,
     mut writer: FrameWriter<W>,
 ) {
     let _ = caller;
-    if let Err(e) = send_file(&svc, &req.path, &mut writer).await {
+    if let Err(e) = send_file(&svc, &req, &mut writer).await {
         tracing::debug!("download of {} failed: {e}", req.path);
         let _ = writer.send(&TransferFrame::Failed(e)).await;
     }
     let _ = writer.finish().await;
 }
 
-/// Sends the whole file; an error before or during it is answered with `Failed`.
+/// Sends the file (from `req.offset` when [`DownloadFromRequest::resumes`]); an error
+/// before or during it is answered with `Failed`.
 async fn send_file<W: AsyncWrite + Unpin>(
     svc: &Services,
-    path: &str,
+    req: &DownloadFromRequest,
     writer: &mut FrameWriter<W>,
 ) -> Result<(), WireError> {
-    let (file, meta) = svc.files.open_read(path).await?;
+    let (file, meta) = svc.files.open_read(&req.path).await?;
+    let skip = if req.resumes(&meta) { req.offset } else { 0 };
     let shown = meta.path.clone();
     let io_err =
         |e: std::io::Error| WireError::new(ErrorCode::Internal, format!("reading {shown}: {e}"));
@@ -55,6 +61,24 @@ async fn send_file<W: AsyncWrite + Unpin>(
         .await
         .map_err(closed)?;
     let mut hasher = blake3::Hasher::new();
+    // The part the client has: hashed, not sent.
+    let mut left = skip;
+    while left > 0 {
+        let mut buf = BytesMut::with_capacity(TRANSFER_CHUNK);
+        let want = usize::try_from(left)
+            .unwrap_or(usize::MAX)
+            .min(TRANSFER_CHUNK);
+        let n = (&mut file)
+            .take(want as u64)
+            .read_buf(&mut buf)
+            .await
+            .map_err(io_err)?;
+        if n == 0 {
+            return Err(io_err(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        hasher.update(&buf);
+        left -= n as u64;
+    }
     loop {
         let mut buf = BytesMut::with_capacity(TRANSFER_CHUNK);
         // Fill the chunk (reads may return less), so frames stay few and full.

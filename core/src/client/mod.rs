@@ -32,7 +32,9 @@ mod peer;
 mod peers;
 mod reattach;
 mod reconverse;
+mod redownload;
 mod resume;
+mod reupload;
 #[cfg(feature = "net")]
 mod silence;
 mod watch;
@@ -56,9 +58,11 @@ pub use peer::Peer;
 pub use peers::Peers;
 pub use reattach::{AttachEvent, ReattachHandle, TermCmd, reattach};
 pub use reconverse::{ConvEvent, ConvHandle, reattach_conversation};
+pub use redownload::{DownloadEvent, DownloadStart, redownload};
 pub use resume::{
     Backoff, Command, DIAL_TIMEOUT, Ended, Resumable, Status, StreamHandle, is_final, reconnecting,
 };
+pub use reupload::{UploadEvent, reupload};
 #[cfg(feature = "net")]
 pub use silence::{Heard, WatchedSend};
 pub use watch::{WatchEvent, WatchHandle, Watched, watch};

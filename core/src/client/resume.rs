@@ -326,4 +326,4 @@ async fn wait_offline<K: Resumable>(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

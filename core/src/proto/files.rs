@@ -199,6 +199,35 @@ pub struct DownloadRequest {
     pub path: String,
 }
 
+/// The body of [`super::StreamOpen::DownloadFrom`]: the rest of a file, from `offset`,
+/// if it is still the file the client has the start of.
+///
+/// The agent sends [`TransferFrame::Start`] with the file as it is now. When its
+/// modification time and size are still `modified_ms` and `size` (those of the first
+/// `Start`), the `Data` frames that follow start at `offset`; otherwise the file changed
+/// and they start at 0 (the client tells which from the `Start`). Either way the
+/// [`TransferFrame::End`] hash covers the whole file from byte 0 (the agent reads and
+/// hashes the part it does not send), so a file that changed without its time or size
+/// changing is caught by the hash and never kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadFromRequest {
+    /// The file.
+    pub path: String,
+    /// How many bytes from its start the client already has.
+    pub offset: u64,
+    /// Its modification time in the first [`TransferFrame::Start`].
+    pub modified_ms: u64,
+    /// Its size in the first [`TransferFrame::Start`].
+    pub size: u64,
+}
+
+impl DownloadFromRequest {
+    /// Whether the agent sends from `offset` for a file it opened as `meta`.
+    pub fn resumes(&self, meta: &FileMeta) -> bool {
+        meta.modified_ms == self.modified_ms && meta.size == self.size && self.offset <= meta.size
+    }
+}
+
 /// The body of [`super::StreamOpen::Upload`]: the client then sends
 /// [`TransferFrame::Data`] frames and one [`TransferFrame::End`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,7 +247,8 @@ pub enum TransferFrame {
     Start(FileMeta),
     /// A piece of the file, at most [`TRANSFER_CHUNK`] bytes.
     Data(Bytes),
-    /// The last frame: the BLAKE3 hash of everything sent.
+    /// The last frame: the BLAKE3 hash of everything sent (of the whole file, also when
+    /// a [`DownloadFromRequest`] left out its start).
     End {
         /// The hash.
         hash: [u8; 32],

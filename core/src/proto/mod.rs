@@ -13,7 +13,7 @@
 //!   and then live ([`ai::ConvServerFrame`]), and the client's prompts and approvals
 //!   ([`ai::ConvClientFrame`]).
 //! - [`StreamOpen::Download`] and [`StreamOpen::Upload`]: one file each way
-//!   ([`files::TransferFrame`]).
+//!   ([`files::TransferFrame`]); [`StreamOpen::DownloadFrom`] resumes a cut download.
 //!
 //! Pairing uses its own ALPN, [`ALPN_PAIR`], and one stream ([`pair`]).
 //! The local CLI reaches its own agent over a Unix socket with [`local`].
@@ -48,6 +48,13 @@ pub enum StreamOpen {
     Upload(files::UploadRequest),
     /// This stream carries one structured AI session's conversation.
     Conversation(ai::ConversationOpen),
+    // Variants below were added after the first release: new ones only ever go at the
+    // end, so the numbers postcard gives the ones above never change, and an agent that
+    // predates one answers it with a control-style `Closing` (see
+    // [`crate::client::redownload`], which then downloads from the start).
+    /// This stream carries the rest of a file a cut download already has part of
+    /// ([`files::TransferFrame`]s, as [`StreamOpen::Download`]).
+    DownloadFrom(files::DownloadFromRequest),
 }
 
 /// A session's id: unique on its agent, shown as 8 hex digits. Binary encodings carry

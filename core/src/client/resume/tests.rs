@@ -23,26 +23,26 @@ use crate::{
 };
 
 /// The agent's end of one dialled stream.
-struct Far {
-    reader: FrameReader<ReadHalf<DuplexStream>>,
-    writer: FrameWriter<WriteHalf<DuplexStream>>,
+pub(crate) struct Far {
+    pub(crate) reader: FrameReader<ReadHalf<DuplexStream>>,
+    pub(crate) writer: FrameWriter<WriteHalf<DuplexStream>>,
 }
 
 impl Far {
-    async fn opened(&mut self) -> StreamOpen {
+    pub(crate) async fn opened(&mut self) -> StreamOpen {
         self.reader.recv().await.unwrap().expect("an open request")
     }
 
-    async fn send<T: serde::Serialize>(&mut self, frame: T) {
+    pub(crate) async fn send<T: serde::Serialize>(&mut self, frame: T) {
         self.writer.send(&frame).await.unwrap();
     }
 }
 
 /// What a dial answers.
-type Dialled = std::future::Ready<Result<(BoxRead, BoxWrite), ClientError>>;
+pub(crate) type Dialled = std::future::Ready<Result<(BoxRead, BoxWrite), ClientError>>;
 
 /// A dialler whose streams' far ends come out of the receiver, one per try.
-fn dialler() -> (impl FnMut() -> Dialled, mpsc::UnboundedReceiver<Far>) {
+pub(crate) fn dialler() -> (impl FnMut() -> Dialled, mpsc::UnboundedReceiver<Far>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let dial = move || {
         let (near, far) = tokio::io::duplex(64 * 1024);
@@ -83,7 +83,7 @@ fn entry(seq: u64, text: &str) -> ConvServerFrame {
     })
 }
 
-fn fast() -> Backoff {
+pub(crate) fn fast() -> Backoff {
     Backoff {
         first: Duration::from_millis(1),
         max: Duration::from_millis(1),
@@ -108,7 +108,7 @@ fn conv_open() -> ConversationOpen {
 }
 
 /// The next event, failing the test instead of hanging it.
-async fn next<E>(rx: &mut mpsc::Receiver<E>) -> Option<E> {
+pub(crate) async fn next<E>(rx: &mut mpsc::Receiver<E>) -> Option<E> {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
         .expect("an event within 10 s")
