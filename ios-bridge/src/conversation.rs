@@ -4,21 +4,26 @@
 
 use std::sync::{
     Arc, Mutex,
-    atomic::{AtomicBool, AtomicU64, Ordering},
+    atomic::{AtomicBool, Ordering},
 };
 
-use tokio::{runtime::Handle, task::JoinHandle};
+use tokio::runtime::Handle;
 use vibemesh_core::{
-    client::{ConvReader, ConvWriter, Conversation, Item},
+    client::{ConvEvent, ConvHandle, Conversation, Item, reattach_conversation},
     proto::{
         SessionId,
-        ai::{ConvClientFrame, ConvServerFrame, ConversationOpen},
+        ai::{ConvClientFrame, ConversationOpen, Entry},
     },
 };
 
 use crate::{
-    ApprovalDecision, ConvItem, ConvStatus, MeshError, conv_items::nonempty,
-    error::is_connection_lost, links::Links, runtime::run_on, session::lock, store::Known,
+    ApprovalDecision, ConvItem, ConvStatus, MeshError,
+    conv_items::nonempty,
+    links::Links,
+    runtime::run_on,
+    session::lock,
+    store::Known,
+    stream::{self, First, Generation},
 };
 
 /// What a [`ConversationHandle`] tells the app. Called on the mesh's own threads, never
@@ -50,17 +55,16 @@ struct State {
     status: Option<ConvStatus>,
 }
 
-/// Everything a reader task and the handle share.
+/// Everything the event task and the handle share.
 struct Shared {
     listener: Arc<dyn ConversationListener>,
     state: Mutex<State>,
-    /// Bumped on every attach and detach; a reader from an older attach stays quiet.
-    generation: AtomicU64,
     /// Attached, or meant to be (a resume re-attaches it).
     wanted: AtomicBool,
 }
 
-/// One attached structured session. Re-attaching asks only for the events after the
+/// One attached structured session: core's reconnecting conversation
+/// (`client::reattach_conversation`). Re-attaching asks only for the events after the
 /// last one seen, so nothing repeats.
 #[derive(uniffi::Object)]
 pub struct ConversationHandle {
@@ -69,8 +73,9 @@ pub struct ConversationHandle {
     machine: Known,
     session: SessionId,
     shared: Arc<Shared>,
-    writer: Arc<tokio::sync::Mutex<Option<ConvWriter>>>,
-    reader: Mutex<Option<JoinHandle<()>>>,
+    generation: Generation,
+    /// Messages, answers and interrupts for the current attach; `None` once detached.
+    handle: Mutex<Option<ConvHandle>>,
 }
 
 impl ConversationHandle {
@@ -94,11 +99,10 @@ impl ConversationHandle {
                     told: Vec::new(),
                     status: None,
                 }),
-                generation: AtomicU64::new(0),
                 wanted: AtomicBool::new(false),
             }),
-            writer: Arc::new(tokio::sync::Mutex::new(None)),
-            reader: Mutex::new(None),
+            generation: Generation::default(),
+            handle: Mutex::new(None),
         })
     }
 
@@ -110,30 +114,22 @@ impl ConversationHandle {
     /// Attaches (again), asking only for the events after the last one applied. Runs
     /// on the runtime.
     pub(crate) async fn attach_now(self: Arc<Self>) -> Result<(), MeshError> {
-        let generation = self.shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        self.stop_reader();
-        if let Some(mut w) = self.writer.lock().await.take() {
-            let _ = w.finish().await;
-        }
+        self.quiesce();
         let last = lock(&self.shared.state).conv.last_seq;
         let req = ConversationOpen {
             session: self.session,
             after: (last > 0).then_some(last),
             watch_only: false,
         };
-        let conn = self.links.connection(&self.machine).await?;
-        let opened = match conn.conversation(req.clone()).await {
-            Err(e) if is_connection_lost(&e) => {
-                self.links.drop_link(&self.machine.id, b"stale");
-                let conn = self.links.connection(&self.machine).await?;
-                conn.conversation(req).await.map_err(|e| conn.closed_or(e))
-            }
-            r => r,
-        };
-        let (_info, reader, writer) = opened?;
-        *self.writer.lock().await = Some(writer);
-        let task = tokio::spawn(read_frames(self.shared.clone(), reader, generation));
-        *lock(&self.reader) = Some(task);
+        let dial = self.links.dialer(&self.machine);
+        let (handle, events, driver) = reattach_conversation(dial, req, stream::backoff());
+        *lock(&self.handle) = Some(handle);
+        let shared = self.shared.clone();
+        let on_event = move |ev| on_event(&shared, ev);
+        if let Err(e) = stream::start(&self.generation, events, driver, first, on_event).await {
+            lock(&self.handle).take();
+            return Err(e);
+        }
         self.shared.wanted.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -143,10 +139,12 @@ impl ConversationHandle {
         self.shared.wanted.load(Ordering::SeqCst)
     }
 
-    /// Silences the current reader (its stream is about to be dropped on purpose).
+    /// Silences the current attach and ends it (a new one replaces it, or none).
     pub(crate) fn quiesce(&self) {
-        self.shared.generation.fetch_add(1, Ordering::SeqCst);
-        self.stop_reader();
+        self.generation.bump();
+        if let Some(h) = lock(&self.handle).take() {
+            h.detach();
+        }
     }
 
     /// Tells the listener the conversation could not be brought back.
@@ -155,22 +153,14 @@ impl ConversationHandle {
         self.shared.listener.on_closed(Some(why));
     }
 
-    fn stop_reader(&self) {
-        if let Some(t) = lock(&self.reader).take() {
-            t.abort();
-        }
-    }
-
-    async fn send(&self, frame: ConvClientFrame) -> Result<(), MeshError> {
-        let writer = self.writer.clone();
-        run_on(&self.rt, async move {
-            let mut w = writer.lock().await;
-            let w = w
-                .as_mut()
-                .ok_or_else(|| MeshError::other("detached: attach again first"))?;
-            w.send(frame).await.map_err(MeshError::from)
-        })
-        .await
+    /// Sends `frame` on the current attach. While the connection is down it is not
+    /// sent, and the listener hears so (`on_notice`).
+    fn send(&self, frame: ConvClientFrame) -> Result<(), MeshError> {
+        let handle = lock(&self.handle)
+            .clone()
+            .ok_or_else(|| MeshError::other("detached: attach again first"))?;
+        handle.send(frame);
+        Ok(())
     }
 }
 
@@ -185,7 +175,7 @@ impl ConversationHandle {
     /// the turn ends.
     pub async fn send_message(&self, text: String) -> Result<(), MeshError> {
         nonempty(&text)?;
-        self.send(ConvClientFrame::Prompt(text)).await
+        self.send(ConvClientFrame::Prompt(text))
     }
 
     /// Answers the approval request `approval_id` (an `Approval` item's `id`); the
@@ -199,31 +189,23 @@ impl ConversationHandle {
             approval: approval_id,
             decision: decision.into(),
         })
-        .await
     }
 
     /// Stops the running turn; the session goes on.
     pub async fn interrupt(&self) -> Result<(), MeshError> {
-        self.send(ConvClientFrame::Interrupt).await
+        self.send(ConvClientFrame::Interrupt)
     }
 
     /// Ends the AI's process; the conversation stays, and the next message resumes it.
     pub async fn end(&self) -> Result<(), MeshError> {
-        self.send(ConvClientFrame::End).await
+        self.send(ConvClientFrame::End)
     }
 
     /// Detaches; the session goes on. No further callbacks come.
     pub async fn detach(&self) -> Result<(), MeshError> {
         self.shared.wanted.store(false, Ordering::SeqCst);
         self.quiesce();
-        let writer = self.writer.clone();
-        run_on(&self.rt, async move {
-            if let Some(mut w) = writer.lock().await.take() {
-                let _ = w.finish().await;
-            }
-            Ok(())
-        })
-        .await
+        Ok(())
     }
 
     /// Attaches again (after a detach, or when the stream was lost): only the events
@@ -245,33 +227,42 @@ impl ConversationHandle {
     }
 }
 
-impl Drop for ConversationHandle {
-    fn drop(&mut self) {
-        self.stop_reader();
+/// Whether an attach succeeded, failed, or is still trying.
+fn first(ev: &ConvEvent) -> First {
+    match ev {
+        ConvEvent::Attached { .. } => First::Attached,
+        ConvEvent::Closed(e) => First::Failed(e.clone()),
+        _ => First::Undecided,
     }
 }
 
-/// Applies one frame and tells the listener what changed. Returns why the stream ends,
-/// when it does.
-fn apply(shared: &Shared, frame: &ConvServerFrame) -> Option<Option<String>> {
+/// Tells the listener about one event of the current attach.
+fn on_event(shared: &Shared, ev: ConvEvent) {
+    let listener = &shared.listener;
+    match ev {
+        ConvEvent::Entry(e) => apply(shared, &e),
+        ConvEvent::Notice(e) => listener.on_notice(MeshError::from(e).to_string()),
+        ConvEvent::NotSent(_) => {
+            listener.on_notice("not sent: the connection is down; try again".into())
+        }
+        ConvEvent::Unconfirmed(_) => listener.on_notice(
+            "the connection dropped while sending: it may not have arrived".into(),
+        ),
+        ConvEvent::Closed(e) => {
+            shared.wanted.store(false, Ordering::SeqCst);
+            listener.on_closed(Some(MeshError::from(e).to_string()));
+        }
+        ConvEvent::Reconnecting { error, .. } => tracing::debug!("re-attaching: {error}"),
+        ConvEvent::Attached { .. } | ConvEvent::Detached => {}
+    }
+}
+
+/// Applies one entry and tells the listener what changed (nothing, for one already
+/// applied).
+fn apply(shared: &Shared, entry: &Entry) {
     let mut state = lock(&shared.state);
-    match frame {
-        ConvServerFrame::Entry(e) => {
-            if !state.conv.apply(e) {
-                return None;
-            }
-        }
-        ConvServerFrame::Attached(_) => return None,
-        ConvServerFrame::Notice(e) => {
-            drop(state);
-            shared
-                .listener
-                .on_notice(MeshError::from(e.clone()).to_string());
-            return None;
-        }
-        ConvServerFrame::Refused(e) | ConvServerFrame::Closed(e) => {
-            return Some(Some(MeshError::from(e.clone()).to_string()));
-        }
+    if !state.conv.apply(entry) {
+        return;
     }
     let State { conv, told, status } = &mut *state;
     // The first item that differs from what the app has; everything from there is sent.
@@ -298,36 +289,13 @@ fn apply(shared: &Shared, frame: &ConvServerFrame) -> Option<Option<String>> {
     if let Some(s) = new_status {
         shared.listener.on_status(s);
     }
-    None
-}
-
-/// Reads one conversation stream until it ends.
-async fn read_frames(shared: Arc<Shared>, mut reader: ConvReader, generation: u64) {
-    let current = |s: &Shared| s.generation.load(Ordering::SeqCst) == generation;
-    let end = loop {
-        let frame = reader.next().await;
-        if !current(&shared) {
-            return;
-        }
-        match frame {
-            Ok(Some(f)) => {
-                if let Some(end) = apply(&shared, &f) {
-                    break end;
-                }
-            }
-            Ok(None) => break None,
-            Err(e) => break Some(MeshError::from(e).to_string()),
-        }
-    };
-    if current(&shared) {
-        shared.wanted.store(false, Ordering::SeqCst);
-        shared.listener.on_closed(end);
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use vibemesh_core::proto::ai::{AiEvent, Decision, Entry};
+    use std::sync::atomic::AtomicU64;
+
+    use vibemesh_core::proto::ai::{AiEvent, Decision};
 
     use super::*;
 
@@ -363,7 +331,6 @@ mod tests {
                 told: Vec::new(),
                 status: None,
             }),
-            generation: AtomicU64::new(0),
             wanted: AtomicBool::new(true),
         };
         let events = [
@@ -392,8 +359,7 @@ mod tests {
                 at_ms: 0,
                 event,
             };
-            let frame = ConvServerFrame::Entry(entry);
-            assert_eq!(apply(&shared, &frame), None);
+            apply(&shared, &entry);
             let reducer: Vec<ConvItem> = lock(&shared.state)
                 .conv
                 .items
@@ -402,7 +368,7 @@ mod tests {
                 .collect();
             assert_eq!(*lock(&app.items), reducer, "after event {}", i + 1);
             let calls = app.calls.load(Ordering::SeqCst);
-            assert_eq!(apply(&shared, &frame), None);
+            apply(&shared, &entry);
             assert_eq!(
                 app.calls.load(Ordering::SeqCst),
                 calls,

@@ -29,6 +29,7 @@ mod links;
 mod mesh;
 mod runtime;
 mod session;
+mod stream;
 mod store;
 mod watch;
 
