@@ -245,9 +245,8 @@ fn on_event(shared: &Shared, ev: ConvEvent) {
         ConvEvent::NotSent(_) => {
             listener.on_notice("not sent: the connection is down; try again".into())
         }
-        ConvEvent::Unconfirmed(_) => listener.on_notice(
-            "the connection dropped while sending: it may not have arrived".into(),
-        ),
+        ConvEvent::Unconfirmed(_) => listener
+            .on_notice("the connection dropped while sending: it may not have arrived".into()),
         ConvEvent::Closed(e) => {
             shared.wanted.store(false, Ordering::SeqCst);
             listener.on_closed(Some(MeshError::from(e).to_string()));

@@ -29,8 +29,8 @@ mod links;
 mod mesh;
 mod runtime;
 mod session;
-mod stream;
 mod store;
+mod stream;
 mod watch;
 
 pub use conv_items::{AiProvider, ApprovalDecision, ConvItem, ConvState, ConvStatus};

@@ -148,7 +148,11 @@ pub struct Conv {
 }
 
 /// Applies every event to `shared` and wakes the page, until the last one.
-async fn pump(mut events: mpsc::Receiver<ConvEvent>, shared: Rc<RefCell<Shared>>, wake: Rc<Notify>) {
+async fn pump(
+    mut events: mpsc::Receiver<ConvEvent>,
+    shared: Rc<RefCell<Shared>>,
+    wake: Rc<Notify>,
+) {
     while let Some(ev) = events.recv().await {
         shared.borrow_mut().take(ev);
         wake.notify_one();
