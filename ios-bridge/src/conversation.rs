@@ -23,7 +23,7 @@ use crate::{
     runtime::run_on,
     session::lock,
     store::Known,
-    stream::{self, First, Generation},
+    stream::{self, Attachment, First},
 };
 
 /// What a [`ConversationHandle`] tells the app. Called on the mesh's own threads, never
@@ -60,7 +60,7 @@ struct Shared {
     listener: Arc<dyn ConversationListener>,
     state: Mutex<State>,
     /// Attached, or meant to be (a resume re-attaches it).
-    wanted: AtomicBool,
+    wanted: Arc<AtomicBool>,
 }
 
 /// One attached structured session: core's reconnecting conversation
@@ -73,9 +73,7 @@ pub struct ConversationHandle {
     machine: Known,
     session: SessionId,
     shared: Arc<Shared>,
-    generation: Generation,
-    /// Messages, answers and interrupts for the current attach; `None` once detached.
-    handle: Mutex<Option<ConvHandle>>,
+    attachment: Attachment<ConvHandle>,
 }
 
 impl ConversationHandle {
@@ -87,6 +85,7 @@ impl ConversationHandle {
         session: SessionId,
         listener: Arc<dyn ConversationListener>,
     ) -> Arc<Self> {
+        let wanted = Arc::new(AtomicBool::new(false));
         Arc::new(Self {
             rt,
             links,
@@ -99,10 +98,9 @@ impl ConversationHandle {
                     told: Vec::new(),
                     status: None,
                 }),
-                wanted: AtomicBool::new(false),
+                wanted: wanted.clone(),
             }),
-            generation: Generation::default(),
-            handle: Mutex::new(None),
+            attachment: Attachment::new(wanted),
         })
     }
 
@@ -114,7 +112,6 @@ impl ConversationHandle {
     /// Attaches (again), asking only for the events after the last one applied. Runs
     /// on the runtime.
     pub(crate) async fn attach_now(self: Arc<Self>) -> Result<(), MeshError> {
-        self.quiesce();
         let last = lock(&self.shared.state).conv.last_seq;
         let req = ConversationOpen {
             session: self.session,
@@ -122,44 +119,32 @@ impl ConversationHandle {
             watch_only: false,
         };
         let dial = self.links.dialer(&self.machine);
-        let (handle, events, driver) = reattach_conversation(dial, req, stream::backoff());
-        *lock(&self.handle) = Some(handle);
+        let stream = reattach_conversation(dial, req, stream::backoff());
         let shared = self.shared.clone();
         let on_event = move |ev| on_event(&shared, ev);
-        if let Err(e) = stream::start(&self.generation, events, driver, first, on_event).await {
-            lock(&self.handle).take();
-            return Err(e);
-        }
-        self.shared.wanted.store(true, Ordering::SeqCst);
-        Ok(())
+        self.attachment.attach(stream, first, on_event).await
     }
 
     /// Whether a resume should re-attach this handle.
     pub(crate) fn wants_attached(&self) -> bool {
-        self.shared.wanted.load(Ordering::SeqCst)
+        self.attachment.wants_attached()
     }
 
     /// Silences the current attach and ends it (a new one replaces it, or none).
     pub(crate) fn quiesce(&self) {
-        self.generation.bump();
-        if let Some(h) = lock(&self.handle).take() {
-            h.detach();
-        }
+        self.attachment.quiesce();
     }
 
     /// Tells the listener the conversation could not be brought back.
     pub(crate) fn report_closed(&self, why: String) {
-        self.shared.wanted.store(false, Ordering::SeqCst);
+        self.attachment.give_up();
         self.shared.listener.on_closed(Some(why));
     }
 
     /// Sends `frame` on the current attach. While the connection is down it is not
     /// sent, and the listener hears so (`on_notice`).
     fn send(&self, frame: ConvClientFrame) -> Result<(), MeshError> {
-        let handle = lock(&self.handle)
-            .clone()
-            .ok_or_else(|| MeshError::other("detached: attach again first"))?;
-        handle.send(frame);
+        self.attachment.current()?.send(frame);
         Ok(())
     }
 }
@@ -203,8 +188,7 @@ impl ConversationHandle {
 
     /// Detaches; the session goes on. No further callbacks come.
     pub async fn detach(&self) -> Result<(), MeshError> {
-        self.shared.wanted.store(false, Ordering::SeqCst);
-        self.quiesce();
+        self.attachment.detach();
         Ok(())
     }
 
@@ -330,7 +314,7 @@ mod tests {
                 told: Vec::new(),
                 status: None,
             }),
-            wanted: AtomicBool::new(true),
+            wanted: Arc::new(AtomicBool::new(true)),
         };
         let events = [
             AiEvent::User { text: "a".into() },

@@ -17,7 +17,7 @@ use crate::{
     links::Links,
     runtime::run_on,
     store::Known,
-    stream::{self, First, Generation},
+    stream::{self, Attachment, First},
 };
 
 /// Lines of scrollback asked for on attach and kept in the local mirror.
@@ -47,7 +47,7 @@ struct Shared {
     parser: Mutex<vt100::Parser>,
     /// Attached, or meant to be (a resume re-attaches it); false after a detach or an
     /// exit.
-    wanted: AtomicBool,
+    wanted: Arc<AtomicBool>,
 }
 
 /// One attached session: core's reconnecting attach (`client::reattach`), a local copy
@@ -61,9 +61,7 @@ pub struct SessionHandle {
     session: SessionId,
     size: Mutex<TermSize>,
     shared: Arc<Shared>,
-    generation: Generation,
-    /// Keys and sizes for the current attach; `None` once detached.
-    handle: Mutex<Option<ReattachHandle>>,
+    attachment: Attachment<ReattachHandle>,
 }
 
 impl SessionHandle {
@@ -76,6 +74,7 @@ impl SessionHandle {
         size: TermSize,
         listener: Arc<dyn ScreenListener>,
     ) -> Arc<Self> {
+        let wanted = Arc::new(AtomicBool::new(false));
         Arc::new(Self {
             rt,
             links,
@@ -85,10 +84,9 @@ impl SessionHandle {
             shared: Arc::new(Shared {
                 listener,
                 parser: Mutex::new(new_parser(size.rows, size.cols)),
-                wanted: AtomicBool::new(false),
+                wanted: wanted.clone(),
             }),
-            generation: Generation::default(),
-            handle: Mutex::new(None),
+            attachment: Attachment::new(wanted),
         })
     }
 
@@ -99,54 +97,36 @@ impl SessionHandle {
 
     /// Attaches (again): a fresh stream, a fresh snapshot. Runs on the runtime.
     pub(crate) async fn attach_now(self: Arc<Self>) -> Result<(), MeshError> {
-        self.quiesce();
         let req = AttachRequest {
             session: self.session,
             size: Some(*lock(&self.size)),
             scrollback: SCROLLBACK,
             watch_only: false,
         };
-        let (handle, events, driver) =
-            reattach(self.links.dialer(&self.machine), req, stream::backoff());
-        *lock(&self.handle) = Some(handle);
+        let stream = reattach(self.links.dialer(&self.machine), req, stream::backoff());
         let shared = self.shared.clone();
         let on_event = move |ev| on_event(&shared, ev);
-        if let Err(e) = stream::start(&self.generation, events, driver, first, on_event).await {
-            lock(&self.handle).take();
-            return Err(e);
-        }
-        self.shared.wanted.store(true, Ordering::SeqCst);
-        Ok(())
+        self.attachment.attach(stream, first, on_event).await
     }
 
     /// Whether a resume should re-attach this handle.
     pub(crate) fn wants_attached(&self) -> bool {
-        self.shared.wanted.load(Ordering::SeqCst)
+        self.attachment.wants_attached()
     }
 
     /// Silences the current attach and ends it (a new one replaces it, or none).
     pub(crate) fn quiesce(&self) {
-        self.generation.bump();
-        if let Some(h) = lock(&self.handle).take() {
-            h.detach();
-        }
+        self.attachment.quiesce();
     }
 
     /// Tells the listener the session could not be brought back.
     pub(crate) fn report_closed(&self, why: String) {
-        self.shared.wanted.store(false, Ordering::SeqCst);
+        self.attachment.give_up();
         self.shared.listener.on_closed(Some(why));
     }
 
-    /// The current attach, or an error when there is none.
-    fn attached(&self) -> Result<ReattachHandle, MeshError> {
-        lock(&self.handle)
-            .clone()
-            .ok_or_else(|| MeshError::other("detached: attach again first"))
-    }
-
     fn send(&self, bytes: Vec<u8>) -> Result<(), MeshError> {
-        self.attached()?.input(bytes);
+        self.attachment.current()?.input(bytes);
         Ok(())
     }
 }
@@ -178,7 +158,7 @@ impl SessionHandle {
             )));
         }
         *lock(&self.size) = size;
-        if let Some(h) = lock(&self.handle).as_ref() {
+        if let Some(h) = self.attachment.get() {
             h.resize(size);
         }
         Ok(())
@@ -186,8 +166,7 @@ impl SessionHandle {
 
     /// Detaches; the session keeps running on the machine. No further callbacks come.
     pub async fn detach(&self) -> Result<(), MeshError> {
-        self.shared.wanted.store(false, Ordering::SeqCst);
-        self.quiesce();
+        self.attachment.detach();
         Ok(())
     }
 

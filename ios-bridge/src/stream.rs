@@ -6,16 +6,19 @@
 use std::{
     future::Future,
     sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
 
 use tokio::sync::mpsc;
-use vibemesh_core::{WireError, client::Backoff};
+use vibemesh_core::{
+    WireError,
+    client::{Backoff, ReattachHandle, StreamHandle},
+};
 
-use crate::MeshError;
+use crate::{MeshError, session::lock};
 
 /// How an attach retries: once, quickly, over a fresh connection (the one it was on
 /// may be dead without knowing it). After that the listener hears `on_closed` and the
@@ -38,51 +41,126 @@ pub(crate) enum First {
     Undecided,
 }
 
-/// Which attach is the current one; bumping it silences the older ones.
-#[derive(Default)]
-pub(crate) struct Generation(Arc<AtomicU64>);
+/// A handle to core's driver that can stop it.
+pub(crate) trait Detach: Clone {
+    /// Stops the driver; the session goes on.
+    fn detach(&self);
+}
 
-impl Generation {
-    /// Silences every attach started so far.
-    pub fn bump(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+impl Detach for ReattachHandle {
+    fn detach(&self) {
+        ReattachHandle::detach(self);
     }
 }
 
-/// Runs `driver` on the runtime and waits for the attach to succeed or fail (`first`
-/// tells which); from then on hands every event to `on_event` while no newer attach
-/// (or a detach) bumped `generation`. Must run on the runtime.
-pub(crate) async fn start<E: Send + 'static>(
-    generation: &Generation,
-    mut events: mpsc::Receiver<E>,
-    driver: impl Future<Output = ()> + Send + 'static,
-    first: fn(&E) -> First,
-    mut on_event: impl FnMut(E) + Send + 'static,
-) -> Result<(), MeshError> {
-    let counter = generation.0.clone();
-    let mine = counter.load(Ordering::SeqCst);
-    tokio::spawn(driver);
-    loop {
-        let Some(ev) = events.recv().await else {
-            return Err(MeshError::other("detached while attaching"));
-        };
-        match first(&ev) {
-            First::Undecided => continue,
-            First::Failed(e) => return Err(e.into()),
-            First::Attached => {
-                on_event(ev);
-                break;
-            }
+impl<C> Detach for StreamHandle<C> {
+    fn detach(&self) {
+        StreamHandle::detach(self);
+    }
+}
+
+/// The attach of one terminal or conversation handle: the current driver's handle,
+/// which attach is current (bumping it silences the older ones), and whether the handle
+/// is meant to be attached (a resume re-attaches it).
+pub(crate) struct Attachment<H> {
+    generation: Arc<AtomicU64>,
+    handle: Mutex<Option<H>>,
+    wanted: Arc<AtomicBool>,
+}
+
+impl<H: Detach> Attachment<H> {
+    /// Not attached; `wanted` is shared with the event handler (an exit clears it).
+    pub fn new(wanted: Arc<AtomicBool>) -> Self {
+        Self {
+            generation: Arc::default(),
+            handle: Mutex::new(None),
+            wanted,
         }
     }
-    tokio::spawn(async move {
-        // Drained to the end even when silenced, so a detached driver finishes its
-        // stream cleanly.
-        while let Some(ev) = events.recv().await {
-            if counter.load(Ordering::SeqCst) == mine {
-                on_event(ev);
-            }
+
+    /// Whether a resume should re-attach this handle.
+    pub fn wants_attached(&self) -> bool {
+        self.wanted.load(Ordering::SeqCst)
+    }
+
+    /// Silences the current attach and ends it (a new one replaces it, or none).
+    pub fn quiesce(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(h) = lock(&self.handle).take() {
+            h.detach();
         }
-    });
-    Ok(())
+    }
+
+    /// Detaches for good: no resume brings it back, no callback follows.
+    pub fn detach(&self) {
+        self.give_up();
+        self.quiesce();
+    }
+
+    /// No resume brings it back (it could not be brought back).
+    pub fn give_up(&self) {
+        self.wanted.store(false, Ordering::SeqCst);
+    }
+
+    /// The current attach's handle, or an error when detached.
+    pub fn current(&self) -> Result<H, MeshError> {
+        lock(&self.handle)
+            .clone()
+            .ok_or_else(|| MeshError::other("detached: attach again first"))
+    }
+
+    /// The current attach's handle, if any.
+    pub fn get(&self) -> Option<H> {
+        lock(&self.handle).clone()
+    }
+
+    /// Replaces the current attach with core's driver `stream` and waits for it to
+    /// succeed or fail (`first` tells which); from then on hands every event to
+    /// `on_event` until a newer attach or a detach. Must run on the runtime.
+    pub async fn attach<E: Send + 'static>(
+        &self,
+        (handle, mut events, driver): (
+            H,
+            mpsc::Receiver<E>,
+            impl Future<Output = ()> + Send + 'static,
+        ),
+        first: fn(&E) -> First,
+        mut on_event: impl FnMut(E) + Send + 'static,
+    ) -> Result<(), MeshError> {
+        self.quiesce();
+        *lock(&self.handle) = Some(handle);
+        let counter = self.generation.clone();
+        let mine = counter.load(Ordering::SeqCst);
+        tokio::spawn(driver);
+        let outcome = loop {
+            let Some(ev) = events.recv().await else {
+                break Err(MeshError::other("detached while attaching"));
+            };
+            match first(&ev) {
+                First::Undecided => continue,
+                First::Failed(e) => break Err(e.into()),
+                First::Attached => {
+                    on_event(ev);
+                    break Ok(());
+                }
+            }
+        };
+        if let Err(e) = outcome {
+            if counter.load(Ordering::SeqCst) == mine {
+                lock(&self.handle).take();
+            }
+            return Err(e);
+        }
+        self.wanted.store(true, Ordering::SeqCst);
+        tokio::spawn(async move {
+            // Drained to the end even when silenced, so a detached driver finishes its
+            // stream cleanly.
+            while let Some(ev) = events.recv().await {
+                if counter.load(Ordering::SeqCst) == mine {
+                    on_event(ev);
+                }
+            }
+        });
+        Ok(())
+    }
 }
