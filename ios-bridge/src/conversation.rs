@@ -73,7 +73,8 @@ pub struct ConversationHandle {
     machine: Known,
     session: SessionId,
     shared: Arc<Shared>,
-    attachment: Attachment<ConvHandle>,
+    /// The current attach (a resume silences it and attaches again).
+    pub(crate) attachment: Attachment<ConvHandle>,
 }
 
 impl ConversationHandle {
@@ -123,16 +124,6 @@ impl ConversationHandle {
         let shared = self.shared.clone();
         let on_event = move |ev| on_event(&shared, ev);
         self.attachment.attach(stream, first, on_event).await
-    }
-
-    /// Whether a resume should re-attach this handle.
-    pub(crate) fn wants_attached(&self) -> bool {
-        self.attachment.wants_attached()
-    }
-
-    /// Silences the current attach and ends it (a new one replaces it, or none).
-    pub(crate) fn quiesce(&self) {
-        self.attachment.quiesce();
     }
 
     /// Tells the listener the conversation could not be brought back.

@@ -281,18 +281,18 @@ impl Mesh {
             let handles: Vec<Arc<SessionHandle>> = lock(&core.handles)
                 .iter()
                 .filter_map(Weak::upgrade)
-                .filter(|h| h.wants_attached())
+                .filter(|h| h.attachment.wants_attached())
                 .collect();
             let convs: Vec<Arc<ConversationHandle>> = lock(&core.conversations)
                 .iter()
                 .filter_map(Weak::upgrade)
-                .filter(|h| h.wants_attached())
+                .filter(|h| h.attachment.wants_attached())
                 .collect();
             for h in &handles {
-                h.quiesce();
+                h.attachment.quiesce();
             }
             for c in &convs {
-                c.quiesce();
+                c.attachment.quiesce();
             }
             core.links.drop_all(b"resumed");
             core.resumed.send_modify(|g| *g += 1);

@@ -61,7 +61,8 @@ pub struct SessionHandle {
     session: SessionId,
     size: Mutex<TermSize>,
     shared: Arc<Shared>,
-    attachment: Attachment<ReattachHandle>,
+    /// The current attach (a resume silences it and attaches again).
+    pub(crate) attachment: Attachment<ReattachHandle>,
 }
 
 impl SessionHandle {
@@ -107,16 +108,6 @@ impl SessionHandle {
         let shared = self.shared.clone();
         let on_event = move |ev| on_event(&shared, ev);
         self.attachment.attach(stream, first, on_event).await
-    }
-
-    /// Whether a resume should re-attach this handle.
-    pub(crate) fn wants_attached(&self) -> bool {
-        self.attachment.wants_attached()
-    }
-
-    /// Silences the current attach and ends it (a new one replaces it, or none).
-    pub(crate) fn quiesce(&self) {
-        self.attachment.quiesce();
     }
 
     /// Tells the listener the session could not be brought back.
