@@ -7,23 +7,17 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use tokio::runtime::Handle;
 use vibemesh_core::{
     client::{ConvEvent, ConvHandle, Conversation, Item, reattach_conversation},
-    proto::{
-        SessionId,
-        ai::{ConvClientFrame, ConversationOpen, Entry},
-    },
+    proto::ai::{ConvClientFrame, ConversationOpen, Entry},
 };
 
 use crate::{
     ApprovalDecision, ConvItem, ConvStatus, MeshError,
     conv_items::nonempty,
-    links::Links,
     runtime::run_on,
     session::lock,
-    store::Known,
-    stream::{self, Attachment, First},
+    stream::{self, Attachment, First, Target},
 };
 
 /// What a [`ConversationHandle`] tells the app. Called on the mesh's own threads, never
@@ -68,10 +62,8 @@ struct Shared {
 /// last one seen, so nothing repeats.
 #[derive(uniffi::Object)]
 pub struct ConversationHandle {
-    rt: Handle,
-    links: Arc<Links>,
-    machine: Known,
-    session: SessionId,
+    /// The session and the way to it.
+    pub(crate) target: Target,
     shared: Arc<Shared>,
     /// The current attach (a resume silences it and attaches again).
     pub(crate) attachment: Attachment<ConvHandle>,
@@ -79,19 +71,10 @@ pub struct ConversationHandle {
 
 impl ConversationHandle {
     /// A handle, not yet attached.
-    pub(crate) fn new(
-        rt: Handle,
-        links: Arc<Links>,
-        machine: Known,
-        session: SessionId,
-        listener: Arc<dyn ConversationListener>,
-    ) -> Arc<Self> {
+    pub(crate) fn new(target: Target, listener: Arc<dyn ConversationListener>) -> Arc<Self> {
         let wanted = Arc::new(AtomicBool::new(false));
         Arc::new(Self {
-            rt,
-            links,
-            machine,
-            session,
+            target,
             shared: Arc::new(Shared {
                 listener,
                 state: Mutex::new(State {
@@ -105,21 +88,16 @@ impl ConversationHandle {
         })
     }
 
-    /// Whether this handle belongs to machine `id`.
-    pub(crate) fn machine_id(&self) -> vibemesh_core::EndpointId {
-        self.machine.id
-    }
-
     /// Attaches (again), asking only for the events after the last one applied. Runs
     /// on the runtime.
     pub(crate) async fn attach_now(self: Arc<Self>) -> Result<(), MeshError> {
         let last = lock(&self.shared.state).conv.last_seq;
         let req = ConversationOpen {
-            session: self.session,
+            session: self.target.session,
             after: (last > 0).then_some(last),
             watch_only: false,
         };
-        let dial = self.links.dialer(&self.machine);
+        let dial = self.target.dialer();
         let stream = reattach_conversation(dial, req, stream::backoff());
         let shared = self.shared.clone();
         let on_event = move |ev| on_event(&shared, ev);
@@ -144,7 +122,7 @@ impl ConversationHandle {
 impl ConversationHandle {
     /// The session's id, as 8 hex digits.
     pub fn session_id(&self) -> String {
-        self.session.to_string()
+        self.target.session.to_string()
     }
 
     /// Sends a message. While a turn runs it is queued (a `Queued` item) and sent when
@@ -186,7 +164,7 @@ impl ConversationHandle {
     /// Attaches again (after a detach, or when the stream was lost): only the events
     /// missed meanwhile come.
     pub async fn reattach(self: Arc<Self>) -> Result<(), MeshError> {
-        let rt = self.rt.clone();
+        let rt = self.target.rt.clone();
         run_on(&rt, self.attach_now()).await
     }
 

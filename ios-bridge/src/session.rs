@@ -6,18 +6,15 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use tokio::runtime::Handle;
 use vibemesh_core::{
     client::{AttachEvent, ReattachHandle, reattach},
-    proto::{SessionId, TermSize, attach::AttachRequest},
+    proto::{TermSize, attach::AttachRequest},
 };
 
 use crate::{
     MeshError,
-    links::Links,
     runtime::run_on,
-    store::Known,
-    stream::{self, Attachment, First},
+    stream::{self, Attachment, First, Target},
 };
 
 /// Lines of scrollback asked for on attach and kept in the local mirror.
@@ -55,10 +52,8 @@ struct Shared {
 /// [`SessionHandle::reattach`]).
 #[derive(uniffi::Object)]
 pub struct SessionHandle {
-    rt: Handle,
-    links: Arc<Links>,
-    machine: Known,
-    session: SessionId,
+    /// The session and the way to it.
+    pub(crate) target: Target,
     size: Mutex<TermSize>,
     shared: Arc<Shared>,
     /// The current attach (a resume silences it and attaches again).
@@ -68,19 +63,13 @@ pub struct SessionHandle {
 impl SessionHandle {
     /// A handle, not yet attached.
     pub(crate) fn new(
-        rt: Handle,
-        links: Arc<Links>,
-        machine: Known,
-        session: SessionId,
+        target: Target,
         size: TermSize,
         listener: Arc<dyn ScreenListener>,
     ) -> Arc<Self> {
         let wanted = Arc::new(AtomicBool::new(false));
         Arc::new(Self {
-            rt,
-            links,
-            machine,
-            session,
+            target,
             size: Mutex::new(size),
             shared: Arc::new(Shared {
                 listener,
@@ -91,20 +80,15 @@ impl SessionHandle {
         })
     }
 
-    /// Whether this handle belongs to machine `id`.
-    pub(crate) fn machine_id(&self) -> vibemesh_core::EndpointId {
-        self.machine.id
-    }
-
     /// Attaches (again): a fresh stream, a fresh snapshot. Runs on the runtime.
     pub(crate) async fn attach_now(self: Arc<Self>) -> Result<(), MeshError> {
         let req = AttachRequest {
-            session: self.session,
+            session: self.target.session,
             size: Some(*lock(&self.size)),
             scrollback: SCROLLBACK,
             watch_only: false,
         };
-        let stream = reattach(self.links.dialer(&self.machine), req, stream::backoff());
+        let stream = reattach(self.target.dialer(), req, stream::backoff());
         let shared = self.shared.clone();
         let on_event = move |ev| on_event(&shared, ev);
         self.attachment.attach(stream, first, on_event).await
@@ -126,7 +110,7 @@ impl SessionHandle {
 impl SessionHandle {
     /// The session's id, as 8 hex digits.
     pub fn session_id(&self) -> String {
-        self.session.to_string()
+        self.target.session.to_string()
     }
 
     /// Sends bytes (keys, paste) to the program.
@@ -164,7 +148,7 @@ impl SessionHandle {
     /// Attaches again (after a detach, or when the stream was lost): the screen comes
     /// back from a fresh snapshot.
     pub async fn reattach(self: Arc<Self>) -> Result<(), MeshError> {
-        let rt = self.rt.clone();
+        let rt = self.target.rt.clone();
         run_on(&rt, self.attach_now()).await
     }
 

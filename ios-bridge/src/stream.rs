@@ -12,13 +12,39 @@ use std::{
     time::Duration,
 };
 
-use tokio::sync::mpsc;
+use tokio::{runtime::Handle, sync::mpsc};
 use vibemesh_core::{
     WireError,
     client::{Backoff, ReattachHandle, StreamHandle},
+    proto::SessionId,
 };
 
-use crate::{MeshError, session::lock};
+use crate::{
+    MeshError,
+    links::{Dialed, Links},
+    session::lock,
+    store::Known,
+};
+
+/// What a handle attaches to: a session on a machine, through the phone's connections,
+/// on the mesh's runtime.
+pub(crate) struct Target {
+    /// The runtime attaches run on.
+    pub rt: Handle,
+    /// The phone's connections.
+    pub links: Arc<Links>,
+    /// The machine.
+    pub machine: Known,
+    /// The session there.
+    pub session: SessionId,
+}
+
+impl Target {
+    /// Fresh streams to the machine for core's driver (see [`Links::dialer`]).
+    pub fn dialer(&self) -> impl FnMut() -> Dialed + Send + 'static {
+        self.links.dialer(&self.machine)
+    }
+}
 
 /// How an attach retries: once, quickly, over a fresh connection (the one it was on
 /// may be dead without knowing it). After that the listener hears `on_closed` and the
