@@ -11,6 +11,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use tempfile::TempDir;
+use vibemesh_core::client::Backoff;
 
 /// How long an agent may take to answer on its socket after it was started.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -106,7 +107,14 @@ impl AgentProc {
     /// and drop the listener, so the socket refuses every later connection.
     pub async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let started = Instant::now();
-        let mut delay = Duration::from_millis(5);
+        // Core's backoff, the one every reconnecting client uses, with short waits: an
+        // agent starts in milliseconds.
+        let backoff = Backoff {
+            first: Duration::from_millis(5),
+            max: Duration::from_millis(100),
+            max_tries: None,
+        };
+        let mut attempt = 0;
         loop {
             if self.log().contains(" is running")
                 && tokio::net::UnixStream::connect(self.socket()).await.is_ok()
@@ -131,8 +139,8 @@ impl AgentProc {
                     self.log_tail()
                 );
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_millis(100));
+            attempt += 1;
+            tokio::time::sleep(backoff.delay(attempt)).await;
         }
     }
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use vibemesh_core::proto::ai::StartConversation;
 
 use crate::{
-    AiProvider, ConversationHandle, ConversationListener, Mesh, MeshError, mesh::parse_id,
-    runtime::run_on, session::lock,
+    AiProvider, ConversationHandle, ConversationListener, Mesh, MeshError, mesh::keep,
+    runtime::run_on,
 };
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -52,19 +52,9 @@ impl Mesh {
         session_id: String,
         listener: Arc<dyn ConversationListener>,
     ) -> Result<Arc<ConversationHandle>, MeshError> {
-        let session = parse_id(&session_id)?;
-        let m = self.core.find(&machine)?;
-        let handle = ConversationHandle::new(
-            self.rt.clone(),
-            self.core.links.clone(),
-            m,
-            session,
-            listener,
-        );
+        let handle = ConversationHandle::new(self.target(&machine, &session_id)?, listener);
         run_on(&self.rt, handle.clone().attach_now()).await?;
-        let mut handles = lock(&self.core.conversations);
-        handles.retain(|h| h.strong_count() > 0);
-        handles.push(Arc::downgrade(&handle));
+        keep(&self.core.conversations, &handle);
         Ok(handle)
     }
 }

@@ -4,21 +4,20 @@
 
 use std::sync::{
     Arc, Mutex,
-    atomic::{AtomicBool, AtomicU64, Ordering},
+    atomic::{AtomicBool, Ordering},
 };
 
-use tokio::{runtime::Handle, task::JoinHandle};
 use vibemesh_core::{
-    client::{ConvReader, ConvWriter, Conversation, Item},
-    proto::{
-        SessionId,
-        ai::{ConvClientFrame, ConvServerFrame, ConversationOpen},
-    },
+    client::{ConvEvent, ConvHandle, Conversation, Item, reattach_conversation},
+    proto::ai::{ConvClientFrame, ConversationOpen, Entry},
 };
 
 use crate::{
-    ApprovalDecision, ConvItem, ConvStatus, MeshError, conv_items::nonempty,
-    error::is_connection_lost, links::Links, runtime::run_on, session::lock, store::Known,
+    ApprovalDecision, ConvItem, ConvStatus, MeshError,
+    conv_items::nonempty,
+    runtime::run_on,
+    session::lock,
+    stream::{self, Attachment, First, Target},
 };
 
 /// What a [`ConversationHandle`] tells the app. Called on the mesh's own threads, never
@@ -50,43 +49,32 @@ struct State {
     status: Option<ConvStatus>,
 }
 
-/// Everything a reader task and the handle share.
+/// Everything the event task and the handle share.
 struct Shared {
     listener: Arc<dyn ConversationListener>,
     state: Mutex<State>,
-    /// Bumped on every attach and detach; a reader from an older attach stays quiet.
-    generation: AtomicU64,
     /// Attached, or meant to be (a resume re-attaches it).
-    wanted: AtomicBool,
+    wanted: Arc<AtomicBool>,
 }
 
-/// One attached structured session. Re-attaching asks only for the events after the
+/// One attached structured session: core's reconnecting conversation
+/// (`client::reattach_conversation`). Re-attaching asks only for the events after the
 /// last one seen, so nothing repeats.
 #[derive(uniffi::Object)]
 pub struct ConversationHandle {
-    rt: Handle,
-    links: Arc<Links>,
-    machine: Known,
-    session: SessionId,
+    /// The session and the way to it.
+    pub(crate) target: Target,
     shared: Arc<Shared>,
-    writer: Arc<tokio::sync::Mutex<Option<ConvWriter>>>,
-    reader: Mutex<Option<JoinHandle<()>>>,
+    /// The current attach (a resume silences it and attaches again).
+    pub(crate) attachment: Attachment<ConvHandle>,
 }
 
 impl ConversationHandle {
     /// A handle, not yet attached.
-    pub(crate) fn new(
-        rt: Handle,
-        links: Arc<Links>,
-        machine: Known,
-        session: SessionId,
-        listener: Arc<dyn ConversationListener>,
-    ) -> Arc<Self> {
+    pub(crate) fn new(target: Target, listener: Arc<dyn ConversationListener>) -> Arc<Self> {
+        let wanted = Arc::new(AtomicBool::new(false));
         Arc::new(Self {
-            rt,
-            links,
-            machine,
-            session,
+            target,
             shared: Arc::new(Shared {
                 listener,
                 state: Mutex::new(State {
@@ -94,83 +82,39 @@ impl ConversationHandle {
                     told: Vec::new(),
                     status: None,
                 }),
-                generation: AtomicU64::new(0),
-                wanted: AtomicBool::new(false),
+                wanted: wanted.clone(),
             }),
-            writer: Arc::new(tokio::sync::Mutex::new(None)),
-            reader: Mutex::new(None),
+            attachment: Attachment::new(wanted),
         })
-    }
-
-    /// Whether this handle belongs to machine `id`.
-    pub(crate) fn machine_id(&self) -> vibemesh_core::EndpointId {
-        self.machine.id
     }
 
     /// Attaches (again), asking only for the events after the last one applied. Runs
     /// on the runtime.
     pub(crate) async fn attach_now(self: Arc<Self>) -> Result<(), MeshError> {
-        let generation = self.shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        self.stop_reader();
-        if let Some(mut w) = self.writer.lock().await.take() {
-            let _ = w.finish().await;
-        }
         let last = lock(&self.shared.state).conv.last_seq;
         let req = ConversationOpen {
-            session: self.session,
+            session: self.target.session,
             after: (last > 0).then_some(last),
             watch_only: false,
         };
-        let conn = self.links.connection(&self.machine).await?;
-        let opened = match conn.conversation(req.clone()).await {
-            Err(e) if is_connection_lost(&e) => {
-                self.links.drop_link(&self.machine.id, b"stale");
-                let conn = self.links.connection(&self.machine).await?;
-                conn.conversation(req).await.map_err(|e| conn.closed_or(e))
-            }
-            r => r,
-        };
-        let (_info, reader, writer) = opened?;
-        *self.writer.lock().await = Some(writer);
-        let task = tokio::spawn(read_frames(self.shared.clone(), reader, generation));
-        *lock(&self.reader) = Some(task);
-        self.shared.wanted.store(true, Ordering::SeqCst);
-        Ok(())
-    }
-
-    /// Whether a resume should re-attach this handle.
-    pub(crate) fn wants_attached(&self) -> bool {
-        self.shared.wanted.load(Ordering::SeqCst)
-    }
-
-    /// Silences the current reader (its stream is about to be dropped on purpose).
-    pub(crate) fn quiesce(&self) {
-        self.shared.generation.fetch_add(1, Ordering::SeqCst);
-        self.stop_reader();
+        let dial = self.target.dialer();
+        let stream = reattach_conversation(dial, req, stream::backoff());
+        let shared = self.shared.clone();
+        let on_event = move |ev| on_event(&shared, ev);
+        self.attachment.attach(stream, first, on_event).await
     }
 
     /// Tells the listener the conversation could not be brought back.
     pub(crate) fn report_closed(&self, why: String) {
-        self.shared.wanted.store(false, Ordering::SeqCst);
+        self.attachment.give_up();
         self.shared.listener.on_closed(Some(why));
     }
 
-    fn stop_reader(&self) {
-        if let Some(t) = lock(&self.reader).take() {
-            t.abort();
-        }
-    }
-
-    async fn send(&self, frame: ConvClientFrame) -> Result<(), MeshError> {
-        let writer = self.writer.clone();
-        run_on(&self.rt, async move {
-            let mut w = writer.lock().await;
-            let w = w
-                .as_mut()
-                .ok_or_else(|| MeshError::other("detached: attach again first"))?;
-            w.send(frame).await.map_err(MeshError::from)
-        })
-        .await
+    /// Sends `frame` on the current attach. While the connection is down it is not
+    /// sent, and the listener hears so (`on_notice`).
+    fn send(&self, frame: ConvClientFrame) -> Result<(), MeshError> {
+        self.attachment.current()?.send(frame);
+        Ok(())
     }
 }
 
@@ -178,14 +122,14 @@ impl ConversationHandle {
 impl ConversationHandle {
     /// The session's id, as 8 hex digits.
     pub fn session_id(&self) -> String {
-        self.session.to_string()
+        self.target.session.to_string()
     }
 
     /// Sends a message. While a turn runs it is queued (a `Queued` item) and sent when
     /// the turn ends.
     pub async fn send_message(&self, text: String) -> Result<(), MeshError> {
         nonempty(&text)?;
-        self.send(ConvClientFrame::Prompt(text)).await
+        self.send(ConvClientFrame::Prompt(text))
     }
 
     /// Answers the approval request `approval_id` (an `Approval` item's `id`); the
@@ -199,37 +143,28 @@ impl ConversationHandle {
             approval: approval_id,
             decision: decision.into(),
         })
-        .await
     }
 
     /// Stops the running turn; the session goes on.
     pub async fn interrupt(&self) -> Result<(), MeshError> {
-        self.send(ConvClientFrame::Interrupt).await
+        self.send(ConvClientFrame::Interrupt)
     }
 
     /// Ends the AI's process; the conversation stays, and the next message resumes it.
     pub async fn end(&self) -> Result<(), MeshError> {
-        self.send(ConvClientFrame::End).await
+        self.send(ConvClientFrame::End)
     }
 
     /// Detaches; the session goes on. No further callbacks come.
     pub async fn detach(&self) -> Result<(), MeshError> {
-        self.shared.wanted.store(false, Ordering::SeqCst);
-        self.quiesce();
-        let writer = self.writer.clone();
-        run_on(&self.rt, async move {
-            if let Some(mut w) = writer.lock().await.take() {
-                let _ = w.finish().await;
-            }
-            Ok(())
-        })
-        .await
+        self.attachment.detach();
+        Ok(())
     }
 
     /// Attaches again (after a detach, or when the stream was lost): only the events
     /// missed meanwhile come.
     pub async fn reattach(self: Arc<Self>) -> Result<(), MeshError> {
-        let rt = self.rt.clone();
+        let rt = self.target.rt.clone();
         run_on(&rt, self.attach_now()).await
     }
 
@@ -245,33 +180,41 @@ impl ConversationHandle {
     }
 }
 
-impl Drop for ConversationHandle {
-    fn drop(&mut self) {
-        self.stop_reader();
+/// Whether an attach succeeded, failed, or is still trying.
+fn first(ev: &ConvEvent) -> First {
+    match ev {
+        ConvEvent::Attached { .. } => First::Attached,
+        ConvEvent::Closed(e) => First::Failed(e.clone()),
+        _ => First::Undecided,
     }
 }
 
-/// Applies one frame and tells the listener what changed. Returns why the stream ends,
-/// when it does.
-fn apply(shared: &Shared, frame: &ConvServerFrame) -> Option<Option<String>> {
+/// Tells the listener about one event of the current attach.
+fn on_event(shared: &Shared, ev: ConvEvent) {
+    let listener = &shared.listener;
+    match ev {
+        ConvEvent::Entry(e) => apply(shared, &e),
+        ConvEvent::Notice(e) => listener.on_notice(MeshError::from(e).to_string()),
+        ConvEvent::NotSent(_) => {
+            listener.on_notice("not sent: the connection is down; try again".into())
+        }
+        ConvEvent::Unconfirmed(_) => listener
+            .on_notice("the connection dropped while sending: it may not have arrived".into()),
+        ConvEvent::Closed(e) => {
+            shared.wanted.store(false, Ordering::SeqCst);
+            listener.on_closed(Some(MeshError::from(e).to_string()));
+        }
+        ConvEvent::Reconnecting { error, .. } => tracing::debug!("re-attaching: {error}"),
+        ConvEvent::Attached { .. } | ConvEvent::Detached => {}
+    }
+}
+
+/// Applies one entry and tells the listener what changed (nothing, for one already
+/// applied).
+fn apply(shared: &Shared, entry: &Entry) {
     let mut state = lock(&shared.state);
-    match frame {
-        ConvServerFrame::Entry(e) => {
-            if !state.conv.apply(e) {
-                return None;
-            }
-        }
-        ConvServerFrame::Attached(_) => return None,
-        ConvServerFrame::Notice(e) => {
-            drop(state);
-            shared
-                .listener
-                .on_notice(MeshError::from(e.clone()).to_string());
-            return None;
-        }
-        ConvServerFrame::Refused(e) | ConvServerFrame::Closed(e) => {
-            return Some(Some(MeshError::from(e.clone()).to_string()));
-        }
+    if !state.conv.apply(entry) {
+        return;
     }
     let State { conv, told, status } = &mut *state;
     // The first item that differs from what the app has; everything from there is sent.
@@ -298,36 +241,13 @@ fn apply(shared: &Shared, frame: &ConvServerFrame) -> Option<Option<String>> {
     if let Some(s) = new_status {
         shared.listener.on_status(s);
     }
-    None
-}
-
-/// Reads one conversation stream until it ends.
-async fn read_frames(shared: Arc<Shared>, mut reader: ConvReader, generation: u64) {
-    let current = |s: &Shared| s.generation.load(Ordering::SeqCst) == generation;
-    let end = loop {
-        let frame = reader.next().await;
-        if !current(&shared) {
-            return;
-        }
-        match frame {
-            Ok(Some(f)) => {
-                if let Some(end) = apply(&shared, &f) {
-                    break end;
-                }
-            }
-            Ok(None) => break None,
-            Err(e) => break Some(MeshError::from(e).to_string()),
-        }
-    };
-    if current(&shared) {
-        shared.wanted.store(false, Ordering::SeqCst);
-        shared.listener.on_closed(end);
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use vibemesh_core::proto::ai::{AiEvent, Decision, Entry};
+    use std::sync::atomic::AtomicU64;
+
+    use vibemesh_core::proto::ai::{AiEvent, Decision};
 
     use super::*;
 
@@ -363,8 +283,7 @@ mod tests {
                 told: Vec::new(),
                 status: None,
             }),
-            generation: AtomicU64::new(0),
-            wanted: AtomicBool::new(true),
+            wanted: Arc::new(AtomicBool::new(true)),
         };
         let events = [
             AiEvent::User { text: "a".into() },
@@ -392,8 +311,7 @@ mod tests {
                 at_ms: 0,
                 event,
             };
-            let frame = ConvServerFrame::Entry(entry);
-            assert_eq!(apply(&shared, &frame), None);
+            apply(&shared, &entry);
             let reducer: Vec<ConvItem> = lock(&shared.state)
                 .conv
                 .items
@@ -402,7 +320,7 @@ mod tests {
                 .collect();
             assert_eq!(*lock(&app.items), reducer, "after event {}", i + 1);
             let calls = app.calls.load(Ordering::SeqCst);
-            assert_eq!(apply(&shared, &frame), None);
+            apply(&shared, &entry);
             assert_eq!(
                 app.calls.load(Ordering::SeqCst),
                 calls,

@@ -30,6 +30,7 @@ mod mesh;
 mod runtime;
 mod session;
 mod store;
+mod stream;
 mod watch;
 
 pub use conv_items::{AiProvider, ApprovalDecision, ConvItem, ConvState, ConvStatus};

@@ -6,6 +6,7 @@
 use std::{
     collections::HashMap,
     future::Future,
+    pin::Pin,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -13,7 +14,7 @@ use std::{
 use iroh::Endpoint;
 use vibemesh_core::{
     EndpointId,
-    client::{ClientError, ControlClient, PeerConnection, Peers},
+    client::{BoxRead, BoxWrite, ClientError, ControlClient, Peer, PeerConnection, Peers},
 };
 
 use crate::{MeshError, error::is_connection_lost, session::lock, store::Known};
@@ -38,13 +39,17 @@ impl Link {
     }
 }
 
+/// A stream being opened by [`Links::dialer`].
+pub(crate) type Dialed =
+    Pin<Box<dyn Future<Output = Result<(BoxRead, BoxWrite), ClientError>> + Send + 'static>>;
+
 /// One machine's control stream, opened by the first caller that wants it; callers for
 /// the same machine wait for that one, callers for other machines do not.
 type ControlSlot = Arc<tokio::sync::Mutex<Option<Link>>>;
 
 /// The connections and control streams, by machine.
 pub(crate) struct Links {
-    peers: Peers,
+    peers: Arc<Peers>,
     controls: Mutex<HashMap<EndpointId, ControlSlot>>,
 }
 
@@ -52,7 +57,7 @@ impl Links {
     /// No connections yet.
     pub fn new(ep: Endpoint) -> Self {
         Self {
-            peers: Peers::new(ep, CONNECT_TIMEOUT),
+            peers: Arc::new(Peers::new(ep, CONNECT_TIMEOUT)),
             controls: Mutex::default(),
         }
     }
@@ -68,6 +73,34 @@ impl Links {
     pub async fn connection(&self, m: &Known) -> Result<PeerConnection, MeshError> {
         let conn = self.peers.connection(m.addr(), &m.name).await?;
         Ok(PeerConnection::from_connection(conn))
+    }
+
+    /// Machine `m` as core's [`Peer`]: streams on the one connection kept to it.
+    pub fn peer(&self, m: &Known) -> Peer {
+        Peer::Direct {
+            peers: self.peers.clone(),
+            addr: m.addr(),
+            name: m.name.clone(),
+        }
+    }
+
+    /// Fresh streams to machine `m`, one per call, for core's reconnecting streams
+    /// (terminals, conversations). A call after the first is a retry: the connection
+    /// the last try was on failed it, and may be dead without knowing it, so it is
+    /// dropped first and the retry dials afresh.
+    pub fn dialer(self: &Arc<Self>, m: &Known) -> impl FnMut() -> Dialed + Send + 'static {
+        let links = self.clone();
+        let peer = self.peer(m);
+        let id = m.id;
+        let mut tries = 0u32;
+        move || {
+            tries += 1;
+            if tries > 1 {
+                links.drop_link(&id, b"stale");
+            }
+            let peer = peer.clone();
+            Box::pin(async move { peer.open_stream().await })
+        }
     }
 
     /// The live link (connection and control stream) to `m`, opening what is missing.

@@ -21,6 +21,7 @@ use crate::{
     runtime::{RuntimeOwner, run_on},
     session::lock,
     store::{Known, Store},
+    stream::Target,
 };
 
 /// The phone on the mesh: its key (kept in the app's folder), its iroh endpoint, the
@@ -42,6 +43,25 @@ pub(crate) struct Core {
     handles: Mutex<Vec<Weak<SessionHandle>>>,
     /// The attached conversations, re-attached on resume.
     pub(crate) conversations: Mutex<Vec<Weak<ConversationHandle>>>,
+}
+
+impl Mesh {
+    /// Session `session_id` on `machine`, as a handle attaches to it.
+    pub(crate) fn target(&self, machine: &str, session_id: &str) -> Result<Target, MeshError> {
+        Ok(Target {
+            rt: self.rt.clone(),
+            links: self.core.links.clone(),
+            machine: self.core.find(machine)?,
+            session: parse_id(session_id)?,
+        })
+    }
+}
+
+/// Keeps an attached handle in `list`, for [`Mesh::resume`] (weakly: the app owns it).
+pub(crate) fn keep<H>(list: &Mutex<Vec<Weak<H>>>, handle: &Arc<H>) {
+    let mut list = lock(list);
+    list.retain(|h| h.strong_count() > 0);
+    list.push(Arc::downgrade(handle));
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -241,20 +261,9 @@ impl Mesh {
         listener: Arc<dyn ScreenListener>,
     ) -> Result<Arc<SessionHandle>, MeshError> {
         let size = valid_size(rows, cols)?;
-        let session = parse_id(&session_id)?;
-        let m = self.core.find(&machine)?;
-        let handle = SessionHandle::new(
-            self.rt.clone(),
-            self.core.links.clone(),
-            m,
-            session,
-            size,
-            listener,
-        );
+        let handle = SessionHandle::new(self.target(&machine, &session_id)?, size, listener);
         run_on(&self.rt, handle.clone().attach_now()).await?;
-        let mut handles = lock(&self.core.handles);
-        handles.retain(|h| h.strong_count() > 0);
-        handles.push(Arc::downgrade(&handle));
+        keep(&self.core.handles, &handle);
         Ok(handle)
     }
 
@@ -281,18 +290,18 @@ impl Mesh {
             let handles: Vec<Arc<SessionHandle>> = lock(&core.handles)
                 .iter()
                 .filter_map(Weak::upgrade)
-                .filter(|h| h.wants_attached())
+                .filter(|h| h.attachment.wants_attached())
                 .collect();
             let convs: Vec<Arc<ConversationHandle>> = lock(&core.conversations)
                 .iter()
                 .filter_map(Weak::upgrade)
-                .filter(|h| h.wants_attached())
+                .filter(|h| h.attachment.wants_attached())
                 .collect();
             for h in &handles {
-                h.quiesce();
+                h.attachment.quiesce();
             }
             for c in &convs {
-                c.quiesce();
+                c.attachment.quiesce();
             }
             core.links.drop_all(b"resumed");
             core.resumed.send_modify(|g| *g += 1);
@@ -330,9 +339,10 @@ impl Mesh {
         let core = self.core.clone();
         run_on(&self.rt, async move {
             let m = core.find(&machine)?;
-            lock(&core.handles).retain(|h| h.upgrade().is_some_and(|h| h.machine_id() != m.id));
+            lock(&core.handles)
+                .retain(|h| h.upgrade().is_some_and(|h| h.target.machine.id != m.id));
             lock(&core.conversations)
-                .retain(|h| h.upgrade().is_some_and(|h| h.machine_id() != m.id));
+                .retain(|h| h.upgrade().is_some_and(|h| h.target.machine.id != m.id));
             core.links.drop_link(&m.id, b"forgotten");
             lock(&core.store).remove(&m.id)
         })

@@ -4,12 +4,21 @@
 use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::watch, task::JoinHandle};
-use vibemesh_core::proto::control::Event;
+use vibemesh_core::{
+    client::{Backoff, WatchEvent},
+    proto::control::Event,
+};
 
-use crate::{MeshError, Session, links::Links, session::lock, store::Known};
+use crate::{Session, links::Links, session::lock, store::Known};
 
-/// Waits between attempts to reach a machine that is away, doubling up to this.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How a watch retries a machine that is away: soon at first, then less often.
+fn backoff() -> Backoff {
+    Backoff {
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(30),
+        max_tries: None,
+    }
+}
 
 /// What a session watch tells the app. Called on the mesh's own threads.
 #[uniffi::export(with_foreign)]
@@ -66,72 +75,61 @@ impl Drop for SessionWatch {
     }
 }
 
+/// Core's watch (`client::watch`: a control stream, a list, the pushed events, and all
+/// again after a loss), told to the listener; started afresh when the app resumes, so a
+/// watch waiting out a long backoff dials at once.
 async fn watch_loop(
     links: Arc<Links>,
     machine: Known,
     listener: Arc<dyn SessionsListener>,
     mut resumed: watch::Receiver<u64>,
 ) {
-    let mut backoff = Duration::from_secs(1);
     loop {
-        let reason = match watch_once(&links, &machine, listener.as_ref(), &mut backoff).await {
-            Ok(()) => format!("{} closed the session list", machine.name),
-            Err(e) => e.to_string(),
+        let peer = links.peer(&machine);
+        let dial = move || {
+            let peer = peer.clone();
+            async move { peer.open_stream().await }
         };
-        listener.on_offline(reason);
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            changed = resumed.changed() => {
-                if changed.is_err() {
-                    return; // the mesh is gone
+        let (handle, mut events, driver) = vibemesh_core::client::watch(dial, backoff());
+        let (listener, resumed) = (listener.as_ref(), &mut resumed);
+        // Owns the events, so they go when it ends and a detaching driver never waits
+        // on a full queue nobody reads.
+        let follow = async move {
+            loop {
+                tokio::select! {
+                    ev = events.recv() => match ev {
+                        Some(ev) => tell(listener, ev),
+                        None => return false,
+                    },
+                    changed = resumed.changed() => {
+                        handle.detach();
+                        // An error: the mesh is gone.
+                        return changed.is_ok();
+                    }
                 }
-                backoff = Duration::from_secs(1);
             }
+        };
+        let ((), again) = tokio::join!(driver, follow);
+        if !again {
+            return;
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
-/// One connection's worth of watching: a control stream of its own on the machine's
-/// shared connection, a list, then events until the stream ends (a resume closes the
-/// connection, which ends it too).
-async fn watch_once(
-    links: &Links,
-    machine: &Known,
-    listener: &dyn SessionsListener,
-    backoff: &mut Duration,
-) -> Result<(), MeshError> {
-    let conn = links.connection(machine).await?;
-    let (control, mut events, driver) = conn.control().await.map_err(|e| conn.closed_or(e))?;
-    let driver = tokio::spawn(driver.run());
-    let result = async {
-        let list = control
-            .list_sessions()
-            .await
-            .map_err(|e| conn.closed_or(e))?;
-        *backoff = Duration::from_secs(1);
-        listener.on_sessions(list.into_iter().map(Session::from).collect());
-        while let Some(ev) = events.recv().await {
-            match ev {
-                Event::SessionCreated(s) => listener.on_created(s.into()),
-                Event::SessionUpdated(s) => listener.on_updated(s.into()),
-                Event::SessionRemoved(id) => listener.on_removed(id.to_string()),
-                Event::Lagged => {
-                    let list = control
-                        .list_sessions()
-                        .await
-                        .map_err(|e| conn.closed_or(e))?;
-                    listener.on_sessions(list.into_iter().map(Session::from).collect());
-                }
-                _ => {}
-            }
-        }
-        match driver.await {
-            Ok(Err(e)) => Err(conn.closed_or(e).into()),
-            _ => Ok(()),
-        }
+/// Tells the listener one event of the watch.
+fn tell(listener: &dyn SessionsListener, ev: WatchEvent) {
+    let list = |l: Vec<vibemesh_core::proto::SessionInfo>| {
+        listener.on_sessions(l.into_iter().map(Session::from).collect())
+    };
+    match ev {
+        WatchEvent::Attached { info, .. } => list(info.sessions),
+        WatchEvent::Relisted(sessions) => list(sessions),
+        WatchEvent::Event(Event::SessionCreated(s)) => listener.on_created(s.into()),
+        WatchEvent::Event(Event::SessionUpdated(s)) => listener.on_updated(s.into()),
+        WatchEvent::Event(Event::SessionRemoved(id)) => listener.on_removed(id.to_string()),
+        WatchEvent::Event(_) => {}
+        WatchEvent::Reconnecting { error, .. } => listener.on_offline(error),
+        WatchEvent::Closed(e) => listener.on_offline(e.to_string()),
+        WatchEvent::Detached => {}
     }
-    .await;
-    let _ = control.finish().await;
-    result
 }

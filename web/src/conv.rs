@@ -1,19 +1,26 @@
-//! One open structured AI session: its frames reduced by core's `client::Conversation`
-//! (the one reducer every client uses), handed to the page as what changed since it last
-//! asked; prompts, approval answers and interrupts back to the agent.
+//! One open structured AI session: core's reconnecting conversation
+//! (`client::reattach_conversation`, the one every client uses: it re-attaches by
+//! itself after a lost connection, asking only for the entries after the last one that
+//! came), its entries reduced by core's `client::Conversation`, handed to the page as
+//! what changed since it last asked; prompts, approval answers and interrupts back to
+//! the agent.
 //!
-//! A background task reads the stream and applies every frame as it comes, so when the
-//! page is busy drawing, the frames that arrive meanwhile reach it as one update.
+//! A background task applies every event as it comes, so when the page is busy
+//! drawing, the events that arrive meanwhile reach it as one update.
 
 use std::{cell::RefCell, rc::Rc};
 
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::{Notify, mpsc};
 use tsify::Ts;
 use vibemesh_core::{
-    client::{ConvReader, ConvWriter, Conversation, Item, PeerConnection, is_final},
+    WireError,
+    client::{
+        Backoff, ClientError, ConvEvent, ConvHandle, Conversation, Item, Redialer, is_final,
+        reattach_conversation,
+    },
     proto::{
         SessionId, SessionInfo,
-        ai::{ConvClientFrame, ConvServerFrame, ConversationOpen, Decision},
+        ai::{ConvClientFrame, ConversationOpen, Decision},
     },
 };
 use wasm_bindgen::prelude::*;
@@ -25,7 +32,7 @@ use crate::{
     view::{SessionRow, to_js},
 };
 
-/// What the reader task shares with the page's calls.
+/// What the event task shares with the page's calls.
 #[derive(Default)]
 struct Shared {
     conv: Conversation,
@@ -33,17 +40,61 @@ struct Shared {
     sent: Vec<Item>,
     /// Something changed since the page last asked.
     dirty: bool,
-    /// Notices the agent sent this client (a refused prompt, a late answer).
+    /// The session as it was when last (re-)attached.
+    info: Option<SessionInfo>,
+    /// Attaches so far: more than one means the connection was lost and made again.
+    attaches: u32,
+    /// Why the connection is down and when the next try comes, while it is down.
+    reconnecting: Option<String>,
+    /// Notices for this client (a refused prompt, a late answer, a message not sent).
     notices: Vec<String>,
-    /// Why the agent closed the stream, if it did.
+    /// Why the stream ended for good, if the agent ended it.
     closed: Option<Closed>,
-    /// The current stream ended.
+    /// No more events come.
     ended: bool,
-    /// Bumped by every (re)attach, so a stale reader task changes nothing.
-    stream: u64,
 }
 
 impl Shared {
+    /// Takes one event of the reconnecting conversation in.
+    fn take(&mut self, ev: ConvEvent) {
+        match ev {
+            ConvEvent::Attached { info, .. } => {
+                self.info = Some(info);
+                self.attaches += 1;
+                self.reconnecting = None;
+            }
+            ConvEvent::Entry(e) => {
+                if !self.conv.apply(&e) {
+                    // Replayed, already applied.
+                    return;
+                }
+            }
+            ConvEvent::Notice(e) => self.notices.push(e.to_string()),
+            ConvEvent::Reconnecting {
+                attempt,
+                delay,
+                error,
+            } => {
+                let next = delay.as_secs_f64();
+                self.reconnecting = Some(format!("try {attempt}, next in {next:.1} s: {error}"));
+            }
+            ConvEvent::NotSent(_) => self
+                .notices
+                .push("not sent: the connection is down; send it again once back".into()),
+            ConvEvent::Unconfirmed(_) => self
+                .notices
+                .push("the connection dropped while sending: it may not have arrived".into()),
+            ConvEvent::Closed(e) => {
+                self.closed = Some(Closed {
+                    message: e.to_string(),
+                    fin: is_final(&e),
+                })
+            }
+            ConvEvent::Detached => return,
+        }
+        self.dirty = true;
+    }
+
     /// The update since the last one, or `None` when nothing changed.
     fn take_update(&mut self) -> Option<ConvUpdate> {
         if !self.dirty {
@@ -71,6 +122,8 @@ impl Shared {
             // Token counts stay far below 2^53.
             tokens: (usage.input_tokens + usage.output_tokens) as f64,
             cost_usd: self.conv.total_cost_usd,
+            attaches: self.attaches,
+            reconnecting: self.reconnecting.clone(),
             notices: std::mem::take(&mut self.notices),
             closed: self.closed.clone(),
         };
@@ -85,110 +138,76 @@ impl Shared {
     }
 }
 
-/// An open conversation.
+/// An open conversation; it re-attaches by itself until the session is gone, access is
+/// refused, or the page closes it.
 #[wasm_bindgen]
 pub struct Conv {
-    session: SessionId,
-    watch_only: bool,
-    info: RefCell<SessionInfo>,
     shared: Rc<RefCell<Shared>>,
     wake: Rc<Notify>,
-    /// Swapped on re-attach; a send holds the one it took.
-    writer: RefCell<Rc<Mutex<ConvWriter>>>,
+    handle: ConvHandle,
 }
 
-/// Opens a conversation stream that replays entries after `after`.
-async fn open_stream(
-    conn: &PeerConnection,
-    session: SessionId,
-    after: u64,
-    watch_only: bool,
-) -> Result<(SessionInfo, ConvReader, ConvWriter), JsValue> {
-    let req = ConversationOpen {
-        session,
-        after: (after > 0).then_some(after),
-        watch_only,
-    };
-    conn.conversation(req).await.map_err(client_err)
-}
-
-/// Applies every frame of one stream until it ends, then says so.
-async fn pump(mut reader: ConvReader, shared: Rc<RefCell<Shared>>, wake: Rc<Notify>, stream: u64) {
-    loop {
-        let frame = reader.next().await;
-        let mut s = shared.borrow_mut();
-        if s.stream != stream {
-            // A re-attach replaced this stream.
-            return;
-        }
-        match frame {
-            Ok(Some(f)) => match s.conv.apply_frame(&f) {
-                Ok(true) => s.dirty = true,
-                // A replayed entry already applied, or the `Attached` answer.
-                Ok(false) => {}
-                Err(e) if matches!(f, ConvServerFrame::Notice(_)) => {
-                    s.notices.push(e.to_string());
-                    s.dirty = true;
-                }
-                Err(e) => {
-                    s.closed = Some(Closed {
-                        message: e.to_string(),
-                        fin: is_final(&e),
-                    });
-                    s.dirty = true;
-                    s.ended = true;
-                }
-            },
-            Ok(None) | Err(_) => s.ended = true,
-        }
-        let ended = s.ended;
-        drop(s);
+/// Applies every event to `shared` and wakes the page, until the last one.
+async fn pump(
+    mut events: mpsc::Receiver<ConvEvent>,
+    shared: Rc<RefCell<Shared>>,
+    wake: Rc<Notify>,
+) {
+    while let Some(ev) = events.recv().await {
+        shared.borrow_mut().take(ev);
         wake.notify_one();
-        if ended {
-            return;
-        }
     }
+    shared.borrow_mut().ended = true;
+    wake.notify_one();
 }
 
 impl Conv {
+    /// Opens session `session`'s conversation over streams from `redial`, the whole
+    /// conversation replayed, then live. Resolves once attached; a first try that
+    /// fails is the page's to retry (the error says whether that is pointless).
     pub(crate) async fn open(
-        conn: &PeerConnection,
+        redial: Redialer,
         session: SessionId,
         watch_only: bool,
     ) -> Result<Conv, JsValue> {
-        let (info, reader, writer) = open_stream(conn, session, 0, watch_only).await?;
-        let conv = Conv {
+        let dial = move || {
+            let redial = redial.clone();
+            async move { redial.open_stream().await }
+        };
+        let req = ConversationOpen {
             session,
+            after: None,
             watch_only,
-            info: RefCell::new(info),
-            shared: Rc::default(),
+        };
+        let (handle, mut events, driver) = reattach_conversation(dial, req, Backoff::default());
+        wasm_bindgen_futures::spawn_local(driver);
+        let mut shared = Shared::default();
+        loop {
+            let failed = |e: WireError| {
+                handle.detach();
+                Err(client_err(ClientError::Remote(e)))
+            };
+            match events.recv().await {
+                Some(ev @ ConvEvent::Attached { .. }) => {
+                    shared.take(ev);
+                    break;
+                }
+                Some(ConvEvent::Closed(e)) => return failed(e),
+                Some(ConvEvent::Reconnecting { error, .. }) => {
+                    handle.detach();
+                    return Err(client_err(ClientError::Connect(error)));
+                }
+                Some(_) => continue,
+                None => return Err(js_err("ConnectionError", "the conversation ended")),
+            }
+        }
+        let conv = Conv {
+            shared: Rc::new(RefCell::new(shared)),
             wake: Rc::default(),
-            writer: RefCell::new(Rc::new(Mutex::new(writer))),
+            handle,
         };
-        conv.start(reader);
+        wasm_bindgen_futures::spawn_local(pump(events, conv.shared.clone(), conv.wake.clone()));
         Ok(conv)
-    }
-
-    fn start(&self, reader: ConvReader) {
-        let stream = {
-            let mut s = self.shared.borrow_mut();
-            s.stream += 1;
-            s.ended = false;
-            s.closed = None;
-            s.stream
-        };
-        wasm_bindgen_futures::spawn_local(pump(
-            reader,
-            self.shared.clone(),
-            self.wake.clone(),
-            stream,
-        ));
-    }
-
-    async fn send(&self, frame: ConvClientFrame) -> Result<(), JsValue> {
-        let writer = self.writer.borrow().clone();
-        let mut w = writer.lock().await;
-        w.send(frame).await.map_err(client_err)
     }
 }
 
@@ -196,7 +215,10 @@ impl Conv {
 impl Conv {
     /// The session as it was when (re-)attached.
     pub fn info(&self) -> Result<Ts<SessionRow>, JsValue> {
-        to_js(&SessionRow::from(&*self.info.borrow()))
+        match &self.shared.borrow().info {
+            Some(info) => to_js(&SessionRow::from(info)),
+            None => Err(js_err("ConnectionError", "not attached yet")),
+        }
     }
 
     /// The newest entry applied: a re-attach replays only what comes after it.
@@ -207,9 +229,10 @@ impl Conv {
     }
 
     /// Waits for the next change and resolves to it (a [`ConvUpdate`]: the items that
-    /// are new or changed, in the shape the page draws). Resolves to `undefined` once
-    /// the stream ended; `closed` says why when the agent ended it. Unless that is
-    /// `final`, [`Conv::reattach`] picks up where it stopped.
+    /// are new or changed, in the shape the page draws, `attaches` counting attaches
+    /// and `reconnecting` saying why the connection is down while it is). Lost
+    /// connections are made again by themselves; resolves to `undefined` once the
+    /// conversation ended for good (`closed` says why) or was closed.
     pub async fn next(&self) -> Result<Option<Ts<ConvUpdate>>, JsValue> {
         loop {
             {
@@ -225,23 +248,11 @@ impl Conv {
         }
     }
 
-    /// Attaches again over `peer` (a fresh connection), asking only for the entries
-    /// after the last one applied, so nothing is drawn twice.
-    pub async fn reattach(&self, peer: &crate::Peer) -> Result<(), JsValue> {
-        let after = self.shared.borrow().conv.last_seq;
-        let (info, reader, writer) =
-            open_stream(peer.connection(), self.session, after, self.watch_only).await?;
-        *self.info.borrow_mut() = info;
-        *self.writer.borrow_mut() = Rc::new(Mutex::new(writer));
-        self.start(reader);
-        // Wake a `next` still waiting on the old stream.
-        self.wake.notify_one();
-        Ok(())
-    }
-
-    /// Sends a message (the agent refuses it with a notice while a turn runs).
+    /// Sends a message (the agent refuses it with a notice while a turn runs; while
+    /// the connection is down it is not sent, and a notice says so).
     pub async fn prompt(&self, text: String) -> Result<(), JsValue> {
-        self.send(ConvClientFrame::Prompt(text)).await
+        self.handle.send(ConvClientFrame::Prompt(text));
+        Ok(())
     }
 
     /// Answers approval request `id` with `decision` (core's `Decision`).
@@ -249,30 +260,26 @@ impl Conv {
         let decision: Decision = decision
             .to_rust()
             .map_err(|e| js_err("BadRequest", format!("not a decision: {e}")))?;
-        self.send(ConvClientFrame::Answer {
+        self.handle.send(ConvClientFrame::Answer {
             approval: id,
             decision,
-        })
-        .await
+        });
+        Ok(())
     }
 
     /// Stops the current turn.
     pub async fn interrupt(&self) -> Result<(), JsValue> {
-        self.send(ConvClientFrame::Interrupt).await
+        self.handle.send(ConvClientFrame::Interrupt);
+        Ok(())
     }
 
     /// Detaches; the session goes on.
     pub async fn close(&self) -> Result<(), JsValue> {
-        // No re-attach may revive it, and a waiting `next` resolves.
-        {
-            let mut s = self.shared.borrow_mut();
-            s.stream += 1;
-            s.ended = true;
-        }
+        self.handle.detach();
+        // A waiting `next` resolves.
+        self.shared.borrow_mut().ended = true;
         self.wake.notify_one();
-        let writer = self.writer.borrow().clone();
-        let mut w = writer.lock().await;
-        w.finish().await.map_err(client_err)
+        Ok(())
     }
 }
 
@@ -284,14 +291,11 @@ mod tests {
     use crate::conv_view::ToolResult;
 
     fn apply(s: &mut Shared, seq: u64, event: AiEvent) {
-        let frame = ConvServerFrame::Entry(Entry {
+        s.take(ConvEvent::Entry(Entry {
             seq,
             at_ms: 0,
             event,
-        });
-        if s.conv.apply_frame(&frame) == Ok(true) {
-            s.dirty = true;
-        }
+        }));
     }
 
     fn update(s: &mut Shared) -> Option<ConvUpdate> {

@@ -173,12 +173,12 @@ pub struct Changed {
     pub item: ItemView,
 }
 
-/// Why the agent ended a conversation stream.
+/// Why a conversation ended for good.
 #[derive(Debug, Clone, Serialize, Tsify)]
 pub struct Closed {
     /// What the agent said.
     pub message: String,
-    /// Re-attaching is pointless (the session is gone); else the agent is restarting.
+    /// Re-attaching is pointless (the session is gone, access was refused).
     #[serde(rename = "final")]
     pub fin: bool,
 }
@@ -201,6 +201,10 @@ pub struct ConvUpdate {
     pub tokens: f64,
     /// Cost of all turns in US dollars, when known (else 0).
     pub cost_usd: f64,
+    /// Attaches so far: more than one means the connection was lost and made again.
+    pub attaches: u32,
+    /// While the connection is down: why, and when the next try comes.
+    pub reconnecting: Option<String>,
     /// Notices the agent sent this client (a refused prompt, a late answer).
     pub notices: Vec<String>,
     /// Why the agent closed the stream, if it did.

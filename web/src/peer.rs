@@ -47,10 +47,6 @@ impl Peer {
         })
     }
 
-    pub(crate) fn connection(&self) -> &PeerConnection {
-        &self.conn
-    }
-
     /// Lists the sessions afresh and keeps the list.
     async fn relist(&self) -> Result<(), JsValue> {
         let list = self.control.list_sessions().await.map_err(client_err)?;
@@ -198,11 +194,12 @@ impl Peer {
         to_js(&SessionRow::from(&s))
     }
 
-    /// Opens structured session `id`: the whole conversation is replayed, then live.
+    /// Opens structured session `id`: the whole conversation is replayed, then live, and
+    /// re-attached after a lost connection (see [`Conv`]).
     /// With `watch_only` (or as a viewer) the agent refuses steering with a notice.
     #[wasm_bindgen(js_name = openConversation)]
     pub async fn open_conversation(&self, id: String, watch_only: bool) -> Result<Conv, JsValue> {
-        Conv::open(&self.conn, session_id(&id)?, watch_only).await
+        Conv::open(self.redial.clone(), session_id(&id)?, watch_only).await
     }
 
     /// Folder completions for `text` (see `ControlClient::complete_folder`): paths

@@ -1,7 +1,8 @@
 // The structured AI session view (#/c/<agent>/<id>): the conversation as core's reducer
 // builds it (in wasm, `Conv.next()` hands over what changed), the composer, approval
-// answers, and re-attaching after a lost connection with the last entry number, so
-// nothing is drawn twice. Also the "new conversation" form and the session-list badge.
+// answers; re-attaching after a lost connection, with the last entry number so nothing
+// is drawn twice, is core's reconnecting conversation in wasm. Also the "new
+// conversation" form and the session-list badge.
 import { $, esc, inert, sleep, status, showError, completeFolders } from './ui.js';
 import { drawItem } from './conv-items.js';
 
@@ -100,6 +101,8 @@ function apply(u) {
 const isFinal = (err) => err.final === true;
 
 /**
+ * Opens the conversation, retrying until the first attach; from then on the wasm Conv
+ * (core's reconnecting conversation) re-attaches by itself after a lost connection.
  * @param {PairedAgent} a @param {string} sid
  * @param {{ getPeer: (a: PairedAgent) => Promise<Entry>, dropPeer: (id: string) => void }} app
  */
@@ -111,47 +114,52 @@ export async function openConversation(a, sid, { getPeer, dropPeer }) {
   box().replaceChildren();
   nodes = [];
   conv = null;
-  let c = null; // this view's Conv: kept across re-attaches, so is what it drew
-  let attaches = 0;
+  let c = null;
+  let path = '';
   let delay = 250;
-  while (g === gen) {
+  while (!c) {
     try {
       const e = await getPeer(a);
       if (g !== gen) return;
       viewer = e.info.viewer;
       $('#composer').hidden = viewer;
-      if (!c) c = await e.peer.openConversation(sid, false);
-      else await c.reattach(e.peer);
+      c = await e.peer.openConversation(sid, false);
       if (g !== gen) { c.close().catch(() => {}); return; }
-      conv = c;
-      $('#crumb').textContent = `${inert(a.name)} › ${c.info().title}`;
-      $('#convview').dataset.attaches = String(++attaches);
-      line(attaches > 1 ? 'reconnected' : 'attached');
-      status(`${viewer ? 'watching' : 'attached'} · ${e.peer.path()}`);
-      showError('');
-      delay = 250;
-      /** @type {import('./pkg/vibemesh_web.js').Closed | undefined} */
-      let closed;
-      for (;;) {
-        const u = await c.next();
-        if (g !== gen) return;
-        if (u === undefined) break;
-        apply(u);
-        if (u.closed) closed = u.closed;
-      }
-      if (closed?.final) { line(`closed: ${closed.message}`, 'bad'); setBusy(false); status(''); return; }
-      line('connection lost · reconnecting…', 'bad');
-      status('reconnecting…');
-      dropPeer(a.id);
+      path = e.peer.path();
     } catch (err) {
       if (g !== gen) return;
       if (isFinal(err)) { showError(err.message); line(''); return; }
       line(`connection lost · reconnecting in ${(delay / 1000).toFixed(1)} s: ${err.message}`, 'bad');
       dropPeer(a.id);
+      await sleep(delay);
+      if (g !== gen) return;
+      delay = Math.min(delay * 2, 10000);
     }
-    await sleep(delay);
-    delay = Math.min(delay * 2, 10000);
   }
+  conv = c;
+  showError('');
+  let attaches = 0;
+  /** @type {import('./pkg/vibemesh_web.js').Closed | undefined} */
+  let closed;
+  for (;;) {
+    const u = await c.next();
+    if (g !== gen) return;
+    if (u === undefined) break;
+    apply(u);
+    if (u.attaches !== attaches) {
+      attaches = u.attaches;
+      $('#crumb').textContent = `${inert(a.name)} › ${c.info().title}`;
+      $('#convview').dataset.attaches = String(attaches);
+      if (!u.notices.length) line(attaches > 1 ? 'reconnected' : 'attached');
+      status(`${viewer ? 'watching' : 'attached'} · ${path}`);
+    }
+    if (u.reconnecting) {
+      line(`connection lost · reconnecting… (${u.reconnecting})`, 'bad');
+      status('reconnecting…');
+    }
+    if (u.closed) closed = u.closed;
+  }
+  if (closed) { line(`closed: ${closed.message}`, 'bad'); setBusy(false); status(''); }
 }
 
 export function leaveConversation() {
