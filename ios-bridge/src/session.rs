@@ -45,6 +45,9 @@ struct Shared {
     /// Attached, or meant to be (a resume re-attaches it); false after a detach or an
     /// exit.
     wanted: Arc<AtomicBool>,
+    /// Attached right now: keys sent while not are refused with an error, never queued
+    /// (core sends nothing late), so the app can say so.
+    online: AtomicBool,
 }
 
 /// One attached session: core's reconnecting attach (`client::reattach`), a local copy
@@ -75,6 +78,7 @@ impl SessionHandle {
                 listener,
                 parser: Mutex::new(new_parser(size.rows, size.cols)),
                 wanted: wanted.clone(),
+                online: AtomicBool::new(false),
             }),
             attachment: Attachment::new(wanted),
         })
@@ -101,7 +105,13 @@ impl SessionHandle {
     }
 
     fn send(&self, bytes: Vec<u8>) -> Result<(), MeshError> {
-        self.attachment.current()?.input(bytes);
+        let handle = self.attachment.current()?;
+        if !self.shared.online.load(Ordering::SeqCst) {
+            return Err(MeshError::unreachable(
+                "not connected right now: not sent (it reconnects by itself)",
+            ));
+        }
+        handle.input(bytes);
         Ok(())
     }
 }
@@ -187,6 +197,7 @@ fn first(ev: &AttachEvent) -> First {
 fn on_event(shared: &Shared, ev: AttachEvent) {
     match ev {
         AttachEvent::Attached { info, .. } => {
+            shared.online.store(true, Ordering::SeqCst);
             *lock(&shared.parser) = new_parser(info.size.rows, info.size.cols);
         }
         AttachEvent::Screen(b) => {
@@ -211,18 +222,25 @@ fn on_event(shared: &Shared, ev: AttachEvent) {
             shared.listener.on_screen_changed();
         }
         AttachEvent::Exited(info) => {
+            shared.online.store(false, Ordering::SeqCst);
             shared.wanted.store(false, Ordering::SeqCst);
             shared.listener.on_exit(info.code);
         }
-        AttachEvent::Closed(e) => shared
-            .listener
-            .on_closed(Some(MeshError::from(e).to_string())),
+        AttachEvent::Closed(e) => {
+            shared.online.store(false, Ordering::SeqCst);
+            shared
+                .listener
+                .on_closed(Some(MeshError::from(e).to_string()))
+        }
         AttachEvent::Notice(e) => tracing::debug!("agent notice: {}", e.message),
-        AttachEvent::Reconnecting { error, .. } => tracing::debug!("re-attaching: {error}"),
+        AttachEvent::Reconnecting { error, .. } => {
+            shared.online.store(false, Ordering::SeqCst);
+            tracing::debug!("re-attaching: {error}")
+        }
         AttachEvent::NotSent { bytes } => tracing::debug!("{bytes} bytes typed offline, not sent"),
         AttachEvent::Unconfirmed { bytes } => {
             tracing::debug!("{bytes} bytes typed before a drop, unconfirmed")
         }
-        AttachEvent::Detached => {}
+        AttachEvent::Detached => shared.online.store(false, Ordering::SeqCst),
     }
 }
