@@ -32,7 +32,9 @@ mod session;
 mod store;
 mod watch;
 
-pub use conv_items::{AiProvider, ApprovalDecision, ConvItem, ConvState, ConvStatus};
+pub use conv_items::{
+    AiProvider, ApprovalDecision, ConvItem, ConvState, ConvStatus, EditLine, EditLineKind,
+};
 pub use conversation::{ConversationHandle, ConversationListener};
 pub use error::MeshError;
 pub use files::{
