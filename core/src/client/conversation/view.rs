@@ -35,7 +35,9 @@ pub fn summary(tool: &str, input: &str) -> String {
 /// names, Codex's `command` and `edit`).
 fn known(tool: &str, v: &Value) -> Option<String> {
     match tool {
-        "Bash" | "command" | "shell" | "exec_command" => text(v, "command").or(text(v, "cmd")),
+        "Bash" | "command" | "shell" | "exec_command" => {
+            text(v, "command").or_else(|| text(v, "cmd"))
+        }
         "Read" | "Write" | "Edit" | "MultiEdit" => text(v, "file_path"),
         "NotebookEdit" | "NotebookRead" => text(v, "notebook_path"),
         "Grep" | "Glob" => {
