@@ -4,8 +4,10 @@
 //! declarations come from these types.
 
 use serde::Serialize;
-use tsify::Tsify;
+use tsify::{Ts, Tsify};
 pub use vibemesh_core::client::view::{ItemView, ToolResult};
+use vibemesh_core::{client::view::CHOICES, proto::ai::Decision};
+use wasm_bindgen::{JsValue, prelude::wasm_bindgen};
 
 /// An item that is new or changed, and where it goes.
 #[derive(Debug, Serialize, Tsify)]
@@ -46,4 +48,37 @@ pub struct ConvUpdate {
     pub notices: Vec<String>,
     /// Why the agent closed the stream, if it did.
     pub closed: Option<Closed>,
+}
+
+/// One answer to an approval request, as the page's button shows it (core's
+/// `client::view::CHOICES`, in the order they are offered).
+#[derive(Debug, Serialize, Tsify)]
+pub struct AnswerChoice {
+    /// The answer the button sends.
+    pub decision: Decision,
+    /// Its label.
+    pub label: String,
+    /// What it does, for the button's tooltip.
+    pub hint: String,
+}
+
+/// The answers to an approval request ([`answer_choices`]).
+#[derive(Debug, Serialize, Tsify)]
+pub struct AnswerChoices {
+    /// In the order they are offered.
+    pub choices: Vec<AnswerChoice>,
+}
+
+/// The answers to an approval request, in the order they are offered.
+#[wasm_bindgen(js_name = answerChoices)]
+pub fn answer_choices() -> Result<Ts<AnswerChoices>, JsValue> {
+    let choices = CHOICES
+        .iter()
+        .map(|c| AnswerChoice {
+            decision: c.decision,
+            label: c.label.into(),
+            hint: c.hint.into(),
+        })
+        .collect();
+    crate::view::to_js(&AnswerChoices { choices })
 }

@@ -4,6 +4,7 @@
 // markup. What a tool call says (its summary, its edit as a diff) comes worked out from
 // the wasm side (core's `client::view`): nothing here reads a provider's tool arguments.
 import { esc } from './ui.js';
+import { answerChoices } from './pkg/vibemesh_web.js';
 
 /** @typedef {import('./pkg/vibemesh_web.js').ItemView} ItemView */
 /** @typedef {import('./pkg/vibemesh_web.js').DiffLine} DiffLine */
@@ -44,12 +45,8 @@ function output(text) {
   return `<pre class="out">${esc(text.slice(0, SHOWN_OUTPUT) + cut)}</pre>`;
 }
 
-/** The answer buttons: decision, class, label, hint. @type {[import('./pkg/vibemesh_web.js').Decision, string, string, string][]} */
-const ANSWERS = [
-  ['Allow', 'primary', 'Allow', ''],
-  ['AllowAlways', '', 'Always', 'Allow this tool for the rest of the session'],
-  ['Deny', 'danger', 'Deny', ''],
-];
+/** A button's class by the answer it sends. @type {Record<import('./pkg/vibemesh_web.js').Decision, string>} */
+const ANSWER_CLASS = { Allow: 'primary', AllowAlways: '', Deny: 'danger' };
 
 /** @param {Extract<ItemView, { kind: 'Approval' }>} v @param {boolean} viewer */
 function approval(v, viewer) {
@@ -58,9 +55,9 @@ function approval(v, viewer) {
   if (v.decision) foot = `<div class="decision ${v.decision === 'Deny' ? 'deny' : 'allow'}">${esc(v.answer ?? v.decision)}</div>`;
   else if (viewer) foot = '<div class="dim">waiting for an owner to answer</div>';
   else {
-    foot = `<div class="actions">${ANSWERS.map(([d, cls, label, hint]) => `
-      <button${cls ? ` class="${cls}"` : ''} data-approval="${esc(v.id)}" data-decision="${d}"${
-        hint ? ` title="${esc(hint)}"` : ''}>${label}</button>`).join('')}</div>`;
+    // The answers, their labels and hints are core's (`client::view::CHOICES`).
+    foot = `<div class="actions">${answerChoices().choices.map(({ decision, label, hint }) => `
+      <button${ANSWER_CLASS[decision] ? ` class="${ANSWER_CLASS[decision]}"` : ''} data-approval="${esc(v.id)}" data-decision="${decision}" title="${esc(hint)}">${esc(label)}</button>`).join('')}</div>`;
   }
   return `<div class="head">Approve <b>${esc(v.tool)}</b>?${why}</div>${inputDetail(v)}${foot}`;
 }
