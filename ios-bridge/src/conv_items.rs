@@ -2,7 +2,10 @@
 //! ([`vibemesh_core::client::Conversation`]): the phone adds no reducer of its own.
 
 use vibemesh_core::{
-    client::{Conversation, Item},
+    client::{
+        Conversation, Item,
+        view::{DiffLine, ItemView, LineKind, Status},
+    },
     proto::{Provider, ai::Decision},
 };
 
@@ -57,7 +60,8 @@ impl From<Decision> for ApprovalDecision {
     }
 }
 
-/// One thing a conversation view draws (core's [`Item`], field for field).
+/// One thing a conversation view draws: core's item view
+/// ([`vibemesh_core::client::view::ItemView`]) as a record the app can hold.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum ConvItem {
     /// What the user said.
@@ -84,8 +88,12 @@ pub enum ConvItem {
         id: String,
         /// The tool.
         name: String,
-        /// Its input as JSON text.
+        /// What it does, on one line (the command, the file), inert: the row's title.
+        summary: String,
+        /// Its input as JSON text, pretty-printed.
         input: String,
+        /// The edit it makes, when it is a file edit.
+        diff: Option<Vec<EditLine>>,
         /// Its output, once it came.
         output: Option<String>,
         /// Whether it failed.
@@ -97,12 +105,18 @@ pub enum ConvItem {
         id: String,
         /// The tool.
         tool: String,
-        /// Its input as JSON text.
+        /// What it would do, on one line, inert.
+        summary: String,
+        /// Its input as JSON text, pretty-printed.
         input: String,
+        /// The edit it would make, when it is a file edit.
+        diff: Option<Vec<EditLine>>,
         /// What the provider says it does.
         description: Option<String>,
         /// The answer, once given (by anyone).
         decision: Option<ApprovalDecision>,
+        /// That answer in words.
+        answer: Option<String>,
     },
     /// A turn ended.
     TurnEnd {
@@ -112,6 +126,8 @@ pub enum ConvItem {
         output_tokens: u64,
         /// Its cost, when known.
         cost_usd: Option<f64>,
+        /// Tokens and cost in words, for the footer.
+        usage: String,
         /// The error it ended with, if any.
         error: Option<String>,
     },
@@ -134,63 +150,115 @@ pub enum ConvItem {
     },
 }
 
-impl From<&Item> for ConvItem {
-    fn from(i: &Item) -> Self {
-        match i {
-            Item::User(text) => ConvItem::User { text: text.clone() },
-            Item::Queued(text) => ConvItem::Queued { text: text.clone() },
-            Item::Assistant { text, streaming } => ConvItem::Assistant {
-                text: text.clone(),
-                streaming: *streaming,
-            },
-            Item::Tool {
-                id,
-                name,
-                input,
-                result,
-            } => ConvItem::Tool {
-                id: id.clone(),
-                name: name.clone(),
-                input: input.clone(),
-                output: result.as_ref().map(|(o, _)| o.clone()),
-                failed: result.as_ref().is_some_and(|(_, e)| *e),
-            },
-            Item::Approval {
-                id,
-                tool,
-                input,
-                description,
-                decision,
-            } => ConvItem::Approval {
-                id: id.clone(),
-                tool: tool.clone(),
-                input: input.clone(),
-                description: description.clone(),
-                decision: decision.map(Into::into),
-            },
-            Item::TurnEnd {
-                usage,
-                cost_usd,
-                error,
-            } => ConvItem::TurnEnd {
-                input_tokens: usage.input_tokens,
-                output_tokens: usage.output_tokens,
-                cost_usd: *cost_usd,
-                error: error.clone(),
-            },
-            Item::Error(message) => ConvItem::Error {
-                message: message.clone(),
-            },
-            Item::Notice(text) => ConvItem::Notice { text: text.clone() },
-            Item::Unknown { provider, raw } => ConvItem::Unknown {
-                provider: provider.to_string(),
-                raw: raw.clone(),
-            },
+/// One line of a file edit's diff, to colour by its kind.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EditLine {
+    /// What the line is.
+    pub kind: EditLineKind,
+    /// The line (with its `-`/`+` mark), inert.
+    pub text: String,
+}
+
+/// What a line of a diff is (core's [`LineKind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum EditLineKind {
+    /// The file it changes.
+    File,
+    /// A hunk header (`@@`).
+    Hunk,
+    /// Taken out (red).
+    Removed,
+    /// Put in (green).
+    Added,
+    /// Around the change.
+    Context,
+}
+
+impl From<LineKind> for EditLineKind {
+    fn from(k: LineKind) -> Self {
+        match k {
+            LineKind::File => EditLineKind::File,
+            LineKind::Hunk => EditLineKind::Hunk,
+            LineKind::Removed => EditLineKind::Removed,
+            LineKind::Added => EditLineKind::Added,
+            LineKind::Context => EditLineKind::Context,
         }
     }
 }
 
-/// What a structured session is doing, for the badge and the buttons.
+impl From<&Item> for ConvItem {
+    fn from(i: &Item) -> Self {
+        let diff = |d: Option<Vec<DiffLine>>| {
+            d.map(|d| {
+                d.into_iter()
+                    .map(|l| EditLine {
+                        kind: l.kind.into(),
+                        text: l.text,
+                    })
+                    .collect()
+            })
+        };
+        match ItemView::from(i) {
+            ItemView::User { text } => ConvItem::User { text },
+            ItemView::Queued { text } => ConvItem::Queued { text },
+            ItemView::Assistant { text, streaming } => ConvItem::Assistant { text, streaming },
+            ItemView::Tool {
+                id,
+                name,
+                summary,
+                input,
+                diff: d,
+                result,
+            } => ConvItem::Tool {
+                id,
+                name,
+                summary,
+                input,
+                diff: diff(d),
+                failed: result.as_ref().is_some_and(|r| r.failed),
+                output: result.map(|r| r.output),
+            },
+            ItemView::Approval {
+                id,
+                tool,
+                summary,
+                input,
+                diff: d,
+                description,
+                decision,
+                answer,
+            } => ConvItem::Approval {
+                id,
+                tool,
+                summary,
+                input,
+                diff: diff(d),
+                description,
+                decision: decision.map(Into::into),
+                answer,
+            },
+            ItemView::TurnEnd {
+                input_tokens,
+                output_tokens,
+                cost_usd,
+                usage,
+                error,
+            } => ConvItem::TurnEnd {
+                input_tokens,
+                output_tokens,
+                cost_usd,
+                usage,
+                error,
+            },
+            ItemView::Error { text } => ConvItem::Error { message: text },
+            ItemView::Notice { text } => ConvItem::Notice { text },
+            ItemView::Unknown { provider, raw } => ConvItem::Unknown { provider, raw },
+        }
+    }
+}
+
+/// What a structured session is doing, for the badge and the buttons (core's
+/// [`Status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ConvState {
     /// A turn runs (show the interrupt button).
@@ -199,6 +267,16 @@ pub enum ConvState {
     NeedsApproval,
     /// Nothing runs: the next message is yours.
     YourTurn,
+}
+
+impl From<Status> for ConvState {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Working => ConvState::Working,
+            Status::NeedsApproval => ConvState::NeedsApproval,
+            Status::YourTurn => ConvState::YourTurn,
+        }
+    }
 }
 
 /// A conversation's state at a glance.
@@ -220,17 +298,9 @@ pub struct ConvStatus {
 
 impl From<&Conversation> for ConvStatus {
     fn from(c: &Conversation) -> Self {
-        let pending = c.pending_approvals().len();
-        let state = if pending > 0 {
-            ConvState::NeedsApproval
-        } else if c.busy {
-            ConvState::Working
-        } else {
-            ConvState::YourTurn
-        };
         ConvStatus {
-            state,
-            pending_approvals: count(pending),
+            state: c.status().into(),
+            pending_approvals: count(c.pending_approvals().len()),
             queued: count(c.queued()),
             input_tokens: c.total_usage.input_tokens,
             output_tokens: c.total_usage.output_tokens,

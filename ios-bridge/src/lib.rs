@@ -33,7 +33,9 @@ mod store;
 mod stream;
 mod watch;
 
-pub use conv_items::{AiProvider, ApprovalDecision, ConvItem, ConvState, ConvStatus};
+pub use conv_items::{
+    AiProvider, ApprovalDecision, ConvItem, ConvState, ConvStatus, EditLine, EditLineKind,
+};
 pub use conversation::{ConversationHandle, ConversationListener};
 pub use error::MeshError;
 pub use files::{

@@ -142,8 +142,10 @@ async def main():
     check("the approval request arrives, status 'needs approval'", got, conv.dump())
     ask = conv.pending()[0]
     check(
-        "the request names the tool and the command",
-        ask.tool == SHELL_TOOL and "touch created.txt" in ask.input,
+        "the request names the tool and the command, summed up on one line",
+        ask.tool == SHELL_TOOL
+        and "touch created.txt" in ask.input
+        and ask.summary == "touch created.txt",
         repr(ask),
     )
     created = os.path.join(work, "created.txt")
@@ -164,8 +166,8 @@ async def main():
     check("the tool ran", os.path.exists(created))
     settled = [i for i in conv.items if isinstance(i, vm.ConvItem.APPROVAL)]
     check(
-        "the approval shows the decision",
-        [i.decision for i in settled] == [vm.ApprovalDecision.ALLOW],
+        "the approval shows the decision, in words too",
+        [(i.decision, i.answer) for i in settled] == [(vm.ApprovalDecision.ALLOW, "allowed")],
         repr(settled),
     )
     check(

@@ -1,12 +1,14 @@
 // Draws one item of a conversation (an `ItemView` from the wasm side: core's
 // `client::Item` in a shape meant for drawing, told apart by `kind`) as an element.
 // Everything the model, a tool or the agent says goes through `esc`: it is text, never
-// markup. A tool's input (`args`) is the provider's own JSON (Claude's and Codex's tool
-// arguments, parsed on the wasm side): the field names read from it here are theirs.
+// markup. What a tool call says (its summary, its edit as a diff) comes worked out from
+// the wasm side (core's `client::view`): nothing here reads a provider's tool arguments.
 import { esc } from './ui.js';
+import { answerChoices } from './pkg/vibemesh_web.js';
 
 /** @typedef {import('./pkg/vibemesh_web.js').ItemView} ItemView */
-/** @typedef {import('./pkg/vibemesh_web.js').Decision} Decision */
+/** @typedef {import('./pkg/vibemesh_web.js').DiffLine} DiffLine */
+/** @typedef {import('./pkg/vibemesh_web.js').LineKind} LineKind */
 
 const SHOWN_OUTPUT = 20000; // characters of a tool's output drawn; the rest is cut
 
@@ -26,49 +28,15 @@ export function markdown(text) {
   return html + prose(text.slice(last));
 }
 
-const oneLine = (s) => { const t = String(s).replace(/\s+/g, ' ').trim(); return t.length > 120 ? `${t.slice(0, 119)}…` : t; };
+/** A diff line's class by its kind. @type {Record<LineKind, string>} */
+const LINE_CLASS = { File: 'hdr', Hunk: 'hdr', Removed: 'del', Added: 'add', Context: '' };
 
-// The part of a tool's input that says what it does, on one line.
-/** @param {any} v the parsed input @param {string} input as sent */
-function summary(v, input) {
-  if (!v || typeof v !== 'object') return oneLine(input);
-  for (const k of ['command', 'cmd', 'file_path', 'path', 'pattern', 'url', 'query', 'description']) {
-    if (typeof v[k] === 'string') return oneLine(v[k]);
-    if (Array.isArray(v[k])) return oneLine(v[k].join(' '));
-  }
-  if (Array.isArray(v.changes)) return oneLine(v.changes.map((c) => c.path).join(', '));
-  return oneLine(input);
-}
-
-// File edits as a diff: Claude's Edit / MultiEdit / Write, Codex's unified diffs.
-function diff(v) {
-  if (!v || typeof v !== 'object') return null;
-  const lines = [];
-  const str = (x) => (typeof x === 'string' ? x : '');
-  const edit = (path, from, to) => {
-    lines.push(['hdr', path]);
-    if (from) for (const l of from.split('\n')) lines.push(['del', `-${l}`]);
-    for (const l of to.split('\n')) lines.push(['add', `+${l}`]);
-  };
-  if (typeof v.file_path === 'string' && typeof v.new_string === 'string') edit(v.file_path, str(v.old_string), v.new_string);
-  else if (typeof v.file_path === 'string' && Array.isArray(v.edits)) for (const e of v.edits) edit(v.file_path, str(e.old_string), str(e.new_string));
-  else if (typeof v.file_path === 'string' && typeof v.content === 'string') edit(v.file_path, '', v.content);
-  else if (Array.isArray(v.changes)) {
-    for (const c of v.changes) {
-      const kind = typeof c.kind === 'string' ? c.kind : (c.kind?.type ?? '');
-      lines.push(['hdr', `${kind} ${str(c.path)}`.trim()]);
-      for (const l of str(c.diff).split('\n')) {
-        lines.push([l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : '', l]);
-      }
-    }
-  } else return null;
-  return `<pre class="diff">${lines.map(([c, l]) => `<span class="${c}">${esc(l)}</span>`).join('\n')}</pre>`;
-}
-
-/** @param {any} v the parsed input, if it is JSON @param {string} input as sent */
-function inputDetail(v, input) {
-  if (v === undefined) return `<pre>${esc(input)}</pre>`;
-  return diff(v) ?? `<pre>${esc(JSON.stringify(v, null, 2))}</pre>`;
+// A tool call's input in full: its edit as a diff when it is a file edit (worked out
+// on the wasm side, which knows the providers' tool arguments), else its JSON.
+/** @param {{ diff?: DiffLine[] | null, input: string }} v */
+function inputDetail(v) {
+  if (!v.diff) return `<pre>${esc(v.input)}</pre>`;
+  return `<pre class="diff">${v.diff.map((l) => `<span class="${LINE_CLASS[l.kind]}">${esc(l.text)}</span>`).join('\n')}</pre>`;
 }
 
 function output(text) {
@@ -77,36 +45,27 @@ function output(text) {
   return `<pre class="out">${esc(text.slice(0, SHOWN_OUTPUT) + cut)}</pre>`;
 }
 
-/** How a settled approval reads. @type {Record<Decision, string>} */
-const DECIDED = { Allow: 'Allowed', AllowAlways: 'Always allowed (this tool, this session)', Deny: 'Denied' };
-/** The answer buttons: decision, class, label, hint. @type {[Decision, string, string, string][]} */
-const ANSWERS = [
-  ['Allow', 'primary', 'Allow', ''],
-  ['AllowAlways', '', 'Always', 'Allow this tool for the rest of the session'],
-  ['Deny', 'danger', 'Deny', ''],
-];
+/** A button's class by the answer it sends. @type {Record<import('./pkg/vibemesh_web.js').Decision, string>} */
+const ANSWER_CLASS = { Allow: 'primary', AllowAlways: '', Deny: 'danger' };
 
 /** @param {Extract<ItemView, { kind: 'Approval' }>} v @param {boolean} viewer */
 function approval(v, viewer) {
   const why = v.description ? ` <span class="dim">${esc(v.description)}</span>` : '';
   let foot;
-  if (v.decision) foot = `<div class="decision ${v.decision === 'Deny' ? 'deny' : 'allow'}">${esc(DECIDED[v.decision] ?? v.decision)}</div>`;
+  if (v.decision) foot = `<div class="decision ${v.decision === 'Deny' ? 'deny' : 'allow'}">${esc(v.answer ?? v.decision)}</div>`;
   else if (viewer) foot = '<div class="dim">waiting for an owner to answer</div>';
   else {
-    foot = `<div class="actions">${ANSWERS.map(([d, cls, label, hint]) => `
-      <button${cls ? ` class="${cls}"` : ''} data-approval="${esc(v.id)}" data-decision="${d}"${
-        hint ? ` title="${esc(hint)}"` : ''}>${label}</button>`).join('')}</div>`;
+    // The answers, their labels and hints are core's (`client::view::CHOICES`).
+    foot = `<div class="actions">${answerChoices().choices.map(({ decision, label, hint }) => `
+      <button${ANSWER_CLASS[decision] ? ` class="${ANSWER_CLASS[decision]}"` : ''} data-approval="${esc(v.id)}" data-decision="${decision}" title="${esc(hint)}">${esc(label)}</button>`).join('')}</div>`;
   }
-  return `<div class="head">Approve <b>${esc(v.tool)}</b>?${why}</div>${inputDetail(v.args, v.input)}${foot}`;
+  return `<div class="head">Approve <b>${esc(v.tool)}</b>?${why}</div>${inputDetail(v)}${foot}`;
 }
 
 /** @param {Extract<ItemView, { kind: 'TurnEnd' }>} v */
 function turnEnd(v) {
-  const parts = [`${v.inputTokens} in`, `${v.outputTokens} out`];
-  if (v.cachedTokens) parts.push(`${v.cachedTokens} cached`);
-  if (v.costUsd != null) parts.push(`$${v.costUsd.toFixed(4)}`);
   const err = v.error ? ` <span class="bad">${esc(v.error)}</span>` : '';
-  return `turn ended · ${parts.join(' · ')}${err}`;
+  return `turn ended · ${esc(v.usage)}${err}`;
 }
 
 // The element for `item`; `viewer` hides the approval buttons.
@@ -133,9 +92,9 @@ export function drawItem(item, viewer) {
       const r = item.result;
       const state = !r ? 'running' : r.failed ? 'err' : 'done';
       d.className = `tool ${state}`;
-      d.innerHTML = `<summary><b>${esc(item.name)}</b> <span class="arg">${esc(summary(item.args, item.input))}</span>${
+      d.innerHTML = `<summary><b>${esc(item.name)}</b> <span class="arg">${esc(item.summary)}</span>${
         state === 'running' ? ' <span class="dim">running…</span>' : ''}</summary>
-        ${inputDetail(item.args, item.input)}${r ? output(r.output) : ''}`;
+        ${inputDetail(item)}${r ? output(r.output) : ''}`;
       d.dataset.kind = item.kind;
       return d;
     }

@@ -88,7 +88,10 @@ await runInBrowser(async (page) => {
     null, { timeout: AI });
   await turnsEnded(page, 3);
   await page.locator('#conv .msg.assistant', { hasText: 'The tool ran.' }).waitFor({ timeout: T });
-  step('allowed: the card shows it, the tool row has its output, the turn ended');
+  // The row's title is the command, summed up on the wasm side (core's item view).
+  const arg = await page.locator('#conv details.tool summary .arg').first().textContent();
+  if (arg !== 'touch created.txt && echo made-$((40+2))') throw new Error(`tool row: ${arg}`);
+  step('allowed: the card shows it, the tool row names the command and has its output, the turn ended');
 
   const before = await tally(page);
   step('restart the agent');

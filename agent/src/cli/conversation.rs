@@ -12,7 +12,10 @@ use std::process::ExitCode;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use vibemesh_core::{
-    client::{self, ConvEvent, Conversation, Item},
+    client::{
+        self, ConvEvent, Conversation, Item,
+        view::{self, CHOICES},
+    },
     proto::{
         SessionId,
         ai::{AiEvent, ConvClientFrame, ConversationOpen, Decision, Entry},
@@ -128,19 +131,16 @@ async fn pump(
                     }
                     "/interrupt" => ConvClientFrame::Interrupt,
                     "/end" => ConvClientFrame::End,
-                    cmd @ ("/allow" | "/always" | "/deny") => {
-                        let Some(approval) = printer.oldest_open_approval() else {
-                            out.write(b"[vibemesh] no approval is waiting\n").await?;
-                            continue;
-                        };
-                        let decision = match cmd {
-                            "/allow" => Decision::Allow,
-                            "/always" => Decision::AllowAlways,
-                            _ => Decision::Deny,
-                        };
-                        ConvClientFrame::Answer { approval, decision }
-                    }
-                    text => ConvClientFrame::Prompt(text.to_string()),
+                    text => match answer(text) {
+                        None => ConvClientFrame::Prompt(text.to_string()),
+                        Some(decision) => {
+                            let Some(approval) = printer.oldest_open_approval() else {
+                                out.write(b"[vibemesh] no approval is waiting\n").await?;
+                                continue;
+                            };
+                            ConvClientFrame::Answer { approval, decision }
+                        }
+                    },
                 };
                 handle.send(frame);
             }
@@ -312,7 +312,7 @@ impl Printer {
                 result,
                 ..
             } => {
-                *s += &format!("[tool {}] {}\n", inert(name), cut(input));
+                *s += &format!("[tool {}] {}\n", inert(name), view::summary(name, input));
                 match result {
                     Some((output, failed)) => s.push_str(&tool_result(output, *failed)),
                     None => return Some(Shown::Tool),
@@ -332,7 +332,7 @@ impl Printer {
                 *s += &format!(
                     "[approval needed] {}{why}: {}\n  answer with /allow, /always or /deny\n",
                     inert(tool),
-                    cut(input)
+                    view::summary(tool, input)
                 );
                 match decision {
                     Some(d) => s.push_str(&settled(*d)),
@@ -344,13 +344,12 @@ impl Printer {
                 cost_usd,
                 error,
             } => {
-                let cost = cost_usd.map(|c| format!(", ${c:.4}")).unwrap_or_default();
                 if let Some(m) = error {
                     *s += &format!("[turn failed: {}]\n", inert_text(m));
                 }
                 *s += &format!(
-                    "[turn ended: {} in / {} out tokens{cost}; your turn]\n",
-                    usage.input_tokens, usage.output_tokens
+                    "[turn ended: {}; your turn]\n",
+                    view::usage_words(usage, *cost_usd)
                 );
             }
             // The first line says what; the rest (a crash's stderr) is indented.
@@ -388,12 +387,17 @@ fn tool_result(output: &str, failed: bool) -> String {
 
 /// An approval's answer, as a line.
 fn settled(d: Decision) -> String {
-    let d = match d {
-        Decision::Allow => "allowed",
-        Decision::AllowAlways => "allowed (always, for this tool)",
-        Decision::Deny => "denied",
-    };
-    format!("[approval {d}]\n")
+    format!("[approval {}]\n", view::decided(d))
+}
+
+/// The answer a command (`/allow`, `/always`, `/deny`: a choice's label in lower case)
+/// gives to an approval request.
+fn answer(cmd: &str) -> Option<Decision> {
+    let word = cmd.strip_prefix('/')?;
+    CHOICES
+        .iter()
+        .find(|c| c.label.to_lowercase() == word)
+        .map(|c| c.decision)
 }
 
 #[cfg(test)]

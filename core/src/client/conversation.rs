@@ -11,6 +11,8 @@ use crate::{
     },
 };
 
+pub mod view;
+
 /// Receives a conversation's entries (replayed, then live).
 #[derive(Debug)]
 pub struct ConvReader {

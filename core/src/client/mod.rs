@@ -43,7 +43,7 @@ pub use attach::{AttachReader, AttachWriter, open_attach};
 #[cfg(feature = "net")]
 pub use connect::{PeerConnection, Redialer, close_reason, dial_addr, pair};
 pub use control::{ControlClient, ControlDriver, Events, open_control};
-pub use conversation::{ConvReader, ConvWriter, Conversation, Item, open_conversation};
+pub use conversation::{ConvReader, ConvWriter, Conversation, Item, open_conversation, view};
 #[cfg(all(feature = "net", not(target_arch = "wasm32")))]
 pub use endpoint::{
     CONNECTION_IDLE_TIMEOUT, EndpointError, PATH_IDLE_TIMEOUT, PATH_KEEPALIVE, bind_endpoint,

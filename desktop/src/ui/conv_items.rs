@@ -3,9 +3,11 @@
 //! errors, notices and output this build did not understand.
 
 use egui::{Color32, CornerRadius, Frame, Layout, RichText, Stroke, Ui};
-use serde_json::Value;
 use vibemesh_core::{
-    client::Item,
+    client::{
+        Item,
+        view::{self, CHOICES},
+    },
     proto::ai::{ConvClientFrame, Decision, Usage},
 };
 
@@ -162,7 +164,7 @@ fn tool(ui: &mut Ui, index: usize, name: &str, input: &str, result: Option<&(Str
         Some((_, true)) => ("failed", true),
         Some((_, false)) => ("done", false),
     };
-    let mut header = RichText::new(format!("{name}: {} · {state}", gist(input)));
+    let mut header = RichText::new(format!("{name}: {} · {state}", view::summary(name, input)));
     if failed {
         header = header.color(RED);
     }
@@ -171,53 +173,13 @@ fn tool(ui: &mut Ui, index: usize, name: &str, input: &str, result: Option<&(Str
         .show(ui, |ui| {
             if !super::diff::show(ui, name, input) {
                 ui.label(RichText::new("input").small().weak());
-                code(ui, &pretty(input));
+                code(ui, &view::pretty(input));
             }
             if let Some((output, _)) = result {
                 ui.label(RichText::new("output").small().weak());
                 code(ui, output.trim_end());
             }
         });
-}
-
-/// The one line that says what a tool call does: a command, a file, a pattern, or the
-/// start of its JSON.
-pub fn gist(input: &str) -> String {
-    let v: Value = serde_json::from_str(input).unwrap_or(Value::Null);
-    let named = [
-        "command",
-        "cmd",
-        "file_path",
-        "path",
-        "pattern",
-        "url",
-        "query",
-    ]
-    .iter()
-    .find_map(|k| match v.get(k)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(a) => Some(
-            a.iter()
-                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        _ => None,
-    });
-    let line = named.unwrap_or_else(|| input.to_string());
-    let line = line.lines().next().unwrap_or("").to_string();
-    match line.char_indices().nth(100) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
-}
-
-/// JSON text pretty-printed; anything else as it is.
-fn pretty(input: &str) -> String {
-    serde_json::from_str::<Value>(input)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| input.to_string())
 }
 
 /// An approval request as it arrives.
@@ -227,15 +189,6 @@ struct Approval<'a> {
     input: &'a str,
     description: Option<&'a str>,
     decision: Option<Decision>,
-}
-
-/// What a settled approval says.
-pub fn decision_text(d: Decision, tool: &str) -> String {
-    match d {
-        Decision::Allow => "Allowed".into(),
-        Decision::AllowAlways => format!("Allowed always ({tool}, this session)"),
-        Decision::Deny => "Denied".into(),
-    }
 }
 
 fn approval(ui: &mut Ui, a: Approval<'_>, steer: bool, out: &mut Vec<ConvClientFrame>) {
@@ -256,29 +209,20 @@ fn approval(ui: &mut Ui, a: Approval<'_>, steer: bool, out: &mut Vec<ConvClientF
                 ui.label(d);
             }
             if !super::diff::show(ui, a.tool, a.input) {
-                code(ui, &pretty(a.input));
+                code(ui, &view::pretty(a.input));
             }
             match a.decision {
                 Some(d) => {
                     let color = if d == Decision::Deny { RED } else { GREEN };
-                    ui.label(RichText::new(decision_text(d, a.tool)).color(color));
+                    ui.label(RichText::new(sentence(view::decided(d))).color(color));
                 }
                 None if steer => {
                     ui.horizontal(|ui| {
-                        let choices = [
-                            ("Allow", Decision::Allow, "Run it, this once"),
-                            (
-                                "Always",
-                                Decision::AllowAlways,
-                                "Run it, and every later call of this tool in this session",
-                            ),
-                            ("Deny", Decision::Deny, "Do not run it"),
-                        ];
-                        for (label, decision, hint) in choices {
-                            if ui.button(label).on_hover_text(hint).clicked() {
+                        for c in CHOICES {
+                            if ui.button(c.label).on_hover_text(c.hint).clicked() {
                                 out.push(ConvClientFrame::Answer {
                                     approval: a.id.to_string(),
-                                    decision,
+                                    decision: c.decision,
                                 });
                             }
                         }
@@ -291,17 +235,21 @@ fn approval(ui: &mut Ui, a: Approval<'_>, steer: bool, out: &mut Vec<ConvClientF
         });
 }
 
+/// `s` with a capital first letter, as a label reads.
+fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// The thin line after a turn: tokens, cost, and the error it ended with.
 fn turn_end(ui: &mut Ui, usage: &Usage, cost: Option<f64>, error: Option<&str>) {
     ui.horizontal_wrapped(|ui| {
-        let cost = cost.map(|c| format!(" · ${c:.4}")).unwrap_or_default();
         ui.label(
-            RichText::new(format!(
-                "turn ended · {} in / {} out tokens{cost}",
-                usage.input_tokens, usage.output_tokens
-            ))
-            .small()
-            .weak(),
+            RichText::new(format!("turn ended · {}", view::usage_words(usage, cost)))
+                .small()
+                .weak(),
         );
         if let Some(e) = error {
             ui.label(RichText::new(format!("error: {e}")).small().color(RED));
@@ -325,16 +273,5 @@ mod tests {
             blocks("Look\n```sh\nls -l"),
             vec![(false, "Look\n"), (true, "ls -l")]
         );
-    }
-
-    #[test]
-    fn a_tool_row_names_the_command_or_file() {
-        assert_eq!(gist(r#"{"command":"ls -l\nmore"}"#), "ls -l");
-        assert_eq!(gist(r#"{"command":["bash","-lc","ls"]}"#), "bash -lc ls");
-        assert_eq!(
-            gist(r#"{"file_path":"/a/b.rs","old_string":"x"}"#),
-            "/a/b.rs"
-        );
-        assert_eq!(gist("not json"), "not json");
     }
 }
