@@ -4,7 +4,7 @@
 use std::{io::ErrorKind, path::PathBuf, sync::Arc};
 
 use tokio::net::UnixStream;
-use vibemesh_core::proto::{SessionId, control::Event};
+use vibemesh_core::proto::SessionId;
 
 use super::{SessionManager, held::lock, link::HELLO_WAIT};
 
@@ -41,9 +41,7 @@ impl SessionManager {
                     continue;
                 }
             };
-            let s = self.install(conn, id, None, Some(path), created);
-            self.emit(Event::SessionCreated(s.info()));
-            adopting.push(s);
+            adopting.push(self.install(conn, id, None, Some(path), created));
         }
         let _ = tokio::time::timeout(
             HELLO_WAIT,

@@ -166,7 +166,7 @@ impl SessionManager {
         Ok(())
     }
 
-    /// Starts a session. Waits (briefly) for its holder to start the program, so a
+    /// Starts a session and tells control streams. Waits (briefly) for its holder to start the program, so a
     /// command that cannot start is refused here.
     pub async fn create(self: &Arc<Self>, req: CreateSession) -> Result<Arc<Session>, WireError> {
         // Starting a holder waits on a process, a socket and the disk: not on an async
@@ -229,9 +229,7 @@ impl SessionManager {
             .set_nonblocking(true)
             .and_then(|()| tokio::net::UnixStream::from_std(conn))
             .map_err(|e| WireError::new(ErrorCode::Internal, format!("session holder: {e}")))?;
-        let session = self.install(conn, id, Some(hello), socket, 0);
-        self.emit(Event::SessionCreated(session.info()));
-        Ok(session)
+        Ok(self.install(conn, id, Some(hello), socket, 0))
     }
 
     /// Where the holder of `id` listens, when sessions get holder processes.
@@ -241,10 +239,11 @@ impl SessionManager {
         Some(dir.join(format!("{id}.sock")))
     }
 
-    /// Makes a session of a holder connection, and lists it: with its `hello` when it
-    /// has greeted (a fresh holder), or with placeholders until it does (adoption). A
-    /// `socket` means a holder process, which outlives this agent; `created_ms` is when
-    /// it started, as far as is known before its hello says.
+    /// Makes a session of a holder connection and tells control streams of it, before
+    /// any news of it: with its `hello` when it has greeted (a fresh holder), or with
+    /// placeholders until it does (adoption). A `socket` means a holder process, which
+    /// outlives this agent; `created_ms` is when it started, as far as is known before
+    /// its hello says.
     fn install(
         self: &Arc<Self>,
         conn: tokio::net::UnixStream,
@@ -332,6 +331,11 @@ impl SessionManager {
             exited: exit_rx,
         });
         map.insert(id, session.clone());
+        // Told while the map is still held: the link's first news (a title, the
+        // recording) needs the map to find the session, so no client hears of an update
+        // to a session it was not told of yet.
+        self.emit(Event::SessionCreated(session.info()));
+        drop(map);
         if let Some(h) = &hello {
             ask_recording(&session, h, limits);
         }
