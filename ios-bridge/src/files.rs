@@ -390,30 +390,18 @@ impl Mesh {
 impl Mesh {
     /// One file request on `machine`'s control stream (reads only: safe to repeat).
     async fn files(&self, machine: String, req: FileRequest) -> Result<FileResponse, MeshError> {
-        let core = self.core.clone();
-        run_on(&self.rt, async move {
-            let m = core.find(&machine)?;
-            core.links
-                .call(&m, |c| {
-                    let req = req.clone();
-                    async move { c.files(req).await }
-                })
-                .await
+        self.request(machine, move |c| {
+            let req = req.clone();
+            async move { c.files(req).await }
         })
         .await
     }
 
     /// One git request on `machine`'s control stream (reads only: safe to repeat).
     async fn git(&self, machine: String, req: GitRequest) -> Result<GitResponse, MeshError> {
-        let core = self.core.clone();
-        run_on(&self.rt, async move {
-            let m = core.find(&machine)?;
-            core.links
-                .call(&m, |c| {
-                    let req = req.clone();
-                    async move { c.git(req).await }
-                })
-                .await
+        self.request(machine, move |c| {
+            let req = req.clone();
+            async move { c.git(req).await }
         })
         .await
     }

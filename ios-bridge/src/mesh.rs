@@ -9,6 +9,7 @@ use std::{
 use tokio::{runtime::Handle, sync::watch};
 use vibemesh_core::time::now_ms;
 use vibemesh_core::{
+    client::{ClientError, ControlClient},
     proto::{Provider, SessionId, TermSize, control::CreateSession},
     ticket::Ticket,
 };
@@ -270,12 +271,8 @@ impl Mesh {
     /// Stops a session (or forgets an exited one).
     pub async fn kill(&self, machine: String, session_id: String) -> Result<(), MeshError> {
         let id = parse_id(&session_id)?;
-        let core = self.core.clone();
-        run_on(&self.rt, async move {
-            let m = core.find(&machine)?;
-            core.links
-                .call(&m, |c| async move { c.kill_session(id).await.map(drop) })
-                .await
+        self.request(machine, move |c| async move {
+            c.kill_session(id).await.map(drop)
         })
         .await
     }
@@ -392,4 +389,22 @@ pub(crate) fn parse_id(id: &str) -> Result<SessionId, MeshError> {
     id.trim()
         .parse()
         .map_err(|_| MeshError::bad_request(format!("{id:?} is not a session id")))
+}
+
+impl Mesh {
+    /// One request on `machine`'s control stream, on the runtime ([`Links::call`]:
+    /// asked again once on a fresh connection when the first one turns out dead).
+    pub(crate) async fn request<T, F, Fut>(&self, machine: String, f: F) -> Result<T, MeshError>
+    where
+        T: Send + 'static,
+        F: Fn(ControlClient) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ClientError>> + Send,
+    {
+        let core = self.core.clone();
+        run_on(&self.rt, async move {
+            let m = core.find(&machine)?;
+            core.links.call(&m, f).await
+        })
+        .await
+    }
 }
