@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use vibemesh_core::{
-    client::{Backoff, ClientError, ConvEvent, ConvHandle, Conversation, reattach_conversation},
+    client::{Backoff, ConvEvent, ConvHandle, Conversation, reattach_conversation},
     proto::{
         SessionId,
         ai::{ConvClientFrame, ConversationOpen},
@@ -18,7 +18,7 @@ use vibemesh_core::{
 use crate::{
     backend::Backend,
     model::{Notifier, lock},
-    tab::Link,
+    tab::{Link, dialer, run_stream},
 };
 
 /// What the window and the connection task share about a conversation tab.
@@ -81,32 +81,19 @@ impl ConvLink {
             unseen: false,
             replayed: 0,
         }));
-        let dial = move || {
-            let (backend, target) = (backend.clone(), target.clone());
-            async move { backend.open(&target).await.map_err(ClientError::Remote) }
-        };
         let open = ConversationOpen {
             session,
             after: None,
             watch_only,
         };
-        let (handle, mut events, driver) = reattach_conversation(dial, open, Backoff::default());
-        let driver = rt.spawn(driver);
-        let shared = state.clone();
-        let pump = rt.spawn(async move {
-            while let Some(ev) = events.recv().await {
-                let done = apply(&shared, ev);
-                notify.notify();
-                if done {
-                    return;
-                }
-            }
-        });
+        let (handle, events, driver) =
+            reattach_conversation(dialer(backend, target), open, Backoff::default());
+        let tasks = run_stream(rt, driver, events, state.clone(), apply, notify);
         Self {
             state,
             watch_only,
             handle,
-            tasks: [driver, pump],
+            tasks,
         }
     }
 

@@ -3,10 +3,14 @@
 //! size changes go out, and when the connection drops the tab says so while the attach
 //! dials again with backoff; the agent's fresh snapshot restores the screen.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+};
 
 use vibemesh_core::{
-    client::{AttachEvent, Backoff, ClientError, ReattachHandle, reattach},
+    client::{AttachEvent, Backoff, BoxRead, BoxWrite, ClientError, ReattachHandle, reattach},
     proto::{ExitInfo, SessionId, TermSize, attach::AttachRequest, local::Target},
 };
 
@@ -102,32 +106,18 @@ impl TabLink {
             notice: None,
             size: None,
         }));
-        let dial = move || {
-            let (backend, target) = (backend.clone(), target.clone());
-            async move { backend.open(&target).await.map_err(ClientError::Remote) }
-        };
         let req = AttachRequest {
             session,
             size: Some(size),
             scrollback: ATTACH_SCROLLBACK,
             watch_only: false,
         };
-        let (handle, mut events, driver) = reattach(dial, req, Backoff::default());
-        let driver = rt.spawn(driver);
-        let shared = state.clone();
-        let pump = rt.spawn(async move {
-            while let Some(ev) = events.recv().await {
-                let done = apply(&shared, ev);
-                notify.notify();
-                if done {
-                    return;
-                }
-            }
-        });
+        let (handle, events, driver) = reattach(dialer(backend, target), req, Backoff::default());
+        let tasks = run_stream(rt, driver, events, state.clone(), apply, notify);
         Self {
             state,
             handle,
-            tasks: [driver, pump],
+            tasks,
         }
     }
 
@@ -190,4 +180,46 @@ fn apply(state: &Mutex<TabState>, ev: AttachEvent) -> bool {
         AttachEvent::Detached => return true,
     }
     false
+}
+
+/// A stream to a session's agent, on its way.
+type Dialled = Pin<Box<dyn Future<Output = Result<(BoxRead, BoxWrite), ClientError>> + Send>>;
+
+/// A fresh stream to `target` for each try of a reconnecting stream.
+pub(crate) fn dialer(
+    backend: Arc<Backend>,
+    target: Target,
+) -> impl FnMut() -> Dialled + Send + 'static {
+    move || {
+        let (backend, target) = (backend.clone(), target.clone());
+        Box::pin(async move { backend.open(&target).await.map_err(ClientError::Remote) })
+    }
+}
+
+/// Runs a reconnecting stream's `driver`, and applies each of its `events` to a tab's
+/// `state` with `apply` (`true`: nothing follows), repainting after each. Both tasks are
+/// the tab's, aborted when it closes.
+pub(crate) fn run_stream<S, E>(
+    rt: &tokio::runtime::Handle,
+    driver: impl Future<Output = ()> + Send + 'static,
+    mut events: tokio::sync::mpsc::Receiver<E>,
+    state: Arc<Mutex<S>>,
+    apply: fn(&Mutex<S>, E) -> bool,
+    notify: Notifier,
+) -> [tokio::task::JoinHandle<()>; 2]
+where
+    S: Send + 'static,
+    E: Send + 'static,
+{
+    let driver = rt.spawn(driver);
+    let pump = rt.spawn(async move {
+        while let Some(ev) = events.recv().await {
+            let done = apply(&state, ev);
+            notify.notify();
+            if done {
+                return;
+            }
+        }
+    });
+    [driver, pump]
 }
