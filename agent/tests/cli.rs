@@ -62,3 +62,86 @@ fn play_refuses_a_file_that_is_not_a_recording() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("x.cast") && err.contains("line 1"), "{err}");
 }
+
+#[test]
+fn version_names_the_commit() {
+    let home = tempfile::tempdir().unwrap();
+    let out = vibemesh(home.path(), &["--version"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // `vibemesh 0.1.0 (commit 1a2b3c4d5e6f)`: the commit of this checkout.
+    let commit = text
+        .trim()
+        .strip_suffix(')')
+        .and_then(|t| t.rsplit_once("(commit "))
+        .map(|(_, c)| c.to_string())
+        .unwrap_or_default();
+    assert!(
+        text.starts_with(concat!("vibemesh ", env!("CARGO_PKG_VERSION"), " (commit "))
+            && commit.len() == 12
+            && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{text}"
+    );
+}
+
+#[test]
+fn completions_come_from_the_command_line_itself() {
+    let home = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F _vibemesh"),
+        ("zsh", "#compdef vibemesh"),
+        ("fish", "complete -c vibemesh"),
+    ] {
+        let out = vibemesh(home.path(), &["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Every command completes, including ones added later (`ls-files`, `wait-path`).
+        for cmd in ["open", "attach", "ls-files", "wait-path", "completions"] {
+            assert!(script.contains(cmd), "{shell} lacks {cmd}");
+        }
+    }
+    let out = vibemesh(home.path(), &["completions", "tcsh"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values"));
+}
+
+#[test]
+fn man_pages_cover_every_command() {
+    let home = tempfile::tempdir().unwrap();
+    let out = vibemesh(home.path(), &["man"]);
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.contains(".TH vibemesh 1") && page.contains("open"),
+        "{page}"
+    );
+
+    let dir = home.path().join("man1");
+    std::fs::create_dir(&dir).unwrap();
+    let out = vibemesh(home.path(), &["man", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in [
+        "vibemesh.1",
+        "vibemesh-open.1",
+        "vibemesh-peers-remove.1",
+        "vibemesh-git-diff.1",
+    ] {
+        let page = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        assert!(
+            page.starts_with(".ie") && page.contains(".TH"),
+            "{name}: {page}"
+        );
+    }
+    // Nothing half-written is left beside them.
+    let stray: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().ends_with(".1"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}

@@ -9,7 +9,7 @@ use vibemesh_relay::{Relay, RelayOptions, TlsSource, acme::AcmeSettings, tls::Ce
 /// An iroh relay for VibeMesh peers, serving the browser client on the same port.
 /// Stateless: it keeps no sessions, accounts or keys.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version = vibemesh_build_info::VERSION)]
 struct Args {
     /// TCP address for the web client and the relay.
     #[arg(long, default_value = "127.0.0.1:3340")]

@@ -9,7 +9,7 @@ use super::git;
 
 /// Run and watch terminals on all your machines, peer to peer.
 #[derive(Debug, Parser)]
-#[command(name = "vibemesh", version, about)]
+#[command(name = "vibemesh", version = vibemesh_build_info::VERSION, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub(super) command: Command,
@@ -156,6 +156,18 @@ pub(super) enum Command {
         /// Print JSON.
         #[arg(long, global = true)]
         json: bool,
+    },
+    /// Print the shell completion script: `vibemesh completions bash > \
+    /// ~/.local/share/bash-completion/completions/vibemesh` (the packages install it).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, or write one per command into a folder (`vibemesh man
+    /// ~/.local/share/man/man1`).
+    Man {
+        /// Where to write `vibemesh.1`, `vibemesh-open.1`, … (default: print `vibemesh(1)`).
+        dir: Option<PathBuf>,
     },
     /// Replay an asciinema recording (v2 or v3) in this terminal. Keys: space pauses and
     /// resumes, `.` steps while paused, `]` plays to the next marker, right arrow skips

@@ -5,6 +5,7 @@ mod admin;
 mod args;
 mod attach;
 mod conversation;
+mod docs;
 mod files;
 mod git;
 mod local;
@@ -12,8 +13,9 @@ mod output;
 mod play;
 mod qr;
 mod stdout;
+mod tilde;
 
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 pub use args::Cli;
 use args::{Command, OpenArgs, PeersAction};
@@ -64,8 +66,25 @@ pub(crate) fn target(peer: &str) -> Target {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // These need no home: they describe the command line itself.
+    match &cli.command {
+        Command::Completions { shell } => return docs::completions(*shell),
+        Command::Man { dir } => return docs::man(dir.as_deref()),
+        _ => {}
+    }
+    let hint = tilde::hint(&cli.command);
+    let result = run_command(cli.command).await;
+    match (result, hint) {
+        (Err(e), Some(hint)) if !stdout::closed(&e) => {
+            Err(anyhow::anyhow!("{e:#}\n  hint: {hint}"))
+        }
+        (result, _) => result,
+    }
+}
+
+async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
     let home = Home::discover()?;
-    match cli.command {
+    match command {
         Command::Agent => run_agent(home).await,
         Command::Pair { role, ttl, json } => admin::pair(&home, role, ttl, json).await,
         Command::Join { ticket, name, json } => admin::join(&home, ticket, name, json).await,
@@ -141,6 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let info = control.create_session(create).await?;
             attach::run(&home, Target::Local, "local", info.id, false, 0).await
         }
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
         Command::Play {
             file,
             speed,
@@ -291,6 +311,8 @@ async fn run_agent(home: Home) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|_| "vibemesh_agent=info,warn".into()),
         )
         .with_writer(std::io::stderr)
+        // journald and log files get plain text; colour codes only for a person.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = Config::load(&home.config)?;
     let agent = vibemesh_agent::Agent::start(home, config).await?;
