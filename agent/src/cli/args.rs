@@ -136,6 +136,37 @@ pub(super) enum Command {
         /// The file.
         path: OsString,
     },
+    /// Move a file or folder on a peer to its trash.
+    Rm {
+        /// The peer, or `local`.
+        peer: String,
+        /// The file or folder.
+        path: OsString,
+    },
+    /// Rename or move a file or folder on a peer (never replaces what is there).
+    Mv {
+        /// The peer, or `local`.
+        peer: String,
+        /// What to move.
+        from: OsString,
+        /// Where to.
+        to: OsString,
+    },
+    /// Create a folder (and its missing parents) on a peer.
+    Mkdir {
+        /// The peer, or `local`.
+        peer: String,
+        /// The folder.
+        path: OsString,
+    },
+    /// Edit a file on a peer in $VISUAL or $EDITOR here; it is written back only if it
+    /// did not change there meanwhile.
+    Edit {
+        /// The peer, or `local`.
+        peer: String,
+        /// The file (created if it does not exist).
+        path: OsString,
+    },
     /// Copy a file between here and a peer: `vibemesh cp build-box:~/log.txt .` or
     /// `vibemesh cp ./img.png build-box:~/img.png`.
     Cp {

@@ -16,7 +16,7 @@ use vibemesh_core::{
     ErrorCode,
     client::{self, ClientError, DownloadEvent, UploadEvent},
     proto::{
-        files::{FileKind, FileResponse, UploadRequest, path_from_wire, path_to_wire},
+        files::{FileKind, FileResponse, UploadRequest, Version, path_from_wire, path_to_wire},
         git::GitMark,
         local::Target,
     },
@@ -180,7 +180,12 @@ fn transfer_backoff() -> client::Backoff {
 /// Downloads on core's reconnecting download: into a temporary file next to `to`,
 /// renamed into place only once the whole file's hash matched; a lost connection
 /// resumes from the bytes already written.
-async fn download(home: &Home, target: Target, path: &str, to: &Path) -> anyhow::Result<()> {
+pub(super) async fn download(
+    home: &Home,
+    target: Target,
+    path: &str,
+    to: &Path,
+) -> anyhow::Result<()> {
     let dest = if to.is_dir() {
         to.join(OsStr::from_bytes(&path_from_wire(base_name(path)?)))
     } else {
@@ -319,12 +324,25 @@ async fn upload(home: &Home, from: &Path, target: Target, path: &str) -> anyhow:
         Err(e) => return Err(e.into()),
     };
     let _ = control.finish().await;
+    send_file(home, from, target, &dest, size, expected).await
+}
+
+/// Sends the local file `from` (of `size` bytes) to `dest` on `target`, replacing the
+/// version `expected` there (`None`: it must not exist), on core's resumable upload.
+pub(super) async fn send_file(
+    home: &Home,
+    from: &Path,
+    target: Target,
+    dest: &str,
+    size: u64,
+    expected: Option<Version>,
+) -> anyhow::Result<()> {
     let peer = match &target {
         Target::Peer(p) => p.clone(),
         Target::Local => "local".into(),
     };
     let req = UploadRequest {
-        path: dest.clone(),
+        path: dest.to_string(),
         size,
         expected,
     };
@@ -361,7 +379,7 @@ async fn upload(home: &Home, from: &Path, target: Target, path: &str) -> anyhow:
     Ok(())
 }
 
-fn is_not_found(e: &ClientError) -> bool {
+pub(super) fn is_not_found(e: &ClientError) -> bool {
     e.wire().is_some_and(|w| w.code == ErrorCode::NotFound)
 }
 

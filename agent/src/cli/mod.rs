@@ -4,6 +4,7 @@
 mod admin;
 mod args;
 mod attach;
+mod change;
 mod conversation;
 mod docs;
 mod files;
@@ -173,6 +174,13 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
             files::cat(&home, target(&peer), &files::wire_arg(&path)).await
         }
         Command::Cp { from, to } => files::cp(&home, &from, &to).await,
+        Command::Rm { peer, path } => change::rm(&home, &peer, &files::wire_arg(&path)).await,
+        Command::Mv { peer, from, to } => {
+            let (from, to) = (files::wire_arg(&from), files::wire_arg(&to));
+            change::mv(&home, &peer, &from, &to).await
+        }
+        Command::Mkdir { peer, path } => change::mkdir(&home, &peer, &files::wire_arg(&path)).await,
+        Command::Edit { peer, path } => change::edit(&home, &peer, &files::wire_arg(&path)).await,
         Command::Git {
             peer,
             path,

@@ -16,7 +16,14 @@ pub fn hint(command: &Command) -> Option<String> {
             path: Some(path),
             ..
         }) => (peer, path.as_ref()),
-        Command::LsFiles { peer, path, .. } | Command::Cat { peer, path } => (peer, path),
+        Command::LsFiles { peer, path, .. }
+        | Command::Cat { peer, path }
+        | Command::Rm { peer, path }
+        | Command::Mkdir { peer, path }
+        | Command::Edit { peer, path }
+        | Command::Mv {
+            peer, from: path, ..
+        } => (peer, path),
         Command::Git { peer, path, .. } => (peer, path.as_ref()),
         _ => return None,
     };
