@@ -195,7 +195,14 @@ impl Agent {
     async fn status(&self) -> StatusReport {
         let known = self.access.known();
         let checks = known.iter().map(|k| async move {
-            let asked = tokio::time::timeout(STATUS_TIMEOUT, self.ask_info(k)).await;
+            let lan = async {
+                match &self.lan {
+                    Some(lan) => lan.seen(k.id).await,
+                    None => None,
+                }
+            };
+            let asked = tokio::time::timeout(STATUS_TIMEOUT, self.ask_info(k));
+            let (asked, lan) = tokio::join!(asked, lan);
             let (conn, error) = match asked {
                 Ok(Ok(c)) => (Some(c), None),
                 Ok(Err(e)) => (None, Some(e.message)),
@@ -225,6 +232,13 @@ impl Agent {
                 }),
                 rtt_us: selected.map(|(_, rtt)| rtt.as_micros() as u64),
                 error,
+                lan: lan.map(|addrs| {
+                    addrs
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }),
             }
         });
         let peers = n0_future::join_all(checks).await;

@@ -108,6 +108,9 @@ pub struct Config {
     pub relay: String,
     /// Addresses to listen on; all interfaces on a random port when empty.
     pub listen: Vec<SocketAddr>,
+    /// Find paired peers on the same link by multicast DNS (announces this agent's id and
+    /// addresses there, never its name).
+    pub lan_discovery: bool,
     /// Lines of scrollback kept per session.
     pub scrollback: usize,
     /// Minutes a pairing ticket stays valid.
@@ -142,6 +145,7 @@ impl Default for Config {
             name: None,
             relay: "default".into(),
             listen: Vec::new(),
+            lan_discovery: true,
             scrollback: 10_000,
             ticket_ttl_minutes: 10,
             record: true,

@@ -68,6 +68,8 @@ pub struct Agent {
     pub(crate) tickets: Arc<Tickets>,
     /// Its connections to other agents.
     pub(crate) links: Links,
+    /// Peers seen on the LAN, when LAN discovery is on.
+    pub(crate) lan: Option<crate::net::lan::Lan>,
     /// What streams are served with.
     pub(crate) services: Arc<Services>,
     router: Router,
@@ -87,6 +89,10 @@ impl Agent {
         let access = Arc::new(Access::load(home.peers.clone())?);
         let listener = bind_socket(&home).await?;
         let endpoint = endpoint::bind(key, &config).await?;
+        let lan = match config.lan_discovery {
+            true => crate::net::lan::Lan::start(&endpoint),
+            false => None,
+        };
         let name = config.display_name();
         let sessions = SessionManager::new(EngineConfig {
             scrollback: config.scrollback,
@@ -144,6 +150,7 @@ impl Agent {
             home,
             config,
             links: Links::new(endpoint.clone()),
+            lan,
             endpoint,
             sessions,
             access,

@@ -9,7 +9,7 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,vibemesh_agent=info".into()),
+                .unwrap_or_else(|_| "warn,vibemesh_agent=info,swarm_discovery=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -73,7 +73,10 @@ impl TestAgent {
             .expect("tempdir");
         std::fs::write(
             home.path().join("config.toml"),
-            format!("name = \"{name}\"\nrelay = \"{relay}\"\nlisten = [\"{listen}\"]\n{extra}\n"),
+            // Off the machine's real LAN: LAN discovery is tested in namespaces (lan.rs).
+            format!(
+                "name = \"{name}\"\nrelay = \"{relay}\"\nlisten = [\"{listen}\"]\nlan_discovery = false\n{extra}\n"
+            ),
         )
         .expect("write config");
         Self::spawn_env(home, name, env)

@@ -190,11 +190,11 @@ pub fn status(s: &StatusReport) -> Result<(), StdoutError> {
                     .map_or("-".into(), |p| inert(p).into_owned()),
                 p.rtt_us
                     .map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
-                p.error
-                    .as_deref()
-                    .map(inert)
-                    .unwrap_or_default()
-                    .into_owned(),
+                match (&p.error, &p.lan) {
+                    (Some(e), _) => inert(e).into_owned(),
+                    (None, Some(at)) => format!("on this LAN at {}", inert(at)),
+                    (None, None) => String::new(),
+                },
             ]
         })
         .collect();

@@ -2,6 +2,7 @@
 //! connections it makes to the agents it paired with.
 
 pub mod endpoint;
+pub mod lan;
 pub mod links;
 pub mod main_proto;
 pub mod pairing;

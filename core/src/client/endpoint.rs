@@ -108,5 +108,19 @@ pub async fn bind_endpoint(
     builder
         .bind()
         .await
-        .map_err(|e| EndpointError::Bind(e.to_string()))
+        .map_err(|e| EndpointError::Bind(chain(&e)))
+}
+
+/// An error and its causes, as one line ("Failed to bind sockets: Address in use").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
 }

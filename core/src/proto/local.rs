@@ -175,6 +175,8 @@ pub struct PeerStatus {
     pub rtt_us: Option<u64>,
     /// Why it is offline.
     pub error: Option<String>,
+    /// Where it announced itself on this LAN (multicast DNS), if it did.
+    pub lan: Option<String>,
 }
 
 /// One peer, in either or both directions.
