@@ -49,12 +49,48 @@ const QUERIES: &[(&[u8], Query)] = &[
     (b"[>0c", Query::SecondaryAttributes),
     (b"[>q", Query::Version),
     (b"[>0q", Query::Version),
-    (b"]10;?\x07", Query::Colour { which: 10, st: false }),
-    (b"]11;?\x07", Query::Colour { which: 11, st: false }),
-    (b"]12;?\x07", Query::Colour { which: 12, st: false }),
-    (b"]10;?\x1b\\", Query::Colour { which: 10, st: true }),
-    (b"]11;?\x1b\\", Query::Colour { which: 11, st: true }),
-    (b"]12;?\x1b\\", Query::Colour { which: 12, st: true }),
+    (
+        b"]10;?\x07",
+        Query::Colour {
+            which: 10,
+            st: false,
+        },
+    ),
+    (
+        b"]11;?\x07",
+        Query::Colour {
+            which: 11,
+            st: false,
+        },
+    ),
+    (
+        b"]12;?\x07",
+        Query::Colour {
+            which: 12,
+            st: false,
+        },
+    ),
+    (
+        b"]10;?\x1b\\",
+        Query::Colour {
+            which: 10,
+            st: true,
+        },
+    ),
+    (
+        b"]11;?\x1b\\",
+        Query::Colour {
+            which: 11,
+            st: true,
+        },
+    ),
+    (
+        b"]12;?\x1b\\",
+        Query::Colour {
+            which: 12,
+            st: true,
+        },
+    ),
 ];
 
 /// The most bytes the filter holds back: the longest query with its ESC.
@@ -144,7 +180,10 @@ pub fn answer(q: Query, screen: &vt100::Screen) -> Vec<u8> {
                 _ => DEFAULT_CURSOR,
             };
             let end = if st { "\x1b\\" } else { "\x07" };
-            write!(out, "\x1b]{which};rgb:{r:02x}{r:02x}/{g:02x}{g:02x}/{b:02x}{b:02x}{end}")
+            write!(
+                out,
+                "\x1b]{which};rgb:{r:02x}{r:02x}/{g:02x}{g:02x}/{b:02x}{b:02x}{end}"
+            )
         }
     };
     out.into_bytes()

@@ -25,14 +25,32 @@ fn queries_are_taken_out_where_they_were_and_everything_else_passes() {
             (1, CursorPosition),
             (10, PrimaryAttributes),
             (10, PrimaryAttributes),
-            (10, Colour { which: 11, st: true }),
-            (10, Colour { which: 10, st: false }),
+            (
+                10,
+                Colour {
+                    which: 11,
+                    st: true
+                }
+            ),
+            (
+                10,
+                Colour {
+                    which: 10,
+                    st: false
+                }
+            ),
             (10, SecondaryAttributes),
             (10, Version),
             (10, DecCursorPosition),
             (10, Status),
             (27, CursorPosition),
-            (28, Colour { which: 12, st: false }),
+            (
+                28,
+                Colour {
+                    which: 12,
+                    st: false
+                }
+            ),
         ]
     );
 }
@@ -41,7 +59,11 @@ fn queries_are_taken_out_where_they_were_and_everything_else_passes() {
 fn a_query_split_across_reads_is_found_all_the_same() {
     let whole = run(&[STREAM]);
     for cut in 0..STREAM.len() {
-        assert_eq!(run(&[&STREAM[..cut], &STREAM[cut..]]), whole, "cut at {cut}");
+        assert_eq!(
+            run(&[&STREAM[..cut], &STREAM[cut..]]),
+            whole,
+            "cut at {cut}"
+        );
     }
     let bytes: Vec<&[u8]> = STREAM.chunks(1).collect();
     assert_eq!(run(&bytes), whole);
@@ -71,11 +93,23 @@ fn answers_come_from_the_screen_in_the_shape_asked() {
     assert_eq!(answer(Query::Status, s), b"\x1b[0n");
     assert_eq!(answer(Query::PrimaryAttributes, s), b"\x1b[?62;22c");
     assert_eq!(
-        answer(Query::Colour { which: 11, st: true }, s),
+        answer(
+            Query::Colour {
+                which: 11,
+                st: true
+            },
+            s
+        ),
         b"\x1b]11;rgb:1e1e/1e1e/1e1e\x1b\\"
     );
     assert_eq!(
-        answer(Query::Colour { which: 10, st: false }, s),
+        answer(
+            Query::Colour {
+                which: 10,
+                st: false
+            },
+            s
+        ),
         b"\x1b]10;rgb:d4d4/d4d4/d4d4\x07"
     );
     // Printing into the last column leaves vt100's cursor past it; a terminal says

@@ -6,8 +6,8 @@
 //! fresh screen, and puts the cursor back on its logical position. The alternate screen
 //! is left to its program, which redraws on SIGWINCH: it is only cut, as before.
 //!
-//! Cost: one pass over the rows, writing each logical line into the new screen as it is
-//! read; besides the two screens, memory is one logical line.
+//! Cost: one pass over the rows, writing the lines into the new screen as they are
+//! read (64 KiB at a time); besides the two screens, memory is that buffer.
 
 use std::{fmt::Write as _, num::NonZeroU16};
 
@@ -74,6 +74,10 @@ impl Layout {
 /// Writes the main screen of `old` (scrollback, then the screen down to its last
 /// non-blank row or the cursor's) into `new`, and moves the cursor to where it was in
 /// its logical line.
+///
+/// The lines before the cursor's go through vt100's own dump of logical lines (fast:
+/// no per-cell lookups); the cursor's line and those below it, a screenful at most,
+/// are written cell by cell, to follow the cursor into the new layout.
 fn relay(old: &mut vt100::Screen, new: &mut vt100::Parser) {
     let (old_rows, old_cols) = (old.size().0.get(), old.size().1.get());
     let back = old.scrollback_len();
@@ -84,27 +88,48 @@ fn relay(old: &mut vt100::Screen, new: &mut vt100::Parser) {
         .rev()
         .find(|&r| !blank(old, r, old_cols))
         .map_or(cursor, |r| back + usize::from(r));
+    let mut rows = Rows::new(old, back);
+    let start = (0..cursor)
+        .rev()
+        .take_while(|&abs| rows.wrapped(abs))
+        .last()
+        .unwrap_or(cursor);
+    // The dump breaks the line after every row that does not wrap but the last. Count
+    // the breaks before the cursor's line from the end: scrolling back through the whole
+    // history to count them would widen every row of it to the screen's width.
+    let total = back + usize::from(old_rows);
+    let after = (cursor..total - 1)
+        .filter(|&abs| !rows.wrapped(abs))
+        .count();
+    let mut count = Breaks(0);
+    dump_all(rows.screen, &mut count);
+    let mut dump = Dump {
+        new,
+        newlines: count.0.saturating_sub(after),
+        buf: String::new(),
+    };
+    dump_all(rows.screen, &mut dump);
+    dump.buf.push_str("\x1b[0m");
+    dump.flush();
     let cols = usize::from(new.screen().size().1.get());
-    let mut layout = Layout { cols, row: 0, col: 0 };
+    let mut layout = Layout {
+        cols,
+        row: 0,
+        col: 0,
+    };
     let mut mark = None;
     let mut line = String::new();
     let mut pen = Pen::default();
-    for abs in 0..=last {
-        let vis = if abs < back {
-            old.set_scrollback(back - abs);
-            0
-        } else {
-            old.set_scrollback(0);
-            (abs - back) as u16
-        };
-        let wrapped = abs < last && old.row_wrapped(vis);
-        let end = row_end(old, vis, old_cols, wrapped);
+    for abs in start..=last {
+        let (screen, vis) = rows.at(abs);
+        let wrapped = abs < last && screen.row_wrapped(vis);
+        let end = row_end(screen, vis, old_cols, wrapped);
         let mut col = 0;
         while col < end {
             if abs == cursor && col >= ccol && mark.is_none() {
                 mark = Some((layout.row, layout.col));
             }
-            let Some(cell) = old.cell(vis, col) else {
+            let Some(cell) = screen.cell(vis, col) else {
                 break;
             };
             let width = if cell.is_wide() { 2 } else { 1 };
@@ -125,7 +150,10 @@ fn relay(old: &mut vt100::Screen, new: &mut vt100::Parser) {
         }
         if abs == cursor && mark.is_none() {
             // Past the row's text: as many columns further as it was.
-            mark = Some((layout.row, layout.col + usize::from(ccol.saturating_sub(col))));
+            mark = Some((
+                layout.row,
+                layout.col + usize::from(ccol.saturating_sub(col)),
+            ));
         }
         if !wrapped {
             if pen != Pen::default() {
@@ -140,21 +168,122 @@ fn relay(old: &mut vt100::Screen, new: &mut vt100::Parser) {
             line.clear();
         }
     }
-    old.set_scrollback(0);
+    rows.screen.set_scrollback(0);
     let (mark_row, mark_col) = mark.unwrap_or((layout.row, layout.col));
     let (mark_row, mark_col) = (mark_row + mark_col / cols, mark_col % cols);
     // The last row written is on the screen where the new cursor is now; count back.
-    let rows = usize::from(new.screen().size().0.get());
+    let height = usize::from(new.screen().size().0.get());
     let end = usize::from(new.screen().cursor_position().0);
     let mut target = (end + mark_row).saturating_sub(layout.row);
     let mut out = String::new();
-    if target >= rows {
+    if target >= height {
         // The cursor is on a row not written yet (past the text at the bottom).
-        let _ = write!(out, "\x1b[{rows};1H{}", "\n".repeat(target - rows + 1));
-        target = rows - 1;
+        let _ = write!(out, "\x1b[{height};1H{}", "\n".repeat(target - height + 1));
+        target = height - 1;
     }
     let _ = write!(out, "\x1b[{};{}H", target + 1, mark_col + 1);
     new.process(out.as_bytes());
+}
+
+/// The rows of a screen by their index from the oldest line of scrollback, scrolled
+/// back a page at a time (scrolling back costs a pass over the page).
+struct Rows<'a> {
+    screen: &'a mut vt100::Screen,
+    back: usize,
+    page: usize,
+    /// The first row of the page scrolled to.
+    shown: usize,
+}
+
+impl<'a> Rows<'a> {
+    fn new(screen: &'a mut vt100::Screen, back: usize) -> Self {
+        let page = usize::from(screen.size().0.get());
+        Self {
+            screen,
+            back,
+            page,
+            shown: back,
+        }
+    }
+
+    /// The screen scrolled to show row `abs`, and where it shows it.
+    fn at(&mut self, abs: usize) -> (&vt100::Screen, u16) {
+        let first = if abs < self.back {
+            abs - abs % self.page
+        } else {
+            self.back
+        };
+        if first != self.shown {
+            self.screen.set_scrollback(self.back - first);
+            self.shown = first;
+        }
+        (self.screen, (abs - first) as u16)
+    }
+
+    fn wrapped(&mut self, abs: usize) -> bool {
+        let (screen, vis) = self.at(abs);
+        screen.row_wrapped(vis)
+    }
+}
+
+/// vt100's dump of the whole main grid, scrollback first: a logical line per line,
+/// SGR sequences for the attributes, spaces for blank cells.
+fn dump_all(screen: &vt100::Screen, to: &mut impl std::fmt::Write) {
+    let mut state = vt100::capture::BasicFormattedCaptureState::new();
+    let range = vt100::capture::BasicFormattedCaptureRange::Full(&mut state);
+    // Neither writer fails.
+    let _ = screen.write_contents_formatted_basic(to, range);
+}
+
+/// Counts the line breaks written to it.
+struct Breaks(usize);
+
+impl std::fmt::Write for Breaks {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.bytes().filter(|&b| b == b'\n').count();
+        Ok(())
+    }
+}
+
+/// Feeds vt100's dump of logical lines to the new screen up to a number of line
+/// breaks, and drops the rest.
+struct Dump<'a> {
+    new: &'a mut vt100::Parser,
+    /// Line breaks still to pass on.
+    newlines: usize,
+    buf: String,
+}
+
+impl Dump<'_> {
+    fn flush(&mut self) {
+        self.new.process(self.buf.as_bytes());
+        self.buf.clear();
+    }
+}
+
+impl std::fmt::Write for Dump<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let mut parts = s.split('\n');
+        if let Some(first) = parts.next()
+            && self.newlines > 0
+        {
+            self.buf.push_str(first);
+        }
+        for part in parts {
+            if self.newlines == 0 {
+                break;
+            }
+            self.newlines -= 1;
+            self.buf.push_str("\r\n");
+            if self.newlines > 0 {
+                self.buf.push_str(part);
+            }
+        }
+        if self.buf.len() >= 64 << 10 {
+            self.flush();
+        }
+        Ok(())
+    }
 }
 
 /// Whether visible row `row` shows nothing at all.

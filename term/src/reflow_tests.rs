@@ -53,8 +53,12 @@ fn narrow_then_wide_restores_the_lines_with_their_colours() {
     let mut text = Vec::new();
     for i in 0..40 {
         text.extend_from_slice(
-            format!("\x1b[3{}mline {i} \x1b[1;44m{}\x1b[0m tail {i}\r\n", i % 8, "x".repeat(i * 3 % 70))
-                .as_bytes(),
+            format!(
+                "\x1b[3{}mline {i} \x1b[1;44m{}\x1b[0m tail {i}\r\n",
+                i % 8,
+                "x".repeat(i * 3 % 70)
+            )
+            .as_bytes(),
         );
     }
     text.extend_from_slice(b"$ ");
@@ -86,7 +90,11 @@ fn wide_characters_rewrap_whole() {
 #[test]
 fn the_cursor_keeps_its_place_in_its_line() {
     // A prompt with a long command being typed, the cursor moved back into it.
-    let mut p = parser(5, 30, b"$ echo 0123456789abcdefghijklmnopqrstuvwxyz\x1b[10D");
+    let mut p = parser(
+        5,
+        30,
+        b"$ echo 0123456789abcdefghijklmnopqrstuvwxyz\x1b[10D",
+    );
     assert_eq!(p.screen().cursor_position(), (1, 3));
     resized(&mut p, 5, 10);
     // Logical offset 33 at ten columns: row 3, column 3.
@@ -94,7 +102,10 @@ fn the_cursor_keeps_its_place_in_its_line() {
     p.process(b"!");
     resized(&mut p, 5, 60);
     assert_eq!(p.screen().cursor_position(), (0, 34));
-    assert_eq!(p.screen().contents(), "$ echo 0123456789abcdefghijklmnop!rstuvwxyz");
+    assert_eq!(
+        p.screen().contents(),
+        "$ echo 0123456789abcdefghijklmnop!rstuvwxyz"
+    );
 }
 
 #[test]
@@ -109,7 +120,11 @@ fn blank_rows_below_the_cursor_do_not_push_the_text_away() {
 #[test]
 fn the_alternate_screen_is_left_to_its_program_and_the_main_one_rewraps() {
     let long = "m".repeat(30);
-    let mut p = parser(5, 40, format!("{long}\r\n$ vim\x1b[?1049h\x1b[Halt text").as_bytes());
+    let mut p = parser(
+        5,
+        40,
+        format!("{long}\r\n$ vim\x1b[?1049h\x1b[Halt text").as_bytes(),
+    );
     resized(&mut p, 5, 10);
     assert!(p.screen().alternate_screen());
     assert!(p.screen().contents().starts_with("alt text"));
@@ -134,12 +149,31 @@ fn modes_and_the_pen_survive_a_rewrap() {
 #[ignore = "a measurement: run in release"]
 fn rewrap_time() {
     let mut p = vt100::Parser::new(nz(50), nz(200), 10_000);
+    let t = std::time::Instant::now();
     for i in 0..10_050 {
         p.process(format!("\x1b[32m{i:>6}\x1b[0m {}\r\n", "word ".repeat(i % 40)).as_bytes());
     }
+    println!("printing them: {:?}", t.elapsed());
     for cols in [120, 200, 80, 200] {
         let t = std::time::Instant::now();
         resized(&mut p, 50, cols);
-        println!("10,000 lines of scrollback to {cols} columns: {:?}", t.elapsed());
+        println!(
+            "10,000 lines of scrollback to {cols} columns: {:?}",
+            t.elapsed()
+        );
     }
+}
+
+#[test]
+fn a_line_reaching_back_into_the_scrollback_keeps_the_cursor_at_its_end() {
+    let long: String = (0..290)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let mut p = parser(5, 40, format!("before\r\n{long}").as_bytes());
+    assert!(p.screen().scrollback_len() > 0);
+    resized(&mut p, 5, 20);
+    assert_eq!(p.screen().cursor_position(), (4, 10));
+    resized(&mut p, 5, 100);
+    assert_eq!(p.screen().cursor_position(), (3, 90));
+    assert_eq!(p.screen().contents(), format!("before\n{long}"));
 }
