@@ -5,10 +5,10 @@ use egui::Vec2;
 use egui_kittest::Harness;
 use vibemesh_desktop::term::{TermStyle, Terminal, TerminalView};
 
-/// A terminal view filling a window of `size`, showing `bytes`.
+/// A terminal view filling a window of `size`, showing `bytes` (printed once the
+/// terminal has the window's size, as a program's output would be).
 fn window(bytes: &[u8], size: Vec2) -> Harness<'static, Terminal> {
-    let mut term = Terminal::new(10, 80, 500);
-    term.feed(bytes);
+    let term = Terminal::new(10, 80, 500);
     let style = TermStyle::default();
     let mut h = Harness::builder().with_size(size).build_ui_state(
         move |ui, term: &mut Terminal| {
@@ -16,6 +16,8 @@ fn window(bytes: &[u8], size: Vec2) -> Harness<'static, Terminal> {
         },
         term,
     );
+    h.run();
+    h.state_mut().feed(bytes);
     h.run();
     h
 }
