@@ -105,17 +105,24 @@ impl Screen {
                 // Scrolled back this far, the screen's first `n` rows are the lines
                 // just older than those taken so far.
                 screen.set_scrollback(taken + n);
-                let page: Vec<String> = screen.rows_formatted(0, cols).take(n).collect();
-                size += page.iter().map(|r| r.len() + ROW_END.len()).sum::<usize>();
+                let page: Vec<(String, bool)> = screen
+                    .rows_formatted(0, cols)
+                    .take(n)
+                    .enumerate()
+                    .map(|(i, row)| (row, screen.row_wrapped(i as u16)))
+                    .collect();
+                size += page.iter().map(|r| r.0.len() + ROW_END.len()).sum::<usize>();
                 pages.push(page);
                 taken += n;
             }
             screen.set_scrollback(0);
             // ...then print it oldest first, and scroll it off the screen into the
             // client's own scrollback before the screen is drawn over it.
-            for row in pages.iter().rev().flatten() {
+            for (row, wrapped) in pages.iter().rev().flatten() {
                 out.push_str(row);
-                out.push_str(ROW_END);
+                // A row that wraps is full: the next one continues it on the client as
+                // on the screen (so the client can re-wrap it too).
+                out.push_str(if *wrapped { "\x1b[0m" } else { ROW_END });
             }
             out.push_str(&"\n".repeat(rows));
         }
@@ -188,6 +195,8 @@ mod tests {
 
     #[test]
     fn a_redraw_after_narrow_then_wide_shows_the_whole_lines() {
+        // Lines longer than the screen is wide: history rows that wrap reach the client
+        // as one line, too.
         let mut s = Screen::new(TermSize { rows: 5, cols: 80 }, 100);
         let long = "0123456789".repeat(12);
         for i in 0..8 {
