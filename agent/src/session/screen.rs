@@ -111,7 +111,10 @@ impl Screen {
                     .enumerate()
                     .map(|(i, row)| (row, screen.row_wrapped(i as u16)))
                     .collect();
-                size += page.iter().map(|r| r.0.len() + ROW_END.len()).sum::<usize>();
+                size += page
+                    .iter()
+                    .map(|r| r.0.len() + ROW_END.len())
+                    .sum::<usize>();
                 pages.push(page);
                 taken += n;
             }
