@@ -117,10 +117,27 @@ fn relay(old: &mut vt100::Screen, new: &mut vt100::Parser) {
         row: 0,
         col: 0,
     };
+    let mark = write_cells(&mut rows, start..=last, (cursor, ccol), &mut layout, new);
+    rows.screen.set_scrollback(0);
+    place_cursor(new, &layout, mark);
+}
+
+/// Writes rows `span` of `rows` cell by cell into `new`, laying them out in `layout`;
+/// returns where (row and column of `layout`) the cell at `cursor` (a row and a column
+/// of `rows`) went.
+fn write_cells(
+    rows: &mut Rows<'_>,
+    span: std::ops::RangeInclusive<usize>,
+    (cursor, ccol): (usize, u16),
+    layout: &mut Layout,
+    new: &mut vt100::Parser,
+) -> (usize, usize) {
+    let old_cols = rows.screen.size().1.get();
+    let last = *span.end();
     let mut mark = None;
     let mut line = String::new();
     let mut pen = Pen::default();
-    for abs in start..=last {
+    for abs in span {
         let (screen, vis) = rows.at(abs);
         let wrapped = abs < last && screen.row_wrapped(vis);
         let end = row_end(screen, vis, old_cols, wrapped);
@@ -150,10 +167,8 @@ fn relay(old: &mut vt100::Screen, new: &mut vt100::Parser) {
         }
         if abs == cursor && mark.is_none() {
             // Past the row's text: as many columns further as it was.
-            mark = Some((
-                layout.row,
-                layout.col + usize::from(ccol.saturating_sub(col)),
-            ));
+            let extra = usize::from(ccol.saturating_sub(col));
+            mark = Some((layout.row, layout.col + extra));
         }
         if !wrapped {
             if pen != Pen::default() {
@@ -168,20 +183,24 @@ fn relay(old: &mut vt100::Screen, new: &mut vt100::Parser) {
             line.clear();
         }
     }
-    rows.screen.set_scrollback(0);
-    let (mark_row, mark_col) = mark.unwrap_or((layout.row, layout.col));
-    let (mark_row, mark_col) = (mark_row + mark_col / cols, mark_col % cols);
-    // The last row written is on the screen where the new cursor is now; count back.
+    mark.unwrap_or((layout.row, layout.col))
+}
+
+/// Moves the cursor of `new`, which is at the end of what `layout` laid out, to `mark`
+/// (a row and a column of `layout`; a column past the width continues on the next
+/// rows, scrolling when they are not written yet).
+fn place_cursor(new: &mut vt100::Parser, layout: &Layout, (row, col): (usize, usize)) {
+    let cols = layout.cols;
+    let (row, col) = (row + col / cols, col % cols);
     let height = usize::from(new.screen().size().0.get());
     let end = usize::from(new.screen().cursor_position().0);
-    let mut target = (end + mark_row).saturating_sub(layout.row);
+    let mut target = (end + row).saturating_sub(layout.row);
     let mut out = String::new();
     if target >= height {
-        // The cursor is on a row not written yet (past the text at the bottom).
         let _ = write!(out, "\x1b[{height};1H{}", "\n".repeat(target - height + 1));
         target = height - 1;
     }
-    let _ = write!(out, "\x1b[{};{}H", target + 1, mark_col + 1);
+    let _ = write!(out, "\x1b[{};{}H", target + 1, col + 1);
     new.process(out.as_bytes());
 }
 

@@ -144,23 +144,80 @@ fn modes_and_the_pen_survive_a_rewrap() {
     assert_eq!(s.fgcolor(), vt100::Color::Idx(1));
 }
 
-/// `cargo test -p vibemesh-term --release -- --ignored --nocapture rewrap_time`
+/// `cargo test -p vibemesh-term --release -- --ignored --nocapture rewrap_time`: wall
+/// time, and this thread's time on a CPU (what a busy machine does not inflate).
 #[test]
 #[ignore = "a measurement: run in release"]
 fn rewrap_time() {
-    let mut p = vt100::Parser::new(nz(50), nz(200), 10_000);
-    let t = std::time::Instant::now();
-    for i in 0..10_050 {
-        p.process(format!("\x1b[32m{i:>6}\x1b[0m {}\r\n", "word ".repeat(i % 40)).as_bytes());
+    fn on_cpu() -> std::time::Duration {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+        let ns = stat.split(' ').next().and_then(|n| n.parse().ok());
+        std::time::Duration::from_nanos(ns.unwrap_or(0))
     }
-    println!("printing them: {:?}", t.elapsed());
+    let measure = |what: &str, f: &mut dyn FnMut()| {
+        let (t, c) = (std::time::Instant::now(), on_cpu());
+        f();
+        println!("{what}: {:?} ({:?} on a CPU)", t.elapsed(), on_cpu() - c);
+    };
+    let mut p = vt100::Parser::new(nz(50), nz(200), 10_000);
+    measure("printing 10,050 lines at 200 columns", &mut || {
+        for i in 0..10_050 {
+            let line = format!("\x1b[32m{i:>6}\x1b[0m {}\r\n", "word ".repeat(i % 40));
+            p.process(line.as_bytes());
+        }
+    });
     for cols in [120, 200, 80, 200] {
-        let t = std::time::Instant::now();
-        resized(&mut p, 50, cols);
-        println!(
-            "10,000 lines of scrollback to {cols} columns: {:?}",
-            t.elapsed()
-        );
+        measure(&format!("re-wrapping them to {cols} columns"), &mut || {
+            resized(&mut p, 50, cols)
+        });
+    }
+}
+
+#[test]
+fn any_output_at_any_sizes_rewraps_without_panicking() {
+    // A small deterministic generator: text, wide and combining characters, colours,
+    // cursor moves, erases, scroll regions and the alternate screen, at sizes down to 1.
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let pieces: &[&str] = &[
+        "abc",
+        "漢字",
+        "e\u{301}",
+        "\r\n",
+        "\x1b[31m",
+        "\x1b[0m",
+        "\x1b[44m  ",
+        "\x1b[5C",
+        "\x1b[2;3H",
+        "\x1b[K",
+        "\x1b[2J",
+        "\x1b[2;4r",
+        "\x1b[?1049h",
+        "\x1b[?1049l",
+        "\t",
+        "\x1b[A",
+        "\x1b7",
+        "\x1b8",
+        "0123456789",
+    ];
+    for _ in 0..200 {
+        let (rows, cols) = (1 + next(12) as u16, 1 + next(50) as u16);
+        let mut p = parser(rows, cols, b"");
+        for _ in 0..next(200) {
+            p.process(pieces[next(pieces.len() as u64) as usize].as_bytes());
+        }
+        for _ in 0..4 {
+            let (r, c) = (1 + next(12) as u16, 1 + next(50) as u16);
+            resized(&mut p, r, c);
+            let (cr, cc) = p.screen().cursor_position();
+            assert!(cr < r && cc <= c, "cursor {cr},{cc} outside {r}x{c}");
+            p.process(b"more text\r\n");
+        }
     }
 }
 
