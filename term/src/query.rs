@@ -38,8 +38,9 @@ pub enum Query {
     },
 }
 
-/// Every query, spelled out as it arrives (after its ESC).
-const QUERIES: &[(&[u8], Query)] = &[
+/// Every query, spelled out as it arrives (after its ESC). None is the start of
+/// another, so the first that a sequence starts is the one it may become.
+pub(crate) const QUERIES: &[(&[u8], Query)] = &[
     (b"[5n", Query::Status),
     (b"[6n", Query::CursorPosition),
     (b"[?6n", Query::DecCursorPosition),
@@ -136,10 +137,14 @@ impl QueryFilter {
             rest = &rest[1..];
             self.held.push(b);
             let body = &self.held[1..];
-            if let Some((_, q)) = QUERIES.iter().find(|(s, _)| *s == body) {
-                found.push((out.len(), *q));
-                self.held.clear();
-            } else if !QUERIES.iter().any(|(s, _)| s.starts_with(body)) {
+            // Most sequences stop being a possible query at their first or second byte.
+            let mut could_be = QUERIES.iter().filter(|(s, _)| s.starts_with(body));
+            if let Some((s, q)) = could_be.next() {
+                if s.len() == body.len() {
+                    found.push((out.len(), *q));
+                    self.held.clear();
+                }
+            } else {
                 // Not a query after all: let it through, and look at its last byte
                 // again (it may be the ESC of the next sequence).
                 self.held.pop();

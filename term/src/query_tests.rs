@@ -56,6 +56,15 @@ fn queries_are_taken_out_where_they_were_and_everything_else_passes() {
 }
 
 #[test]
+fn no_query_is_the_start_of_another() {
+    for (a, _) in crate::query::QUERIES {
+        for (b, _) in crate::query::QUERIES {
+            assert!(a == b || !b.starts_with(a), "{a:?} starts {b:?}");
+        }
+    }
+}
+
+#[test]
 fn a_query_split_across_reads_is_found_all_the_same() {
     let whole = run(&[STREAM]);
     for cut in 0..STREAM.len() {
@@ -121,4 +130,26 @@ fn answers_come_from_the_screen_in_the_shape_asked() {
 
 fn nz(n: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(n).expect("not zero")
+}
+
+/// `cargo test -p vibemesh-term --release -- --ignored --nocapture filter_speed`
+#[test]
+#[ignore = "a measurement: run in release"]
+fn filter_speed() {
+    let mut colourful = Vec::new();
+    while colourful.len() < 64 << 20 {
+        colourful.extend_from_slice(b"\x1b[38;5;196mred\x1b[0m plain text \x1b[1mbold\x1b[0m\r\n");
+    }
+    let plain = vec![b'x'; 64 << 20];
+    for (what, bytes) in [("colourful", &colourful), ("plain", &plain)] {
+        let mut f = QueryFilter::default();
+        let (mut out, mut found) = (Vec::with_capacity(64 << 10), Vec::new());
+        let t = std::time::Instant::now();
+        for chunk in bytes.chunks(64 << 10) {
+            out.clear();
+            f.filter(chunk, &mut out, &mut found);
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!("{what}: {:.0} MB/s", bytes.len() as f64 / secs / 1e6);
+    }
 }
