@@ -21,13 +21,15 @@ struct Screen {
     /// its screen and scrollback still show.
     output: Vec<u8>,
     ended: bool,
+    /// Set by [`Term::answer_queries`]: finds the queries a real terminal answers.
+    queries: Option<vibemesh_term::QueryFilter>,
 }
 
 /// A terminal running one program.
 pub struct Term {
     screen: Arc<(Mutex<Screen>, Condvar)>,
     master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
 }
 
@@ -57,12 +59,14 @@ impl Term {
         let child = pair.slave.spawn_command(cmd).expect("spawn in pty");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let writer = pair.master.take_writer().expect("pty writer");
+        let writer = Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
+        let answers = writer.clone();
         let screen = Arc::new((
             Mutex::new(Screen {
                 parser: vt100::Parser::new(nz(rows), nz(cols), 10_000),
                 output: Vec::new(),
                 ended: false,
+                queries: None,
             }),
             Condvar::new(),
         ));
@@ -79,6 +83,15 @@ impl Term {
                     return;
                 }
                 s.parser.process(&buf[..n]);
+                if let Some(q) = s.queries.as_mut() {
+                    let (mut rest, mut found) = (Vec::new(), Vec::new());
+                    q.filter(&buf[..n], &mut rest, &mut found);
+                    let mut w = answers.lock().unwrap();
+                    for (_, query) in found {
+                        let _ = w.write_all(&vibemesh_term::answer(query, s.parser.screen()));
+                    }
+                    let _ = w.flush();
+                }
                 if s.output.len() < OUTPUT_KEPT {
                     s.output.extend_from_slice(&buf[..n]);
                 }
@@ -95,10 +108,16 @@ impl Term {
 
     /// Types `text`.
     pub fn send(&mut self, text: &str) {
-        self.writer
-            .write_all(text.as_bytes())
-            .expect("type into pty");
-        self.writer.flush().expect("flush pty");
+        let mut w = self.writer.lock().unwrap();
+        w.write_all(text.as_bytes()).expect("type into pty");
+        w.flush().expect("flush pty");
+    }
+
+    /// From now on the terminal answers the queries a program sends it (cursor
+    /// position, device attributes, colours), as the user's real terminal would: from
+    /// its screen after the read that brought the query.
+    pub fn answer_queries(&self) {
+        self.screen.0.lock().unwrap().queries = Some(Default::default());
     }
 
     /// Types a line and Enter.

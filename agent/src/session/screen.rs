@@ -71,11 +71,15 @@ impl Screen {
         self.process(b"\x18")
     }
 
-    /// Changes the size.
+    /// Changes the size; a width change re-wraps the main screen and its scrollback
+    /// ([`vibemesh_term::resize`]), so a snapshot after it shows whole lines again.
     pub fn resize(&mut self, size: TermSize) {
-        self.parser
-            .screen_mut()
-            .set_size(nz(size.rows), nz(size.cols));
+        vibemesh_term::resize(self.parser.screen_mut(), nz(size.rows), nz(size.cols));
+    }
+
+    /// The reply a terminal showing this screen gives to `q`.
+    pub fn answer(&self, q: vibemesh_term::Query) -> Vec<u8> {
+        vibemesh_term::answer(q, self.parser.screen())
     }
 
     /// The screen's text as a person would read it.
@@ -101,17 +105,27 @@ impl Screen {
                 // Scrolled back this far, the screen's first `n` rows are the lines
                 // just older than those taken so far.
                 screen.set_scrollback(taken + n);
-                let page: Vec<String> = screen.rows_formatted(0, cols).take(n).collect();
-                size += page.iter().map(|r| r.len() + ROW_END.len()).sum::<usize>();
+                let page: Vec<(String, bool)> = screen
+                    .rows_formatted(0, cols)
+                    .take(n)
+                    .enumerate()
+                    .map(|(i, row)| (row, screen.row_wrapped(i as u16)))
+                    .collect();
+                size += page
+                    .iter()
+                    .map(|r| r.0.len() + ROW_END.len())
+                    .sum::<usize>();
                 pages.push(page);
                 taken += n;
             }
             screen.set_scrollback(0);
             // ...then print it oldest first, and scroll it off the screen into the
             // client's own scrollback before the screen is drawn over it.
-            for row in pages.iter().rev().flatten() {
+            for (row, wrapped) in pages.iter().rev().flatten() {
                 out.push_str(row);
-                out.push_str(ROW_END);
+                // A row that wraps is full: the next one continues it on the client as
+                // on the screen (so the client can re-wrap it too).
+                out.push_str(if *wrapped { "\x1b[0m" } else { ROW_END });
             }
             out.push_str(&"\n".repeat(rows));
         }
@@ -180,6 +194,26 @@ mod tests {
             c
         };
         assert!(client.screen().contents().contains("line-999 "));
+    }
+
+    #[test]
+    fn a_redraw_after_narrow_then_wide_shows_the_whole_lines() {
+        // Lines longer than the screen is wide: history rows that wrap reach the client
+        // as one line, too.
+        let mut s = Screen::new(TermSize { rows: 5, cols: 80 }, 100);
+        let long = "0123456789".repeat(12);
+        for i in 0..8 {
+            s.process(format!("{i}:{long}\r\n").as_bytes());
+        }
+        s.resize(TermSize { rows: 5, cols: 25 });
+        s.resize(TermSize { rows: 5, cols: 80 });
+        let mut client = replay(&s.render(100), 5, 80);
+        let n = client.screen().scrollback_len();
+        client.screen_mut().set_scrollback(n);
+        let oldest = client.screen().contents();
+        assert!(oldest.contains(&format!("0:{long}")), "{oldest}");
+        client.screen_mut().set_scrollback(0);
+        assert!(client.screen().contents().contains(&format!("7:{long}")));
     }
 
     #[test]

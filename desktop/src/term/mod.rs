@@ -116,9 +116,11 @@ impl Terminal {
         (r.get(), c.get())
     }
 
-    /// Changes the size (the program is told separately).
+    /// Changes the size (the program is told separately); a width change re-wraps the
+    /// main screen and its scrollback ([`vibemesh_term::resize`]), as the session's
+    /// holder does with its own screen.
     pub fn resize(&mut self, rows: u16, cols: u16) {
-        self.parser.set_size(nz(rows), nz(cols));
+        vibemesh_term::resize(self.parser.screen_mut(), nz(rows), nz(cols));
     }
 
     /// Whether the bell rang since the last call.

@@ -25,6 +25,13 @@
 //! the output sent before it. The first attach asks for a replay instead: the output
 //! from the program's first byte, kept (bounded) until then ([`super::head`]).
 //!
+//! Queries: the program's terminal queries (cursor position, device attributes,
+//! colours: [`vibemesh_term::QueryFilter`]) are taken out of its output as it is read,
+//! before anything else sees it (agent, recording, first-attach replay, backlog), and
+//! queued in the backlog where they were; the parser thread answers each from the
+//! screen as it stands at that point, writing the reply to the program's input. So every
+//! query gets exactly one answer, with or without viewers, and no viewer answers again.
+//!
 //! The same code also runs inside the agent ([`spawn_in_process`]) when no holder binary
 //! is installed next to it: then sessions end with the agent, as they used to.
 
@@ -51,6 +58,7 @@ use vibemesh_core::{
     },
     sync::lock,
 };
+use vibemesh_term::{Query, QueryFilter};
 
 pub use start::{main, spawn_in_process};
 
@@ -72,6 +80,8 @@ const PARSE_BATCH: usize = 128 << 10;
 enum Item {
     Data(Bytes),
     Resize(TermSize),
+    /// A query taken out of the output here: answered once the screen is parsed to it.
+    Query(Query),
 }
 
 struct Shared {
@@ -287,6 +297,13 @@ impl Shared {
         self.wake.notify_one();
     }
 
+    /// Writes the answer to `q` from `screen` to the program's input, behind what was
+    /// typed before. Never waits: with the input queue full (a program not reading its
+    /// input), the answer is dropped like a reply lost on a real line.
+    fn reply(&self, screen: &Screen, q: Query) {
+        let _ = self.input.try_send(Bytes::from(screen.answer(q)));
+    }
+
     /// Ends the program if it still runs; a holder process then exits.
     fn remove(&self) {
         let running = lock(&self.state).exited.is_none();
@@ -306,37 +323,25 @@ impl Shared {
         mut child: Box<dyn portable_pty::Child + Send + Sync>,
     ) {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut queries = QueryFilter::default();
+        let mut found = Vec::new();
         loop {
             match reader.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    let chunk = Bytes::copy_from_slice(&buf[..n]);
-                    let mut st = lock(&self.state);
-                    st.record(|r| r.output(&chunk));
-                    st.head.record(&chunk);
-                    let behind = st.conn.as_ref().is_some_and(outbox::Conn::behind);
-                    st.send(&FromHolder::Output(chunk.clone()));
-                    st.flood.output(n, std::time::Instant::now(), behind);
-                    st.backlog_bytes += chunk.len();
-                    st.backlog.push_back(Item::Data(chunk));
-                    while st.backlog_bytes > BACKLOG_LIMIT {
-                        match st.backlog.pop_front() {
-                            Some(Item::Data(c)) => {
-                                st.backlog_bytes -= c.len();
-                                st.skipped = true;
-                            }
-                            Some(Item::Resize(s)) => lock(&self.screen).resize(s),
-                            None => break,
-                        }
-                    }
-                    drop(st);
-                    self.wake.notify_one();
+                    let mut chunk = Vec::with_capacity(n);
+                    queries.filter(&buf[..n], &mut chunk, &mut found);
+                    self.take_output(n, chunk.into(), &mut found);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // Linux reports EIO once the last slave fd closes.
                 Err(_) => break,
             }
         }
+        // The start of a sequence held back at the end was no query.
+        let mut rest = Vec::new();
+        queries.flush(&mut rest);
+        self.take_output(0, rest.into(), &mut found);
         let info = match child.wait() {
             Ok(st) => match st.signal() {
                 Some(sig) => ExitInfo {
@@ -356,6 +361,52 @@ impl Shared {
         let mut st = lock(&self.state);
         st.exited = Some(info.clone());
         st.send(&FromHolder::Exited(info));
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    /// Passes on `chunk`, output read (`read` bytes before its queries were taken out),
+    /// and queues it for the parser with the queries `found` in it (drained).
+    fn take_output(&self, read: usize, chunk: Bytes, found: &mut Vec<(usize, Query)>) {
+        if chunk.is_empty() && found.is_empty() {
+            return;
+        }
+        let mut st = lock(&self.state);
+        // Everything downstream (agent, recording, first-attach replay) gets the same
+        // bytes, queries taken out; the flood guard counts what the program printed.
+        let behind = st.conn.as_ref().is_some_and(outbox::Conn::behind);
+        if !chunk.is_empty() {
+            st.record(|r| r.output(&chunk));
+            st.head.record(&chunk);
+            st.send(&FromHolder::Output(chunk.clone()));
+        }
+        if read > 0 {
+            st.flood.output(read, std::time::Instant::now(), behind);
+        }
+        st.backlog_bytes += chunk.len();
+        let mut from = 0;
+        for (at, q) in found.drain(..) {
+            if at > from {
+                st.backlog.push_back(Item::Data(chunk.slice(from..at)));
+            }
+            st.backlog.push_back(Item::Query(q));
+            from = at;
+        }
+        if from < chunk.len() {
+            st.backlog.push_back(Item::Data(chunk.slice(from..)));
+        }
+        while st.backlog_bytes > BACKLOG_LIMIT {
+            match st.backlog.pop_front() {
+                Some(Item::Data(c)) => {
+                    st.backlog_bytes -= c.len();
+                    st.skipped = true;
+                }
+                Some(Item::Resize(s)) => lock(&self.screen).resize(s),
+                // The screen is behind, but a program waiting for its answer gets one.
+                Some(Item::Query(q)) => self.reply(&lock(&self.screen), q),
+                None => break,
+            }
+        }
         drop(st);
         self.wake.notify_one();
     }
@@ -418,6 +469,7 @@ impl Shared {
                     }
                     Item::Data(c) => title = screen.process(&c).or(title),
                     Item::Resize(s) => screen.resize(s),
+                    Item::Query(q) => self.reply(&screen, q),
                 }
             }
             drop(screen);

@@ -1,0 +1,19 @@
+//! The screen engine shared by the session holder (agent) and the desktop app.
+//!
+//! Both keep a [`vt100`] parser of a session's screen. vt100 cuts lines on a width change;
+//! [`resize`] re-wraps the main screen and its scrollback instead, as modern terminals
+//! do. [`QueryFilter`] finds the queries a program sends to its terminal (cursor
+//! position, device attributes, colours), so the session side can [`answer`] each once
+//! from its own screen and keep them from every client.
+
+mod query;
+mod reflow;
+mod sgr;
+
+pub use query::{DEFAULT_BG, DEFAULT_CURSOR, DEFAULT_FG, QUERY_MAX, Query, QueryFilter, answer};
+pub use reflow::resize;
+
+#[cfg(test)]
+mod query_tests;
+#[cfg(test)]
+mod reflow_tests;
