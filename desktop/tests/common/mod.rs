@@ -47,7 +47,25 @@ pub fn start_app() -> App {
 
 /// The app on `rt` with its agent started from `config`.
 pub fn start_app_with(rt: tokio::runtime::Runtime, config: Config) -> App {
+    start_app_in(tempfile::tempdir().unwrap(), rt, config)
+}
+
+/// The app with the default config, its saved preferences saying `theme`.
+pub fn start_app_themed(theme: vibemesh_desktop::settings::Theme) -> App {
+    use vibemesh_desktop::settings::Prefs;
     let home = tempfile::tempdir().unwrap();
+    let config = Home::under(home.path()).config;
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let prefs = Prefs {
+        theme,
+        ..Prefs::default()
+    };
+    prefs.save(&Prefs::path_for(&config)).unwrap();
+    start_app_in(home, runtime(), self::config())
+}
+
+/// The app on `rt` with its agent, started from `config`, at home in `home`.
+fn start_app_in(home: tempfile::TempDir, rt: tokio::runtime::Runtime, config: Config) -> App {
     let backend = rt
         .block_on(Backend::embed(Home::under(home.path()), config))
         .expect("embedded agent starts");
