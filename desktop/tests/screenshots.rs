@@ -1,28 +1,24 @@
 //! Screenshots for the README, not a check: the app with a real shell in the dark and
-//! the light theme, written to `docs/screenshots/`. Ignored by the normal run; after a
-//! change to the window, take them again (under Xvfb or not: it renders on the CPU):
+//! the light theme, written to `docs/screenshots/` (the conversation with a diff is taken
+//! by `tests/conversation.rs`, which has the claude CLI set up). Ignored by the normal
+//! run; after a change to the window, take them all again (no display needed: they
+//! render on the CPU):
 //!
 //! ```text
-//! cargo test -p vibemesh-desktop --test screenshots -- --ignored
+//! cargo test -p vibemesh-desktop --test screenshots --test conversation -- --ignored screenshot
 //! ```
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::start_app_themed;
+use common::{save_screenshot, start_app_themed};
 use egui_kittest::kittest::Queryable;
 use vibemesh_desktop::settings::Theme;
 
-fn out_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A shell session with colours, Claude Code's markers and an emoji on screen.
+/// A shell session with colours, bold and italic, Claude Code's markers, a braille
+/// spinner and the bell mark on screen.
 fn shell_screenshot(theme: Theme, name: &str) {
     let mut app = start_app_themed(theme);
+    app.harness.set_size(egui::vec2(960.0, 560.0));
     app.wait("this machine online", |h| {
         h.query_by_label_contains("This machine: online").is_some()
     });
@@ -31,14 +27,11 @@ fn shell_screenshot(theme: Theme, name: &str) {
     app.set_field("Folder", &dir.path().display().to_string());
     app.start_shell();
     app.run_in_terminal(
-        "printf '\\033[1;32m✓ build\\033[0m \\033[3mok\\033[0m  ⏺ Read(src/main.rs)\\n  ⎿  42 lines  ✻ Thinking… ⠹  🔔\\n' && ls -la --color=always /",
-        "Thinking",
+        "clear; printf '\\033[1;32m✓ build\\033[0m \\033[3mfinished\\033[0m in 2.1s\\n⏺ Read(src/main.rs)\\n  ⎿  Read 42 lines\\n✻ Thinking… ⠹  🔔 ⚡\\n\\n' && ls -l --color=always /usr",
+        // Only in the output, not in the echoed command line.
+        "total ",
     );
-    app.harness.run_ok();
-    let image = app.harness.render().expect("renders on the CPU");
-    let path = out_dir().join(format!("{name}.png"));
-    image.save(&path).unwrap();
-    eprintln!("wrote {}", path.display());
+    save_screenshot(&mut app.harness, name);
 }
 
 #[test]

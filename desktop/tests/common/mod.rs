@@ -76,6 +76,30 @@ fn start_app_in(home: tempfile::TempDir, rt: tokio::runtime::Runtime, config: Co
     App { harness, rt, home }
 }
 
+/// Renders the window (on the CPU) into `docs/screenshots/<name>.png`, which the README
+/// shows; only the ignored screenshot tests call this (see `tests/screenshots.rs`).
+pub fn save_screenshot(h: &mut Harness<'static, DesktopApp>, name: &str) {
+    use image::{
+        ImageEncoder,
+        codecs::png::{CompressionType, FilterType, PngEncoder},
+    };
+    h.run_ok();
+    let image = h.render().expect("renders on the CPU");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    PngEncoder::new_with_quality(file, CompressionType::Best, FilterType::Adaptive)
+        .write_image(
+            &image,
+            image.width(),
+            image.height(),
+            image::ExtendedColorType::Rgba8,
+        )
+        .unwrap();
+    eprintln!("wrote {}", path.display());
+}
+
 /// Whether some node's label contains `text` (any number of them).
 pub fn shows(h: &Harness<'static, DesktopApp>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
