@@ -28,6 +28,41 @@ pub fn visuals(theme: Theme) -> Visuals {
     }
 }
 
+/// Colours that carry a meaning (errors, additions, warnings, notes), readable on the
+/// theme's panels and code blocks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Accents {
+    /// Errors, denials, removed lines, "needs approval".
+    pub bad: Color32,
+    /// What was allowed or added.
+    pub good: Color32,
+    /// Warnings and what waits for an answer.
+    pub warn: Color32,
+    /// Neutral news ("your turn").
+    pub info: Color32,
+}
+
+/// The accents for `visuals` (bad and warn are its own error and warning colours).
+pub fn accents(visuals: &Visuals) -> Accents {
+    let (good, info) = if visuals.dark_mode {
+        (
+            Color32::from_rgb(0x23, 0xd1, 0x8b),
+            Color32::from_rgb(0x3b, 0x8e, 0xea),
+        )
+    } else {
+        (
+            Color32::from_rgb(0x0a, 0x7a, 0x3a),
+            Color32::from_rgb(0x0b, 0x5c, 0xad),
+        )
+    };
+    Accents {
+        bad: visuals.error_fg_color,
+        good,
+        warn: visuals.warn_fg_color,
+        info,
+    }
+}
+
 /// The terminal palette of `theme`.
 pub fn palette(theme: Theme) -> Palette {
     match theme {
@@ -52,6 +87,7 @@ pub fn text_pairs(theme: Theme) -> Vec<TextPair> {
     let v = visuals(theme);
     let p = palette(theme);
     let w = &v.widgets;
+    let a = accents(&v);
     let pair = |what, text, background| TextPair {
         what,
         text,
@@ -75,6 +111,11 @@ pub fn text_pairs(theme: Theme) -> Vec<TextPair> {
         pair("text fields, diffs", v.text_color(), v.extreme_bg_color),
         pair("error banners", v.error_fg_color, v.panel_fill),
         pair("warnings", v.warn_fg_color, v.panel_fill),
+        pair("sidebar: needs approval", a.bad, v.panel_fill),
+        pair("sidebar: your turn", a.info, v.panel_fill),
+        pair("conversation: allowed", a.good, v.panel_fill),
+        pair("diff: added lines", a.good, v.extreme_bg_color),
+        pair("diff: removed lines", a.bad, v.extreme_bg_color),
         pair(
             "buttons",
             w.inactive.fg_stroke.color,
