@@ -18,10 +18,13 @@ command -v seq >/dev/null 2>&1 || need_apt+=(coreutils)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # The desktop app: its tests render on the CPU (Mesa's lavapipe/llvmpipe through wgpu),
 # the smoke test runs the real binary under Xvfb and screenshots it with ImageMagick's
-# `import`, and CJK glyphs come from WenQuanYi Micro Hei. The X11 libraries are the ones
-# winit loads at run time.
+# `import`. Glyphs egui's fonts lack come from the system's fallback fonts: CJK from
+# WenQuanYi Micro Hei, symbols and braille (Claude Code's ⏺ ⎿ ✻, spinners) from Noto
+# Sans Symbols/Symbols2 (fonts-noto-core), emoji from Noto Color Emoji; bold and italic
+# from DejaVu Sans Mono (fonts-dejavu-core). The X11 libraries are the ones winit loads
+# at run time.
 for p in xvfb imagemagick mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri \
-  fonts-wqy-microhei libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0; do
+  fonts-wqy-microhei fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 # The browser client: ring's C code needs clang to target wasm32; node/npm fetch xterm.js

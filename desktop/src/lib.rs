@@ -7,7 +7,7 @@
 //! - [`model`] and [`machines`]: what the window shows, kept live by pushed events.
 //! - [`tab`]: a session tab's connection, with reconnect; [`conv`]: the same for a
 //!   structured AI session's conversation.
-//! - [`ui`]: the window itself; [`settings`] and [`qr`] serve it.
+//! - [`ui`]: the window itself; [`settings`], [`theme`] and [`qr`] serve it.
 #![warn(missing_docs)]
 
 pub mod backend;
@@ -18,6 +18,7 @@ pub mod qr;
 pub mod settings;
 pub mod tab;
 pub mod term;
+pub mod theme;
 pub mod ui;
 
 pub use ui::DesktopApp;

@@ -29,6 +29,9 @@ fn main() -> anyhow::Result<()> {
         viewport: egui::ViewportBuilder::default()
             .with_title("VibeMesh")
             .with_inner_size([1200.0, 760.0]),
+        // The app installs egui's system font provider itself (term::fonts), in the
+        // window and in its tests alike.
+        system_font_fallback: false,
         ..Default::default()
     };
     let result = eframe::run_native("VibeMesh", options, Box::new(|_cc| Ok(Box::new(app))));

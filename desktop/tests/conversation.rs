@@ -340,3 +340,35 @@ fn a_viewer_follows_the_conversation_without_controls() {
     });
     assert!(work.path().join("by-the-owner.txt").exists());
 }
+
+/// Not a check: the README's screenshot of a conversation whose tool call edits a file
+/// (its diff on the approval card). Run with the others, see `tests/screenshots.rs`.
+#[test]
+#[ignore = "writes docs/screenshots; see tests/screenshots.rs"]
+fn screenshot_a_conversation_with_a_diff() {
+    let Some(mut w) = start() else {
+        panic!("the screenshot needs the claude CLI (scripts/setup.sh installs it)");
+    };
+    let app = &mut w.app;
+    app.harness.set_size(egui::vec2(960.0, 560.0));
+    app.click("New session");
+    app.set_field("Folder", &w.work.path().display().to_string());
+    app.click("claude");
+    app.type_into("First message", "hello there");
+    app.click("Start");
+    app.wait_within("the assistant's reply", AI_TIMEOUT, |h| {
+        h.query_all_by_label_contains("Hello from the fake model")
+            .count()
+            == 1
+    });
+    let file = w.work.path().join("greet.rs");
+    app.type_into(
+        "Message",
+        &format!("Add a greeting function [[write {}]]", file.display()),
+    );
+    app.harness.key_press(egui::Key::Enter);
+    app.wait_within("the approval card with the diff", AI_TIMEOUT, |h| {
+        shows(h, "Approval needed: Write") && h.query_by_label("Allow").is_some()
+    });
+    common::save_screenshot(&mut app.harness, "conversation-diff");
+}

@@ -14,8 +14,11 @@ fn harness(bytes: &[u8]) -> Harness<'static, Terminal> {
     let mut h = Harness::builder()
         .with_fit_contents()
         .with_context_setup(|ctx| {
+            // The fallbacks (CJK here) from the system, and the bold/italic faces
+            // installed before the first frame, so every snapshot shows the same fonts.
             vibemesh_desktop::term::fonts::add_fallbacks(ctx)
-                .expect("a CJK font (scripts/setup.sh installs fonts-wqy-microhei)");
+                .join()
+                .expect("the bold/italic face finder ran");
         })
         .build_ui_state(
             move |ui, term: &mut Terminal| {

@@ -4,7 +4,8 @@
 //! `/v1/responses`, one HTTP/1.1 request per connection.
 //!
 //! The script reads the prompt: `[[run <command>]]` asks for a shell tool call,
-//! `[[hang]]` starts an answer that never finishes (until the client goes away),
+//! `[[write <absolute path>]]` asks Claude's Write tool to create that file (a file edit
+//! with a diff; [`WRITE_CONTENT`] is what it writes), `[[hang]]` starts an answer that never finishes (until the client goes away),
 //! anything else gets a short text answer. A request that carries a tool's result gets "The
 //! tool ran.". Every request body is kept for assertions.
 
@@ -26,6 +27,9 @@ pub enum Reply {
     Text(String),
     /// A shell tool call with this command line.
     Shell(String),
+    /// A Write tool call (Claude) creating the file at this absolute path with
+    /// [`WRITE_CONTENT`].
+    Write(String),
     /// An HTTP error status.
     Status(u16),
     /// Start a text answer and never finish it.
@@ -188,6 +192,9 @@ pub fn last_input(body: &Value) -> (String, bool) {
     (typed(texts), tool)
 }
 
+/// What a `[[write PATH]]` tool call writes.
+pub const WRITE_CONTENT: &str = "/// Greets `name`.\npub fn greet(name: &str) -> String {\n    format!(\"Hello, {name}!\")\n}\n";
+
 /// The standard script: `[[run CMD]]` asks for a shell call, `[[hang]]` never finishes,
 /// anything else is echoed.
 pub fn standard_reply(body: &Value) -> Reply {
@@ -206,6 +213,11 @@ pub fn standard_reply(body: &Value) -> Reply {
             .trim()
             .to_string();
         return Reply::Shell(cmd);
+    }
+    if let Some(i) = text.find("[[write ") {
+        let rest = &text[i + 8..];
+        let path = rest[..rest.find("]]").unwrap_or(rest.len())].trim();
+        return Reply::Write(path.to_string());
     }
     if tool_result {
         return Reply::Text("The tool ran.".into());
@@ -278,8 +290,8 @@ async fn serve(
     let mut reply = script(&body).unwrap_or_else(|| standard_reply(&body));
     // Claude Code may fold a tool's result and the user's next text into one message,
     // so the same request text comes back with the result: each command runs once.
-    if let Reply::Shell(cmd) = &reply {
-        let fresh = issued.lock().unwrap().insert(cmd.clone());
+    if let Reply::Shell(_) | Reply::Write(_) = &reply {
+        let fresh = issued.lock().unwrap().insert(format!("{reply:?}"));
         if !fresh && last_input(&body).1 {
             reply = Reply::Text("The tool ran.".into());
         }
@@ -385,12 +397,16 @@ async fn anthropic_stream(
             sse(r, &evs).await?;
         }
         Reply::Shell(cmd) => {
-            let input = json!({"command": cmd, "description": "Run a command"}).to_string();
-            let mut evs = vec![
-                start,
-                json!({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_fake1","name":"Bash","input":{}}}),
-                json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":input}}),
-            ];
+            let input = json!({"command": cmd, "description": "Run a command"});
+            let mut evs = vec![start];
+            evs.extend(tool_use("Bash", &input));
+            evs.extend(stop("tool_use"));
+            sse(r, &evs).await?;
+        }
+        Reply::Write(path) => {
+            let input = json!({"file_path": path, "content": WRITE_CONTENT});
+            let mut evs = vec![start];
+            evs.extend(tool_use("Write", &input));
             evs.extend(stop("tool_use"));
             sse(r, &evs).await?;
         }
@@ -401,6 +417,14 @@ async fn anthropic_stream(
         Reply::Status(_) => {}
     }
     r.get_mut().shutdown().await
+}
+
+/// The stream events of a tool call, its input in one delta.
+fn tool_use(name: &str, input: &Value) -> [Value; 2] {
+    [
+        json!({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_fake1","name":name,"input":{}}}),
+        json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":input.to_string()}}),
+    ]
 }
 
 async fn openai_stream(r: &mut BufReader<TcpStream>, reply: Reply) -> std::io::Result<()> {
@@ -427,6 +451,13 @@ async fn openai_stream(r: &mut BufReader<TcpStream>, reply: Reply) -> std::io::R
         Reply::Hang => {
             sse(r, &[created, added, delta("Thinking about it")]).await?;
             return hang(r).await;
+        }
+        // Codex has no Write tool; say so rather than hang.
+        Reply::Write(_) => {
+            let t = "Write is a Claude tool";
+            let done = json!({"type":"response.output_item.done","item":{"type":"message","role":"assistant","id":"msg_fake",
+                "content":[{"type":"output_text","text":t}]}});
+            sse(r, &[created, added, delta(t), done, completed]).await?;
         }
         Reply::Status(_) => {}
     }

@@ -8,9 +8,10 @@ use egui::{
 };
 
 use super::{
+    fonts::{Faces, Styled},
     palette::Palette,
     palette::mix,
-    row_mesh::{Look, RowMeshes},
+    row_mesh::{Look, RowMeshes, glyph_format},
     select::Selection,
 };
 
@@ -127,8 +128,10 @@ fn cursor(painter: &Painter, screen: &vt100::Screen, f: &Frame<'_>, r: Rect) {
             {
                 let mut lk = look(cell, f.palette, false);
                 lk.fg = f.palette.bg;
+                let styled =
+                    Faces::installed(painter.ctx()).styled(f.font.size, lk.bold, lk.italic);
                 let mut job = LayoutJob::default();
-                job.append(cell.contents(), 0.0, format(lk, &f.font));
+                job.append(cell.contents(), 0.0, format(lk, &styled));
                 let galley = painter.layout_job(job);
                 let x = r.center().x - galley.size().x / 2.0;
                 let y = r.center().y - galley.size().y / 2.0;
@@ -147,16 +150,13 @@ fn cursor(painter: &Painter, screen: &vt100::Screen, f: &Frame<'_>, r: Rect) {
     }
 }
 
-fn format(lk: Look, font: &FontId) -> TextFormat {
+fn format(lk: Look, styled: &Styled) -> TextFormat {
     TextFormat {
-        font_id: font.clone(),
-        color: lk.fg,
-        italics: lk.italic,
         underline: if lk.underline {
             Stroke::new(1.0, lk.fg)
         } else {
             Stroke::NONE
         },
-        ..Default::default()
+        ..glyph_format(styled, lk.fg)
     }
 }

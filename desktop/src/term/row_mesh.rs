@@ -2,8 +2,8 @@
 //!
 //! egui's layout shapes every same-look run of text as its own section; a screen whose
 //! every cell has its own colour is 12 000 sections, far over a frame. A terminal needs
-//! none of that: every cell has its place. So each distinct glyph is laid out once (by
-//! egui, so fallback fonts, italics and the atlas stay egui's), its quads are kept, and a
+//! none of that: every cell has its place. So each distinct glyph is laid out once per
+//! face (by egui, so fallback fonts, faces and the atlas stay egui's), its quads are kept, and a
 //! row is those quads copied to their cells and tinted, behind them the background runs
 //! and under them the underlines. A row's mesh is kept while its cells do not change.
 
@@ -18,6 +18,8 @@ use egui::{
     text::{LayoutJob, TextFormat},
 };
 
+use super::fonts::{Faces, Styled};
+
 /// The resolved look of one cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Look {
@@ -25,9 +27,9 @@ pub struct Look {
     pub fg: Color32,
     /// Background colour.
     pub bg: Color32,
-    /// Drawn twice, a pixel apart.
+    /// The bold face (drawn twice, a pixel apart, where there is none).
     pub bold: bool,
-    /// Slanted.
+    /// The italic face (slanted by egui where there is none).
     pub italic: bool,
     /// A line under the cell.
     pub underline: bool,
@@ -85,6 +87,8 @@ struct Basis {
     pixels_per_point: f32,
     /// The widget's background, painted behind every row already.
     background: Color32,
+    /// The real bold/italic faces installed (they arrive after the first frames).
+    faces: Faces,
     /// A galley egui keeps in its layout cache while it is asked for it every frame. A
     /// new one means egui emptied its font atlas (or changed fonts), and every quad kept
     /// here points at glyphs that are gone. It is also the template of the row galleys.
@@ -99,8 +103,8 @@ const MAX_GLYPHS: usize = 8192;
 #[derive(Default)]
 pub struct RowMeshes {
     basis: Option<Basis>,
-    /// Laid-out glyphs, upright and italic.
-    glyphs: [HashMap<String, GlyphQuads>; 2],
+    /// Laid-out glyphs, by face: regular, italic, bold, bold italic.
+    glyphs: [HashMap<String, GlyphQuads>; 4],
     rows: Vec<(RowKey, Option<Arc<Galley>>)>,
     /// The key being built for the current row.
     scratch: RowKey,
@@ -116,8 +120,8 @@ impl std::fmt::Debug for RowMeshes {
 
 impl RowMeshes {
     /// Starts a frame of `rows` rows on a widget painted `background`: drops everything
-    /// if the font, the cell, the scale, the background or egui's font atlas changed
-    /// since the last one.
+    /// if the font, the cell, the scale, the background, the faces or egui's font atlas
+    /// changed since the last one.
     pub fn begin(
         &mut self,
         painter: &Painter,
@@ -128,12 +132,14 @@ impl RowMeshes {
     ) {
         let pixels_per_point = painter.pixels_per_point();
         let template = painter.layout_no_wrap("M".into(), font.clone(), Color32::WHITE);
+        let faces = Faces::installed(painter.ctx());
         let same = self.basis.as_ref().is_some_and(|b| {
             Arc::ptr_eq(&b.template, &template)
                 && b.font == *font
                 && b.cell == cell
                 && b.pixels_per_point == pixels_per_point
                 && b.background == background
+                && b.faces == faces
         });
         if !same {
             self.glyphs.iter_mut().for_each(HashMap::clear);
@@ -143,6 +149,7 @@ impl RowMeshes {
                 cell,
                 pixels_per_point,
                 background,
+                faces,
                 template,
             });
         }
@@ -172,7 +179,7 @@ impl RowMeshes {
 fn build(
     painter: &Painter,
     basis: &Basis,
-    glyphs: &mut [HashMap<String, GlyphQuads>; 2],
+    glyphs: &mut [HashMap<String, GlyphQuads>; 4],
     key: &RowKey,
 ) -> Option<Arc<Galley>> {
     let ppp = basis.pixels_per_point;
@@ -220,26 +227,26 @@ fn build(
         if glyph.is_empty() || glyph == " " {
             continue;
         }
-        let set = &mut glyphs[usize::from(c.look.italic)];
+        let styled = basis
+            .faces
+            .styled(basis.font.size, c.look.bold, c.look.italic);
+        let set = &mut glyphs[usize::from(c.look.bold) * 2 + usize::from(c.look.italic)];
         if !set.contains_key(glyph) {
             if set.len() >= MAX_GLYPHS {
                 set.clear();
             }
-            set.insert(
-                glyph.to_owned(),
-                lay_out(painter, &basis.font, glyph, c.look.italic),
-            );
+            set.insert(glyph.to_owned(), lay_out(painter, &styled, glyph));
         }
         let Some(quads) = set.get(glyph) else {
             continue;
         };
-        // Centred on its cells: fallback fonts have their own advances.
+        // Centred on its cells: fallback fonts and faces have their own advances.
         let at = Vec2::new(
             px(x_of(col) + (span - quads.size.x) / 2.0),
             px((cell.y - quads.size.y) / 2.0),
         );
         append(&mut mesh, quads, at, c.look.fg);
-        if c.look.bold {
+        if styled.fake_bold {
             append(&mut mesh, quads, at + Vec2::new(bold_shift, 0.0), c.look.fg);
         }
     }
@@ -254,19 +261,21 @@ fn row_rect(x0: f32, x1: f32, y0: f32, y1: f32) -> Rect {
     Rect::from_min_max(Pos2::new(x0, y0), Pos2::new(x1, y1))
 }
 
+/// The text format of a glyph drawn `styled` in `color`: the face's font, slanted by
+/// egui only where there is no italic face.
+pub fn glyph_format(styled: &Styled, color: Color32) -> TextFormat {
+    TextFormat {
+        font_id: styled.font.clone(),
+        color,
+        italics: styled.fake_italic,
+        ..Default::default()
+    }
+}
+
 /// Lays `glyph` out once with egui, in white, and keeps its quads.
-fn lay_out(painter: &Painter, font: &FontId, glyph: &str, italics: bool) -> GlyphQuads {
+fn lay_out(painter: &Painter, styled: &Styled, glyph: &str) -> GlyphQuads {
     let mut job = LayoutJob::default();
-    job.append(
-        glyph,
-        0.0,
-        TextFormat {
-            font_id: font.clone(),
-            color: Color32::WHITE,
-            italics,
-            ..Default::default()
-        },
-    );
+    job.append(glyph, 0.0, glyph_format(styled, Color32::WHITE));
     let galley = painter.layout_job(job);
     let mut quads = GlyphQuads {
         vertices: Vec::new(),

@@ -2,7 +2,7 @@
 //! blocks, folded tool rows (file edits as diffs, [`super::diff`]), approval cards, turn footers,
 //! errors, notices and output this build did not understand.
 
-use egui::{Color32, CornerRadius, Frame, Layout, RichText, Stroke, Ui};
+use egui::{CornerRadius, Frame, Layout, RichText, Stroke, Ui};
 use vibemesh_core::{
     client::{
         Item,
@@ -11,11 +11,8 @@ use vibemesh_core::{
     proto::ai::{ConvClientFrame, Decision, Usage},
 };
 
-/// Red for errors and denials.
-pub const RED: Color32 = Color32::from_rgb(0xf1, 0x4c, 0x4c);
-/// Green for what was allowed or added.
-pub const GREEN: Color32 = Color32::from_rgb(0x23, 0xd1, 0x8b);
-const AMBER: Color32 = Color32::from_rgb(0xe5, 0xa5, 0x10);
+use crate::theme::accents;
+
 /// Shown after text still being written.
 const CARET: &str = "▌";
 
@@ -56,13 +53,16 @@ pub fn item(ui: &mut Ui, index: usize, it: &Item, steer: bool, out: &mut Vec<Con
             error,
         } => turn_end(ui, usage, *cost_usd, error.as_deref()),
         Item::Error(msg) => {
-            ui.label(RichText::new(msg).color(RED));
+            ui.label(RichText::new(msg).color(accents(ui.visuals()).bad));
         }
         Item::Notice(msg) => {
             ui.label(RichText::new(msg).weak().small());
         }
         Item::Unknown { provider, raw } => {
-            ui.label(RichText::new(format!("unrecognised {provider} output:")).color(AMBER));
+            ui.label(
+                RichText::new(format!("unrecognised {provider} output:"))
+                    .color(accents(ui.visuals()).warn),
+            );
             code(ui, raw);
         }
     }
@@ -166,7 +166,7 @@ fn tool(ui: &mut Ui, index: usize, name: &str, input: &str, result: Option<&(Str
     };
     let mut header = RichText::new(format!("{name}: {} · {state}", view::summary(name, input)));
     if failed {
-        header = header.color(RED);
+        header = header.color(accents(ui.visuals()).bad);
     }
     egui::CollapsingHeader::new(header)
         .id_salt(("tool", index))
@@ -194,7 +194,7 @@ struct Approval<'a> {
 fn approval(ui: &mut Ui, a: Approval<'_>, steer: bool, out: &mut Vec<ConvClientFrame>) {
     let open = a.decision.is_none();
     let edge = if open {
-        AMBER
+        accents(ui.visuals()).warn
     } else {
         ui.visuals().weak_text_color()
     };
@@ -213,7 +213,8 @@ fn approval(ui: &mut Ui, a: Approval<'_>, steer: bool, out: &mut Vec<ConvClientF
             }
             match a.decision {
                 Some(d) => {
-                    let color = if d == Decision::Deny { RED } else { GREEN };
+                    let a = accents(ui.visuals());
+                    let color = if d == Decision::Deny { a.bad } else { a.good };
                     ui.label(RichText::new(sentence(view::decided(d))).color(color));
                 }
                 None if steer => {
@@ -252,7 +253,11 @@ fn turn_end(ui: &mut Ui, usage: &Usage, cost: Option<f64>, error: Option<&str>) 
                 .weak(),
         );
         if let Some(e) = error {
-            ui.label(RichText::new(format!("error: {e}")).small().color(RED));
+            ui.label(
+                RichText::new(format!("error: {e}"))
+                    .small()
+                    .color(accents(ui.visuals()).bad),
+            );
         }
     });
     ui.separator();

@@ -8,7 +8,7 @@ use vibemesh_core::{
     proto::ai::{ConvClientFrame, Waiting},
 };
 
-use super::conv_items::{self, RED};
+use super::conv_items;
 use crate::{conv::ConvLink, model::lock, tab::Link};
 
 /// A conversation tab's own state: its connection and what the user is typing.
@@ -194,13 +194,12 @@ fn items(ui: &mut Ui, conv: &Conversation, steer: bool, out: &mut Vec<ConvClient
         });
 }
 
-/// The sidebar's badge for a structured session that waits for the user.
-pub fn waiting_badge(w: &Waiting) -> (String, egui::Color32) {
+/// The sidebar's badge for a structured session that waits for the user, in colours
+/// readable on `visuals`' panels.
+pub fn waiting_badge(w: &Waiting, visuals: &egui::Visuals) -> (String, egui::Color32) {
+    let a = crate::theme::accents(visuals);
     match w {
-        Waiting::Approval { tool } => (format!("needs approval: {tool}"), RED),
-        Waiting::Reply => (
-            "your turn".to_string(),
-            egui::Color32::from_rgb(0x3b, 0x8e, 0xea),
-        ),
+        Waiting::Approval { tool } => (format!("needs approval: {tool}"), a.bad),
+        Waiting::Reply => ("your turn".to_string(), a.info),
     }
 }

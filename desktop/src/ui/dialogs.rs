@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use egui::{Color32, RichText, Ui};
+use egui::{RichText, Ui};
 use vibemesh_agent::config::{Config, Home};
 use vibemesh_core::proto::Role;
 
@@ -104,7 +104,7 @@ pub(super) fn labelled_field(
 }
 
 pub(super) fn error_text(ui: &mut Ui, text: &str) {
-    ui.label(RichText::new(text).color(Color32::from_rgb(0xf1, 0x4c, 0x4c)));
+    ui.label(RichText::new(text).color(ui.visuals().error_fg_color));
 }
 
 impl DesktopApp {

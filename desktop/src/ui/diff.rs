@@ -5,7 +5,7 @@
 use egui::{Frame, Ui};
 use vibemesh_core::client::view::{self, LineKind};
 
-use super::conv_items::{GREEN, RED};
+use crate::theme::accents;
 
 /// Draws the diff of a file edit; `false` (nothing drawn) when `input` is not one.
 pub fn show(ui: &mut Ui, tool: &str, input: &str) -> bool {
@@ -14,11 +14,12 @@ pub fn show(ui: &mut Ui, tool: &str, input: &str) -> bool {
     };
     let mono = egui::TextStyle::Monospace.resolve(ui.style());
     let plain = ui.visuals().text_color();
+    let a = accents(ui.visuals());
     let mut job = egui::text::LayoutJob::default();
     for line in &lines {
         let color = match line.kind {
-            LineKind::Added => GREEN,
-            LineKind::Removed => RED,
+            LineKind::Added => a.good,
+            LineKind::Removed => a.bad,
             LineKind::File | LineKind::Hunk | LineKind::Context => plain,
         };
         job.append(

@@ -15,14 +15,14 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use egui::{Color32, RichText, Ui};
+use egui::{RichText, Ui};
 use vibemesh_core::proto::{Role, SessionInfo, TermSize};
 
 use crate::{
     machines::Machines,
     model::{MachineKey, Notifier, Shared, lock},
-    settings::{Prefs, Theme},
-    term::{Palette, TermStyle},
+    settings::Prefs,
+    term::TermStyle,
 };
 
 pub use conversation::ConvPane;
@@ -112,10 +112,7 @@ impl DesktopApp {
     fn style(&self) -> TermStyle {
         TermStyle {
             font_size: self.prefs.font_size,
-            palette: match self.prefs.theme {
-                Theme::Dark => Palette::DARK,
-                Theme::Light => Palette::LIGHT,
-            },
+            palette: crate::theme::palette(self.prefs.theme),
         }
     }
 
@@ -135,10 +132,8 @@ impl DesktopApp {
             crate::term::fonts::add_fallbacks(ui.ctx());
             eprintln!("vibemesh-desktop: window shown");
         }
-        ui.ctx().set_visuals(match self.prefs.theme {
-            Theme::Dark => egui::Visuals::dark(),
-            Theme::Light => egui::Visuals::light(),
-        });
+        ui.ctx()
+            .set_visuals(crate::theme::visuals(self.prefs.theme));
         let Some(machines) = self.machines.clone() else {
             egui::CentralPanel::default().show(ui, |ui| {
                 ui.heading("VibeMesh could not start");
@@ -153,8 +148,11 @@ impl DesktopApp {
         egui::Panel::left("machines")
             .default_size(240.0)
             .show(ui, |ui| self.sidebar(ui, &machines));
+        // Filled with the theme's panel colour: unfilled, the tab strip and the empty
+        // area showed the window's clear colour, near-black in the light theme too.
+        let fill = ui.visuals().panel_fill;
         egui::CentralPanel::default()
-            .frame(egui::Frame::NONE)
+            .frame(egui::Frame::NONE.fill(fill))
             .show(ui, |ui| self.center(ui, &machines));
         self.dialogs(ui, &machines);
     }
@@ -189,7 +187,7 @@ impl DesktopApp {
             for (i, m) in messages.iter().enumerate() {
                 ui.horizontal(|ui| {
                     let color = if m.error {
-                        Color32::from_rgb(0xf1, 0x4c, 0x4c)
+                        ui.visuals().error_fg_color
                     } else {
                         ui.visuals().text_color()
                     };
@@ -259,5 +257,12 @@ impl DesktopApp {
 impl eframe::App for DesktopApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         DesktopApp::ui(self, ui);
+    }
+
+    /// The theme's panel colour, not eframe's near-black, wherever no panel paints.
+    fn clear_color(&self, _visuals: &egui::Visuals) -> [f32; 4] {
+        crate::theme::visuals(self.prefs.theme)
+            .panel_fill
+            .to_normalized_gamma_f32()
     }
 }

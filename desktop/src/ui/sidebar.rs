@@ -80,7 +80,7 @@ impl DesktopApp {
                     let selected = open.is_some() && open == self.active;
                     let r = ui.selectable_label(selected, session_text(s));
                     if let Some(w) = s.conversation.as_ref().and_then(|c| c.waiting.as_ref()) {
-                        let (text, color) = super::conversation::waiting_badge(w);
+                        let (text, color) = super::conversation::waiting_badge(w, ui.visuals());
                         ui.label(RichText::new(text).small().color(color));
                     }
                     if r.clicked() {

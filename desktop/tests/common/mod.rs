@@ -47,7 +47,25 @@ pub fn start_app() -> App {
 
 /// The app on `rt` with its agent started from `config`.
 pub fn start_app_with(rt: tokio::runtime::Runtime, config: Config) -> App {
+    start_app_in(tempfile::tempdir().unwrap(), rt, config)
+}
+
+/// The app with the default config, its saved preferences saying `theme`.
+pub fn start_app_themed(theme: vibemesh_desktop::settings::Theme) -> App {
+    use vibemesh_desktop::settings::Prefs;
     let home = tempfile::tempdir().unwrap();
+    let config = Home::under(home.path()).config;
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let prefs = Prefs {
+        theme,
+        ..Prefs::default()
+    };
+    prefs.save(&Prefs::path_for(&config)).unwrap();
+    start_app_in(home, runtime(), self::config())
+}
+
+/// The app on `rt` with its agent, started from `config`, at home in `home`.
+fn start_app_in(home: tempfile::TempDir, rt: tokio::runtime::Runtime, config: Config) -> App {
     let backend = rt
         .block_on(Backend::embed(Home::under(home.path()), config))
         .expect("embedded agent starts");
@@ -56,6 +74,30 @@ pub fn start_app_with(rt: tokio::runtime::Runtime, config: Config) -> App {
         .with_size(egui::vec2(1100.0, 700.0))
         .build_ui_state(|ui, app: &mut DesktopApp| app.ui(ui), app);
     App { harness, rt, home }
+}
+
+/// Renders the window (on the CPU) into `docs/screenshots/<name>.png`, which the README
+/// shows; only the ignored screenshot tests call this (see `tests/screenshots.rs`).
+pub fn save_screenshot(h: &mut Harness<'static, DesktopApp>, name: &str) {
+    use image::{
+        ImageEncoder,
+        codecs::png::{CompressionType, FilterType, PngEncoder},
+    };
+    h.run_ok();
+    let image = h.render().expect("renders on the CPU");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    PngEncoder::new_with_quality(file, CompressionType::Best, FilterType::Adaptive)
+        .write_image(
+            &image,
+            image.width(),
+            image.height(),
+            image::ExtendedColorType::Rgba8,
+        )
+        .unwrap();
+    eprintln!("wrote {}", path.display());
 }
 
 /// Whether some node's label contains `text` (any number of them).
