@@ -7,11 +7,10 @@
 //   #/                machines           #/m/<agent>   sessions on one machine
 //   #/t/<agent>/<id>  one terminal      #/c/<agent>/<id>  one AI conversation
 import init, { Node, newSecretKey, parseTicket } from './pkg/vibemesh_web.js';
-import { $, esc, inert, sleep, showError, status, completeFolders } from './ui.js';
-import {
-  conversationForm, wireConversationForm, waitingBadge, openConversation, leaveConversation, wireComposer,
-} from './conversation.js';
-import { openTerminal, leaveTerminal, termSize } from './terminal.js';
+import { $, esc, inert, sleep, showError, status, refusal } from './ui.js';
+import { openConversation, leaveConversation, wireComposer } from './conversation.js';
+import { openTerminal, leaveTerminal } from './terminal.js';
+import { drawMachine, updateSessions, showing } from './machine.js';
 
 // What the wasm side hands over (its TypeScript declarations, generated from the Rust
 // types; `tsc` checks this file against them).
@@ -29,6 +28,10 @@ const AGENTS = 'vibemesh.agents';
 let node;
 /** @type {Map<string, Promise<Entry>>} agent id -> its connection */
 const peers = new Map();
+/** Why each agent that is not connected could not be reached or was lost: `final` when
+ * trying again is pointless (it revoked this browser, or never knew it).
+ * @type {Map<string, { name: string, message: string, final: boolean }>} */
+const failures = new Map();
 
 // ---- storage ----------------------------------------------------------------------
 /** @returns {PairedAgent[]} */
@@ -54,9 +57,20 @@ function getPeer(a) {
       return entry;
     })();
     peers.set(a.id, p);
-    p.catch(() => peers.delete(a.id));
+    p.then(() => failures.delete(a.id), (e) => {
+      peers.delete(a.id);
+      failures.set(a.id, { name: e?.name || 'Error', message: e?.message || String(e), final: e?.final === true });
+    });
   }
   return p;
+}
+
+// An agent refused this browser for good (seen by a terminal): said in the list, not
+// retried.
+/** @param {string} id @param {string} code @param {string} message */
+function refused(id, code, message) {
+  failures.set(id, { name: code, message, final: true });
+  dropPeer(id);
 }
 
 function dropPeer(id) {
@@ -76,6 +90,8 @@ async function pumpEvents(a, entry) {
     entry.sessions = list;
     refresh(a.id);
   }
+  // Not closed by the page: the agent went away (or refused us; redialling says which).
+  if (!entry.dead && !failures.has(a.id)) failures.set(a.id, { name: 'ConnectionError', message: 'connection lost', final: false });
   entry.dead = true;
   if ((await peers.get(a.id)?.catch(() => null)) === entry) peers.delete(a.id);
   refresh(a.id);
@@ -105,15 +121,6 @@ async function pairWith(ticket) {
 // ---- views ------------------------------------------------------------------------
 let view = { name: 'machines' };
 
-// Its title and folder come inert from the wasm side.
-/** @param {SessionRow} s */
-function sessionLabel(s) {
-  return `<span class="grow">${esc(s.title)}${waitingBadge(s)} <span class="dim">${esc(s.cwd)} · ${esc(s.status)} · ${esc(s.what)}</span></span>`;
-}
-// A structured AI session opens as a conversation, anything else as a terminal.
-/** @type {(a: PairedAgent, s: SessionRow) => string} */
-const sessionHref = (a, s) => `#/${s.conversation ? 'c' : 't'}/${a.id}/${s.id}`;
-
 async function renderMachines() {
   const list = agents();
   $('#crumb').textContent = '';
@@ -126,6 +133,10 @@ async function renderMachines() {
   const rows = await Promise.all(list.map(async (a) => {
     const p = peers.get(a.id);
     let state = '<span class="dim">connecting…</span>';
+    const f = failures.get(a.id);
+    if (f && f.final) {
+      state = `<span class="off">${f.name === 'Revoked' ? 'access revoked' : f.name === 'NotPaired' ? 'not paired' : 'refused'}</span> <span class="dim">${esc(refusal(f.name, a.name) || f.message)}</span>`;
+    } else if (f) state = `<span class="off">offline</span> <span class="dim">trying again…</span>`;
     if (p) {
       const e = await Promise.race([p.catch(() => null), sleep(0).then(() => 'wait')]);
       if (e && e !== 'wait' && !e.dead) {
@@ -138,7 +149,7 @@ async function renderMachines() {
     return `<li><a class="grow" href="#/m/${a.id}">${esc(inert(a.name))}</a> ${state}</li>`;
   }));
   $('#view').innerHTML = `<ul class="list" id="machines">${rows.join('')}</ul>`;
-  for (const a of list) if (!peers.has(a.id)) dialLater(a);
+  for (const a of list) if (!peers.has(a.id) && !failures.get(a.id)?.final) dialLater(a);
 }
 
 // Machines that are offline are dialled again with backoff, not in a loop.
@@ -162,41 +173,13 @@ async function renderMachine(id) {
   $('#crumb').textContent = inert(a.name);
   let e;
   try { e = await getPeer(a); } catch (err) {
-    $('#view').innerHTML = `<p class="off">${esc(inert(a.name))} is not reachable: ${esc(err.message)}</p>
+    $('#view').innerHTML = `<p class="off">${esc(inert(a.name))} is not reachable: ${esc(refusal(err.name, a.name) || err.message)}</p>
       <button id="retry">Retry</button>`;
     $('#retry').onclick = () => route();
     return;
   }
-  const sessions = e.sessions;
-  const providers = e.info.providers;
-  $('#view').innerHTML = `
-    <form class="new" id="new">
-      <input name="cwd" list="folders" placeholder="folder (default: home)" autocomplete="off" autocapitalize="off" spellcheck="false">
-      <datalist id="folders"></datalist>
-      <select name="provider">${providers.map((p) => `<option>${esc(p)}</option>`).join('')}</select>
-      <button class="primary">New session</button>
-    </form>
-    ${conversationForm(e.info)}
-    <ul class="list" id="sessions">${sessions.map((s) => `<li data-id="${s.id}">${sessionLabel(s)}
-      <a href="${sessionHref(a, s)}"><button>Open</button></a>
-      <button data-kill="${s.id}">${s.exited ? 'Remove' : 'Kill'}</button></li>`).join('')
-      || '<li class="dim">No sessions.</li>'}</ul>`;
-  completeFolders($('#new [name=cwd]'), $('#folders'), e.peer);
-  wireConversationForm(a, e);
-  $('#new').onsubmit = async (ev) => {
-    ev.preventDefault();
-    const f = new FormData(ev.target);
-    const { cols, rows } = termSize();
-    try {
-      const s = await e.peer.createSession(String(f.get('cwd') || ''), String(f.get('provider')), cols, rows);
-      location.hash = `#/t/${a.id}/${s.id}`;
-    } catch (err) { showError(`Could not start the session: ${err.message}`); }
-  };
-  for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('[data-kill]'))) {
-    b.onclick = async () => {
-      try { await e.peer.killSession(b.dataset.kill); } catch (err) { showError(err.message); }
-    };
-  }
+  if (view.name !== 'machine' || view.id !== id) return; // left while connecting
+  drawMachine(a, e);
 }
 
 // ---- routing ----------------------------------------------------------------------
@@ -216,7 +199,7 @@ function route() {
     view = { name, id: m[2], sid: m[3] };
     const a = agentById(m[2]);
     if (!a) location.hash = '#/';
-    else if (name === 'term') { $('#crumb').textContent = `${inert(a.name)} › ${m[3]}`; openTerminal(a, m[3], { getPeer, node: () => node }); }
+    else if (name === 'term') { $('#crumb').textContent = `${inert(a.name)} › ${m[3]}`; openTerminal(a, m[3], { getPeer, node: () => node, refused }); }
     else openConversation(a, m[3], { getPeer, dropPeer });
     return;
   }
@@ -225,9 +208,16 @@ function route() {
   else { view = { name: 'machines' }; renderMachines(); }
 }
 
-function refresh(id) {
+async function refresh(id) {
   if (view.name === 'machines') renderMachines();
-  else if (view.name === 'machine' && view.id === id) renderMachine(id);
+  else if (view.name === 'machine' && view.id === id) {
+    // The same connection: only its list changes (the forms keep what is typed).
+    const e = await peers.get(id)?.catch(() => null);
+    if (view.name !== 'machine' || view.id !== id) return;
+    const a = agentById(id);
+    if (a && e && !e.dead && showing(id, e)) updateSessions(a, e);
+    else renderMachine(id);
+  }
 }
 
 async function main() {
@@ -240,13 +230,14 @@ async function main() {
     showError(`VibeMesh cannot start here: ${e.message}`);
     return;
   }
-  await takeTicket();
+  // Listening first: whatever the first link holds, the next one is still heard.
   window.addEventListener('hashchange', async () => {
     showError('');
     await takeTicket();
     route();
   });
   wireComposer();
+  await takeTicket();
   document.body.dataset.ready = '1';
   route();
 }
@@ -257,7 +248,12 @@ async function takeTicket() {
   if (!m) return;
   // Forget the ticket's URL at once: it is single-use and must not be re-sent on reload.
   history.replaceState(null, '', `${location.pathname}#/`);
-  await pairWith(decodeURIComponent(m[1]));
+  let ticket;
+  try { ticket = decodeURIComponent(m[1]); } catch {
+    showError('This pairing link is damaged (a broken %-escape): copy the whole link again, or run `vibemesh pair` for a new one.');
+    return;
+  }
+  await pairWith(ticket);
 }
 
 main();
