@@ -2,7 +2,8 @@
 //! meets it, against a real relay and agent on 127.0.0.1 (`web/tests/defects.mjs`, one
 //! case per test): a terminal that draws nothing after a flood, a broken link that kills
 //! the page, a revocation never explained, another device's resize ignored, a stopped
-//! agent never shown offline, and a machine page that wipes what is being typed.
+//! agent never shown offline, a machine page that wipes what is being typed, and a
+//! reload that downloads the whole client again.
 //!
 //! Needs what `relay_browser.rs` needs; without it a test says what is missing and
 //! passes, except under CI.
@@ -154,4 +155,15 @@ async fn the_machine_page_keeps_what_is_typed() {
     assert!(s.wait_line("step: create").await, "{}", s.output);
     session(&agent, "newcomer", &["sh", "-c", "exec cat"]);
     passes(s, Some(&agent)).await;
+}
+
+/// A reload when nothing changed costs under 50 KB on the wire (Chromium's network log):
+/// the assets are compressed, cached for good under content-hashed names, and the page
+/// revalidated by its ETag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_transfers_under_50_kb() {
+    let Some((relay, agent)) = scene().await else {
+        return;
+    };
+    passes(script("reload", &relay, &agent, &[]), Some(&agent)).await;
 }

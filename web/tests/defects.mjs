@@ -7,6 +7,9 @@
 //   resized   another device's resize of the session is drawn at its size
 //   offline   a stopped agent shows as offline, and its terminal says it is gone, soon
 //   form      the machine page keeps what is typed while sessions come and go
+//   reload    a reload when nothing changed transfers under 50 KB (Chromium's network
+//             log: the bytes of every HTTP response, headers included), the assets
+//             compressed on the first load
 // Environment: VM_URL, VM_TICKET, VM_AGENT (its name), and per case what the test says.
 import { runInBrowser, step, T } from './lib.mjs';
 
@@ -34,6 +37,22 @@ async function openSession(page, title) {
   await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
   await page.locator('#sessions li', { hasText: title }).locator('a', { hasText: 'Open' }).click({ timeout: T });
   await termState(page, 'attached');
+}
+
+// Every HTTP response's bytes on the wire (headers and body as received, compressed)
+// while `act` runs, from Chromium's network log (CDP `Network.loadingFinished`); the relay's
+// websocket (iroh's traffic) is not an HTTP response and is not counted.
+async function transferred(page, act) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  /** @type {Map<string, string>} */
+  const urls = new Map();
+  const got = [];
+  cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, `${e.response.status} ${e.response.headers['content-encoding'] || '-'} ${e.response.url}`));
+  cdp.on('Network.loadingFinished', (e) => got.push([urls.get(e.requestId) || e.requestId, e.encodedDataLength]));
+  await act();
+  await cdp.detach();
+  return { bytes: got.reduce((n, [, b]) => n + b, 0), got };
 }
 
 const cases = {
@@ -107,6 +126,26 @@ const cases = {
     const li = page.locator('#machines li', { hasText: VM_AGENT });
     await li.filter({ hasText: 'offline' }).waitFor({ timeout: T });
     step(`the list: ${await li.textContent()}`);
+  },
+
+  async reload(page) {
+    const t0 = Date.now();
+    const first = await transferred(page, async () => {
+      await page.goto(`${VM_URL}#/`);
+      await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: T });
+    });
+    step(`first load: ${first.bytes} bytes in ${Date.now() - t0} ms, ready`);
+    for (const [what, n] of first.got) step(`  ${n} ${what}`);
+    const wasm = first.got.find(([u]) => /\.wasm$/.test(u));
+    if (!wasm || !/ (br|gzip) /.test(wasm[0])) throw new Error(`the wasm came uncompressed: ${wasm}`);
+    await pair(page);
+    const again = await transferred(page, async () => {
+      await page.reload();
+      await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+    });
+    step(`reload: ${again.bytes} bytes`);
+    for (const [what, n] of again.got) step(`  ${n} ${what}`);
+    if (again.bytes >= 50_000) throw new Error(`a reload with nothing changed transferred ${again.bytes} bytes`);
   },
 
   async form(page) {
