@@ -51,12 +51,10 @@ const index = readFileSync(join(dist, 'index.html'), 'utf8')
   .replace(/(href|src)="(?![a-z]+:|#|\/)([^"]+)"/g, (m, attr, path) =>
     (STAY.has(path) ? m : `${attr}="a/${tag}/${path}"`));
 writeFileSync(join(dist, 'index.html'), index);
-// The service worker precaches the bundle: it learns its paths here.
+// The service worker's cache is named after the bundle: a new build starts afresh.
 try {
   const sw = readFileSync(join(dist, 'sw.js'), 'utf8');
-  const urls = ['./', ...bundled.map((f) => `a/${tag}/${f}`), `a/${wasmName}`];
-  writeFileSync(join(dist, 'sw.js'), sw.replace('/*BUNDLE*/[]', JSON.stringify(urls))
-    .replace("'vibemesh-dev'", `'vibemesh-${tag}'`));
+  writeFileSync(join(dist, 'sw.js'), sw.replace("'vibemesh-dev'", `'vibemesh-${tag}'`));
 } catch (e) { if (e.code !== 'ENOENT') throw e; }
 
 const COMPRESS = /\.(html|js|css|wasm|json|webmanifest|svg)$/;

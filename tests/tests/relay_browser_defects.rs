@@ -167,3 +167,36 @@ async fn a_reload_transfers_under_50_kb() {
     };
     passes(script("reload", &relay, &agent, &[]), Some(&agent)).await;
 }
+
+/// A tablet (a touch screen 1024 px wide) has the extra-keys bar, and its Ctrl works by
+/// touch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tablet_has_the_key_bar() {
+    let Some((relay, agent)) = scene().await else {
+        return;
+    };
+    session(&agent, "keys", &["sh"]);
+    passes(script("tablet", &relay, &agent, &[]), Some(&agent)).await;
+}
+
+/// Chromium finds the page installable (its manifest, icon and service worker), and it
+/// still loads and reaches the agent with the service worker in control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_is_installable() {
+    let Some((relay, agent)) = scene().await else {
+        return;
+    };
+    passes(script("install", &relay, &agent, &[]), Some(&agent)).await;
+}
+
+/// The name the user gives this browser on the home page is the one it pairs under: the
+/// agent lists it so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_pairs_under_the_name_chosen() {
+    let Some((relay, agent)) = scene().await else {
+        return;
+    };
+    passes(script("name", &relay, &agent, &[]), Some(&agent)).await;
+    let peers = agent.json(&["peers"]).to_string();
+    assert!(peers.contains("kitchen tablet"), "{peers}");
+}

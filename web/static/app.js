@@ -22,6 +22,7 @@ import { drawMachine, updateSessions, showing } from './machine.js';
  * @typedef {{ peer: Peer, info: AgentView, sessions: SessionRow[], dead: boolean }} Entry */
 
 const KEY = 'vibemesh.key';
+const NAME = 'vibemesh.name'; // what this browser is called where it pairs
 const AGENTS = 'vibemesh.agents';
 
 /** @type {Node} */
@@ -98,7 +99,10 @@ async function pumpEvents(a, entry) {
 }
 
 // ---- pairing ----------------------------------------------------------------------
+// The name the user chose for this browser (on the home page), else one from its OS.
 function deviceName() {
+  const chosen = (localStorage.getItem(NAME) || '').trim();
+  if (chosen) return chosen;
   const ua = navigator.userAgent;
   const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS'
     : /Mac/.test(ua) ? 'macOS' : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : 'web';
@@ -124,12 +128,21 @@ let view = { name: 'machines' };
 async function renderMachines() {
   const list = agents();
   $('#crumb').textContent = '';
-  if (!list.length) {
-    $('#view').innerHTML = `<p>No machines yet. On a machine running the agent, run
+  // The page's frame is drawn once per visit; refreshes redraw only the list, so the
+  // name being typed below it survives.
+  if (!$('#homepage')) {
+    $('#view').innerHTML = `<ul class="list" id="machines"></ul><div id="homepage">
+      <p id="nomachines">No machines yet. On a machine running the agent, run
       <code>vibemesh pair</code> and open its link (or scan its QR code) here.</p>
-      <p class="dim">This browser's id: ${esc(node.id())}</p>`;
-    return;
+      <form class="new" id="naming"><label for="devname" class="dim">This browser pairs as</label>
+        <input id="devname" name="name" maxlength="64" autocomplete="off" spellcheck="false"></form>
+      <p class="dim">This browser's id: ${esc(node.id())}</p></div>`;
+    const input = /** @type {HTMLInputElement} */ ($('#devname'));
+    input.value = deviceName();
+    input.onchange = () => { localStorage.setItem(NAME, input.value.trim()); input.value = deviceName(); };
+    $('#naming').onsubmit = (ev) => { ev.preventDefault(); input.blur(); };
   }
+  $('#nomachines').hidden = list.length > 0;
   const rows = await Promise.all(list.map(async (a) => {
     const p = peers.get(a.id);
     let state = '<span class="dim">connecting…</span>';
@@ -148,7 +161,8 @@ async function renderMachines() {
     }
     return `<li><a class="grow" href="#/m/${a.id}">${esc(inert(a.name))}</a> ${state}</li>`;
   }));
-  $('#view').innerHTML = `<ul class="list" id="machines">${rows.join('')}</ul>`;
+  if (view.name !== 'machines' || !$('#machines')) return; // left meanwhile
+  $('#machines').innerHTML = rows.join('');
   for (const a of list) if (!peers.has(a.id) && !failures.get(a.id)?.final) dialLater(a);
 }
 
@@ -237,6 +251,8 @@ async function main() {
     route();
   });
   wireComposer();
+  // Installable, and where Web Push will arrive; the page works without it.
+  navigator.serviceWorker?.register('sw.js').catch(() => {});
   await takeTicket();
   document.body.dataset.ready = '1';
   route();

@@ -7,6 +7,9 @@
 //   resized   another device's resize of the session is drawn at its size
 //   offline   a stopped agent shows as offline, and its terminal says it is gone, soon
 //   form      the machine page keeps what is typed while sessions come and go
+//   tablet    a touch screen 1024 px wide (a tablet) has the extra-keys bar
+//   name      the name chosen for this browser is the one it pairs under
+//   install   Chromium finds the page installable (manifest, icon, service worker)
 //   reload    a reload when nothing changed transfers under 50 KB (Chromium's network
 //             log: the bytes of every HTTP response, headers included), the assets
 //             compressed on the first load
@@ -148,6 +151,47 @@ const cases = {
     if (again.bytes >= 50_000) throw new Error(`a reload with nothing changed transferred ${again.bytes} bytes`);
   },
 
+  async name(page) {
+    await page.goto(`${VM_URL}#/`);
+    await page.locator('#devname').fill('kitchen tablet', { timeout: T });
+    await page.locator('#devname').press('Enter');
+    await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
+    await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+    step('paired');
+  },
+
+  async install(page) {
+    await page.goto(`${VM_URL}#/`);
+    await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: T });
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    const cdp = await page.context().newCDPSession(page);
+    const { installabilityErrors: errs } = await cdp.send('Page.getInstallabilityErrors');
+    if (errs.length) throw new Error(`not installable: ${JSON.stringify(errs)}`);
+    const { url, errors } = await cdp.send('Page.getAppManifest');
+    if (errors.length) throw new Error(`the manifest has errors: ${JSON.stringify(errors)}`);
+    step(`installable (manifest ${url}, service worker active)`);
+    await pair(page);
+    await page.reload();
+    await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+    step('the page still loads and reaches the agent under its service worker');
+  },
+
+  async tablet(page) {
+    await pair(page);
+    await openSession(page, 'keys');
+    if (!await page.locator('#keys').isVisible()) throw new Error('no extra-keys bar on a 1024 px touch screen');
+    // Ctrl from the bar, then c: the running `sleep` is interrupted.
+    await page.locator('#term').click();
+    await page.keyboard.type('sleep 1000');
+    await page.keyboard.press('Enter');
+    await page.locator('#ctrl').tap();
+    await page.keyboard.type('c');
+    await page.keyboard.type('echo tapped$((3+4))');
+    await page.keyboard.press('Enter');
+    await waitRow(page, 'tapped7');
+    step('the extra-keys bar shows on a tablet, and its Ctrl works by touch');
+  },
+
   async form(page) {
     await pair(page);
     await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
@@ -165,5 +209,8 @@ const cases = {
   },
 };
 
+// A tablet: wide, with a touch screen.
+const options = VM_CASE === 'tablet' ? { viewport: { width: 1024, height: 768 }, hasTouch: true } : {};
 await runInBrowser((page) => cases[VM_CASE](page),
-  async (page) => console.log(`terminal:\n${(await rowsText(page)).join('\n')}\ntermstate: ${await page.textContent('#termstate')}`));
+  async (page) => console.log(`terminal:\n${(await rowsText(page)).join('\n')}\ntermstate: ${await page.textContent('#termstate')}`),
+  options);
