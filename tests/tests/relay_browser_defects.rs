@@ -130,8 +130,10 @@ async fn another_devices_resize_is_applied() {
     passes(s, Some(&agent)).await;
 }
 
-/// A stopped agent: its open terminal stops claiming `attached` within seconds, and the
-/// machine list says `offline`.
+/// A stopped agent: its open terminal stops claiming `attached` within 5 s, and the
+/// machine list says `offline` (it said `connecting…` forever). An agent killed without
+/// a goodbye is noticed by QUIC's idle timeout instead: 11 s since the page uses core's
+/// transport settings (15 s before); docs/PERFORMANCE.md has both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_agent_shows_offline() {
     let Some((relay, agent)) = scene().await else {

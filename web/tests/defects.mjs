@@ -5,7 +5,7 @@
 //   badlink   a ticket link with a broken %-escape is explained, and the page lives on
 //   revoke    a revoked browser is told so, with what to do, and stops retrying
 //   resized   another device's resize of the session is drawn at its size
-//   offline   a stopped agent shows as offline, and its terminal says it is gone, soon
+//   offline   a stopped agent shows as offline, and its terminal says it is gone soon
 //   form      the machine page keeps what is typed while sessions come and go
 //   tablet    a touch screen 1024 px wide (a tablet) has the extra-keys bar
 //   name      the name chosen for this browser is the one it pairs under
