@@ -49,3 +49,46 @@ async fn browser_load_and_echo_times() {
         println!("{line}");
     }
 }
+
+/// Writes the README's screenshots of the browser client (laptop and phone, machine page
+/// and terminal) to `docs/img/`. By hand: `cargo test -p vibemesh-tests --test
+/// relay_browser_perf readme_screenshots -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes docs/img; run by hand"]
+async fn readme_screenshots() {
+    if browser::skip(browser::missing()) {
+        return;
+    }
+    let relay = start_relay(Some(web_dir().join("dist"))).await;
+    let agent = TestAgent::start_config("build-box", &relay.url(), "", &[]);
+    let script = "printf '\\033[1mcargo test\\033[0m\\n'; for t in pairing relay browser; do \
+        printf 'test %s ... \\033[32mok\\033[0m\\n' $t; done; echo 'tests passed'; exec sh";
+    for (title, cmd) in [("build", script), ("logs", "exec cat")] {
+        agent.ok(&[
+            "open",
+            "local",
+            "--path",
+            "/tmp",
+            "--title",
+            title,
+            "--detached",
+            "--",
+            "sh",
+            "-c",
+            cmd,
+        ]);
+    }
+    let shots = web_dir().join("../docs/img");
+    std::fs::create_dir_all(&shots).expect("docs/img");
+    let script = Script::start(
+        "shots.mjs",
+        &[
+            ("VM_URL", relay.url()),
+            ("VM_TICKET", agent.ticket(&[])),
+            ("VM_AGENT", "build-box".into()),
+            ("VM_SHOTS", shots.display().to_string()),
+        ],
+    );
+    let (ok, out) = script.finish().await;
+    assert!(ok, "{out}");
+}
