@@ -27,10 +27,15 @@ async fn scene() -> Option<(Relay, TestAgent)> {
 
 /// Runs case `case` of `defects.mjs` against `agent`, with `env` besides the usual.
 fn script(case: &str, relay: &Relay, agent: &TestAgent, env: &[(&str, String)]) -> Script {
+    script_with(case, relay, agent.ticket(&[]), env)
+}
+
+/// Runs case `case` of `defects.mjs` with `ticket`, with `env` besides the usual.
+fn script_with(case: &str, relay: &Relay, ticket: String, env: &[(&str, String)]) -> Script {
     let mut all = vec![
         ("VM_CASE", case.to_string()),
         ("VM_URL", relay.url()),
-        ("VM_TICKET", agent.ticket(&[])),
+        ("VM_TICKET", ticket),
         ("VM_AGENT", "web-box".to_string()),
     ];
     all.extend(env.iter().cloned());
@@ -201,4 +206,16 @@ async fn the_browser_pairs_under_the_name_chosen() {
     passes(script("name", &relay, &agent, &[]), Some(&agent)).await;
     let peers = agent.json(&["peers"]).to_string();
     assert!(peers.contains("kitchen tablet"), "{peers}");
+}
+
+/// Pairing with a machine that is offline (its ticket opened after it stopped) can be
+/// cancelled at once, rather than waiting out the pairing's timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_an_offline_machine_can_be_cancelled() {
+    let Some((relay, agent)) = scene().await else {
+        return;
+    };
+    let ticket = agent.ticket(&[]);
+    let _home = agent.stop();
+    passes(script_with("cancel", &relay, ticket, &[]), None).await;
 }

@@ -109,17 +109,33 @@ function deviceName() {
   return `browser on ${os}`;
 }
 
+let pairing = 0; // bumped by Cancel: the pairing under way is no longer waited for
+
 async function pairWith(ticket) {
   try { parseTicket(ticket); } catch (e) { showError(`This ticket cannot be used: ${e.message}`); return; }
+  const mine = ++pairing;
   status('pairing…');
+  $('#cancelpair').hidden = false;
   try {
     const a = await node.pair(ticket, deviceName());
+    // Saved even when cancelled meanwhile: the machine has paired with this browser.
     saveAgent(a);
-    status(`paired with ${inert(a.name)}`);
+    if (mine === pairing) status(`paired with ${inert(a.name)}`);
+    refresh(a.id);
   } catch (e) {
+    if (mine !== pairing) return;
     status('');
     showError(`Pairing failed: ${e.message}`);
+  } finally {
+    if (mine === pairing) $('#cancelpair').hidden = true;
   }
+}
+
+// Stops waiting for a pairing (an offline machine takes its whole timeout to fail).
+function cancelPairing() {
+  pairing++;
+  $('#cancelpair').hidden = true;
+  status('pairing cancelled');
 }
 
 // ---- views ------------------------------------------------------------------------
@@ -251,6 +267,7 @@ async function main() {
     route();
   });
   wireComposer();
+  $('#cancelpair').onclick = cancelPairing;
   // Installable, and where Web Push will arrive; the page works without it.
   navigator.serviceWorker?.register('sw.js').catch(() => {});
   await takeTicket();
@@ -269,7 +286,9 @@ async function takeTicket() {
     showError('This pairing link is damaged (a broken %-escape): copy the whole link again, or run `vibemesh pair` for a new one.');
     return;
   }
-  await pairWith(ticket);
+  // Not awaited: the page shows itself meanwhile (with Cancel), and the list gains the
+  // machine when it answers.
+  pairWith(ticket);
 }
 
 main();

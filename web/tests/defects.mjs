@@ -8,6 +8,7 @@
 //   offline   a stopped agent shows as offline, and its terminal says it is gone soon
 //   form      the machine page keeps what is typed while sessions come and go
 //   tablet    a touch screen 1024 px wide (a tablet) has the extra-keys bar
+//   cancel    pairing with a machine that is offline can be cancelled
 //   name      the name chosen for this browser is the one it pairs under
 //   install   Chromium finds the page installable (manifest, icon, service worker)
 //   reload    a reload when nothing changed transfers under 50 KB (Chromium's network
@@ -149,6 +150,16 @@ const cases = {
     step(`reload: ${again.bytes} bytes`);
     for (const [what, n] of again.got) step(`  ${n} ${what}`);
     if (again.bytes >= 50_000) throw new Error(`a reload with nothing changed transferred ${again.bytes} bytes`);
+  },
+
+  async cancel(page) {
+    await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
+    await page.locator('#status', { hasText: 'pairing' }).waitFor({ timeout: T });
+    await page.locator('#cancelpair').click({ timeout: 5000 });
+    await page.locator('#status', { hasText: 'cancelled' }).waitFor({ timeout: 5000 });
+    if (await page.locator('#cancelpair').isVisible()) throw new Error('Cancel is still offered');
+    await page.locator('#devname').fill('after cancel', { timeout: 5000 });
+    step('pairing an offline machine was cancelled at once; the page is usable');
   },
 
   async name(page) {
