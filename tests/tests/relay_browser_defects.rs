@@ -219,3 +219,19 @@ async fn pairing_an_offline_machine_can_be_cancelled() {
     let _home = agent.stop();
     passes(script_with("cancel", &relay, ticket, &[]), None).await;
 }
+
+/// Kill asks once more before it acts, and a session that ended offers the way back to
+/// its machine's page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_asks_and_an_ended_session_leads_back() {
+    let Some((relay, agent)) = scene().await else {
+        return;
+    };
+    session(&agent, "victim", &["sh", "-c", "exec cat"]);
+    session(
+        &agent,
+        "short",
+        &["sh", "-c", "read line; echo \"bye $line\""],
+    );
+    passes(script("kill", &relay, &agent, &[]), Some(&agent)).await;
+}

@@ -8,6 +8,7 @@
 //   offline   a stopped agent shows as offline, and its terminal says it is gone soon
 //   form      the machine page keeps what is typed while sessions come and go
 //   tablet    a touch screen 1024 px wide (a tablet) has the extra-keys bar
+//   kill      Kill asks once more; an ended session offers the way back to its machine
 //   cancel    pairing with a machine that is offline can be cancelled
 //   name      the name chosen for this browser is the one it pairs under
 //   install   Chromium finds the page installable (manifest, icon, service worker)
@@ -150,6 +151,29 @@ const cases = {
     step(`reload: ${again.bytes} bytes`);
     for (const [what, n] of again.got) step(`  ${n} ${what}`);
     if (again.bytes >= 50_000) throw new Error(`a reload with nothing changed transferred ${again.bytes} bytes`);
+  },
+
+  async kill(page) {
+    await pair(page);
+    await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+    const li = page.locator('#sessions li', { hasText: 'victim' });
+    await li.locator('button', { hasText: 'Kill' }).click({ timeout: T });
+    await li.locator('button', { hasText: 'Yes' }).waitFor({ timeout: 5000 });
+    if (!/running/.test(await li.textContent())) throw new Error(`one click killed it: ${await li.textContent()}`);
+    step(`Kill asks: ${await li.locator('button.kill').textContent()}`);
+    await li.locator('button', { hasText: 'Yes' }).click();
+    await li.waitFor({ state: 'detached', timeout: T });
+    step('confirmed: the session is gone from the list');
+    // A session that ends while it is open offers the way back.
+    await page.locator('#sessions li', { hasText: 'short' }).locator('a', { hasText: 'Open' }).click({ timeout: T });
+    await termState(page, 'attached');
+    await page.locator('#term').click();
+    await page.keyboard.type('now');
+    await page.keyboard.press('Enter');
+    await termState(page, 'exited');
+    await page.locator('#termback', { hasText: 'Back to' }).click({ timeout: 5000 });
+    await page.locator('#sessions li', { hasText: 'short' }).waitFor({ timeout: T });
+    step('the ended session led back to its machine');
   },
 
   async cancel(page) {
