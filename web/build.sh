@@ -2,7 +2,8 @@
 # Builds the browser client into web/dist: the wasm module and its JS glue (wasm-bindgen
 # at the exact version of the crate, via vibemesh-web-bindgen), the page, and xterm.js;
 # then checks the page's JS against the TypeScript declarations generated from the Rust
-# types (tsc, web/tsconfig.json), so a renamed field fails here, not in the browser.
+# types (tsc, web/tsconfig.json), so a renamed field fails here, not in the browser;
+# last, lays it out for caching and compresses it (web/bundle.mjs).
 #   bash web/build.sh            # dev profile (fast to build; what the tests serve)
 #   bash web/build.sh --release  # shipped: size-optimised, then wasm-opt (binaryen from npm)
 set -euo pipefail
@@ -44,4 +45,7 @@ node web/node_modules/typescript/bin/tsc -p web/tsconfig.json || {
   echo "web/static/*.js do not match the wasm side's types (above)" >&2
   exit 1
 }
-echo "web client built in $out ($(du -k "$out/pkg/vibemesh_web_bg.wasm" | cut -f1) KiB wasm, $profile)" >&2
+# Content-hashed names under dist/a/ (cached for good), the page naming them, and the
+# brotli and gzip twins the relay serves (web/bundle.mjs).
+node web/bundle.mjs "$out"
+echo "web client built in $out ($profile)" >&2

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod acme;
+pub mod assets;
 pub mod serve;
 pub mod tls;
 pub mod web;

@@ -1,10 +1,10 @@
 //! The web side of the relay: the browser client's files, a health check, metrics, and
 //! the probe paths iroh clients use to measure latency and detect captive portals.
 //!
-//! The files are read once at start into memory (the client is a few megabytes), so a
-//! request can never reach outside the folder and serving costs no disk access.
+//! The files come from memory ([`crate::assets`]): compressed as the browser allows,
+//! cached for good under `/a/`, revalidated by ETag elsewhere.
 
-use std::{collections::HashMap, path::Path, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     Router,
@@ -14,69 +14,10 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use bytes::Bytes;
 use iroh_relay::server::Metrics;
 
-/// The browser client's files, by URL path.
-#[derive(Debug, Clone, Default)]
-pub struct Files(Arc<HashMap<String, (&'static str, Bytes)>>);
-
-impl Files {
-    /// Reads every file under `dir`.
-    pub fn load(dir: &Path) -> std::io::Result<Self> {
-        let mut map = HashMap::new();
-        let mut todo = vec![dir.to_path_buf()];
-        while let Some(d) = todo.pop() {
-            for entry in std::fs::read_dir(&d)? {
-                let entry = entry?;
-                let path = entry.path();
-                let kind = entry.file_type()?;
-                if kind.is_dir() {
-                    todo.push(path);
-                } else if kind.is_file() {
-                    let rel = path.strip_prefix(dir).unwrap_or(&path);
-                    let url = format!("/{}", rel.to_string_lossy().replace('\\', "/"));
-                    map.insert(
-                        url,
-                        (content_type(&path), Bytes::from(std::fs::read(&path)?)),
-                    );
-                }
-            }
-        }
-        if !map.contains_key("/index.html") {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no index.html (build it with web/build.sh)",
-            ));
-        }
-        Ok(Self(Arc::new(map)))
-    }
-
-    /// How many files are served.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether no web client is served.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "wasm" => "application/wasm",
-        "json" | "webmanifest" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "txt" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
+pub use crate::assets::Files;
+use crate::assets::IMMUTABLE_PREFIX;
 
 #[derive(Clone)]
 struct AppState {
@@ -154,18 +95,43 @@ pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-async fn file(State(st): State<AppState>, uri: Uri) -> Response {
+async fn file(State(st): State<AppState>, uri: Uri, req: HeaderMap) -> Response {
     let path = match uri.path() {
         "/" => "/index.html",
         p => p,
     };
-    match st.files.0.get(path) {
-        Some((ctype, body)) => {
-            let mut resp = Response::new(Body::from(body.clone()));
+    match st.files.get(path) {
+        Some(asset) => {
+            let immutable = path.starts_with(IMMUTABLE_PREFIX);
+            let mut resp = if !immutable && asset.not_modified(&req) {
+                StatusCode::NOT_MODIFIED.into_response()
+            } else {
+                let (body, encoding) = asset.negotiate(&req);
+                let mut resp = Response::new(Body::from(body));
+                if let Some(e) = encoding {
+                    resp.headers_mut()
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));
+                }
+                resp
+            };
             let h = resp.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-            // Small files and frequent deploys: always revalidate.
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            );
+            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            h.insert(header::ETAG, asset.etag.clone());
+            // Content-hashed names never change: kept for a year, never asked again. The
+            // page (and its manifest and service worker) is asked for every time, by
+            // ETag: a few hundred bytes when nothing changed.
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(if immutable {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "no-cache"
+                }),
+            );
             h.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(CSP),

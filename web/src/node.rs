@@ -59,6 +59,9 @@ impl Node {
         let relay: RelayUrl = relay_url.parse().map_err(|e| js_err("BadRelay", e))?;
         let ep = Endpoint::builder(presets::Minimal)
             .secret_key(SecretKey::from_bytes(&bytes))
+            // Core's timeouts, as every other client: an agent that vanished (crashed,
+            // lost its network) is noticed in about 3 s, not iroh's default 15 s.
+            .transport_config(client::transport_config())
             .relay_mode(RelayMode::custom([relay.clone()]))
             .bind()
             .await

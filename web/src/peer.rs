@@ -34,7 +34,12 @@ pub struct Peer {
 
 impl Peer {
     pub(crate) async fn open(conn: PeerConnection, redial: Redialer) -> Result<Peer, JsValue> {
-        let (control, events, driver) = conn.control().await.map_err(client_err)?;
+        // An agent that refuses us (not paired, revoked) accepts the connection and
+        // closes it saying why: the error carries that reason, not a bare "closed".
+        let (control, events, driver) = conn
+            .control()
+            .await
+            .map_err(|e| client_err(conn.closed_or(e)))?;
         wasm_bindgen_futures::spawn_local(async move {
             let _ = driver.run().await;
         });

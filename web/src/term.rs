@@ -80,6 +80,9 @@ pub enum TermEvent {
     },
     /// The agent ended the attach for good (the session is gone, access refused).
     Closed {
+        /// The agent's error code (`Revoked`, `NotPaired`, `NotFound`, ...), so the page
+        /// can say what to do about it.
+        code: String,
         /// Why.
         message: String,
     },
@@ -130,6 +133,7 @@ impl From<AttachEvent> for TermEvent {
                 message: inert(&x.to_string()).into_owned(),
             },
             AttachEvent::Closed(e) => TermEvent::Closed {
+                code: format!("{:?}", e.code),
                 message: e.to_string(),
             },
             AttachEvent::Detached => TermEvent::Detached,

@@ -7,11 +7,10 @@
 //   #/                machines           #/m/<agent>   sessions on one machine
 //   #/t/<agent>/<id>  one terminal      #/c/<agent>/<id>  one AI conversation
 import init, { Node, newSecretKey, parseTicket } from './pkg/vibemesh_web.js';
-import { $, esc, inert, sleep, showError, status, completeFolders } from './ui.js';
-import {
-  conversationForm, wireConversationForm, waitingBadge, openConversation, leaveConversation, wireComposer,
-} from './conversation.js';
-import { openTerminal, leaveTerminal, termSize } from './terminal.js';
+import { $, esc, inert, sleep, showError, status, refusal } from './ui.js';
+import { openConversation, leaveConversation, wireComposer } from './conversation.js';
+import { openTerminal, leaveTerminal } from './terminal.js';
+import { drawMachine, updateSessions, showing } from './machine.js';
 
 // What the wasm side hands over (its TypeScript declarations, generated from the Rust
 // types; `tsc` checks this file against them).
@@ -23,12 +22,17 @@ import { openTerminal, leaveTerminal, termSize } from './terminal.js';
  * @typedef {{ peer: Peer, info: AgentView, sessions: SessionRow[], dead: boolean }} Entry */
 
 const KEY = 'vibemesh.key';
+const NAME = 'vibemesh.name'; // what this browser is called where it pairs
 const AGENTS = 'vibemesh.agents';
 
 /** @type {Node} */
 let node;
 /** @type {Map<string, Promise<Entry>>} agent id -> its connection */
 const peers = new Map();
+/** Why each agent that is not connected could not be reached or was lost: `final` when
+ * trying again is pointless (it revoked this browser, or never knew it).
+ * @type {Map<string, { name: string, message: string, final: boolean }>} */
+const failures = new Map();
 
 // ---- storage ----------------------------------------------------------------------
 /** @returns {PairedAgent[]} */
@@ -54,9 +58,20 @@ function getPeer(a) {
       return entry;
     })();
     peers.set(a.id, p);
-    p.catch(() => peers.delete(a.id));
+    p.then(() => failures.delete(a.id), (e) => {
+      peers.delete(a.id);
+      failures.set(a.id, { name: e?.name || 'Error', message: e?.message || String(e), final: e?.final === true });
+    });
   }
   return p;
+}
+
+// An agent refused this browser for good (seen by a terminal): said in the list, not
+// retried.
+/** @param {string} id @param {string} code @param {string} message */
+function refused(id, code, message) {
+  failures.set(id, { name: code, message, final: true });
+  dropPeer(id);
 }
 
 function dropPeer(id) {
@@ -76,56 +91,81 @@ async function pumpEvents(a, entry) {
     entry.sessions = list;
     refresh(a.id);
   }
+  // Not closed by the page: the agent went away (or refused us; redialling says which).
+  if (!entry.dead && !failures.has(a.id)) failures.set(a.id, { name: 'ConnectionError', message: 'connection lost', final: false });
   entry.dead = true;
   if ((await peers.get(a.id)?.catch(() => null)) === entry) peers.delete(a.id);
   refresh(a.id);
 }
 
 // ---- pairing ----------------------------------------------------------------------
+// The name the user chose for this browser (on the home page), else one from its OS.
 function deviceName() {
+  const chosen = (localStorage.getItem(NAME) || '').trim();
+  if (chosen) return chosen;
   const ua = navigator.userAgent;
   const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS'
     : /Mac/.test(ua) ? 'macOS' : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : 'web';
   return `browser on ${os}`;
 }
 
+let pairing = 0; // bumped by Cancel: the pairing under way is no longer waited for
+
 async function pairWith(ticket) {
   try { parseTicket(ticket); } catch (e) { showError(`This ticket cannot be used: ${e.message}`); return; }
+  const mine = ++pairing;
   status('pairing…');
+  $('#cancelpair').hidden = false;
   try {
     const a = await node.pair(ticket, deviceName());
+    // Saved even when cancelled meanwhile: the machine has paired with this browser.
     saveAgent(a);
-    status(`paired with ${inert(a.name)}`);
+    if (mine === pairing) status(`paired with ${inert(a.name)}`);
+    refresh(a.id);
   } catch (e) {
+    if (mine !== pairing) return;
     status('');
     showError(`Pairing failed: ${e.message}`);
+  } finally {
+    if (mine === pairing) $('#cancelpair').hidden = true;
   }
+}
+
+// Stops waiting for a pairing (an offline machine takes its whole timeout to fail).
+function cancelPairing() {
+  pairing++;
+  $('#cancelpair').hidden = true;
+  status('pairing cancelled');
 }
 
 // ---- views ------------------------------------------------------------------------
 let view = { name: 'machines' };
 
-// Its title and folder come inert from the wasm side.
-/** @param {SessionRow} s */
-function sessionLabel(s) {
-  return `<span class="grow">${esc(s.title)}${waitingBadge(s)} <span class="dim">${esc(s.cwd)} · ${esc(s.status)} · ${esc(s.what)}</span></span>`;
-}
-// A structured AI session opens as a conversation, anything else as a terminal.
-/** @type {(a: PairedAgent, s: SessionRow) => string} */
-const sessionHref = (a, s) => `#/${s.conversation ? 'c' : 't'}/${a.id}/${s.id}`;
-
 async function renderMachines() {
   const list = agents();
   $('#crumb').textContent = '';
-  if (!list.length) {
-    $('#view').innerHTML = `<p>No machines yet. On a machine running the agent, run
+  // The page's frame is drawn once per visit; refreshes redraw only the list, so the
+  // name being typed below it survives.
+  if (!$('#homepage')) {
+    $('#view').innerHTML = `<ul class="list" id="machines"></ul><div id="homepage">
+      <p id="nomachines">No machines yet. On a machine running the agent, run
       <code>vibemesh pair</code> and open its link (or scan its QR code) here.</p>
-      <p class="dim">This browser's id: ${esc(node.id())}</p>`;
-    return;
+      <form class="new" id="naming"><label for="devname" class="dim">This browser pairs as</label>
+        <input id="devname" name="name" maxlength="64" autocomplete="off" spellcheck="false"></form>
+      <p class="dim">This browser's id: ${esc(node.id())}</p></div>`;
+    const input = /** @type {HTMLInputElement} */ ($('#devname'));
+    input.value = deviceName();
+    input.onchange = () => { localStorage.setItem(NAME, input.value.trim()); input.value = deviceName(); };
+    $('#naming').onsubmit = (ev) => { ev.preventDefault(); input.blur(); };
   }
+  $('#nomachines').hidden = list.length > 0;
   const rows = await Promise.all(list.map(async (a) => {
     const p = peers.get(a.id);
     let state = '<span class="dim">connecting…</span>';
+    const f = failures.get(a.id);
+    if (f && f.final) {
+      state = `<span class="off">${f.name === 'Revoked' ? 'access revoked' : f.name === 'NotPaired' ? 'not paired' : 'refused'}</span> <span class="dim">${esc(refusal(f.name, a.name) || f.message)}</span>`;
+    } else if (f) state = `<span class="off">offline</span> <span class="dim">trying again…</span>`;
     if (p) {
       const e = await Promise.race([p.catch(() => null), sleep(0).then(() => 'wait')]);
       if (e && e !== 'wait' && !e.dead) {
@@ -137,8 +177,9 @@ async function renderMachines() {
     }
     return `<li><a class="grow" href="#/m/${a.id}">${esc(inert(a.name))}</a> ${state}</li>`;
   }));
-  $('#view').innerHTML = `<ul class="list" id="machines">${rows.join('')}</ul>`;
-  for (const a of list) if (!peers.has(a.id)) dialLater(a);
+  if (view.name !== 'machines' || !$('#machines')) return; // left meanwhile
+  $('#machines').innerHTML = rows.join('');
+  for (const a of list) if (!peers.has(a.id) && !failures.get(a.id)?.final) dialLater(a);
 }
 
 // Machines that are offline are dialled again with backoff, not in a loop.
@@ -162,41 +203,13 @@ async function renderMachine(id) {
   $('#crumb').textContent = inert(a.name);
   let e;
   try { e = await getPeer(a); } catch (err) {
-    $('#view').innerHTML = `<p class="off">${esc(inert(a.name))} is not reachable: ${esc(err.message)}</p>
+    $('#view').innerHTML = `<p class="off">${esc(inert(a.name))} is not reachable: ${esc(refusal(err.name, a.name) || err.message)}</p>
       <button id="retry">Retry</button>`;
     $('#retry').onclick = () => route();
     return;
   }
-  const sessions = e.sessions;
-  const providers = e.info.providers;
-  $('#view').innerHTML = `
-    <form class="new" id="new">
-      <input name="cwd" list="folders" placeholder="folder (default: home)" autocomplete="off" autocapitalize="off" spellcheck="false">
-      <datalist id="folders"></datalist>
-      <select name="provider">${providers.map((p) => `<option>${esc(p)}</option>`).join('')}</select>
-      <button class="primary">New session</button>
-    </form>
-    ${conversationForm(e.info)}
-    <ul class="list" id="sessions">${sessions.map((s) => `<li data-id="${s.id}">${sessionLabel(s)}
-      <a href="${sessionHref(a, s)}"><button>Open</button></a>
-      <button data-kill="${s.id}">${s.exited ? 'Remove' : 'Kill'}</button></li>`).join('')
-      || '<li class="dim">No sessions.</li>'}</ul>`;
-  completeFolders($('#new [name=cwd]'), $('#folders'), e.peer);
-  wireConversationForm(a, e);
-  $('#new').onsubmit = async (ev) => {
-    ev.preventDefault();
-    const f = new FormData(ev.target);
-    const { cols, rows } = termSize();
-    try {
-      const s = await e.peer.createSession(String(f.get('cwd') || ''), String(f.get('provider')), cols, rows);
-      location.hash = `#/t/${a.id}/${s.id}`;
-    } catch (err) { showError(`Could not start the session: ${err.message}`); }
-  };
-  for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('[data-kill]'))) {
-    b.onclick = async () => {
-      try { await e.peer.killSession(b.dataset.kill); } catch (err) { showError(err.message); }
-    };
-  }
+  if (view.name !== 'machine' || view.id !== id) return; // left while connecting
+  drawMachine(a, e);
 }
 
 // ---- routing ----------------------------------------------------------------------
@@ -216,7 +229,7 @@ function route() {
     view = { name, id: m[2], sid: m[3] };
     const a = agentById(m[2]);
     if (!a) location.hash = '#/';
-    else if (name === 'term') { $('#crumb').textContent = `${inert(a.name)} › ${m[3]}`; openTerminal(a, m[3], { getPeer, node: () => node }); }
+    else if (name === 'term') { $('#crumb').textContent = `${inert(a.name)} › ${m[3]}`; openTerminal(a, m[3], { getPeer, node: () => node, refused }); }
     else openConversation(a, m[3], { getPeer, dropPeer });
     return;
   }
@@ -225,9 +238,16 @@ function route() {
   else { view = { name: 'machines' }; renderMachines(); }
 }
 
-function refresh(id) {
+async function refresh(id) {
   if (view.name === 'machines') renderMachines();
-  else if (view.name === 'machine' && view.id === id) renderMachine(id);
+  else if (view.name === 'machine' && view.id === id) {
+    // The same connection: only its list changes (the forms keep what is typed).
+    const e = await peers.get(id)?.catch(() => null);
+    if (view.name !== 'machine' || view.id !== id) return;
+    const a = agentById(id);
+    if (a && e && !e.dead && showing(id, e)) updateSessions(a, e);
+    else renderMachine(id);
+  }
 }
 
 async function main() {
@@ -240,13 +260,17 @@ async function main() {
     showError(`VibeMesh cannot start here: ${e.message}`);
     return;
   }
-  await takeTicket();
+  // Listening first: whatever the first link holds, the next one is still heard.
   window.addEventListener('hashchange', async () => {
     showError('');
     await takeTicket();
     route();
   });
   wireComposer();
+  $('#cancelpair').onclick = cancelPairing;
+  // Installable, and where Web Push will arrive; the page works without it.
+  navigator.serviceWorker?.register('sw.js').catch(() => {});
+  await takeTicket();
   document.body.dataset.ready = '1';
   route();
 }
@@ -257,7 +281,14 @@ async function takeTicket() {
   if (!m) return;
   // Forget the ticket's URL at once: it is single-use and must not be re-sent on reload.
   history.replaceState(null, '', `${location.pathname}#/`);
-  await pairWith(decodeURIComponent(m[1]));
+  let ticket;
+  try { ticket = decodeURIComponent(m[1]); } catch {
+    showError('This pairing link is damaged (a broken %-escape): copy the whole link again, or run `vibemesh pair` for a new one.');
+    return;
+  }
+  // Not awaited: the page shows itself meanwhile (with Cancel), and the list gains the
+  // machine when it answers.
+  pairWith(ticket);
 }
 
 main();

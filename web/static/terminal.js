@@ -3,27 +3,45 @@
 // wasm (its backoff, its rules for what is final, its numbered keys): this module only
 // shows what it reports. `#termview[data-state]` says where it stands (`attaching`,
 // `attached`, `reconnecting`, `exited`, `closed`) and `data-attaches` counts attaches.
-import { $, inert, status, showError } from './ui.js';
+import { $, inert, status, showError, refusal } from './ui.js';
 
 /** @typedef {import('./pkg/vibemesh_web.js').Term} Term */
 /** @typedef {import('./pkg/vibemesh_web.js').TermEvent} TermEvent */
 /** @typedef {import('./pkg/vibemesh_web.js').PairedAgent} PairedAgent */
 /** @typedef {import('./app.js').Entry} Entry */
 
-const xterm = new Terminal({ scrollback: 5000, cursorBlink: true, fontSize: 14, allowProposedApi: true });
-const fit = new FitAddon.FitAddon();
-xterm.loadAddon(fit);
-xterm.loadAddon(new WebLinksAddon.WebLinksAddon());
-let opened = false;
+// One xterm per opened session, disposed when the view is left: an instance reused
+// across sessions (hidden with display:none in between) could come back after a full
+// scrollback with a NaN viewport and draw nothing ever again.
+/** @type {{ xterm: any, fit: any } | null} the terminal shown now */
+let shown = null;
 /** @type {Term | null} the wasm Term shown now */
 let attached = null;
 let gen = 0; // bumped when the view is left: an open still connecting stops
 let ctrl = false;
+// The size of the last terminal shown: what a new session starts with.
+let lastSize = { cols: 80, rows: 24 };
+// Set while the page applies a size another device chose, so it is not sent back.
+let fromAgent = false;
+
+function newXterm() {
+  const xterm = new Terminal({ scrollback: 5000, cursorBlink: true, fontSize: 14, allowProposedApi: true });
+  const fit = new FitAddon.FitAddon();
+  xterm.loadAddon(fit);
+  xterm.loadAddon(new WebLinksAddon.WebLinksAddon());
+  xterm.open($('#term'));
+  xterm.onData(send);
+  xterm.onResize(({ cols, rows }) => {
+    lastSize = { cols, rows };
+    if (!fromAgent) attached?.resize(cols, rows);
+  });
+  return { xterm, fit };
+}
 
 // The size a new session should start with: the terminal's, fitted to the window.
 export function termSize() {
-  fit.fit();
-  return { cols: xterm.cols || 80, rows: xterm.rows || 24 };
+  if (shown) shown.fit.fit();
+  return { ...lastSize };
 }
 
 function send(data) {
@@ -37,9 +55,8 @@ function send(data) {
 }
 function setCtrl(on) { ctrl = on; $('#ctrl').setAttribute('aria-pressed', String(on)); }
 
-xterm.onData(send);
-xterm.onResize(({ cols, rows }) => { attached?.resize(cols, rows); });
-new ResizeObserver(() => { if (!$('#termview').hidden) fit.fit(); }).observe($('#term'));
+// The window's size wins again when it changes (the last device to resize sets it).
+new ResizeObserver(() => { if (shown && !$('#termview').hidden) shown.fit.fit(); }).observe($('#term'));
 
 const KEYS = { esc: '\x1b', tab: '\t', up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D' };
 for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('#keys button'))) {
@@ -48,9 +65,8 @@ for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySele
   b.addEventListener('click', () => {
     const k = b.dataset.key;
     if (k === 'ctrl') setCtrl(!ctrl);
-    else if (k === 'kbd') xterm.focus();
-    else send(KEYS[k]);
-    xterm.focus();
+    else if (k !== 'kbd') send(KEYS[k]);
+    shown?.xterm.focus();
   });
 }
 
@@ -65,16 +81,22 @@ function state(name, text, cls = '') {
 // Opens session `sid` on agent `a`, over the page's connection to it when there is one.
 /**
  * @param {PairedAgent} a @param {string} sid
- * @param {{ getPeer: (a: PairedAgent) => Promise<Entry>, node: () => import('./pkg/vibemesh_web.js').Node }} app
+ * @param {{
+ *   getPeer: (a: PairedAgent) => Promise<Entry>,
+ *   node: () => import('./pkg/vibemesh_web.js').Node,
+ *   refused: (id: string, code: string, message: string) => void,
+ * }} app
  */
-export async function openTerminal(a, sid, { getPeer, node }) {
+export async function openTerminal(a, sid, { getPeer, node, refused }) {
   const g = ++gen;
   $('#view').hidden = true;
   $('#termview').hidden = false;
-  if (!opened) { xterm.open($('#term')); opened = true; }
-  fit.fit();
+  disposeXterm();
+  shown = newXterm();
+  const { xterm } = shown;
+  shown.fit.fit();
   xterm.focus();
-  xterm.reset();
+  back(a, false);
   state('attaching', 'connecting…');
   $('#termview').dataset.attaches = '0';
   let attaches = 0;
@@ -119,13 +141,28 @@ export async function openTerminal(a, sid, { getPeer, node }) {
         state(v, [...(v === 'reconnecting' ? [lost] : []), ...notes()].join(' · '), 'bad');
         break;
       }
+      case 'resized':
+        // Another device resized the session: draw it at its size (scrolling sideways
+        // when it is wider than this window) rather than rewrapping its lines.
+        fromAgent = true;
+        try { xterm.resize(ev.cols, ev.rows); } finally { fromAgent = false; }
+        break;
       case 'exited':
         xterm.write(`\r\n\x1b[2m[${ev.message}]\x1b[0m\r\n`);
         state('exited', `exited: ${ev.message}`);
         status('exited');
+        back(a, true);
         break;
-      case 'closed': state('closed', `closed: ${ev.message}`, 'bad'); status(''); showError(ev.message); break;
-      default: // resized (xterm keeps its own size), detached, end
+      case 'closed': {
+        const why = refusal(ev.code, a.name) || `closed: ${ev.message}`;
+        if (refusal(ev.code, a.name)) refused(a.id, ev.code, ev.message);
+        state('closed', why, 'bad');
+        status('');
+        showError(why);
+        back(a, true);
+        break;
+      }
+      default: // detached, end
     }
   };
   const { cols, rows } = termSize();
@@ -136,9 +173,24 @@ export async function openTerminal(a, sid, { getPeer, node }) {
   attached = t;
 }
 
+// The link back to the machine's sessions, shown once the session is over.
+/** @param {PairedAgent} a @param {boolean} on */
+function back(a, on) {
+  const b = $('#termback');
+  b.href = `#/m/${a.id}`;
+  b.textContent = `Back to ${inert(a.name)}`;
+  b.hidden = !on;
+}
+
+function disposeXterm() {
+  if (shown) { shown.xterm.dispose(); shown = null; }
+}
+
 export function leaveTerminal() {
   gen++;
   if (attached) { attached.detach(); attached = null; }
+  disposeXterm();
+  $('#termback').hidden = true;
   state('', '');
   $('#termview').dataset.attaches = '0';
   $('#termview').hidden = true;

@@ -8,7 +8,9 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 // A name or title on one line, control characters and bidi overrides shown as escapes
 // (core's `text::inert`, in the wasm module): it cannot reorder or break its line.
-export { inert } from './pkg/vibemesh_web.js';
+import { inert } from './pkg/vibemesh_web.js';
+
+export { inert };
 
 export function showError(msg) { const e = $('#error'); e.textContent = msg; e.hidden = !msg; }
 export function status(msg) { $('#status').textContent = msg || ''; }
@@ -28,4 +30,14 @@ export function completeFolders(input, list, peer) {
     if (input.value !== text) return;
     list.innerHTML = found.map((p) => `<option value="${esc(p)}">`).join('');
   });
+}
+
+// What to tell the user when an agent refuses this browser for good (`Revoked`,
+// `NotPaired`: its error code), with what to do about it; `null` for any other code.
+/** @param {string} code @param {string} name the agent's name, as stored */
+export function refusal(code, name) {
+  const what = 'To use it again, run `vibemesh pair` on that machine and open its link here.';
+  if (code === 'Revoked') return `${inert(name)} revoked this browser's access. ${what}`;
+  if (code === 'NotPaired') return `${inert(name)} does not know this browser (not paired, or its pairing was removed). ${what}`;
+  return null;
 }

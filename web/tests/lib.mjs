@@ -12,8 +12,9 @@ export const T = 30_000; // one UI expectation
 export const step = (s) => console.log(`step: ${s}`);
 
 // A fresh browser profile (its own key, so its own identity) and its page; `close()`
-// ends it and removes the profile.
-export async function launch() {
+// ends it and removes the profile. `options` (playwright's) override the phone-sized
+// window: a tablet's `viewport` and `hasTouch`, say.
+export async function launch(options = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'vm-chromium-'));
   const ctx = await chromium.launchPersistentContext(dataDir, {
     executablePath: process.env.VM_CHROMIUM || '/usr/bin/chromium',
@@ -21,15 +22,17 @@ export async function launch() {
     viewport: { width: 390, height: 700 }, // a phone-sized window
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
+    ...options,
   });
   const page = ctx.pages()[0] || await ctx.newPage();
   const close = async () => { await ctx.close(); rmSync(dataDir, { recursive: true, force: true }); };
   return { page, close };
 }
 
-// Runs `steps(page)`; `describe(page)` adds to the failure report.
-export async function runInBrowser(steps, describe = async () => {}) {
-  const { page, close } = await launch();
+// Runs `steps(page)`; `describe(page)` adds to the failure report; `options` go to
+// `launch`.
+export async function runInBrowser(steps, describe = async () => {}, options = {}) {
+  const { page, close } = await launch(options);
   const logs = [];
   page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));

@@ -37,6 +37,8 @@ mod resume;
 mod reupload;
 #[cfg(feature = "net")]
 mod silence;
+#[cfg(feature = "net")]
+mod transport;
 mod watch;
 
 pub use attach::{AttachReader, AttachWriter, open_attach};
@@ -45,10 +47,7 @@ pub use connect::{PeerConnection, Redialer, close_reason, dial_addr, pair};
 pub use control::{ControlClient, ControlDriver, Events, open_control};
 pub use conversation::{ConvReader, ConvWriter, Conversation, Item, open_conversation, view};
 #[cfg(all(feature = "net", not(target_arch = "wasm32")))]
-pub use endpoint::{
-    CONNECTION_IDLE_TIMEOUT, EndpointError, PATH_IDLE_TIMEOUT, PATH_KEEPALIVE, bind_endpoint,
-    transport_config,
-};
+pub use endpoint::{EndpointError, bind_endpoint};
 pub use files::{Download, Upload, open_download, open_upload};
 #[cfg(all(feature = "net", not(target_arch = "wasm32")))]
 pub use local::LocalRoute;
@@ -65,6 +64,8 @@ pub use resume::{
 pub use reupload::{UploadEvent, reupload};
 #[cfg(feature = "net")]
 pub use silence::{Heard, WatchedSend};
+#[cfg(feature = "net")]
+pub use transport::{CONNECTION_IDLE_TIMEOUT, PATH_IDLE_TIMEOUT, PATH_KEEPALIVE, transport_config};
 pub use watch::{WatchEvent, WatchHandle, Watched, watch};
 
 use crate::{WireError, frame::FrameError};

@@ -1,0 +1,94 @@
+//! The browser client's load time and keystroke echo in headless Chromium, against a
+//! real relay and agent on 127.0.0.1 (`web/tests/perf.mjs`): every key typed into a
+//! shell is seen echoed on screen, and the timings are printed (docs/PERFORMANCE.md
+//! quotes them). Run it with `--nocapture` to see them.
+//!
+//! Needs what `relay_browser.rs` needs; without it the test says what is missing and
+//! passes, except under CI.
+
+use vibemesh_tests::{
+    TestAgent,
+    browser::{self, Script, web_dir},
+    relay::start_relay,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_load_and_echo_times() {
+    if browser::skip(browser::missing()) {
+        return;
+    }
+    let relay = start_relay(Some(web_dir().join("dist"))).await;
+    let agent = TestAgent::start_config("web-box", &relay.url(), "", &[]);
+    // A plain `sh` in cooked mode: the terminal driver echoes each key at once.
+    agent.ok(&[
+        "open",
+        "local",
+        "--path",
+        "/tmp",
+        "--title",
+        "echo",
+        "--detached",
+        "--",
+        "sh",
+    ]);
+    let script = Script::start(
+        "perf.mjs",
+        &[
+            ("VM_URL", relay.url()),
+            ("VM_TICKET", agent.ticket(&[])),
+            ("VM_AGENT", "web-box".into()),
+        ],
+    );
+    let (ok, out) = script.finish().await;
+    assert!(
+        ok,
+        "the browser script failed:\n{out}\n--- agent log ---\n{}",
+        agent.log()
+    );
+    for line in out.lines().filter(|l| l.starts_with("step: ")) {
+        println!("{line}");
+    }
+}
+
+/// Writes the README's screenshots of the browser client (laptop and phone, machine page
+/// and terminal) to `docs/img/`. By hand: `cargo test -p vibemesh-tests --test
+/// relay_browser_perf readme_screenshots -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes docs/img; run by hand"]
+async fn readme_screenshots() {
+    if browser::skip(browser::missing()) {
+        return;
+    }
+    let relay = start_relay(Some(web_dir().join("dist"))).await;
+    let agent = TestAgent::start_config("build-box", &relay.url(), "", &[]);
+    let script = "printf '\\033[1mcargo test\\033[0m\\n'; for t in pairing relay browser; do \
+        printf 'test %s ... \\033[32mok\\033[0m\\n' $t; done; echo 'tests passed'; exec sh";
+    for (title, cmd) in [("build", script), ("logs", "exec cat")] {
+        agent.ok(&[
+            "open",
+            "local",
+            "--path",
+            "/tmp",
+            "--title",
+            title,
+            "--detached",
+            "--",
+            "sh",
+            "-c",
+            cmd,
+        ]);
+    }
+    let shots = web_dir().join("../docs/img");
+    std::fs::create_dir_all(&shots).expect("docs/img");
+    let script = Script::start(
+        "shots.mjs",
+        &[
+            ("VM_URL", relay.url()),
+            ("VM_TICKET", agent.ticket(&[])),
+            ("VM_AGENT", "build-box".into()),
+            ("VM_SHOTS", shots.display().to_string()),
+        ],
+    );
+    let (ok, out) = script.finish().await;
+    assert!(ok, "{out}");
+}
