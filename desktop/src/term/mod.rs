@@ -197,6 +197,8 @@ pub struct TerminalView<'a> {
     read_only: bool,
     /// Exactly this many (rows, cols) instead of filling the space.
     fixed: Option<(u16, u16)>,
+    /// A stable id, so focus survives widgets appearing above it.
+    id: Option<egui::Id>,
 }
 
 impl<'a> TerminalView<'a> {
@@ -207,7 +209,15 @@ impl<'a> TerminalView<'a> {
             style,
             read_only: false,
             fixed: None,
+            id: None,
         }
+    }
+
+    /// Gives the widget an id of its own instead of one from its place in the layout:
+    /// a banner shown or hidden above it would otherwise change its id and drop focus.
+    pub fn id_salt(mut self, salt: impl std::hash::Hash + std::fmt::Debug) -> Self {
+        self.id = Some(egui::Id::new(salt));
+        self
     }
 
     /// Takes exactly `rows` x `cols` cells instead of all the space there is.
@@ -240,7 +250,13 @@ impl<'a> TerminalView<'a> {
             Some((r, c)) => egui::vec2(cell.x * c as f32, cell.y * r as f32),
             None => ui.available_size().max(cell),
         };
-        let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
+        let (rect, response) = match self.id {
+            Some(id) => {
+                let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
+                (rect, ui.interact(rect, id, Sense::click_and_drag()))
+            }
+            None => ui.allocate_exact_size(size, Sense::click_and_drag()),
+        };
         let cols = ((rect.width() / cell.x).floor() as u16).clamp(1, 1000);
         let rows = ((rect.height() / cell.y).floor() as u16).clamp(1, 1000);
         let mut resized = None;

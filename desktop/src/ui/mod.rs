@@ -237,7 +237,7 @@ impl DesktopApp {
             .iter()
             .position(|t| t.key == key && t.session == info.id)
         {
-            self.active = Some(i);
+            self.activate(i);
             return;
         }
         let model = lock(&self.model);

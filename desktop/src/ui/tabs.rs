@@ -120,6 +120,15 @@ impl Tab {
         label
     }
 
+    /// Gives the terminal (or the conversation's input) keyboard focus on the next
+    /// frame, so typing right after a tab is opened or switched to arrives.
+    pub(super) fn focus(&mut self) {
+        match &mut self.body {
+            TabBody::Terminal(_) => self.focus_next = true,
+            TabBody::Conversation(pane) => pane.focus(),
+        }
+    }
+
     /// The text on its screen (empty for a conversation).
     pub fn screen_text(&self) -> String {
         match &self.body {
@@ -146,6 +155,14 @@ impl Tab {
 }
 
 impl DesktopApp {
+    /// Shows tab `i` and gives it keyboard focus.
+    pub(super) fn activate(&mut self, i: usize) {
+        if let Some(tab) = self.tabs.get_mut(i) {
+            tab.focus();
+            self.active = Some(i);
+        }
+    }
+
     pub(super) fn center(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {
         if self.tabs.is_empty() {
             egui::Frame::NONE.inner_margin(16.0).show(ui, |ui| {
@@ -168,12 +185,13 @@ impl DesktopApp {
         }
         let _ = machines;
         let mut close = None;
+        let mut switch = None;
         ui.horizontal_wrapped(|ui| {
             ui.add_space(4.0);
             for (i, tab) in self.tabs.iter().enumerate() {
                 let active = self.active == Some(i);
                 if ui.selectable_label(active, tab.label()).clicked() {
-                    self.active = Some(i);
+                    switch = Some(i);
                 }
                 if ui
                     .small_button("×")
@@ -185,6 +203,9 @@ impl DesktopApp {
                 ui.separator();
             }
         });
+        if let Some(i) = switch {
+            self.activate(i);
+        }
         if let Some(i) = close {
             self.tabs.remove(i);
             self.active = match self.active {
@@ -228,6 +249,7 @@ impl DesktopApp {
         let out = {
             let mut s = lock(&link.state);
             TerminalView::new(&mut s.term, &style)
+                .id_salt(("terminal", tab.key, tab.session))
                 .read_only(read_only)
                 .show(ui)
         };
