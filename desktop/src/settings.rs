@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use egui::Key;
 use serde::{Deserialize, Serialize};
+
+use crate::term::{Chord, KeyBindings};
 
 /// The colour theme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -26,6 +29,39 @@ pub struct Prefs {
     pub theme: Theme,
     /// Folders sessions were started in, newest first.
     pub recent_folders: Vec<String>,
+    /// Key bindings.
+    pub keys: Keys,
+}
+
+/// The window's key bindings, each a list of chords such as "Ctrl+Shift+C" (see
+/// [`Chord`]); what no binding takes goes to the program in the terminal. Saved in
+/// `desktop.json` under `"keys"`; a missing entry keeps its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Keys {
+    /// The terminal's own: copy, paste, scroll_up, scroll_down.
+    #[serde(flatten)]
+    pub terminal: KeyBindings,
+    /// Show the next tab (default Ctrl+Tab, Ctrl+PageDown).
+    pub next_tab: Vec<Chord>,
+    /// Show the previous tab (default Ctrl+Shift+Tab, Ctrl+PageUp).
+    pub prev_tab: Vec<Chord>,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self {
+            terminal: KeyBindings::default(),
+            next_tab: vec![
+                Chord::key(Key::Tab).ctrl(),
+                Chord::key(Key::PageDown).ctrl(),
+            ],
+            prev_tab: vec![
+                Chord::key(Key::Tab).ctrl().shift(),
+                Chord::key(Key::PageUp).ctrl(),
+            ],
+        }
+    }
 }
 
 impl Default for Prefs {
@@ -34,6 +70,7 @@ impl Default for Prefs {
             font_size: 14.0,
             theme: Theme::Dark,
             recent_folders: Vec::new(),
+            keys: Keys::default(),
         }
     }
 }

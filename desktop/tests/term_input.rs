@@ -226,3 +226,38 @@ fn a_read_only_view_sends_nothing() {
     h.run();
     assert_eq!(take_typed(&mut h), b"");
 }
+
+#[test]
+fn ctrl_v_goes_to_the_program_and_ctrl_shift_v_pastes() {
+    let mut h = tty(b"", false);
+    chord(&mut h, Modifiers::CTRL, egui::Key::V);
+    let asked = h.output().viewport_output[&ViewportId::ROOT]
+        .commands
+        .iter()
+        .any(|c| matches!(c, ViewportCommand::RequestPaste));
+    assert!(!asked, "Ctrl+V asked for the clipboard");
+    h.run();
+    assert_eq!(take_typed(&mut h), [0x16]);
+}
+
+#[test]
+fn a_quick_alt_chord_keeps_its_escape() {
+    // Alt pressed and released within one frame (the events of one frame, as the window
+    // delivers them): the frame ends with no modifier held, but the key event that
+    // produced the text had Alt.
+    let mut h = tty(b"", false);
+    let key = |pressed, modifiers| Event::Key {
+        key: egui::Key::B,
+        pressed,
+        modifiers,
+        repeat: false,
+        physical_key: None,
+    };
+    h.input_mut().events.extend([
+        key(true, Modifiers::ALT),
+        Event::Text("b".into()),
+        key(false, Modifiers::NONE),
+    ]);
+    h.step();
+    assert_eq!(take_typed(&mut h), b"\x1bb");
+}

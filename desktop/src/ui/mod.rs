@@ -6,6 +6,7 @@ mod conv_items;
 mod conversation;
 mod dialogs;
 mod diff;
+mod keys;
 mod new_session;
 mod sidebar;
 mod tabs;
@@ -147,6 +148,7 @@ impl DesktopApp {
             return;
         };
         self.take_opened(&machines);
+        self.window_keys(ui.ctx());
         self.dropped_qr(ui);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, &machines));
         self.messages(ui);

@@ -129,6 +129,11 @@ impl Tab {
         }
     }
 
+    /// Its terminal widget's id (whether it has focus decides where Ctrl+C/V go).
+    pub fn term_id(&self) -> egui::Id {
+        egui::Id::unique(("terminal", self.key, self.session))
+    }
+
     /// The text on its screen (empty for a conversation).
     pub fn screen_text(&self) -> String {
         match &self.body {
@@ -220,6 +225,7 @@ impl DesktopApp {
         };
         let style = self.style();
         let tab = &mut self.tabs[i];
+        let term_id = tab.term_id();
         let link = match &mut tab.body {
             TabBody::Terminal(link) => link,
             TabBody::Conversation(pane) => {
@@ -249,7 +255,8 @@ impl DesktopApp {
         let out = {
             let mut s = lock(&link.state);
             TerminalView::new(&mut s.term, &style)
-                .id_salt(("terminal", tab.key, tab.session))
+                .id(term_id)
+                .bindings(&self.prefs.keys.terminal)
                 .read_only(read_only)
                 .show(ui)
         };
