@@ -130,6 +130,7 @@ impl DesktopApp {
 
     /// Draws the whole window.
     pub fn ui(&mut self, ui: &mut Ui) {
+        self.notify.frame_begun();
         if !self.shown {
             self.shown = true;
             self.notify.attach(ui.ctx());

@@ -96,7 +96,7 @@ impl Tab {
         let link = self.link_state();
         let (title, marks) = match &self.body {
             TabBody::Terminal(t) => {
-                let s = lock(&t.state);
+                let s = t.lock();
                 let title = s.term.title().unwrap_or(&self.title).to_string();
                 let marks = if s.bell {
                     " 🔔"
@@ -137,7 +137,7 @@ impl Tab {
     /// The text on its screen (empty for a conversation).
     pub fn screen_text(&self) -> String {
         match &self.body {
-            TabBody::Terminal(t) => lock(&t.state).term.contents(),
+            TabBody::Terminal(t) => t.lock().term.contents(),
             TabBody::Conversation(_) => String::new(),
         }
     }
@@ -153,7 +153,7 @@ impl Tab {
     /// Where its connection is.
     pub fn link_state(&self) -> Link {
         match &self.body {
-            TabBody::Terminal(t) => lock(&t.state).link.clone(),
+            TabBody::Terminal(t) => t.lock().link.clone(),
             TabBody::Conversation(c) => c.link_state(),
         }
     }
@@ -234,7 +234,7 @@ impl DesktopApp {
             }
         };
         let status = {
-            let mut s = lock(&link.state);
+            let mut s = link.lock();
             s.unseen = false;
             s.bell = false;
             match &s.link {
@@ -251,9 +251,9 @@ impl DesktopApp {
         if let Some(text) = status {
             ui.label(RichText::new(text).strong());
         }
-        let read_only = !matches!(lock(&link.state).link, Link::Live);
+        let read_only = !matches!(link.lock().link, Link::Live);
         let out = {
-            let mut s = lock(&link.state);
+            let mut s = link.lock();
             TerminalView::new(&mut s.term, &style)
                 .id(term_id)
                 .bindings(&self.prefs.keys.terminal)
