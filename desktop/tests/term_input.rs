@@ -261,3 +261,40 @@ fn a_quick_alt_chord_keeps_its_escape() {
     h.step();
     assert_eq!(take_typed(&mut h), b"\x1bb");
 }
+
+#[test]
+fn a_selection_becomes_the_primary_selection_and_a_middle_click_pastes_it() {
+    let mut h = tty(b"hello world", false);
+    let (from, to) = (at(&h, 0, 0), at(&h, 4, 0));
+    h.hover_at(from);
+    h.drag_at(from);
+    h.step();
+    h.hover_at(to);
+    h.step();
+    // The release alone, in its own frame (drop_at adds a frame with the pointer gone).
+    h.event(Event::PointerButton {
+        pos: to,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    let settled = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, OutputCommand::TextSelectionSettled(t) if t == "hello"));
+    assert!(
+        settled,
+        "the selection did not become the PRIMARY selection"
+    );
+    h.run();
+    let pos = at(&h, 10, 3);
+    h.event(Event::MiddleClickPaste {
+        pos,
+        text: "from primary".into(),
+    });
+    h.run();
+    assert_eq!(take_typed(&mut h), b"from primary");
+}

@@ -416,6 +416,14 @@ impl<'a> TerminalView<'a> {
                     self.term.last_cell = Some((c, r));
                     input.extend(mouse_report(mode, encoding, ev, c, r, mods).unwrap_or_default());
                 }
+                // The window's PRIMARY selection (Linux), pasted where no program takes
+                // the middle button.
+                Event::MiddleClickPaste { pos, text }
+                    if !reporting && !self.read_only && response.rect.contains(*pos) =>
+                {
+                    let bracketed = self.term.screen().bracketed_paste();
+                    input.extend(paste_bytes(text, bracketed));
+                }
                 Event::PointerMoved(pos) if reporting && response.rect.contains(*pos) => {
                     let cr = to_cell(*pos);
                     if self.term.last_cell != Some(cr) {
@@ -454,6 +462,15 @@ impl<'a> TerminalView<'a> {
             self.term.select(sel.anchor, point(p));
         } else if response.clicked() {
             self.term.selection = None;
+        }
+        if response.drag_stopped()
+            && let Some(text) = self.term.selected_text()
+        {
+            // The PRIMARY selection on Linux (the window sets it), for middle-click paste.
+            ui.ctx().output_mut(|o| {
+                o.commands
+                    .push(egui::OutputCommand::TextSelectionSettled(text))
+            });
         }
     }
 }

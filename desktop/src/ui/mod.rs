@@ -157,7 +157,11 @@ impl DesktopApp {
             .default_size(240.0)
             .show(ui, |ui| self.sidebar(ui, &machines));
         egui::CentralPanel::default()
-            .frame(egui::Frame::NONE)
+            // A little room between the sidebar and the tabs.
+            .frame(egui::Frame::NONE.inner_margin(egui::Margin {
+                left: 6,
+                ..egui::Margin::ZERO
+            }))
             .show(ui, |ui| self.center(ui, &machines));
         self.dialogs(ui, &machines);
     }

@@ -19,6 +19,19 @@ use crate::{
     term::TerminalView,
 };
 
+/// Characters of a tab's label shown in the strip (the rest on hover).
+const TAB_LABEL_CHARS: usize = 40;
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn elide(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// What a tab shows.
 pub enum TabBody {
     /// A terminal session's screen.
@@ -191,22 +204,27 @@ impl DesktopApp {
         let _ = machines;
         let mut close = None;
         let mut switch = None;
-        ui.horizontal_wrapped(|ui| {
-            ui.add_space(4.0);
-            for (i, tab) in self.tabs.iter().enumerate() {
-                let active = self.active == Some(i);
-                if ui.selectable_label(active, tab.label()).clicked() {
-                    switch = Some(i);
+        // One row, scrolling sideways when the tabs do not fit; long titles elided.
+        egui::ScrollArea::horizontal().show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.add_space(4.0);
+                for (i, tab) in self.tabs.iter().enumerate() {
+                    let active = self.active == Some(i);
+                    let label = tab.label();
+                    let r = ui.selectable_label(active, elide(&label, TAB_LABEL_CHARS));
+                    if r.on_hover_text(label).clicked() {
+                        switch = Some(i);
+                    }
+                    if ui
+                        .small_button("×")
+                        .on_hover_text("Close tab (the session keeps running)")
+                        .clicked()
+                    {
+                        close = Some(i);
+                    }
+                    ui.separator();
                 }
-                if ui
-                    .small_button("×")
-                    .on_hover_text("Close tab (the session keeps running)")
-                    .clicked()
-                {
-                    close = Some(i);
-                }
-                ui.separator();
-            }
+            });
         });
         if let Some(i) = switch {
             self.activate(i);

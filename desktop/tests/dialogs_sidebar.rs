@@ -1,0 +1,61 @@
+//! The window's smaller defects a new user meets: the Add machine dialog takes the
+//! pasted ticket at once and Enter pairs, and a second Add cannot report the ticket as
+//! used; sidebar rows tell sessions apart by folder, age and short id.
+
+mod common;
+
+use common::{shows, start_app};
+use egui_kittest::kittest::{NodeT, Queryable};
+use vibemesh_desktop::tab::Link;
+use vibemesh_tests::TestAgent;
+
+#[test]
+fn add_machine_takes_the_ticket_and_enter_and_pairs_once() {
+    let server = TestAgent::start("server");
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    app.click("Add machine");
+    // No click into the field: it has the focus when the dialog opens.
+    app.harness.event(egui::Event::Text(server.ticket(&[])));
+    app.harness.run_ok();
+    app.harness.key_press(egui::Key::Enter);
+    app.harness.run_ok();
+    app.wait("paired", |h| shows(h, "Paired with server"));
+    // The ticket is used: Add is off, so a second click cannot fail with "ticket used".
+    assert!(
+        app.harness
+            .get_by_label("Add")
+            .accesskit_node()
+            .is_disabled()
+    );
+    app.harness.get_by_label("Add").click();
+    app.harness.run_ok();
+    assert!(!app.has_label("Could not add"), "{}", app.describe());
+    // Escape closes the dialog.
+    app.harness.key_press(egui::Key::Escape);
+    app.harness.run_ok();
+    assert!(!app.has_label("Paired with server"));
+}
+
+#[test]
+fn sidebar_rows_show_folder_age_and_short_id() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("proj-7");
+    std::fs::create_dir(&folder).unwrap();
+    app.new_session_on(0);
+    app.set_field("Folder", &folder.display().to_string());
+    app.click("Start");
+    app.wait("the tab live", |h| {
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| t.link_state() == Link::Live)
+    });
+    let id = app.harness.state().tabs()[0].session.to_string();
+    let detail = "proj-7 · ";
+    app.wait("the row's folder and id", |h| {
+        h.query_all_by_label_contains(detail).count() == 1 && shows(h, &format!(" · {id}"))
+    });
+}
