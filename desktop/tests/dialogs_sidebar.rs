@@ -1,6 +1,7 @@
 //! The window's smaller defects a new user meets: the Add machine dialog takes the
 //! pasted ticket at once and Enter pairs, and a second Add cannot report the ticket as
-//! used; sidebar rows tell sessions apart by folder, age and short id.
+//! used; sidebar rows tell sessions apart by folder, age and short id; a banner lies
+//! over the terminal instead of pushing it down.
 
 mod common;
 
@@ -58,4 +59,26 @@ fn sidebar_rows_show_folder_age_and_short_id() {
     app.wait("the row's folder and id", |h| {
         h.query_all_by_label_contains(detail).count() == 1 && shows(h, &format!(" · {id}"))
     });
+}
+
+#[test]
+fn a_banner_does_not_move_or_shrink_the_screen() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    app.new_session_on(0);
+    app.click("Start");
+    app.wait("the tab live with a prompt", |h| {
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
+    });
+    app.harness.run_ok();
+    let before = app.harness.get_by_label("terminal").rect();
+    app.run_in_terminal("exit 3", "");
+    app.wait("the program-ended banner", |h| {
+        shows(h, "The program ended")
+    });
+    let after = app.harness.get_by_label("terminal").rect();
+    assert_eq!(before, after, "the banner moved or resized the terminal");
 }

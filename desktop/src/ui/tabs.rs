@@ -32,6 +32,23 @@ fn elide(text: &str, max: usize) -> String {
     out
 }
 
+/// A connection or program notice over the bottom of the terminal: laid over it, not
+/// above it, so the screen keeps its size (a banner that took a row shrank the terminal
+/// and cut its top rows each time it came and went).
+fn banner(ui: &mut Ui, term: egui::Rect, text: String) {
+    let height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
+    let rect = egui::Rect::from_min_max(
+        egui::pos2(term.left() + 8.0, term.bottom() - height - 8.0),
+        egui::pos2(term.right() - 8.0, term.bottom() - 8.0),
+    );
+    ui.painter()
+        .rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+    ui.put(
+        rect.shrink(4.0),
+        egui::Label::new(RichText::new(text).strong()).truncate(),
+    );
+}
+
 /// What a tab shows.
 pub enum TabBody {
     /// A terminal session's screen.
@@ -266,9 +283,6 @@ impl DesktopApp {
                 Link::Closed(why) => Some(format!("This session is closed: {why}")),
             }
         };
-        if let Some(text) = status {
-            ui.label(RichText::new(text).strong());
-        }
         let read_only = !matches!(link.lock().link, Link::Live);
         let out = {
             let mut s = link.lock();
@@ -278,6 +292,9 @@ impl DesktopApp {
                 .read_only(read_only)
                 .show(ui)
         };
+        if let Some(text) = status {
+            banner(ui, out.response.rect, text);
+        }
         if tab.focus_next {
             out.response.request_focus();
             tab.focus_next = false;
