@@ -82,3 +82,39 @@ fn a_banner_does_not_move_or_shrink_the_screen() {
     let after = app.harness.get_by_label("terminal").rect();
     assert_eq!(before, after, "the banner moved or resized the terminal");
 }
+
+#[test]
+fn stopping_a_session_asks_first() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    app.new_session_on(0);
+    app.click("Start");
+    app.wait("the tab live", |h| {
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| t.link_state() == Link::Live)
+    });
+    let stop = |app: &mut common::App| {
+        app.harness
+            .get_by_label_contains("· shell · running")
+            .click_secondary();
+        app.harness.run_ok();
+        app.click("Stop session");
+        assert!(app.has_label("Stop this session?"), "{}", app.describe());
+    };
+    // Cancel keeps it running.
+    stop(&mut app);
+    app.click("Cancel");
+    assert!(!app.has_label("Stop this session?"));
+    assert_eq!(app.harness.state().tabs()[0].link_state(), Link::Live);
+    // Confirm stops it.
+    stop(&mut app);
+    app.click("Confirm");
+    app.wait("the program ended", |h| {
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| matches!(t.link_state(), Link::Exited(_) | Link::Closed(_)))
+    });
+}

@@ -324,7 +324,9 @@ impl DesktopApp {
                 }
                 ui.label(format!("{} ({})", p.name, what.join(", ")));
                 if ui.button(format!("Remove {}", p.name)).clicked() {
-                    machines.revoke(p.name.clone());
+                    self.confirm = Some(super::confirm::Confirm::Remove {
+                        name: p.name.clone(),
+                    });
                 }
             });
         }

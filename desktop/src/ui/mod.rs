@@ -2,6 +2,7 @@
 //! structured AI conversation), dialogs, and errors in plain words. It reads the shared
 //! model each frame and asks [`Machines`] to act; it never waits on the network itself.
 
+mod confirm;
 mod conv_items;
 mod conversation;
 mod dialogs;
@@ -44,6 +45,8 @@ pub struct DesktopApp {
     tabs: Vec<Tab>,
     active: Option<usize>,
     dialog: Option<Dialog>,
+    /// An action waiting for the user's yes.
+    confirm: Option<confirm::Confirm>,
     opened: Opened,
     /// The terminal size last seen, for new sessions.
     term_size: TermSize,
@@ -70,6 +73,7 @@ impl DesktopApp {
             tabs: Vec::new(),
             active: None,
             dialog: None,
+            confirm: None,
             opened: Arc::default(),
             term_size: TermSize::DEFAULT,
             fatal: None,
@@ -88,6 +92,7 @@ impl DesktopApp {
             tabs: Vec::new(),
             active: None,
             dialog: None,
+            confirm: None,
             opened: Arc::default(),
             term_size: TermSize::DEFAULT,
             fatal: Some(why),
@@ -164,6 +169,7 @@ impl DesktopApp {
             }))
             .show(ui, |ui| self.center(ui, &machines));
         self.dialogs(ui, &machines);
+        self.confirm_ui(ui.ctx(), &machines);
     }
 
     fn top_bar(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {

@@ -115,7 +115,11 @@ impl DesktopApp {
                             "Stop session"
                         };
                         if ui.button(label).clicked() {
-                            machines.kill_session(m.key, s.id);
+                            self.confirm = Some(super::confirm::Confirm::Stop {
+                                key: m.key,
+                                id: s.id,
+                                what: session_text(s),
+                            });
                             ui.close();
                         }
                     });
