@@ -44,7 +44,7 @@ impl DesktopApp {
             ),
         };
         let mut answer = None;
-        let modal = egui::Modal::new(egui::Id::new("confirm")).show(ctx, |ui| {
+        let modal = egui::Modal::new(egui::Id::unique("confirm")).show(ctx, |ui| {
             ui.heading(question);
             ui.label(RichText::new(detail));
             ui.horizontal(|ui| {
