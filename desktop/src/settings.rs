@@ -2,7 +2,10 @@
 //! next to the agent's config, and edits to the agent's `config.toml` (relay, roots)
 //! that keep every other key as it was.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use egui::Key;
 use serde::{Deserialize, Serialize};
@@ -27,8 +30,11 @@ pub struct Prefs {
     pub font_size: f32,
     /// Colour theme.
     pub theme: Theme,
-    /// Folders sessions were started in, newest first.
+    /// Folders sessions were started in on this machine, newest first.
     pub recent_folders: Vec<String>,
+    /// The same for each peer, by its endpoint id: a folder of one machine means
+    /// nothing on another.
+    pub peer_folders: BTreeMap<String, Vec<String>>,
     /// Key bindings.
     pub keys: Keys,
 }
@@ -70,6 +76,7 @@ impl Default for Prefs {
             font_size: 14.0,
             theme: Theme::Dark,
             recent_folders: Vec::new(),
+            peer_folders: BTreeMap::new(),
             keys: Keys::default(),
         }
     }
@@ -101,14 +108,27 @@ impl Prefs {
         vibemesh_core::identity::write_private(path, &json)
     }
 
-    /// Remembers a folder at the top of the recent list.
-    pub fn remember_folder(&mut self, folder: &str) {
+    /// The folders sessions were started in on `machine` (`None`: this one), newest
+    /// first.
+    pub fn recent(&self, machine: Option<&str>) -> &[String] {
+        match machine {
+            None => &self.recent_folders,
+            Some(id) => self.peer_folders.get(id).map_or(&[], Vec::as_slice),
+        }
+    }
+
+    /// Remembers a folder of `machine` (`None`: this one) at the top of its list.
+    pub fn remember_folder(&mut self, machine: Option<&str>, folder: &str) {
         if folder.is_empty() {
             return;
         }
-        self.recent_folders.retain(|f| f != folder);
-        self.recent_folders.insert(0, folder.to_string());
-        self.recent_folders.truncate(10);
+        let list = match machine {
+            None => &mut self.recent_folders,
+            Some(id) => self.peer_folders.entry(id.to_string()).or_default(),
+        };
+        list.retain(|f| f != folder);
+        list.insert(0, folder.to_string());
+        list.truncate(10);
     }
 }
 
@@ -177,10 +197,14 @@ mod tests {
         let path = dir.path().join("desktop.json");
         let mut p = Prefs::load(&path);
         assert_eq!(p, Prefs::default());
-        p.remember_folder("/a");
-        p.remember_folder("/b");
-        p.remember_folder("/a");
+        p.remember_folder(None, "/a");
+        p.remember_folder(None, "/b");
+        p.remember_folder(None, "/a");
+        p.remember_folder(Some("peer"), "/srv");
         p.save(&path).unwrap();
-        assert_eq!(Prefs::load(&path).recent_folders, vec!["/a", "/b"]);
+        let p = Prefs::load(&path);
+        assert_eq!(p.recent(None), ["/a", "/b"]);
+        assert_eq!(p.recent(Some("peer")), ["/srv"]);
+        assert!(p.recent(Some("other")).is_empty());
     }
 }

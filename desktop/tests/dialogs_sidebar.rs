@@ -1,7 +1,8 @@
 //! The window's smaller defects a new user meets: the Add machine dialog takes the
 //! pasted ticket at once and Enter pairs, and a second Add cannot report the ticket as
 //! used; sidebar rows tell sessions apart by folder, age and short id; a banner lies
-//! over the terminal instead of pushing it down.
+//! over the terminal instead of pushing it down; Stop asks first; a new session's
+//! folder is never another machine's.
 
 mod common;
 
@@ -117,4 +118,25 @@ fn stopping_a_session_asks_first() {
             .first()
             .is_some_and(|t| matches!(t.link_state(), Link::Exited(_) | Link::Closed(_)))
     });
+}
+
+#[test]
+fn new_session_never_offers_another_machines_folder() {
+    let server = TestAgent::start("server");
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    app.add_machine(&server.ticket(&[]), "server");
+    // A session here, in a folder that exists only here.
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().join("only-here-5");
+    std::fs::create_dir(&here).unwrap();
+    let here = here.display().to_string();
+    app.new_session_on(0);
+    app.set_field("Folder", &here);
+    app.click("Start");
+    app.wait("the tab", |h| !h.state().tabs().is_empty());
+    // The server's form starts in its own home, not in this machine's folder.
+    app.new_session_on(1);
+    let folder = app.harness.get_by_label("Folder").value();
+    assert_eq!(folder.as_deref(), Some("~"));
 }
