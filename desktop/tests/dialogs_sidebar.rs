@@ -49,11 +49,11 @@ fn sidebar_rows_show_folder_age_and_short_id() {
     app.new_session_on(0);
     app.set_field("Folder", &folder.display().to_string());
     app.click("Start");
-    app.wait("the tab live", |h| {
+    app.wait("the tab live with a prompt", |h| {
         h.state()
             .tabs()
             .first()
-            .is_some_and(|t| t.link_state() == Link::Live)
+            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
     });
     let id = app.harness.state().tabs()[0].session.to_string();
     let detail = "proj-7 · ";
@@ -90,11 +90,13 @@ fn stopping_a_session_asks_first() {
     app.wait("this machine online", |h| shows(h, "This machine: online"));
     app.new_session_on(0);
     app.click("Start");
-    app.wait("the tab live", |h| {
+    // With its prompt: a shell killed while its startup files run can leave their
+    // locks behind (pyenv's rehash lock did, and hung every later shell).
+    app.wait("the tab live with a prompt", |h| {
         h.state()
             .tabs()
             .first()
-            .is_some_and(|t| t.link_state() == Link::Live)
+            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
     });
     let stop = |app: &mut common::App| {
         app.harness
@@ -134,7 +136,12 @@ fn new_session_never_offers_another_machines_folder() {
     app.new_session_on(0);
     app.set_field("Folder", &here);
     app.click("Start");
-    app.wait("the tab", |h| !h.state().tabs().is_empty());
+    app.wait("the tab with a prompt", |h| {
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| !t.screen_text().trim().is_empty())
+    });
     // The server's form starts in its own home, not in this machine's folder.
     app.new_session_on(1);
     let folder = app.harness.get_by_label("Folder").value();
