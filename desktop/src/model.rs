@@ -27,6 +27,16 @@ pub enum MachineKey {
     Peer(EndpointId),
 }
 
+impl MachineKey {
+    /// How preferences name the machine: `None` for this one, a peer by its id.
+    pub fn saved_name(&self) -> Option<String> {
+        match self {
+            MachineKey::Local => None,
+            MachineKey::Peer(id) => Some(id.to_string()),
+        }
+    }
+}
+
 /// Whether a machine can be reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reach {

@@ -37,6 +37,17 @@ pub struct Prefs {
     pub peer_folders: BTreeMap<String, Vec<String>>,
     /// Key bindings.
     pub keys: Keys,
+    /// The tabs open when the window last changed them, reopened at start.
+    pub open_tabs: Vec<SavedTab>,
+}
+
+/// An open tab, as saved: its machine and session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedTab {
+    /// The machine: `None` for this one, a peer by its endpoint id.
+    pub machine: Option<String>,
+    /// The session's id on it.
+    pub session: u32,
 }
 
 /// The window's key bindings, each a list of chords such as "Ctrl+Shift+C" (see
@@ -78,6 +89,7 @@ impl Default for Prefs {
             recent_folders: Vec::new(),
             peer_folders: BTreeMap::new(),
             keys: Keys::default(),
+            open_tabs: Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! pasted ticket at once and Enter pairs, and a second Add cannot report the ticket as
 //! used; sidebar rows tell sessions apart by folder, age and short id; a banner lies
 //! over the terminal instead of pushing it down; Stop asks first; a new session's
-//! folder is never another machine's.
+//! folder is never another machine's; open tabs come back after a restart.
 
 mod common;
 
@@ -146,4 +146,40 @@ fn new_session_never_offers_another_machines_folder() {
     app.new_session_on(1);
     let folder = app.harness.get_by_label("Folder").value();
     assert_eq!(folder.as_deref(), Some("~"));
+}
+
+#[test]
+fn tabs_come_back_after_a_restart() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    for _ in 0..2 {
+        app.new_session_on(0);
+        app.click("Start");
+    }
+    app.wait("two tabs with prompts", |h| {
+        let tabs = h.state().tabs();
+        tabs.len() == 2 && tabs.iter().all(|t| !t.screen_text().trim().is_empty())
+    });
+    // Typed into the shown tab, the second.
+    app.harness
+        .event(egui::Event::Text("echo before-$((6*7))".into()));
+    app.harness.key_press(egui::Key::Enter);
+    app.wait("before-42", |h| {
+        h.state().tabs()[1].screen_text().contains("before-42")
+    });
+    let ids: Vec<_> = app
+        .harness
+        .state()
+        .tabs()
+        .iter()
+        .map(|t| t.session)
+        .collect();
+
+    let mut app = app.restart();
+    app.wait("both tabs back, live, the second with its screen", |h| {
+        let tabs = h.state().tabs();
+        tabs.iter().map(|t| t.session).collect::<Vec<_>>() == ids
+            && tabs.iter().all(|t| t.link_state() == Link::Live)
+            && tabs[1].screen_text().contains("before-42")
+    });
 }

@@ -9,6 +9,7 @@ mod dialogs;
 mod diff;
 mod keys;
 mod new_session;
+mod restore;
 mod sidebar;
 mod tabs;
 
@@ -47,6 +48,8 @@ pub struct DesktopApp {
     dialog: Option<Dialog>,
     /// An action waiting for the user's yes.
     confirm: Option<confirm::Confirm>,
+    /// Saved tabs not reopened yet (their machine has not listed its sessions).
+    restore: Vec<crate::settings::SavedTab>,
     opened: Opened,
     /// The terminal size last seen, for new sessions.
     term_size: TermSize,
@@ -63,7 +66,8 @@ impl DesktopApp {
         notify: Notifier,
         prefs_path: Option<PathBuf>,
     ) -> Self {
-        let prefs = prefs_path.as_deref().map(Prefs::load).unwrap_or_default();
+        let prefs: Prefs = prefs_path.as_deref().map(Prefs::load).unwrap_or_default();
+        let restore = prefs.open_tabs.clone();
         Self {
             machines: Some(machines),
             model,
@@ -74,6 +78,7 @@ impl DesktopApp {
             active: None,
             dialog: None,
             confirm: None,
+            restore,
             opened: Arc::default(),
             term_size: TermSize::DEFAULT,
             fatal: None,
@@ -93,6 +98,7 @@ impl DesktopApp {
             active: None,
             dialog: None,
             confirm: None,
+            restore: Vec::new(),
             opened: Arc::default(),
             term_size: TermSize::DEFAULT,
             fatal: Some(why),
@@ -154,6 +160,7 @@ impl DesktopApp {
             return;
         };
         self.take_opened(&machines);
+        self.restore_tabs(&machines);
         self.window_keys(ui.ctx());
         self.dropped_qr(ui);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, &machines));
@@ -266,6 +273,7 @@ impl DesktopApp {
         let tab = Tab::open(machines, place, info, self.term_size, self.notify.clone());
         self.tabs.push(tab);
         self.active = Some(self.tabs.len() - 1);
+        self.save_tabs();
     }
 }
 

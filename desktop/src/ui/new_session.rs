@@ -57,17 +57,9 @@ impl NewSession {
     }
 }
 
-/// How preferences name `machine`'s folders: `None` for this one, a peer by its id.
-fn folders_key(machine: MachineKey) -> Option<String> {
-    match machine {
-        MachineKey::Local => None,
-        MachineKey::Peer(id) => Some(id.to_string()),
-    }
-}
-
 /// The folder a form for `machine` starts in: the last one used there, else home.
 fn last_folder(machine: MachineKey, prefs: &Prefs) -> String {
-    let key = folders_key(machine);
+    let key = machine.saved_name();
     prefs
         .recent(key.as_deref())
         .first()
@@ -187,7 +179,7 @@ impl DesktopApp {
         }
         let recent = self
             .prefs
-            .recent(folders_key(form.machine).as_deref())
+            .recent(form.machine.saved_name().as_deref())
             .to_vec();
         if !recent.is_empty() {
             ui.horizontal_wrapped(|ui| {
@@ -205,7 +197,7 @@ impl DesktopApp {
     fn start_session(&mut self, machines: &Arc<Machines>, form: &NewSession) {
         let cwd = form.folder.trim().to_string();
         self.prefs
-            .remember_folder(folders_key(form.machine).as_deref(), &cwd);
+            .remember_folder(form.machine.saved_name().as_deref(), &cwd);
         self.save_prefs();
         let cwd = (!cwd.is_empty()).then_some(cwd);
         let opened = self.opened.clone();

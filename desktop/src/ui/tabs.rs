@@ -248,6 +248,7 @@ impl DesktopApp {
         }
         if let Some(i) = close {
             self.tabs.remove(i);
+            self.save_tabs();
             self.active = match self.active {
                 _ if self.tabs.is_empty() => None,
                 Some(a) if a >= i && a > 0 => Some(a - 1),
