@@ -208,11 +208,11 @@ impl Notifier {
         let Some(ctx) = lock(&self.inner.ctx).clone() else {
             return;
         };
-        let since = lock(&self.inner.last_frame).map(|t| t.elapsed());
-        match since {
-            Some(since) if since < REFRESH => ctx.request_repaint_after(REFRESH - since),
-            _ => ctx.request_repaint(),
-        }
+        let since = lock(&self.inner.last_frame).map_or(REFRESH, |t| t.elapsed());
+        // Never a zero delay: egui answers that with two frames (one more "to settle"),
+        // which would double the frames of a flood; a nanosecond is "now" with one.
+        let wait = REFRESH.saturating_sub(since).max(Duration::from_nanos(1));
+        ctx.request_repaint_after(wait);
     }
 
     /// The window begins a frame (for [`Notifier::notify_paced`]).
