@@ -10,10 +10,12 @@
 //! cargo build --release -p vibemesh-agent -p vibemesh-bench && target/release/vibemesh-bench
 //! ```
 //!
-//! `--render` measures the desktop app's terminal widget drawing a full screen instead.
+//! `--render` measures the desktop app's terminal widget drawing a full screen instead;
+//! `--flood` a flood of output in a desktop tab shown against one hidden.
 
 mod agents;
 mod client;
+mod flood;
 mod load;
 mod metrics;
 mod procfs;
@@ -38,6 +40,13 @@ struct Args {
     /// Only measure the desktop terminal widget drawing a 200x60 screen (no agents).
     #[arg(long)]
     render: bool,
+    /// Only measure a desktop tab flooded by `seq 1 --lines`, shown against hidden (the
+    /// app's agent in-process, no window).
+    #[arg(long)]
+    flood: bool,
+    /// Lines for `--flood`.
+    #[arg(long, default_value_t = 2_000_000)]
+    lines: u64,
     /// Run the overload instead: `--sessions` sessions flooding output, three viewers
     /// each (one never reading), for `--secs` seconds.
     #[arg(long)]
@@ -89,6 +98,24 @@ fn real_main(args: Args) -> anyhow::Result<()> {
                 r.what,
                 ms(r.median),
                 ms(r.p99)
+            );
+        }
+        return Ok(());
+    }
+    if args.flood {
+        let rounds = if args.quick { 1 } else { 3 };
+        println!(
+            "| `seq 1 {}` in a desktop tab | shown | hidden | shown / hidden rate | frames shown |\n|---|---|---|---|---|",
+            args.lines
+        );
+        for r in flood::run(args.lines, rounds)? {
+            println!(
+                "| {} lines | {:.2} s | {:.2} s | {:.0} % | {} |",
+                r.lines,
+                r.visible.as_secs_f64(),
+                r.hidden.as_secs_f64(),
+                r.ratio() * 100.0,
+                r.visible_frames
             );
         }
         return Ok(());

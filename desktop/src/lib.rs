@@ -23,6 +23,23 @@ pub mod ui;
 
 pub use ui::DesktopApp;
 
+/// The window's options. The system's copy/cut/paste shortcuts are left to the app
+/// (`clipboard_shortcuts` off): egui would otherwise turn Ctrl+V into a paste before
+/// any widget sees it, and a program in a terminal could never get Ctrl+V or Ctrl+C.
+/// Text fields still get them ([`ui`] turns them back into commands there).
+pub fn native_options() -> eframe::NativeOptions {
+    eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("VibeMesh")
+            .with_inner_size([1200.0, 760.0]),
+        clipboard_shortcuts: false,
+        // The app installs egui's system font provider itself (term::fonts), in the
+        // window and in its tests alike.
+        system_font_fallback: false,
+        ..Default::default()
+    }
+}
+
 /// Starts the app's machinery on `rt` with `backend`: the model, its notifier and the
 /// machine watchers, ready for a [`DesktopApp`].
 pub fn start(backend: std::sync::Arc<backend::Backend>, rt: tokio::runtime::Handle) -> DesktopApp {

@@ -25,15 +25,7 @@ fn main() -> anyhow::Result<()> {
         Ok(b) => vibemesh_desktop::start(b.clone(), rt.handle().clone()),
         Err(why) => DesktopApp::failed(why.clone()),
     };
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("VibeMesh")
-            .with_inner_size([1200.0, 760.0]),
-        // The app installs egui's system font provider itself (term::fonts), in the
-        // window and in its tests alike.
-        system_font_fallback: false,
-        ..Default::default()
-    };
+    let options = vibemesh_desktop::native_options();
     let result = eframe::run_native("VibeMesh", options, Box::new(|_cc| Ok(Box::new(app))));
     if let Ok(b) = &backend {
         rt.block_on(b.shutdown());

@@ -5,7 +5,7 @@
 use std::{
     collections::BTreeMap,
     sync::{Arc, Condvar, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use vibemesh_core::{
@@ -25,6 +25,16 @@ pub enum MachineKey {
     Local,
     /// A peer.
     Peer(EndpointId),
+}
+
+impl MachineKey {
+    /// How preferences name the machine: `None` for this one, a peer by its id.
+    pub fn saved_name(&self) -> Option<String> {
+        match self {
+            MachineKey::Local => None,
+            MachineKey::Peer(id) => Some(id.to_string()),
+        }
+    }
 }
 
 /// Whether a machine can be reached.
@@ -157,7 +167,13 @@ struct NotifierInner {
     ctx: Mutex<Option<egui::Context>>,
     generation: Mutex<u64>,
     changed: Condvar,
+    /// When the window last began a frame.
+    last_frame: Mutex<Option<Instant>>,
 }
+
+/// One display refresh (60 Hz: egui does not know the monitor's rate). Output repaints
+/// are paced to it.
+pub const REFRESH: Duration = Duration::from_micros(16_667);
 
 impl std::fmt::Debug for Notifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -180,6 +196,28 @@ impl Notifier {
         if let Some(ctx) = lock(&self.inner.ctx).as_ref() {
             ctx.request_repaint();
         }
+    }
+
+    /// Output arrived: repaint now if no frame began within the last display refresh,
+    /// else at the next refresh. A lone echoed key is drawn at once; a flood is drawn
+    /// once per refresh, not once per chunk (without vsync, as under Xvfb, nothing else
+    /// would limit the frames, and drawing would take the CPU from the program).
+    pub fn notify_paced(&self) {
+        *lock(&self.inner.generation) += 1;
+        self.inner.changed.notify_all();
+        let Some(ctx) = lock(&self.inner.ctx).clone() else {
+            return;
+        };
+        let since = lock(&self.inner.last_frame).map_or(REFRESH, |t| t.elapsed());
+        // Never a zero delay: egui answers that with two frames (one more "to settle"),
+        // which would double the frames of a flood; a nanosecond is "now" with one.
+        let wait = REFRESH.saturating_sub(since).max(Duration::from_nanos(1));
+        ctx.request_repaint_after(wait);
+    }
+
+    /// The window begins a frame (for [`Notifier::notify_paced`]).
+    pub fn frame_begun(&self) {
+        *lock(&self.inner.last_frame) = Some(Instant::now());
     }
 
     /// How many changes there were so far.

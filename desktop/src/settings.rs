@@ -2,9 +2,15 @@
 //! next to the agent's config, and edits to the agent's `config.toml` (relay, roots)
 //! that keep every other key as it was.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
+use egui::Key;
 use serde::{Deserialize, Serialize};
+
+use crate::term::{Chord, KeyBindings};
 
 /// The colour theme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -24,8 +30,55 @@ pub struct Prefs {
     pub font_size: f32,
     /// Colour theme.
     pub theme: Theme,
-    /// Folders sessions were started in, newest first.
+    /// Folders sessions were started in on this machine, newest first.
     pub recent_folders: Vec<String>,
+    /// The same for each peer, by its endpoint id: a folder of one machine means
+    /// nothing on another.
+    pub peer_folders: BTreeMap<String, Vec<String>>,
+    /// Key bindings.
+    pub keys: Keys,
+    /// The tabs open when the window last changed them, reopened at start.
+    pub open_tabs: Vec<SavedTab>,
+}
+
+/// An open tab, as saved: its machine and session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedTab {
+    /// The machine: `None` for this one, a peer by its endpoint id.
+    pub machine: Option<String>,
+    /// The session's id on it.
+    pub session: u32,
+}
+
+/// The window's key bindings, each a list of chords such as "Ctrl+Shift+C" (see
+/// [`Chord`]); what no binding takes goes to the program in the terminal. Saved in
+/// `desktop.json` under `"keys"`; a missing entry keeps its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Keys {
+    /// The terminal's own: copy, paste, scroll_up, scroll_down.
+    #[serde(flatten)]
+    pub terminal: KeyBindings,
+    /// Show the next tab (default Ctrl+Tab, Ctrl+PageDown).
+    pub next_tab: Vec<Chord>,
+    /// Show the previous tab (default Ctrl+Shift+Tab, Ctrl+PageUp).
+    pub prev_tab: Vec<Chord>,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self {
+            terminal: KeyBindings::default(),
+            next_tab: vec![
+                Chord::key(Key::Tab).ctrl(),
+                Chord::key(Key::PageDown).ctrl(),
+            ],
+            prev_tab: vec![
+                Chord::key(Key::Tab).ctrl().shift(),
+                Chord::key(Key::PageUp).ctrl(),
+            ],
+        }
+    }
 }
 
 impl Default for Prefs {
@@ -34,6 +87,9 @@ impl Default for Prefs {
             font_size: 14.0,
             theme: Theme::Dark,
             recent_folders: Vec::new(),
+            peer_folders: BTreeMap::new(),
+            keys: Keys::default(),
+            open_tabs: Vec::new(),
         }
     }
 }
@@ -64,14 +120,27 @@ impl Prefs {
         vibemesh_core::identity::write_private(path, &json)
     }
 
-    /// Remembers a folder at the top of the recent list.
-    pub fn remember_folder(&mut self, folder: &str) {
+    /// The folders sessions were started in on `machine` (`None`: this one), newest
+    /// first.
+    pub fn recent(&self, machine: Option<&str>) -> &[String] {
+        match machine {
+            None => &self.recent_folders,
+            Some(id) => self.peer_folders.get(id).map_or(&[], Vec::as_slice),
+        }
+    }
+
+    /// Remembers a folder of `machine` (`None`: this one) at the top of its list.
+    pub fn remember_folder(&mut self, machine: Option<&str>, folder: &str) {
         if folder.is_empty() {
             return;
         }
-        self.recent_folders.retain(|f| f != folder);
-        self.recent_folders.insert(0, folder.to_string());
-        self.recent_folders.truncate(10);
+        let list = match machine {
+            None => &mut self.recent_folders,
+            Some(id) => self.peer_folders.entry(id.to_string()).or_default(),
+        };
+        list.retain(|f| f != folder);
+        list.insert(0, folder.to_string());
+        list.truncate(10);
     }
 }
 
@@ -140,10 +209,14 @@ mod tests {
         let path = dir.path().join("desktop.json");
         let mut p = Prefs::load(&path);
         assert_eq!(p, Prefs::default());
-        p.remember_folder("/a");
-        p.remember_folder("/b");
-        p.remember_folder("/a");
+        p.remember_folder(None, "/a");
+        p.remember_folder(None, "/b");
+        p.remember_folder(None, "/a");
+        p.remember_folder(Some("peer"), "/srv");
         p.save(&path).unwrap();
-        assert_eq!(Prefs::load(&path).recent_folders, vec!["/a", "/b"]);
+        let p = Prefs::load(&path);
+        assert_eq!(p.recent(None), ["/a", "/b"]);
+        assert_eq!(p.recent(Some("peer")), ["/srv"]);
+        assert!(p.recent(Some("other")).is_empty());
     }
 }

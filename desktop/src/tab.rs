@@ -2,11 +2,15 @@
 //! ([`vibemesh_core::client::reattach`]): output goes into the tab's terminal, keys and
 //! size changes go out, and when the connection drops the tab says so while the attach
 //! dials again with backoff; the agent's fresh snapshot restores the screen.
+//!
+//! Reading output never waits on drawing: output goes into a buffer of its own, parsed
+//! into the screen by the connection when the screen is free and by the window before
+//! it draws otherwise, so a window busy drawing never holds the program back.
 
 use std::{
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, MutexGuard, TryLockError},
 };
 
 use vibemesh_core::{
@@ -64,10 +68,15 @@ pub enum TabInput {
     Resize(TermSize),
 }
 
+/// Output that arrived while the window held the screen, waiting to be parsed.
+type Pending = Arc<Mutex<Vec<u8>>>;
+
 /// An open tab's connection.
 pub struct TabLink {
-    /// Shared with the task.
+    /// Shared with the task; read it through [`TabLink::lock`], which parses output
+    /// that is still waiting first.
     pub state: Arc<Mutex<TabState>>,
+    pending: Pending,
     handle: ReattachHandle,
     tasks: [tokio::task::JoinHandle<()>; 2],
 }
@@ -113,12 +122,23 @@ impl TabLink {
             watch_only: false,
         };
         let (handle, events, driver) = reattach(dialer(backend, target), req, Backoff::default());
+        let pending = Pending::default();
+        let queue = pending.clone();
+        let apply = move |state: &Mutex<TabState>, ev| apply(state, &queue, ev);
         let tasks = run_stream(rt, driver, events, state.clone(), apply, notify);
         Self {
             state,
+            pending,
             handle,
             tasks,
         }
+    }
+
+    /// The tab's state, locked, with all output received so far on its screen.
+    pub fn lock(&self) -> MutexGuard<'_, TabState> {
+        let mut s = lock(&self.state);
+        drain(&self.pending, &mut s);
+        s
     }
 
     /// Sends keys, paste or a size change.
@@ -130,22 +150,46 @@ impl TabLink {
     }
 }
 
-/// Applies one event to the tab; `true` when nothing follows.
-fn apply(state: &Mutex<TabState>, ev: AttachEvent) -> bool {
+/// Parses the output waiting in `pending` into the tab's screen.
+fn drain(pending: &Mutex<Vec<u8>>, s: &mut TabState) {
+    let bytes = std::mem::take(&mut *lock(pending));
+    if bytes.is_empty() {
+        return;
+    }
+    s.term.feed(&bytes);
+    s.unseen = true;
+    if s.term.take_bell() {
+        s.bell = true;
+    }
+}
+
+/// Applies one event to the tab; `true` when nothing follows. Output is queued and
+/// parsed at once only when the screen is free: the window may be drawing it, and the
+/// connection must not wait for that (the window parses the queue before it draws).
+fn apply(state: &Mutex<TabState>, pending: &Mutex<Vec<u8>>, ev: AttachEvent) -> bool {
+    if let AttachEvent::Output(b) = ev {
+        lock(pending).extend_from_slice(&b);
+        let free = match state.try_lock() {
+            Ok(s) => Some(s),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        if let Some(mut s) = free {
+            drain(pending, &mut s);
+        }
+        return false;
+    }
     let mut s = lock(state);
+    // Everything else comes after the output before it.
+    drain(pending, &mut s);
     match ev {
         AttachEvent::Attached { info, .. } => {
             s.link = Link::Live;
             s.size = Some(info.size);
         }
         AttachEvent::Screen(b) => s.term.reset_to(&b),
-        AttachEvent::Output(b) => {
-            s.term.feed(&b);
-            s.unseen = true;
-            if s.term.take_bell() {
-                s.bell = true;
-            }
-        }
+        // Handled above.
+        AttachEvent::Output(_) => {}
         AttachEvent::Resized(size) => s.size = Some(size),
         AttachEvent::Notice(e) => s.notice = Some(e.message),
         AttachEvent::Reconnecting {
@@ -197,14 +241,16 @@ pub(crate) fn dialer(
 }
 
 /// Runs a reconnecting stream's `driver`, and applies each of its `events` to a tab's
-/// `state` with `apply` (`true`: nothing follows), repainting after each. Both tasks are
-/// the tab's, aborted when it closes.
+/// `state` with `apply` (`true`: nothing follows), then asks for a repaint: once for
+/// all the events waiting, and paced to the display ([`Notifier::notify_paced`]), so a
+/// flood costs at most one frame per refresh. Both tasks are the tab's, aborted when it
+/// closes.
 pub(crate) fn run_stream<S, E>(
     rt: &tokio::runtime::Handle,
     driver: impl Future<Output = ()> + Send + 'static,
     mut events: tokio::sync::mpsc::Receiver<E>,
     state: Arc<Mutex<S>>,
-    apply: fn(&Mutex<S>, E) -> bool,
+    mut apply: impl FnMut(&Mutex<S>, E) -> bool + Send + 'static,
     notify: Notifier,
 ) -> [tokio::task::JoinHandle<()>; 2]
 where
@@ -214,8 +260,11 @@ where
     let driver = rt.spawn(driver);
     let pump = rt.spawn(async move {
         while let Some(ev) = events.recv().await {
-            let done = apply(&state, ev);
-            notify.notify();
+            let mut done = apply(&state, ev);
+            while !done && let Ok(ev) = events.try_recv() {
+                done = apply(&state, ev);
+            }
+            notify.notify_paced();
             if done {
                 return;
             }

@@ -52,6 +52,10 @@ fn pair_by_ticket_open_a_shell_type_and_revoke() {
     // Revoke: the server leaves the sidebar.
     app.click("Settings");
     app.click("Remove server");
+    // It asks first: nothing is revoked until Confirm.
+    assert!(app.has_label("Remove this machine?"));
+    assert!(app.has_label("server: "));
+    app.click("Confirm");
     app.wait("the server gone from the sidebar", |h| {
         h.query_by_label_contains("server: ").is_none()
     });

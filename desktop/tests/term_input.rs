@@ -226,3 +226,75 @@ fn a_read_only_view_sends_nothing() {
     h.run();
     assert_eq!(take_typed(&mut h), b"");
 }
+
+#[test]
+fn ctrl_v_goes_to_the_program_and_ctrl_shift_v_pastes() {
+    let mut h = tty(b"", false);
+    chord(&mut h, Modifiers::CTRL, egui::Key::V);
+    let asked = h.output().viewport_output[&ViewportId::ROOT]
+        .commands
+        .iter()
+        .any(|c| matches!(c, ViewportCommand::RequestPaste));
+    assert!(!asked, "Ctrl+V asked for the clipboard");
+    h.run();
+    assert_eq!(take_typed(&mut h), [0x16]);
+}
+
+#[test]
+fn a_quick_alt_chord_keeps_its_escape() {
+    // Alt pressed and released within one frame (the events of one frame, as the window
+    // delivers them): the frame ends with no modifier held, but the key event that
+    // produced the text had Alt.
+    let mut h = tty(b"", false);
+    let key = |pressed, modifiers| Event::Key {
+        key: egui::Key::B,
+        pressed,
+        modifiers,
+        repeat: false,
+        physical_key: None,
+    };
+    h.input_mut().events.extend([
+        key(true, Modifiers::ALT),
+        Event::Text("b".into()),
+        key(false, Modifiers::NONE),
+    ]);
+    h.step();
+    assert_eq!(take_typed(&mut h), b"\x1bb");
+}
+
+#[test]
+fn a_selection_becomes_the_primary_selection_and_a_middle_click_pastes_it() {
+    let mut h = tty(b"hello world", false);
+    let (from, to) = (at(&h, 0, 0), at(&h, 4, 0));
+    h.hover_at(from);
+    h.drag_at(from);
+    h.step();
+    h.hover_at(to);
+    h.step();
+    // The release alone, in its own frame (drop_at adds a frame with the pointer gone).
+    h.event(Event::PointerButton {
+        pos: to,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    let settled = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, OutputCommand::TextSelectionSettled(t) if t == "hello"));
+    assert!(
+        settled,
+        "the selection did not become the PRIMARY selection"
+    );
+    h.run();
+    let pos = at(&h, 10, 3);
+    h.event(Event::MiddleClickPaste {
+        pos,
+        text: "from primary".into(),
+    });
+    h.run();
+    assert_eq!(take_typed(&mut h), b"from primary");
+}

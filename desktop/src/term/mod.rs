@@ -3,6 +3,7 @@
 //! output with [`Terminal::feed`], show it with [`TerminalView`], and send the bytes in
 //! [`TermResponse::input`] to the program. It could be lifted into any egui app.
 
+mod bindings;
 pub mod fonts;
 mod keys;
 mod mouse;
@@ -11,10 +12,11 @@ pub mod render;
 pub mod row_mesh;
 mod select;
 
-use std::num::NonZeroU16;
+use std::{num::NonZeroU16, sync::LazyLock};
 
-use egui::{Event, EventFilter, Modifiers, MouseWheelUnit, PointerButton, Pos2, Sense, Ui, Vec2};
+use egui::{Event, EventFilter, MouseWheelUnit, PointerButton, Pos2, Sense, Ui, Vec2};
 
+pub use bindings::{Chord, ChordError, KeyBindings};
 pub use keys::{key_bytes, paste_bytes, text_bytes};
 pub use mouse::{MouseEvent, report as mouse_report};
 pub use palette::Palette;
@@ -22,6 +24,8 @@ pub use select::{Point, Selection};
 
 /// Lines of scrollback a terminal keeps by default.
 pub const DEFAULT_SCROLLBACK: usize = 5000;
+/// The bindings of a view not given its own.
+static DEFAULT_BINDINGS: LazyLock<KeyBindings> = LazyLock::new(KeyBindings::default);
 /// Lines one wheel notch scrolls.
 const WHEEL_LINES: f32 = 3.0;
 
@@ -199,6 +203,10 @@ pub struct TerminalView<'a> {
     read_only: bool,
     /// Exactly this many (rows, cols) instead of filling the space.
     fixed: Option<(u16, u16)>,
+    /// A stable id, so focus survives widgets appearing above it.
+    id: Option<egui::Id>,
+    /// The chords the terminal keeps for itself.
+    bindings: &'a KeyBindings,
 }
 
 impl<'a> TerminalView<'a> {
@@ -209,7 +217,22 @@ impl<'a> TerminalView<'a> {
             style,
             read_only: false,
             fixed: None,
+            id: None,
+            bindings: &DEFAULT_BINDINGS,
         }
+    }
+
+    /// Uses `bindings` for copy, paste and scrolling instead of the defaults.
+    pub fn bindings(mut self, bindings: &'a KeyBindings) -> Self {
+        self.bindings = bindings;
+        self
+    }
+
+    /// Gives the widget an id of its own instead of one from its place in the layout:
+    /// a banner shown or hidden above it would otherwise change its id and drop focus.
+    pub fn id(mut self, id: egui::Id) -> Self {
+        self.id = Some(id);
+        self
     }
 
     /// Takes exactly `rows` x `cols` cells instead of all the space there is.
@@ -242,7 +265,13 @@ impl<'a> TerminalView<'a> {
             Some((r, c)) => egui::vec2(cell.x * c as f32, cell.y * r as f32),
             None => ui.available_size().max(cell),
         };
-        let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
+        let (rect, response) = match self.id {
+            Some(id) => {
+                let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
+                (rect, ui.interact(rect, id, Sense::click_and_drag()))
+            }
+            None => ui.allocate_exact_size(size, Sense::click_and_drag()),
+        };
         let cols = ((rect.width() / cell.x).floor() as u16).clamp(1, 1000);
         let rows = ((rect.height() / cell.y).floor() as u16).clamp(1, 1000);
         let mut resized = None;
@@ -296,102 +325,6 @@ impl<'a> TerminalView<'a> {
             response,
             input,
             resized,
-        }
-    }
-
-    fn handle_keys(&mut self, ui: &Ui, events: &[Event], input: &mut Vec<u8>) {
-        let mut typed = false;
-        for ev in events {
-            match ev {
-                Event::Text(t) if !self.read_only => {
-                    let mods = ui.input(|i| i.modifiers);
-                    input.extend(text_bytes(t, mods));
-                    typed = true;
-                }
-                Event::Key {
-                    key,
-                    pressed: true,
-                    modifiers,
-                    ..
-                } => {
-                    if self.shortcut(ui, *key, *modifiers) {
-                        continue;
-                    }
-                    if self.read_only {
-                        continue;
-                    }
-                    let app = self.term.screen().application_cursor();
-                    if let Some(b) = key_bytes(*key, *modifiers, app) {
-                        input.extend(b);
-                        typed = true;
-                    }
-                }
-                Event::Copy => {
-                    if let Some(text) = self.term.selected_text() {
-                        ui.ctx().copy_text(text);
-                        self.term.selection = None;
-                    } else if !cfg!(target_os = "macos") && !self.read_only {
-                        // Ctrl+C with nothing selected is the interrupt, as in any terminal.
-                        input.push(0x03);
-                        typed = true;
-                    }
-                }
-                Event::Cut if !cfg!(target_os = "macos") && !self.read_only => {
-                    input.push(0x18);
-                    typed = true;
-                }
-                Event::Paste(text) if !self.read_only => {
-                    let bracketed = self.term.screen().bracketed_paste();
-                    input.extend(paste_bytes(text, bracketed));
-                    typed = true;
-                }
-                _ => {}
-            }
-        }
-        if typed {
-            // Typing returns to the live screen and drops a selection, as terminals do.
-            self.term.scroll_view(i64::MIN / 2);
-            self.term.selection = None;
-        }
-    }
-
-    /// Ctrl+Shift+C copies and Ctrl+Shift+V or Shift+Insert paste (on every system, as
-    /// in Linux terminals, so Ctrl+C and Ctrl+V stay free for the program);
-    /// Shift+PageUp/PageDown scroll the view.
-    fn shortcut(&mut self, ui: &Ui, key: egui::Key, m: Modifiers) -> bool {
-        let (rows, _) = self.term.size();
-        match key {
-            egui::Key::C if m.ctrl && m.shift => {
-                if let Some(text) = self.term.selected_text() {
-                    ui.ctx().copy_text(text);
-                }
-                true
-            }
-            egui::Key::V if m.ctrl && m.shift => {
-                self.request_paste(ui);
-                true
-            }
-            egui::Key::Insert if m.shift && !m.ctrl => {
-                self.request_paste(ui);
-                true
-            }
-            egui::Key::PageUp if m.shift && !m.ctrl => {
-                self.term.scroll_view(i64::from(rows));
-                true
-            }
-            egui::Key::PageDown if m.shift && !m.ctrl => {
-                self.term.scroll_view(-i64::from(rows));
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Asks the window for the clipboard, which comes back as an [`Event::Paste`].
-    fn request_paste(&self, ui: &Ui) {
-        if !self.read_only {
-            ui.ctx()
-                .send_viewport_cmd(egui::ViewportCommand::RequestPaste);
         }
     }
 
@@ -485,6 +418,14 @@ impl<'a> TerminalView<'a> {
                     self.term.last_cell = Some((c, r));
                     input.extend(mouse_report(mode, encoding, ev, c, r, mods).unwrap_or_default());
                 }
+                // The window's PRIMARY selection (Linux), pasted where no program takes
+                // the middle button.
+                Event::MiddleClickPaste { pos, text }
+                    if !reporting && !self.read_only && response.rect.contains(*pos) =>
+                {
+                    let bracketed = self.term.screen().bracketed_paste();
+                    input.extend(paste_bytes(text, bracketed));
+                }
                 Event::PointerMoved(pos) if reporting && response.rect.contains(*pos) => {
                     let cr = to_cell(*pos);
                     if self.term.last_cell != Some(cr) {
@@ -523,6 +464,15 @@ impl<'a> TerminalView<'a> {
             self.term.select(sel.anchor, point(p));
         } else if response.clicked() {
             self.term.selection = None;
+        }
+        if response.drag_stopped()
+            && let Some(text) = self.term.selected_text()
+        {
+            // The PRIMARY selection on Linux (the window sets it), for middle-click paste.
+            ui.ctx().output_mut(|o| {
+                o.commands
+                    .push(egui::OutputCommand::TextSelectionSettled(text))
+            });
         }
     }
 }

@@ -35,6 +35,11 @@ impl ConvPane {
         }
     }
 
+    /// Gives the input field keyboard focus on the next frame (the tab was just shown).
+    pub fn focus(&mut self) {
+        self.focus_next = true;
+    }
+
     /// The conversation as drawn now.
     pub fn conversation(&self) -> Conversation {
         lock(&self.link.state).conv.clone()

@@ -153,7 +153,11 @@ impl DesktopApp {
             "Paste the ticket that `vibemesh pair` printed on the other machine, \
              or drop an image of its QR code on this window.",
         );
-        labelled_field(ui, "Ticket", ticket, false);
+        let field = labelled_field(ui, "Ticket", ticket, false);
+        if ui.memory(|m| m.focused().is_none()) {
+            // The dialog opens ready for the paste.
+            field.request_focus();
+        }
         let result = lock(&self.model).join_result.clone();
         if result.is_some() {
             *busy = false;
@@ -168,14 +172,23 @@ impl DesktopApp {
             }
             None => {}
         }
-        let mut close = false;
+        let paired = matches!(result, Some(Ok(_)));
+        let (enter, escape) = ui.input(|i| {
+            (
+                i.key_pressed(egui::Key::Enter),
+                i.key_pressed(egui::Key::Escape),
+            )
+        });
+        let mut close = escape;
         ui.horizontal(|ui| {
-            let can = !*busy && !ticket.trim().is_empty();
-            if ui.add_enabled(can, egui::Button::new("Add")).clicked() {
+            // A ticket is used once: no second Add while pairing or after it worked.
+            let can = !*busy && !paired && !ticket.trim().is_empty();
+            let add = ui.add_enabled(can, egui::Button::new("Add")).clicked();
+            if add || (enter && can) {
                 *busy = true;
                 machines.join(ticket.clone());
             }
-            if matches!(result, Some(Ok(_))) && ui.button("Done").clicked() {
+            if paired && (ui.button("Done").clicked() || enter) {
                 close = true;
             }
         });
@@ -311,7 +324,9 @@ impl DesktopApp {
                 }
                 ui.label(format!("{} ({})", p.name, what.join(", ")));
                 if ui.button(format!("Remove {}", p.name)).clicked() {
-                    machines.revoke(p.name.clone());
+                    self.confirm = Some(super::confirm::Confirm::Remove {
+                        name: p.name.clone(),
+                    });
                 }
             });
         }

@@ -2,11 +2,14 @@
 //! structured AI conversation), dialogs, and errors in plain words. It reads the shared
 //! model each frame and asks [`Machines`] to act; it never waits on the network itself.
 
+mod confirm;
 mod conv_items;
 mod conversation;
 mod dialogs;
 mod diff;
+mod keys;
 mod new_session;
+mod restore;
 mod sidebar;
 mod tabs;
 
@@ -43,6 +46,10 @@ pub struct DesktopApp {
     tabs: Vec<Tab>,
     active: Option<usize>,
     dialog: Option<Dialog>,
+    /// An action waiting for the user's yes.
+    confirm: Option<confirm::Confirm>,
+    /// Saved tabs not reopened yet (their machine has not listed its sessions).
+    restore: Vec<crate::settings::SavedTab>,
     opened: Opened,
     /// The terminal size last seen, for new sessions.
     term_size: TermSize,
@@ -59,7 +66,8 @@ impl DesktopApp {
         notify: Notifier,
         prefs_path: Option<PathBuf>,
     ) -> Self {
-        let prefs = prefs_path.as_deref().map(Prefs::load).unwrap_or_default();
+        let prefs: Prefs = prefs_path.as_deref().map(Prefs::load).unwrap_or_default();
+        let restore = prefs.open_tabs.clone();
         Self {
             machines: Some(machines),
             model,
@@ -69,6 +77,8 @@ impl DesktopApp {
             tabs: Vec::new(),
             active: None,
             dialog: None,
+            confirm: None,
+            restore,
             opened: Arc::default(),
             term_size: TermSize::DEFAULT,
             fatal: None,
@@ -87,6 +97,8 @@ impl DesktopApp {
             tabs: Vec::new(),
             active: None,
             dialog: None,
+            confirm: None,
+            restore: Vec::new(),
             opened: Arc::default(),
             term_size: TermSize::DEFAULT,
             fatal: Some(why),
@@ -126,6 +138,7 @@ impl DesktopApp {
 
     /// Draws the whole window.
     pub fn ui(&mut self, ui: &mut Ui) {
+        self.notify.frame_begun();
         if !self.shown {
             self.shown = true;
             self.notify.attach(ui.ctx());
@@ -142,6 +155,8 @@ impl DesktopApp {
             return;
         };
         self.take_opened(&machines);
+        self.restore_tabs(&machines);
+        self.window_keys(ui.ctx());
         self.dropped_qr(ui);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, &machines));
         self.messages(ui);
@@ -152,9 +167,14 @@ impl DesktopApp {
         // area showed the window's clear colour, near-black in the light theme too.
         let fill = ui.visuals().panel_fill;
         egui::CentralPanel::default()
-            .frame(egui::Frame::NONE.fill(fill))
+            // A little room between the sidebar and the tabs.
+            .frame(egui::Frame::NONE.fill(fill).inner_margin(egui::Margin {
+                left: 6,
+                ..egui::Margin::ZERO
+            }))
             .show(ui, |ui| self.center(ui, &machines));
         self.dialogs(ui, &machines);
+        self.confirm_ui(ui.ctx(), &machines);
     }
 
     fn top_bar(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {
@@ -235,7 +255,7 @@ impl DesktopApp {
             .iter()
             .position(|t| t.key == key && t.session == info.id)
         {
-            self.active = Some(i);
+            self.activate(i);
             return;
         }
         let model = lock(&self.model);
@@ -251,6 +271,7 @@ impl DesktopApp {
         let tab = Tab::open(machines, place, info, self.term_size, self.notify.clone());
         self.tabs.push(tab);
         self.active = Some(self.tabs.len() - 1);
+        self.save_tabs();
     }
 }
 

@@ -44,21 +44,27 @@ pub struct NewSession {
 }
 
 impl NewSession {
-    /// The form for `machine`, in the most recent folder.
+    /// The form for `machine`, in its most recent folder.
     pub fn new(machine: MachineKey, prefs: &Prefs) -> Self {
         Self {
             machine,
-            folder: prefs
-                .recent_folders
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "~".into()),
+            folder: last_folder(machine, prefs),
             provider: Provider::Shell,
             mode: AiMode::Conversation,
             prompt: String::new(),
             asked: String::new(),
         }
     }
+}
+
+/// The folder a form for `machine` starts in: the last one used there, else home.
+fn last_folder(machine: MachineKey, prefs: &Prefs) -> String {
+    let key = machine.saved_name();
+    prefs
+        .recent(key.as_deref())
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "~".into())
 }
 
 impl DesktopApp {
@@ -79,6 +85,7 @@ impl DesktopApp {
             let info = m.machine(form.machine).and_then(|x| x.info.clone());
             (names, info, m.completions.clone())
         };
+        let was = form.machine;
         ui.horizontal(|ui| {
             ui.label("Machine:");
             for (key, name, online) in &names {
@@ -87,6 +94,10 @@ impl DesktopApp {
                 });
             }
         });
+        if form.machine != was {
+            // Another machine: its own last folder, never the previous machine's.
+            form.folder = last_folder(form.machine, &self.prefs);
+        }
         self.folder_field(ui, machines, form, completions);
         ui.horizontal(|ui| {
             ui.label("Provider:");
@@ -166,10 +177,14 @@ impl DesktopApp {
                 }
             });
         }
-        if !self.prefs.recent_folders.is_empty() {
+        let recent = self
+            .prefs
+            .recent(form.machine.saved_name().as_deref())
+            .to_vec();
+        if !recent.is_empty() {
             ui.horizontal_wrapped(|ui| {
                 ui.label("Recent:");
-                for f in self.prefs.recent_folders.clone() {
+                for f in recent {
                     if ui.small_button(&f).clicked() {
                         form.folder = f;
                     }
@@ -181,7 +196,8 @@ impl DesktopApp {
     /// Starts what the form says; its tab opens when the agent answers.
     fn start_session(&mut self, machines: &Arc<Machines>, form: &NewSession) {
         let cwd = form.folder.trim().to_string();
-        self.prefs.remember_folder(&cwd);
+        self.prefs
+            .remember_folder(form.machine.saved_name().as_deref(), &cwd);
         self.save_prefs();
         let cwd = (!cwd.is_empty()).then_some(cwd);
         let opened = self.opened.clone();

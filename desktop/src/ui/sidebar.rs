@@ -48,6 +48,26 @@ pub fn session_text(s: &SessionInfo) -> String {
     format!("{} · {}{kind} · {status}", inert(&s.title), s.provider)
 }
 
+/// What tells sessions apart under their line: the folder's last part, the age and the
+/// short id, e.g. "api · 5 min · 0000002a".
+pub fn session_detail(s: &SessionInfo, now_ms: u64) -> String {
+    let folder = s
+        .cwd
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|f| !f.is_empty())
+        .unwrap_or("/");
+    let secs = now_ms.saturating_sub(s.created_ms) / 1000;
+    let age = match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..86_400 => format!("{} h", secs / 3600),
+        _ => format!("{} d", secs / 86_400),
+    };
+    format!("{} · {age} · {}", inert(folder), s.id)
+}
+
 impl DesktopApp {
     pub(super) fn sidebar(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {
         let list: Vec<Machine> = lock(&self.model).machines.clone();
@@ -79,6 +99,8 @@ impl DesktopApp {
                         .position(|t| t.key == m.key && t.session == s.id);
                     let selected = open.is_some() && open == self.active;
                     let r = ui.selectable_label(selected, session_text(s));
+                    let detail = session_detail(s, vibemesh_core::time::now_ms());
+                    ui.label(RichText::new(detail).small().weak());
                     if let Some(w) = s.conversation.as_ref().and_then(|c| c.waiting.as_ref()) {
                         let (text, color) = super::conversation::waiting_badge(w, ui.visuals());
                         ui.label(RichText::new(text).small().color(color));
@@ -93,7 +115,11 @@ impl DesktopApp {
                             "Stop session"
                         };
                         if ui.button(label).clicked() {
-                            machines.kill_session(m.key, s.id);
+                            self.confirm = Some(super::confirm::Confirm::Stop {
+                                key: m.key,
+                                id: s.id,
+                                what: session_text(s),
+                            });
                             ui.close();
                         }
                     });
@@ -131,5 +157,12 @@ mod tests {
             session_text(&s),
             "two\\nlines\\e]0;x\\x07\\u{202e} · shell · running"
         );
+        let s = SessionInfo {
+            id: SessionId(42),
+            cwd: "/home/me/api/".into(),
+            created_ms: 1_000,
+            ..s
+        };
+        assert_eq!(session_detail(&s, 301_000), "api · 5 min · 0000002a");
     }
 }

@@ -19,6 +19,36 @@ use crate::{
     term::TerminalView,
 };
 
+/// Characters of a tab's label shown in the strip (the rest on hover).
+const TAB_LABEL_CHARS: usize = 40;
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn elide(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A connection or program notice over the bottom of the terminal: laid over it, not
+/// above it, so the screen keeps its size (a banner that took a row shrank the terminal
+/// and cut its top rows each time it came and went).
+fn banner(ui: &mut Ui, term: egui::Rect, text: String) {
+    let height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
+    let rect = egui::Rect::from_min_max(
+        egui::pos2(term.left() + 8.0, term.bottom() - height - 8.0),
+        egui::pos2(term.right() - 8.0, term.bottom() - 8.0),
+    );
+    ui.painter()
+        .rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+    ui.put(
+        rect.shrink(4.0),
+        egui::Label::new(RichText::new(text).strong()).truncate(),
+    );
+}
+
 /// What a tab shows.
 pub enum TabBody {
     /// A terminal session's screen.
@@ -96,7 +126,7 @@ impl Tab {
         let link = self.link_state();
         let (title, marks) = match &self.body {
             TabBody::Terminal(t) => {
-                let s = lock(&t.state);
+                let s = t.lock();
                 let title = s.term.title().unwrap_or(&self.title).to_string();
                 let marks = if s.bell {
                     " 🔔"
@@ -120,10 +150,24 @@ impl Tab {
         label
     }
 
+    /// Gives the terminal (or the conversation's input) keyboard focus on the next
+    /// frame, so typing right after a tab is opened or switched to arrives.
+    pub(super) fn focus(&mut self) {
+        match &mut self.body {
+            TabBody::Terminal(_) => self.focus_next = true,
+            TabBody::Conversation(pane) => pane.focus(),
+        }
+    }
+
+    /// Its terminal widget's id (whether it has focus decides where Ctrl+C/V go).
+    pub fn term_id(&self) -> egui::Id {
+        egui::Id::unique(("terminal", self.key, self.session))
+    }
+
     /// The text on its screen (empty for a conversation).
     pub fn screen_text(&self) -> String {
         match &self.body {
-            TabBody::Terminal(t) => lock(&t.state).term.contents(),
+            TabBody::Terminal(t) => t.lock().term.contents(),
             TabBody::Conversation(_) => String::new(),
         }
     }
@@ -139,13 +183,21 @@ impl Tab {
     /// Where its connection is.
     pub fn link_state(&self) -> Link {
         match &self.body {
-            TabBody::Terminal(t) => lock(&t.state).link.clone(),
+            TabBody::Terminal(t) => t.lock().link.clone(),
             TabBody::Conversation(c) => c.link_state(),
         }
     }
 }
 
 impl DesktopApp {
+    /// Shows tab `i` and gives it keyboard focus.
+    pub(super) fn activate(&mut self, i: usize) {
+        if let Some(tab) = self.tabs.get_mut(i) {
+            tab.focus();
+            self.active = Some(i);
+        }
+    }
+
     pub(super) fn center(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {
         if self.tabs.is_empty() {
             egui::Frame::NONE.inner_margin(16.0).show(ui, |ui| {
@@ -168,25 +220,35 @@ impl DesktopApp {
         }
         let _ = machines;
         let mut close = None;
-        ui.horizontal_wrapped(|ui| {
-            ui.add_space(4.0);
-            for (i, tab) in self.tabs.iter().enumerate() {
-                let active = self.active == Some(i);
-                if ui.selectable_label(active, tab.label()).clicked() {
-                    self.active = Some(i);
+        let mut switch = None;
+        // One row, scrolling sideways when the tabs do not fit; long titles elided.
+        egui::ScrollArea::horizontal().show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.add_space(4.0);
+                for (i, tab) in self.tabs.iter().enumerate() {
+                    let active = self.active == Some(i);
+                    let label = tab.label();
+                    let r = ui.selectable_label(active, elide(&label, TAB_LABEL_CHARS));
+                    if r.on_hover_text(label).clicked() {
+                        switch = Some(i);
+                    }
+                    if ui
+                        .small_button("×")
+                        .on_hover_text("Close tab (the session keeps running)")
+                        .clicked()
+                    {
+                        close = Some(i);
+                    }
+                    ui.separator();
                 }
-                if ui
-                    .small_button("×")
-                    .on_hover_text("Close tab (the session keeps running)")
-                    .clicked()
-                {
-                    close = Some(i);
-                }
-                ui.separator();
-            }
+            });
         });
+        if let Some(i) = switch {
+            self.activate(i);
+        }
         if let Some(i) = close {
             self.tabs.remove(i);
+            self.save_tabs();
             self.active = match self.active {
                 _ if self.tabs.is_empty() => None,
                 Some(a) if a >= i && a > 0 => Some(a - 1),
@@ -199,6 +261,7 @@ impl DesktopApp {
         };
         let style = self.style();
         let tab = &mut self.tabs[i];
+        let term_id = tab.term_id();
         let link = match &mut tab.body {
             TabBody::Terminal(link) => link,
             TabBody::Conversation(pane) => {
@@ -207,7 +270,7 @@ impl DesktopApp {
             }
         };
         let status = {
-            let mut s = lock(&link.state);
+            let mut s = link.lock();
             s.unseen = false;
             s.bell = false;
             match &s.link {
@@ -221,16 +284,18 @@ impl DesktopApp {
                 Link::Closed(why) => Some(format!("This session is closed: {why}")),
             }
         };
-        if let Some(text) = status {
-            ui.label(RichText::new(text).strong());
-        }
-        let read_only = !matches!(lock(&link.state).link, Link::Live);
+        let read_only = !matches!(link.lock().link, Link::Live);
         let out = {
-            let mut s = lock(&link.state);
+            let mut s = link.lock();
             TerminalView::new(&mut s.term, &style)
+                .id(term_id)
+                .bindings(&self.prefs.keys.terminal)
                 .read_only(read_only)
                 .show(ui)
         };
+        if let Some(text) = status {
+            banner(ui, out.response.rect, text);
+        }
         if tab.focus_next {
             out.response.request_focus();
             tab.focus_next = false;

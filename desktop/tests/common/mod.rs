@@ -47,7 +47,7 @@ pub fn start_app() -> App {
 
 /// The app on `rt` with its agent started from `config`.
 pub fn start_app_with(rt: tokio::runtime::Runtime, config: Config) -> App {
-    start_app_in(tempfile::tempdir().unwrap(), rt, config)
+    start_app_in(rt, config, tempfile::tempdir().unwrap())
 }
 
 /// The app with the default config, its saved preferences saying `theme`.
@@ -61,11 +61,11 @@ pub fn start_app_themed(theme: vibemesh_desktop::settings::Theme) -> App {
         ..Prefs::default()
     };
     prefs.save(&Prefs::path_for(&config)).unwrap();
-    start_app_in(home, runtime(), self::config())
+    start_app_in(runtime(), self::config(), home)
 }
 
-/// The app on `rt` with its agent, started from `config`, at home in `home`.
-fn start_app_in(home: tempfile::TempDir, rt: tokio::runtime::Runtime, config: Config) -> App {
+/// The app on `rt` with its agent started from `config` in `home`.
+pub fn start_app_in(rt: tokio::runtime::Runtime, config: Config, home: tempfile::TempDir) -> App {
     let backend = rt
         .block_on(Backend::embed(Home::under(home.path()), config))
         .expect("embedded agent starts");
@@ -106,6 +106,15 @@ pub fn shows(h: &Harness<'static, DesktopApp>, text: &str) -> bool {
 }
 
 impl App {
+    /// Closes the window and stops its agent (sessions go on in their holders), then
+    /// starts both again on the same home, as quitting and starting the app does.
+    pub fn restart(self) -> App {
+        let App { harness, rt, home } = self;
+        drop(harness);
+        rt.shutdown_timeout(Duration::from_secs(5));
+        start_app_in(runtime(), config(), home)
+    }
+
     /// Runs frames until `cond` holds, waking on the app's own change notifications.
     pub fn wait(&mut self, what: &str, cond: impl Fn(&Harness<'static, DesktopApp>) -> bool) {
         self.wait_within(what, TIMEOUT, cond)

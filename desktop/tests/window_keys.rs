@@ -1,0 +1,141 @@
+//! The window's keys with a real shell behind the terminal: Ctrl+V reaches the program
+//! (vim's block selection, bash's quoted insert) while text fields still paste with it,
+//! and tabs switch from the keyboard with the keys going to the tab shown.
+
+mod common;
+
+use common::{App, shows, start_app};
+use egui::{Event, Key, Modifiers, ViewportCommand, ViewportId};
+use egui_kittest::kittest::Queryable;
+use vibemesh_desktop::tab::Link;
+
+/// Ctrl as the window reports it: on Linux and Windows it is also the command key.
+const CTRL: Modifiers = Modifiers {
+    ctrl: true,
+    command: !cfg!(target_os = "macos"),
+    ..Modifiers::NONE
+};
+
+/// Types `text` and Enter into whatever has keyboard focus.
+fn type_line(app: &mut App, text: &str) {
+    app.harness.event(Event::Text(text.into()));
+    app.harness.key_press(Key::Enter);
+    app.harness.run_ok();
+}
+
+/// Presses and releases `key` with `mods` in one frame, as the window reports it (the
+/// key events carry the modifiers); the frame's output is the caller's to inspect.
+fn chord(app: &mut App, mods: Modifiers, key: Key) {
+    let ev = |pressed| Event::Key {
+        key,
+        physical_key: None,
+        pressed,
+        repeat: false,
+        modifiers: mods,
+    };
+    app.harness.input_mut().events.extend([ev(true), ev(false)]);
+    app.harness.step();
+}
+
+/// Waits until tab `n` shows a line that is exactly `line` (spaces around it aside).
+fn wait_line(app: &mut App, n: usize, line: &str) {
+    app.wait(&format!("{line:?} in tab {n}"), |h| {
+        h.state()
+            .tabs()
+            .get(n)
+            .is_some_and(|t| t.screen_text().lines().any(|l| l.trim() == line))
+    });
+}
+
+/// Starts a shell from the open new-session dialog; waits for tab `n` live with a prompt.
+fn start(app: &mut App, n: usize) {
+    app.click("Start");
+    app.wait("the new tab is live with a prompt", |h| {
+        h.state()
+            .tabs()
+            .get(n)
+            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
+    });
+}
+
+fn asked_for_clipboard(app: &App) -> bool {
+    app.harness.output().viewport_output[&ViewportId::ROOT]
+        .commands
+        .iter()
+        .any(|c| matches!(c, ViewportCommand::RequestPaste))
+}
+
+#[test]
+fn the_window_leaves_ctrl_c_and_ctrl_v_to_the_app() {
+    // egui's own shortcuts would turn Ctrl+V into a paste before the terminal sees it.
+    assert!(!vibemesh_desktop::native_options().clipboard_shortcuts);
+}
+
+#[test]
+fn ctrl_v_reaches_the_program_and_still_pastes_in_a_text_field() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+
+    // In the dialog's Folder field Ctrl+V asks the window for the clipboard.
+    app.new_session_on(0);
+    app.harness.get_by_label("Folder").focus();
+    app.harness.run_ok();
+    chord(&mut app, CTRL, Key::V);
+    assert!(
+        asked_for_clipboard(&app),
+        "Ctrl+V in a text field did not paste"
+    );
+    app.harness.run_ok();
+
+    // In the terminal it is the byte 0x16, read here by `od` with the tty in raw mode
+    // (without -iexten the tty itself would take it as "literal next").
+    start(&mut app, 0);
+    type_line(
+        &mut app,
+        "stty raw -echo -iexten; echo re''ady; head -c1 | od -An -tx1; stty sane",
+    );
+    wait_line(&mut app, 0, "ready");
+    chord(&mut app, CTRL, Key::V);
+    assert!(!asked_for_clipboard(&app), "Ctrl+V in the terminal pasted");
+    wait_line(&mut app, 0, "16");
+}
+
+#[test]
+fn tabs_switch_from_the_keyboard_and_typing_follows() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    app.new_session_on(0);
+    start(&mut app, 0);
+    app.new_session_on(0);
+    start(&mut app, 1);
+
+    // Ctrl+Tab from the last tab wraps to the first.
+    chord(&mut app, CTRL, Key::Tab);
+    type_line(&mut app, "echo one-$((6*7))");
+    wait_line(&mut app, 0, "one-42");
+    // Ctrl+PageDown: the next one.
+    chord(&mut app, CTRL, Key::PageDown);
+    type_line(&mut app, "echo two-$((6*7))");
+    wait_line(&mut app, 1, "two-42");
+    // Alt+1 (Cmd+1 on macOS): the first.
+    let number = if cfg!(target_os = "macos") {
+        Modifiers::MAC_CMD
+    } else {
+        Modifiers::ALT
+    };
+    chord(&mut app, number, Key::Num1);
+    type_line(&mut app, "echo three-$((6*7))");
+    wait_line(&mut app, 0, "three-42");
+    // None of the switching keys reached a program as input: each command line is
+    // exactly what was typed.
+    for n in 0..2 {
+        let text = app.harness.state().tabs()[n].screen_text();
+        for line in text.lines().filter(|l| l.contains("echo")) {
+            let typed = line.split_once("# ").map_or(line, |(_, t)| t).trim_end();
+            assert!(
+                typed.starts_with("echo ") && typed.ends_with("-$((6*7))") && !typed.contains('\t'),
+                "a switching key was typed into tab {n}:\n{text}"
+            );
+        }
+    }
+}
