@@ -277,6 +277,23 @@ impl TestAgent {
         self.ok(&args).trim().to_string()
     }
 
+    /// Starts `command` in `/tmp` on this agent in a session titled `title`, without
+    /// attaching; returns its id.
+    pub fn open_titled(&self, title: &str, command: &[&str]) -> String {
+        let mut args = vec![
+            "open",
+            "local",
+            "--path",
+            "/tmp",
+            "--title",
+            title,
+            "--detached",
+            "--",
+        ];
+        args.extend_from_slice(command);
+        self.ok(&args).trim().to_string()
+    }
+
     /// Stops the agent (SIGTERM to the process we started) and waits for it.
     pub fn stop(mut self) -> TempDir {
         self.terminate();

@@ -113,4 +113,16 @@ impl Script {
         let ok = done && status.is_some_and(|s| s.success());
         (ok, self.output)
     }
+
+    /// Reads to the end and fails the test unless the script succeeded, saying what it
+    /// and `agent` printed; returns its output.
+    pub async fn passes(self, agent: Option<&crate::TestAgent>) -> String {
+        let (ok, out) = self.finish().await;
+        let log = agent.map(crate::TestAgent::log).unwrap_or_default();
+        assert!(
+            ok,
+            "the browser script failed:\n{out}\n--- agent log ---\n{log}"
+        );
+        out
+    }
 }

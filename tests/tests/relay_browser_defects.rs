@@ -42,32 +42,6 @@ fn script_with(case: &str, relay: &Relay, ticket: String, env: &[(&str, String)]
     Script::start("defects.mjs", &all)
 }
 
-/// Starts `command` in a session titled `title` on `agent`, not attached; its id.
-fn session(agent: &TestAgent, title: &str, command: &[&str]) -> String {
-    let mut args = vec![
-        "open",
-        "local",
-        "--path",
-        "/tmp",
-        "--title",
-        title,
-        "--detached",
-        "--",
-    ];
-    args.extend_from_slice(command);
-    agent.ok(&args).trim().to_string()
-}
-
-/// The script ran to `ok`, or the test fails with what it and the agent said.
-async fn passes(script: Script, agent: Option<&TestAgent>) {
-    let (ok, out) = script.finish().await;
-    let log = agent.map(TestAgent::log).unwrap_or_default();
-    assert!(
-        ok,
-        "the browser script failed:\n{out}\n--- agent log ---\n{log}"
-    );
-}
-
 /// Blank terminal: after a session with a full scrollback (10,000 lines, reloaded),
 /// 30 sessions opened one after another each show their screen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,18 +49,17 @@ async fn thirty_sessions_after_a_flood_each_draw() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    session(&agent, "flood", &["sh", "-c", "seq 1 10000; exec cat"]);
+    agent.open_titled("flood", &["sh", "-c", "seq 1 10000; exec cat"]);
     let count = 30;
     for i in 1..=count {
         let name = format!("win-{i:02}");
-        session(
-            &agent,
+        agent.open_titled(
             &name,
             &["sh", "-c", &format!("echo ready {name}; exec cat")],
         );
     }
     let s = script("blank", &relay, &agent, &[("VM_COUNT", count.to_string())]);
-    passes(s, Some(&agent)).await;
+    s.passes(Some(&agent)).await;
 }
 
 /// A link with a broken %-escape is explained, and the page still takes the next link.
@@ -95,7 +68,9 @@ async fn a_broken_link_is_explained_and_the_page_lives_on() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    passes(script("badlink", &relay, &agent, &[]), Some(&agent)).await;
+    script("badlink", &relay, &agent, &[])
+        .passes(Some(&agent))
+        .await;
 }
 
 /// A browser whose access is revoked is told so and what to do, in the terminal and
@@ -105,7 +80,7 @@ async fn a_revoked_browser_is_told_and_stops_retrying() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    session(&agent, "kept", &["sh", "-c", "exec cat"]);
+    agent.open_titled("kept", &["sh", "-c", "exec cat"]);
     let mut s = script("revoke", &relay, &agent, &[]);
     assert!(s.wait_line("step: revoke").await, "{}", s.output);
     let peers = agent.json(&["peers"]);
@@ -115,7 +90,7 @@ async fn a_revoked_browser_is_told_and_stops_retrying() {
         .unwrap_or_else(|| panic!("the browser is not a peer: {peers}"))
         .to_string();
     agent.ok(&["peers", "remove", &name]);
-    passes(s, Some(&agent)).await;
+    s.passes(Some(&agent)).await;
 }
 
 /// Another device's resize (a 150-column terminal) is drawn at that size: a 120-column
@@ -125,14 +100,14 @@ async fn another_devices_resize_is_applied() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    let id = session(&agent, "wide", &["sh"]);
+    let id = agent.open_titled("wide", &["sh"]);
     let mut s = script("resized", &relay, &agent, &[]);
     assert!(s.wait_line("step: resize").await, "{}", s.output);
     let mut wide = agent.term(&["attach", "local", &id], 40, 150);
     wide.line("echo wide-$((6*7))");
     wide.wait_text("wide-42");
     wide.line("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do printf 0123456789; done; echo");
-    passes(s, Some(&agent)).await;
+    s.passes(Some(&agent)).await;
 }
 
 /// A stopped agent: its open terminal stops claiming `attached` within 5 s, and the
@@ -144,11 +119,11 @@ async fn a_stopped_agent_shows_offline() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    session(&agent, "left", &["sh", "-c", "exec cat"]);
+    agent.open_titled("left", &["sh", "-c", "exec cat"]);
     let mut s = script("offline", &relay, &agent, &[]);
     assert!(s.wait_line("step: stop").await, "{}", s.output);
     let _home = agent.stop();
-    passes(s, None).await;
+    s.passes(None).await;
 }
 
 /// The machine page keeps the folder being typed, and the focus, while a session
@@ -160,8 +135,8 @@ async fn the_machine_page_keeps_what_is_typed() {
     };
     let mut s = script("form", &relay, &agent, &[]);
     assert!(s.wait_line("step: create").await, "{}", s.output);
-    session(&agent, "newcomer", &["sh", "-c", "exec cat"]);
-    passes(s, Some(&agent)).await;
+    agent.open_titled("newcomer", &["sh", "-c", "exec cat"]);
+    s.passes(Some(&agent)).await;
 }
 
 /// A reload when nothing changed costs under 50 KB on the wire (Chromium's network log):
@@ -172,7 +147,9 @@ async fn a_reload_transfers_under_50_kb() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    passes(script("reload", &relay, &agent, &[]), Some(&agent)).await;
+    script("reload", &relay, &agent, &[])
+        .passes(Some(&agent))
+        .await;
 }
 
 /// A tablet (a touch screen 1024 px wide) has the extra-keys bar, and its Ctrl works by
@@ -182,8 +159,10 @@ async fn a_tablet_has_the_key_bar() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    session(&agent, "keys", &["sh"]);
-    passes(script("tablet", &relay, &agent, &[]), Some(&agent)).await;
+    agent.open_titled("keys", &["sh"]);
+    script("tablet", &relay, &agent, &[])
+        .passes(Some(&agent))
+        .await;
 }
 
 /// Chromium finds the page installable (its manifest, icon and service worker), and it
@@ -193,7 +172,9 @@ async fn the_page_is_installable() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    passes(script("install", &relay, &agent, &[]), Some(&agent)).await;
+    script("install", &relay, &agent, &[])
+        .passes(Some(&agent))
+        .await;
 }
 
 /// The name the user gives this browser on the home page is the one it pairs under: the
@@ -203,7 +184,9 @@ async fn the_browser_pairs_under_the_name_chosen() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    passes(script("name", &relay, &agent, &[]), Some(&agent)).await;
+    script("name", &relay, &agent, &[])
+        .passes(Some(&agent))
+        .await;
     let peers = agent.json(&["peers"]).to_string();
     assert!(peers.contains("kitchen tablet"), "{peers}");
 }
@@ -217,7 +200,9 @@ async fn pairing_an_offline_machine_can_be_cancelled() {
     };
     let ticket = agent.ticket(&[]);
     let _home = agent.stop();
-    passes(script_with("cancel", &relay, ticket, &[]), None).await;
+    script_with("cancel", &relay, ticket, &[])
+        .passes(None)
+        .await;
 }
 
 /// Kill asks once more before it acts, and a session that ended offers the way back to
@@ -227,11 +212,9 @@ async fn kill_asks_and_an_ended_session_leads_back() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    session(&agent, "victim", &["sh", "-c", "exec cat"]);
-    session(
-        &agent,
-        "short",
-        &["sh", "-c", "read line; echo \"bye $line\""],
-    );
-    passes(script("kill", &relay, &agent, &[]), Some(&agent)).await;
+    agent.open_titled("victim", &["sh", "-c", "exec cat"]);
+    agent.open_titled("short", &["sh", "-c", "read line; echo \"bye $line\""]);
+    script("kill", &relay, &agent, &[])
+        .passes(Some(&agent))
+        .await;
 }

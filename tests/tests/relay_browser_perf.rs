@@ -20,17 +20,7 @@ async fn browser_load_and_echo_times() {
     let relay = start_relay(Some(web_dir().join("dist"))).await;
     let agent = TestAgent::start_config("web-box", &relay.url(), "", &[]);
     // A plain `sh` in cooked mode: the terminal driver echoes each key at once.
-    agent.ok(&[
-        "open",
-        "local",
-        "--path",
-        "/tmp",
-        "--title",
-        "echo",
-        "--detached",
-        "--",
-        "sh",
-    ]);
+    agent.open_titled("echo", &["sh"]);
     let script = Script::start(
         "perf.mjs",
         &[
@@ -39,12 +29,7 @@ async fn browser_load_and_echo_times() {
             ("VM_AGENT", "web-box".into()),
         ],
     );
-    let (ok, out) = script.finish().await;
-    assert!(
-        ok,
-        "the browser script failed:\n{out}\n--- agent log ---\n{}",
-        agent.log()
-    );
+    let out = script.passes(Some(&agent)).await;
     for line in out.lines().filter(|l| l.starts_with("step: ")) {
         println!("{line}");
     }
@@ -64,19 +49,7 @@ async fn readme_screenshots() {
     let script = "printf '\\033[1mcargo test\\033[0m\\n'; for t in pairing relay browser; do \
         printf 'test %s ... \\033[32mok\\033[0m\\n' $t; done; echo 'tests passed'; exec sh";
     for (title, cmd) in [("build", script), ("logs", "exec cat")] {
-        agent.ok(&[
-            "open",
-            "local",
-            "--path",
-            "/tmp",
-            "--title",
-            title,
-            "--detached",
-            "--",
-            "sh",
-            "-c",
-            cmd,
-        ]);
+        agent.open_titled(title, &["sh", "-c", cmd]);
     }
     let shots = web_dir().join("../docs/img");
     std::fs::create_dir_all(&shots).expect("docs/img");
@@ -89,6 +62,5 @@ async fn readme_screenshots() {
             ("VM_SHOTS", shots.display().to_string()),
         ],
     );
-    let (ok, out) = script.finish().await;
-    assert!(ok, "{out}");
+    script.passes(Some(&agent)).await;
 }
