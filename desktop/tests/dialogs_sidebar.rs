@@ -152,9 +152,11 @@ fn new_session_never_offers_another_machines_folder() {
 fn tabs_come_back_after_a_restart() {
     let mut app = start_app();
     app.wait("this machine online", |h| shows(h, "This machine: online"));
-    for _ in 0..2 {
+    for n in 1..=2 {
         app.new_session_on(0);
         app.click("Start");
+        // The form stays until the agent answered.
+        app.wait("the tab open", |h| h.state().tabs().len() == n);
     }
     app.wait("two tabs with prompts", |h| {
         let tabs = h.state().tabs();
@@ -181,5 +183,29 @@ fn tabs_come_back_after_a_restart() {
         tabs.iter().map(|t| t.session).collect::<Vec<_>>() == ids
             && tabs.iter().all(|t| t.link_state() == Link::Live)
             && tabs[1].screen_text().contains("before-42")
+    });
+}
+
+#[test]
+fn a_session_that_cannot_start_keeps_the_form_open_and_says_why() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    app.new_session_on(0);
+    app.set_field("Folder", "/nonexistent/vibemesh-test");
+    app.click("Start");
+    // The agent's refusal is shown in the dialog, which stays open with what was typed.
+    app.wait("the refusal in the form", |h| {
+        h.query_all_by_label_contains("cannot use folder /nonexistent/vibemesh-test")
+            .count()
+            > 0
+    });
+    assert!(app.has_label("Start"), "{}", app.describe());
+    assert!(app.harness.state().tabs().is_empty());
+    // Fixed, it starts, the dialog closes and the tab opens.
+    let dir = tempfile::tempdir().unwrap();
+    app.set_field("Folder", &dir.path().display().to_string());
+    app.click("Start");
+    app.wait("the tab open and the form gone", |h| {
+        h.state().tabs().len() == 1 && h.query_by_label("Start").is_none()
     });
 }

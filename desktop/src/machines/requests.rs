@@ -132,7 +132,7 @@ impl Machines {
         self: &Arc<Self>,
         key: MachineKey,
         req: CreateSession,
-        then: impl FnOnce(MachineKey, SessionInfo) + Send + 'static,
+        then: impl FnOnce(MachineKey, Result<SessionInfo, String>) + Send + 'static,
     ) {
         self.new_session(
             key,
@@ -146,7 +146,7 @@ impl Machines {
         self: &Arc<Self>,
         key: MachineKey,
         req: StartConversation,
-        then: impl FnOnce(MachineKey, SessionInfo) + Send + 'static,
+        then: impl FnOnce(MachineKey, Result<SessionInfo, String>) + Send + 'static,
     ) {
         self.new_session(
             key,
@@ -156,12 +156,12 @@ impl Machines {
     }
 
     /// Asks machine `key` for a new session with `call`; the session goes into the
-    /// model and to `then`, a failure to the user.
+    /// model, and the session or why it could not start to `then`.
     fn new_session<F, Fut>(
         self: &Arc<Self>,
         key: MachineKey,
         call: F,
-        then: impl FnOnce(MachineKey, SessionInfo) + Send + 'static,
+        then: impl FnOnce(MachineKey, Result<SessionInfo, String>) + Send + 'static,
     ) where
         F: FnOnce(ControlClient) -> Fut + Send + 'static,
         Fut: Future<Output = Result<SessionInfo, ClientError>> + Send + 'static,
@@ -173,7 +173,7 @@ impl Machines {
                 None => (None, "?".into()),
             };
             let Some(control) = control else {
-                lock(&me.model).error(format!("{name} is not reachable right now."));
+                then(key, Err(format!("{name} is not reachable right now.")));
                 me.changed();
                 return;
             };
@@ -182,12 +182,15 @@ impl Machines {
                     if let Some(m) = lock(&me.model).machine_mut(key) {
                         m.sessions.insert(info.id, info.clone());
                     }
-                    then(key, info);
+                    then(key, Ok(info));
                 }
-                Err(e) => lock(&me.model).error(format!(
-                    "Could not start the session on {name}: {}",
-                    WireError::from(e).message
-                )),
+                Err(e) => then(
+                    key,
+                    Err(format!(
+                        "Could not start the session on {name}: {}",
+                        WireError::from(e).message
+                    )),
+                ),
             }
             me.changed();
         });

@@ -2,7 +2,7 @@
 //! and for Claude and Codex whether to run them as a structured conversation or as their
 //! own terminal interface.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use egui::{RichText, Ui};
 use vibemesh_core::proto::{Provider, ai::StartConversation, control::CreateSession};
@@ -26,6 +26,21 @@ pub enum AiMode {
     Terminal,
 }
 
+/// Where the form's Start stands: the dialog stays open until the agent answered, and
+/// says why when it refused (a folder that does not exist, say).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Starting {
+    /// Not started yet.
+    #[default]
+    Idle,
+    /// Asked; no answer yet.
+    Waiting,
+    /// Refused, with why.
+    Failed(String),
+    /// Started: its tab opens, the dialog closes.
+    Started,
+}
+
 /// What the new-session form holds.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -41,6 +56,8 @@ pub struct NewSession {
     pub prompt: String,
     /// The folder text completions were last asked for.
     pub asked: String,
+    /// Where Start stands (set from the request's task).
+    pub starting: Arc<Mutex<Starting>>,
 }
 
 impl NewSession {
@@ -53,6 +70,7 @@ impl NewSession {
             mode: AiMode::Conversation,
             prompt: String::new(),
             asked: String::new(),
+            starting: Arc::default(),
         }
     }
 }
@@ -68,7 +86,7 @@ fn last_folder(machine: MachineKey, prefs: &Prefs) -> String {
 }
 
 impl DesktopApp {
-    /// Draws the form; `true` when it is done (started).
+    /// Draws the form; `true` once the session started (its tab is opening).
     pub(super) fn new_session(
         &mut self,
         ui: &mut Ui,
@@ -141,13 +159,28 @@ impl DesktopApp {
         if info.is_none() {
             error_text(ui, "That machine is not reachable right now.");
         }
+        let starting = lock(&form.starting).clone();
+        if let Starting::Failed(why) = &starting {
+            error_text(ui, why);
+        }
+        let waiting = starting == Starting::Waiting;
         let start = ui
-            .add_enabled(info.is_some(), egui::Button::new("Start"))
-            .clicked();
+            .horizontal(|ui| {
+                let start = ui
+                    .add_enabled(info.is_some() && !waiting, egui::Button::new("Start"))
+                    .clicked();
+                if waiting {
+                    ui.spinner();
+                    ui.label("Starting…");
+                }
+                start
+            })
+            .inner;
         if start {
+            *lock(&form.starting) = Starting::Waiting;
             self.start_session(machines, form);
         }
-        start
+        starting == Starting::Started
     }
 
     /// The folder field with completions from the machine and recent folders.
@@ -201,8 +234,15 @@ impl DesktopApp {
         self.save_prefs();
         let cwd = (!cwd.is_empty()).then_some(cwd);
         let opened = self.opened.clone();
-        let then = move |key, info| {
-            lock(&opened).push((key, info));
+        let starting = form.starting.clone();
+        let then = move |key, answer: Result<_, String>| {
+            *lock(&starting) = match answer {
+                Ok(info) => {
+                    lock(&opened).push((key, info));
+                    Starting::Started
+                }
+                Err(why) => Starting::Failed(why),
+            };
         };
         if form.provider != Provider::Shell && form.mode == AiMode::Conversation {
             let prompt = form.prompt.trim();
