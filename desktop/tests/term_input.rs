@@ -7,7 +7,7 @@ use egui::{
     Event, Modifiers, MouseWheelSource, MouseWheelUnit, OutputCommand, Pos2, Rect, TouchPhase,
     Vec2, ViewportCommand, ViewportId,
 };
-use egui_kittest::Harness;
+use egui_kittest::{Harness, kittest::Queryable};
 use vibemesh_desktop::term::{TermStyle, Terminal, TerminalView};
 
 /// The widget's state as a test sees it.
@@ -191,6 +191,24 @@ fn the_wheel_scrolls_history_and_typing_returns_to_the_live_screen() {
     h.run();
     assert!(h.state().term.contents().contains("line 99"));
     assert_eq!(take_typed(&mut h), b"x");
+}
+
+#[test]
+fn a_view_scrolled_back_says_how_far_and_the_live_screen_says_nothing() {
+    let lines: String = (0..100).map(|i| format!("line {i}\r\n")).collect();
+    let mut h = tty(lines.as_bytes(), false);
+    assert!(h.query_by_label_contains("lines back").is_none());
+    h.hover_at(at(&h, 10, 4));
+    wheel(&h, 10.0);
+    h.run();
+    // 100 lines and the cursor's row on 8 rows: 93 of history, 30 of them back.
+    assert!(
+        h.query_by_label_contains("30 of 93 lines back").is_some(),
+        "no mark while scrolled back"
+    );
+    h.event(Event::Text("x".into()));
+    h.run();
+    assert!(h.query_by_label_contains("lines back").is_none());
 }
 
 #[test]

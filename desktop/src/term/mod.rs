@@ -10,6 +10,7 @@ mod mouse;
 pub mod palette;
 pub mod render;
 pub mod row_mesh;
+mod scrolled;
 mod select;
 
 use std::{num::NonZeroU16, sync::LazyLock};
@@ -152,6 +153,16 @@ impl Terminal {
         self.selection
             .filter(|s| !s.is_empty())
             .map(|s| s.text(self.screen()))
+    }
+
+    /// How many lines of history it holds (vt100 keeps no count; a scroll past the end
+    /// stops at it).
+    pub fn history_len(&mut self) -> usize {
+        let now = self.screen().scrollback();
+        self.parser.screen_mut().set_scrollback(usize::MAX);
+        let len = self.screen().scrollback();
+        self.parser.screen_mut().set_scrollback(now);
+        len
     }
 
     /// Scrolls the view `lines` into history (negative: back towards the live screen).
@@ -300,6 +311,8 @@ impl<'a> TerminalView<'a> {
         self.handle_mouse(ui, &response, rect.min, cell, &mut input);
 
         let term = &mut *self.term;
+        let back = term.screen().scrollback();
+        let history = if back > 0 { term.history_len() } else { 0 };
         let screen = term.parser.screen();
         let frame = render::Frame {
             origin: rect.min,
@@ -321,6 +334,7 @@ impl<'a> TerminalView<'a> {
             info.current_text_value = Some(screen.contents());
             info
         });
+        scrolled::show(ui, rect, &self.style.palette, back, history, rows);
         TermResponse {
             response,
             input,
