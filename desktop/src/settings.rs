@@ -63,6 +63,8 @@ pub struct Keys {
     pub next_tab: Vec<Chord>,
     /// Show the previous tab (default Ctrl+Shift+Tab, Ctrl+PageUp).
     pub prev_tab: Vec<Chord>,
+    /// Open the command palette (default Ctrl+Shift+P, Cmd+Shift+P on macOS).
+    pub palette: Vec<Chord>,
 }
 
 impl Default for Keys {
@@ -77,6 +79,11 @@ impl Default for Keys {
                 Chord::key(Key::Tab).ctrl().shift(),
                 Chord::key(Key::PageUp).ctrl(),
             ],
+            palette: vec![if cfg!(target_os = "macos") {
+                Chord::key(Key::P).cmd().shift()
+            } else {
+                Chord::key(Key::P).ctrl().shift()
+            }],
         }
     }
 }

@@ -139,3 +139,56 @@ fn tabs_switch_from_the_keyboard_and_typing_follows() {
         }
     }
 }
+
+#[test]
+fn the_command_palette_does_everything_from_the_keyboard() {
+    let palette = if cfg!(target_os = "macos") {
+        Modifiers::MAC_CMD | Modifiers::SHIFT
+    } else {
+        CTRL | Modifiers::SHIFT
+    };
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    // A new session, twice, with no mouse: the palette, a few letters, Enter; then the
+    // form's Start.
+    for n in 0..2 {
+        chord(&mut app, palette, Key::P);
+        app.harness.run_ok();
+        type_line(&mut app, "new sess this");
+        app.wait("the New session form", |h| shows(h, "Start"));
+        start(&mut app, n);
+    }
+    // Back to the first tab by name, picked with Down from the matches.
+    chord(&mut app, palette, Key::P);
+    app.harness.run_ok();
+    app.harness.event(Event::Text("show tab".into()));
+    app.harness.run_ok();
+    assert_eq!(
+        app.harness
+            .query_all_by_label_contains("Show tab: bash")
+            .count(),
+        2,
+        "{}",
+        app.describe()
+    );
+    app.harness.key_press(Key::ArrowDown);
+    app.harness.key_press(Key::ArrowUp);
+    app.harness.key_press(Key::Enter);
+    app.harness.run_ok();
+    assert!(
+        !shows(&app.harness, "Show tab: bash"),
+        "the palette stayed open"
+    );
+    type_line(&mut app, "echo first-$((6*7))");
+    wait_line(&mut app, 0, "first-42");
+    // Esc closes it without doing anything.
+    chord(&mut app, palette, Key::P);
+    app.harness.run_ok();
+    app.harness.event(Event::Text("settings".into()));
+    app.harness.run_ok();
+    // The top bar's button and the palette's line.
+    assert_eq!(app.count("Settings"), 2, "{}", app.describe());
+    app.harness.key_press(Key::Escape);
+    app.harness.run_ok();
+    assert_eq!(app.count("Settings"), 1, "{}", app.describe());
+}

@@ -1,4 +1,5 @@
-//! The window's own keys, seen before any widget: tab switching, and the system's
+//! The window's own keys, seen before any widget: tab switching, the command palette,
+//! and the system's
 //! copy/cut/paste shortcuts for text fields. The window leaves those shortcuts to the app
 //! (`clipboard_shortcuts` off, see [`crate::native_options`]) so that a focused terminal
 //! gets Ctrl+C and Ctrl+V as keys for its program; everywhere else they are turned back
@@ -40,6 +41,7 @@ impl DesktopApp {
         let keys = &self.prefs.keys;
         let mut switch = None;
         let mut paste = false;
+        let mut palette = false;
         ctx.input_mut(|i| {
             i.events.retain_mut(|ev| {
                 let Event::Key {
@@ -52,6 +54,10 @@ impl DesktopApp {
                     return true;
                 };
                 let (key, m) = (*key, *m);
+                if keys.palette.iter().any(|c| c.matches(key, m)) {
+                    palette |= *pressed;
+                    return false;
+                }
                 if keys.next_tab.iter().any(|c| c.matches(key, m)) {
                     switch = switch.or(pressed.then_some(Switch::Next));
                     return false;
@@ -87,6 +93,9 @@ impl DesktopApp {
                 true
             });
         });
+        if palette {
+            self.toggle_palette();
+        }
         if paste {
             // The window reads the clipboard and sends it as a paste event next frame.
             ctx.send_viewport_cmd(egui::ViewportCommand::RequestPaste);

@@ -2,6 +2,7 @@
 //! structured AI conversation), dialogs, and errors in plain words. It reads the shared
 //! model each frame and asks [`Machines`] to act; it never waits on the network itself.
 
+mod commands;
 mod confirm;
 mod conv_items;
 mod conversation;
@@ -48,6 +49,8 @@ pub struct DesktopApp {
     dialog: Option<Dialog>,
     /// An action waiting for the user's yes.
     confirm: Option<confirm::Confirm>,
+    /// The command palette, while open.
+    palette: Option<commands::Palette>,
     /// Saved tabs not reopened yet (their machine has not listed its sessions).
     restore: Vec<crate::settings::SavedTab>,
     opened: Opened,
@@ -78,6 +81,7 @@ impl DesktopApp {
             active: None,
             dialog: None,
             confirm: None,
+            palette: None,
             restore,
             opened: Arc::default(),
             term_size: TermSize::DEFAULT,
@@ -98,6 +102,7 @@ impl DesktopApp {
             active: None,
             dialog: None,
             confirm: None,
+            palette: None,
             restore: Vec::new(),
             opened: Arc::default(),
             term_size: TermSize::DEFAULT,
@@ -175,6 +180,7 @@ impl DesktopApp {
             .show(ui, |ui| self.center(ui, &machines));
         self.dialogs(ui, &machines);
         self.confirm_ui(ui.ctx(), &machines);
+        self.palette_ui(ui.ctx(), &machines);
     }
 
     fn top_bar(&mut self, ui: &mut Ui, machines: &Arc<Machines>) {
