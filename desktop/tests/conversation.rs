@@ -101,6 +101,31 @@ fn items(app: &App) -> Vec<Item> {
 }
 
 #[test]
+fn a_conversation_opened_from_the_dialog_takes_the_keys_at_once() {
+    let Some(mut w) = start() else { return };
+    let app = &mut w.app;
+    app.click("New session");
+    app.set_field("Folder", &w.work.path().display().to_string());
+    app.click("claude");
+    app.click("Start");
+    app.wait("the conversation tab", |h| {
+        h.state()
+            .tabs()
+            .first()
+            .is_some_and(|t| t.conversation().is_some() && t.link_state() == Link::Live)
+    });
+    // No click into the message field: it has the keys.
+    app.harness.event(egui::Event::Text("typed at once".into()));
+    app.harness.key_press(egui::Key::Enter);
+    app.harness.run_ok();
+    app.wait_within("the assistant's reply", AI_TIMEOUT, |h| {
+        h.query_all_by_label_contains("You said: typed at once")
+            .count()
+            == 1
+    });
+}
+
+#[test]
 fn start_from_the_dialog_talk_approve_and_reopen_from_the_sidebar() {
     let Some(mut w) = start() else { return };
     let app = &mut w.app;
