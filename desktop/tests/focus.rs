@@ -4,38 +4,8 @@
 
 mod common;
 
-use common::{App, shows, start_app};
+use common::{shows, start_app};
 use egui_kittest::kittest::Queryable;
-use vibemesh_desktop::tab::Link;
-
-/// Types `text` and Enter into whatever has keyboard focus, as a user would.
-fn type_line(app: &mut App, text: &str) {
-    app.harness.event(egui::Event::Text(text.into()));
-    app.harness.key_press(egui::Key::Enter);
-    app.harness.run_ok();
-}
-
-/// Waits until tab `n` shows a line that is exactly `line`.
-fn wait_line(app: &mut App, n: usize, line: &str) {
-    app.wait(&format!("{line:?} in tab {n}"), |h| {
-        h.state()
-            .tabs()
-            .get(n)
-            .is_some_and(|t| t.screen_text().lines().any(|l| l.trim() == line))
-    });
-}
-
-/// Starts a shell from the open new-session dialog and waits for its tab (the `n`th)
-/// to be live with a prompt, without touching the terminal.
-fn start(app: &mut App, n: usize) {
-    app.click("Start");
-    app.wait("the new tab is live with a prompt", |h| {
-        h.state()
-            .tabs()
-            .get(n)
-            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
-    });
-}
 
 #[test]
 fn typing_right_after_opening_or_switching_a_tab_arrives() {
@@ -44,15 +14,15 @@ fn typing_right_after_opening_or_switching_a_tab_arrives() {
 
     // From "New session": the new tab takes the keys.
     app.new_session_on(0);
-    start(&mut app, 0);
-    type_line(&mut app, "echo first-$((6*7))");
-    wait_line(&mut app, 0, "first-42");
+    app.start_tab(0);
+    app.type_line("echo first-$((6*7))");
+    app.wait_line(0, "first-42");
 
     // A second session: its tab takes the keys, not the first.
     app.new_session_on(0);
-    start(&mut app, 1);
-    type_line(&mut app, "echo second-$((6*7))");
-    wait_line(&mut app, 1, "second-42");
+    app.start_tab(1);
+    app.type_line("echo second-$((6*7))");
+    app.wait_line(1, "second-42");
 
     // Back to the first by its label in the tab strip.
     app.harness
@@ -61,8 +31,8 @@ fn typing_right_after_opening_or_switching_a_tab_arrives() {
         .expect("the first tab's label")
         .click();
     app.harness.run_ok();
-    type_line(&mut app, "echo back-$((6*7))");
-    wait_line(&mut app, 0, "back-42");
+    app.type_line("echo back-$((6*7))");
+    app.wait_line(0, "back-42");
 
     // And to the second from its row in the sidebar (rows are in session id order).
     let tabs = app.harness.state().tabs();
@@ -73,6 +43,6 @@ fn typing_right_after_opening_or_switching_a_tab_arrives() {
         .expect("the second session's sidebar row")
         .click();
     app.harness.run_ok();
-    type_line(&mut app, "echo row-$((6*7))");
-    wait_line(&mut app, 1, "row-42");
+    app.type_line("echo row-$((6*7))");
+    app.wait_line(1, "row-42");
 }

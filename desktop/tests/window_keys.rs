@@ -7,7 +7,6 @@ mod common;
 use common::{App, shows, start_app};
 use egui::{Event, Key, Modifiers, ViewportCommand, ViewportId};
 use egui_kittest::kittest::Queryable;
-use vibemesh_desktop::tab::Link;
 
 /// Ctrl as the window reports it: on Linux and Windows it is also the command key.
 const CTRL: Modifiers = Modifiers {
@@ -15,13 +14,6 @@ const CTRL: Modifiers = Modifiers {
     command: !cfg!(target_os = "macos"),
     ..Modifiers::NONE
 };
-
-/// Types `text` and Enter into whatever has keyboard focus.
-fn type_line(app: &mut App, text: &str) {
-    app.harness.event(Event::Text(text.into()));
-    app.harness.key_press(Key::Enter);
-    app.harness.run_ok();
-}
 
 /// Presses and releases `key` with `mods` in one frame, as the window reports it (the
 /// key events carry the modifiers); the frame's output is the caller's to inspect.
@@ -35,27 +27,6 @@ fn chord(app: &mut App, mods: Modifiers, key: Key) {
     };
     app.harness.input_mut().events.extend([ev(true), ev(false)]);
     app.harness.step();
-}
-
-/// Waits until tab `n` shows a line that is exactly `line` (spaces around it aside).
-fn wait_line(app: &mut App, n: usize, line: &str) {
-    app.wait(&format!("{line:?} in tab {n}"), |h| {
-        h.state()
-            .tabs()
-            .get(n)
-            .is_some_and(|t| t.screen_text().lines().any(|l| l.trim() == line))
-    });
-}
-
-/// Starts a shell from the open new-session dialog; waits for tab `n` live with a prompt.
-fn start(app: &mut App, n: usize) {
-    app.click("Start");
-    app.wait("the new tab is live with a prompt", |h| {
-        h.state()
-            .tabs()
-            .get(n)
-            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
-    });
 }
 
 fn asked_for_clipboard(app: &App) -> bool {
@@ -89,15 +60,12 @@ fn ctrl_v_reaches_the_program_and_still_pastes_in_a_text_field() {
 
     // In the terminal it is the byte 0x16, read here by `od` with the tty in raw mode
     // (without -iexten the tty itself would take it as "literal next").
-    start(&mut app, 0);
-    type_line(
-        &mut app,
-        "stty raw -echo -iexten; echo re''ady; head -c1 | od -An -tx1; stty sane",
-    );
-    wait_line(&mut app, 0, "ready");
+    app.start_tab(0);
+    app.type_line("stty raw -echo -iexten; echo re''ady; head -c1 | od -An -tx1; stty sane");
+    app.wait_line(0, "ready");
     chord(&mut app, CTRL, Key::V);
     assert!(!asked_for_clipboard(&app), "Ctrl+V in the terminal pasted");
-    wait_line(&mut app, 0, "16");
+    app.wait_line(0, "16");
 }
 
 #[test]
@@ -105,18 +73,18 @@ fn tabs_switch_from_the_keyboard_and_typing_follows() {
     let mut app = start_app();
     app.wait("this machine online", |h| shows(h, "This machine: online"));
     app.new_session_on(0);
-    start(&mut app, 0);
+    app.start_tab(0);
     app.new_session_on(0);
-    start(&mut app, 1);
+    app.start_tab(1);
 
     // Ctrl+Tab from the last tab wraps to the first.
     chord(&mut app, CTRL, Key::Tab);
-    type_line(&mut app, "echo one-$((6*7))");
-    wait_line(&mut app, 0, "one-42");
+    app.type_line("echo one-$((6*7))");
+    app.wait_line(0, "one-42");
     // Ctrl+PageDown: the next one.
     chord(&mut app, CTRL, Key::PageDown);
-    type_line(&mut app, "echo two-$((6*7))");
-    wait_line(&mut app, 1, "two-42");
+    app.type_line("echo two-$((6*7))");
+    app.wait_line(1, "two-42");
     // Alt+1 (Cmd+1 on macOS): the first.
     let number = if cfg!(target_os = "macos") {
         Modifiers::MAC_CMD
@@ -124,8 +92,8 @@ fn tabs_switch_from_the_keyboard_and_typing_follows() {
         Modifiers::ALT
     };
     chord(&mut app, number, Key::Num1);
-    type_line(&mut app, "echo three-$((6*7))");
-    wait_line(&mut app, 0, "three-42");
+    app.type_line("echo three-$((6*7))");
+    app.wait_line(0, "three-42");
     // None of the switching keys reached a program as input: each command line is
     // exactly what was typed.
     for n in 0..2 {
@@ -154,9 +122,9 @@ fn the_command_palette_does_everything_from_the_keyboard() {
     for n in 0..2 {
         chord(&mut app, palette, Key::P);
         app.harness.run_ok();
-        type_line(&mut app, "new sess this");
+        app.type_line("new sess this");
         app.wait("the New session form", |h| shows(h, "Start"));
-        start(&mut app, n);
+        app.start_tab(n);
     }
     // Back to the first tab by name, picked with Down from the matches.
     chord(&mut app, palette, Key::P);
@@ -179,8 +147,8 @@ fn the_command_palette_does_everything_from_the_keyboard() {
         !shows(&app.harness, "Show tab: bash"),
         "the palette stayed open"
     );
-    type_line(&mut app, "echo first-$((6*7))");
-    wait_line(&mut app, 0, "first-42");
+    app.type_line("echo first-$((6*7))");
+    app.wait_line(0, "first-42");
     // Esc closes it without doing anything.
     chord(&mut app, palette, Key::P);
     app.harness.run_ok();

@@ -222,6 +222,35 @@ impl App {
         self.harness.run_ok();
     }
 
+    /// Starts a shell from the open new-session dialog and waits for its tab (the
+    /// `n`th) to be live with a prompt, without touching the terminal.
+    pub fn start_tab(&mut self, n: usize) {
+        self.click("Start");
+        self.wait("the new tab is live with a prompt", |h| {
+            h.state()
+                .tabs()
+                .get(n)
+                .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
+        });
+    }
+
+    /// Types `text` and Enter into whatever has keyboard focus, as a user would.
+    pub fn type_line(&mut self, text: &str) {
+        self.harness.event(egui::Event::Text(text.into()));
+        self.harness.key_press(egui::Key::Enter);
+        self.harness.run_ok();
+    }
+
+    /// Waits until tab `n` shows a line that is exactly `line` (spaces around it aside).
+    pub fn wait_line(&mut self, n: usize, line: &str) {
+        self.wait(&format!("{line:?} in tab {n}"), |h| {
+            h.state()
+                .tabs()
+                .get(n)
+                .is_some_and(|t| t.screen_text().lines().any(|l| l.trim() == line))
+        });
+    }
+
     /// Starts the session the open new-session dialog describes (a shell), waits for
     /// its tab to be live with a prompt on screen, and focuses its terminal.
     pub fn start_shell(&mut self) {
