@@ -89,6 +89,10 @@ impl Agent {
         let access = Arc::new(Access::load(home.peers.clone())?);
         let listener = bind_socket(&home).await?;
         let endpoint = endpoint::bind(key, &config).await?;
+        if config.relay != "none" {
+            let ep = endpoint.clone();
+            tokio::spawn(async move { crate::net::relay_watch::watch(&ep).await });
+        }
         let lan = match config.lan_discovery {
             true => crate::net::lan::Lan::start(&endpoint),
             false => None,

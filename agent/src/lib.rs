@@ -2,8 +2,8 @@
 //! session holder binary and the desktop app start.
 //!
 //! What other crates use is public here: [`Agent`], [`config`], the recording reader in
-//! [`cast`], [`check_ttl`] for pairing tickets, [`holder_main`] for the holder binary, and
-//! [`Files`] with [`git`] for the git tests. Everything else is private, so the compiler
+//! [`cast`], [`check_ttl`] for pairing tickets, [`holder_main`] for the holder binary,
+//! the [`log`] filter, and [`Files`] with [`git`] for the git tests. Everything else is private, so the compiler
 //! reports what nothing uses.
 //!
 //! Inside: `daemon` starts an agent (endpoint, sessions, allow-list, local socket);
@@ -24,6 +24,7 @@ mod daemon;
 mod files;
 pub mod git;
 mod ipc;
+pub mod log;
 mod net;
 mod route;
 mod serve;

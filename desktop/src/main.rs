@@ -7,10 +7,7 @@ use vibemesh_desktop::{DesktopApp, backend::Backend};
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,vibemesh_agent=info,swarm_discovery=error".into()),
-        )
+        .with_env_filter(vibemesh_agent::log::filter("warn,vibemesh_agent=info"))
         .with_writer(std::io::stderr)
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -58,3 +58,26 @@ fn a_peer_that_moved_on_the_lan_is_found_again_without_a_ticket() {
     let id = laptop.ok(&["open", "box", "--detached", "--", "sleep", "30"]);
     assert_eq!(id.trim().len(), 8, "{id}");
 }
+
+#[test]
+fn an_agent_with_no_internet_says_so_once_instead_of_at_every_retry() {
+    let Some(ns) = Netns::create("off") else {
+        eprintln!("SKIPPED: cannot create a network namespace here (needs root and `ip`)");
+        return;
+    };
+    // n0's relay and address lookup, in a namespace with no route out.
+    let home = tempfile::Builder::new().prefix("vm-").tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!("name = \"offline\"\nlisten = [\"{}:0\"]\n", ns.ns_ip),
+    )
+    .unwrap();
+    let agent = ns.spawn(home, "offline");
+    let log = agent.wait_log("that the relay cannot be reached", |l| {
+        l.contains("the relay cannot be reached")
+    });
+    // By then iroh had retried publishing its address several times (after 1, 2, 3 s…):
+    // none of those reached the log.
+    assert!(!log.contains("pkarr"), "{log}");
+    assert_eq!(log.matches("cannot be reached").count(), 1, "{log}");
+}

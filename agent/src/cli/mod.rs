@@ -314,12 +314,7 @@ fn is_not_found(e: &anyhow::Error) -> bool {
 
 async fn run_agent(home: Home) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                // LAN discovery warns at every send where there is no route for multicast
-                // (an offline laptop): that is `status`'s to say, not a log line a second.
-                .unwrap_or_else(|_| "vibemesh_agent=info,warn,swarm_discovery=error".into()),
-        )
+        .with_env_filter(vibemesh_agent::log::filter("vibemesh_agent=info,warn"))
         .with_writer(std::io::stderr)
         // journald and log files get plain text; colour codes only for a person.
         .with_ansi(std::io::stderr().is_terminal())

@@ -7,3 +7,4 @@ pub mod links;
 pub mod main_proto;
 pub mod pairing;
 pub mod proxy;
+pub mod relay_watch;
