@@ -169,7 +169,8 @@ impl Rig {
             });
         let info = rx
             .recv_timeout(STEP_TIMEOUT)
-            .context("the session was not created")?;
+            .context("the session was not created")?
+            .map_err(|why| anyhow::anyhow!(why))?;
         let tab = TabLink::open(
             self.rt.handle(),
             self.backend.clone(),
