@@ -48,13 +48,7 @@ fn sidebar_rows_show_folder_age_and_short_id() {
     std::fs::create_dir(&folder).unwrap();
     app.new_session_on(0);
     app.set_field("Folder", &folder.display().to_string());
-    app.click("Start");
-    app.wait("the tab live with a prompt", |h| {
-        h.state()
-            .tabs()
-            .first()
-            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
-    });
+    app.start_tab(0);
     let id = app.harness.state().tabs()[0].session.to_string();
     let detail = "proj-7 · ";
     app.wait("the row's folder and id", |h| {
@@ -67,13 +61,7 @@ fn a_banner_does_not_move_or_shrink_the_screen() {
     let mut app = start_app();
     app.wait("this machine online", |h| shows(h, "This machine: online"));
     app.new_session_on(0);
-    app.click("Start");
-    app.wait("the tab live with a prompt", |h| {
-        h.state()
-            .tabs()
-            .first()
-            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
-    });
+    app.start_tab(0);
     app.harness.run_ok();
     let before = app.harness.get_by_label("terminal").rect();
     app.run_in_terminal("exit 3", "");
@@ -89,15 +77,9 @@ fn stopping_a_session_asks_first() {
     let mut app = start_app();
     app.wait("this machine online", |h| shows(h, "This machine: online"));
     app.new_session_on(0);
-    app.click("Start");
     // With its prompt: a shell killed while its startup files run can leave their
     // locks behind (pyenv's rehash lock did, and hung every later shell).
-    app.wait("the tab live with a prompt", |h| {
-        h.state()
-            .tabs()
-            .first()
-            .is_some_and(|t| t.link_state() == Link::Live && !t.screen_text().trim().is_empty())
-    });
+    app.start_tab(0);
     let stop = |app: &mut common::App| {
         app.harness
             .get_by_label_contains("· shell · running")
