@@ -136,6 +136,10 @@ fn edit_writes_back_only_what_changed_and_never_over_a_change_made_meanwhile() {
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("changed there while you edited"), "{err}");
+    assert!(
+        !err.contains("reconnecting"),
+        "a conflict is no lost connection: {err}"
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "colour = theirs\n");
     let kept = err
         .split("kept in ")

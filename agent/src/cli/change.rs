@@ -110,7 +110,15 @@ pub async fn edit(home: &Home, peer: &str, path: &str) -> anyhow::Result<ExitCod
         outln!("No changes; {} left as it was.", shown(peer, &remote))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let sent = files::send_file(home, &copy, target, &remote, after.len() as u64, expected).await;
+    // Asked first, so the usual conflict is said plainly; the agent checks again as it
+    // writes, for one that lands in between.
+    let sent = match changed_meanwhile(home, &target, &remote, expected).await {
+        true => Err(vibemesh_core::WireError::new(ErrorCode::Conflict, "changed").into()),
+        false => {
+            let size = after.len() as u64;
+            files::send_file(home, &copy, target, &remote, size, expected).await
+        }
+    };
     if let Err(e) = sent {
         // Keep the user's work: the temporary folder is not removed.
         let kept = dir.keep();
@@ -129,6 +137,25 @@ pub async fn edit(home: &Home, peer: &str, path: &str) -> anyhow::Result<ExitCod
     }
     outln!("Saved {}.", shown(peer, &remote))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `remote` is no longer the version `expected` (`None`: it did not exist).
+/// An answer that cannot be had counts as unchanged: the write's own check decides.
+async fn changed_meanwhile(
+    home: &Home,
+    target: &vibemesh_core::proto::local::Target,
+    remote: &str,
+    expected: Option<vibemesh_core::proto::files::Version>,
+) -> bool {
+    let Ok(control) = local::control(home, target.clone()).await else {
+        return false;
+    };
+    let now = control.stat(remote).await;
+    let _ = control.finish().await;
+    match now {
+        Ok(meta) => meta.version != expected,
+        Err(e) => expected.is_some() && files::is_not_found(&e),
+    }
 }
 
 /// Runs the user's editor on `file` in this terminal and waits for it.
