@@ -14,6 +14,8 @@ command -v git >/dev/null 2>&1 || need_apt+=(git)
 # The tests drive real shells and coreutils in PTYs.
 command -v bash >/dev/null 2>&1 || need_apt+=(bash)
 command -v seq >/dev/null 2>&1 || need_apt+=(coreutils)
+# The desktop test that Ctrl+V reaches vim (its block selection).
+command -v vim >/dev/null 2>&1 || need_apt+=(vim)
 # The phone bridge's end-to-end test drives an agent from Python bindings.
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # The desktop app: its tests render on the CPU (Mesa's lavapipe/llvmpipe through wgpu),

@@ -69,6 +69,41 @@ fn ctrl_v_reaches_the_program_and_still_pastes_in_a_text_field() {
 }
 
 #[test]
+fn ctrl_v_starts_vims_block_selection() {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    app.new_session_on(0);
+    app.start_tab(0);
+    // No vimrc, so the mode line is vim's own; `showmode` says the mode at the bottom.
+    app.type_line("vim -u NONE -N -c 'set showmode' -c 'call setline(1, \"block\")'");
+    app.wait("vim with its buffer", |h| {
+        h.state().tabs()[0].screen_text().contains("block")
+    });
+    // Vim reads keys once it has started (a key typed while it still starts up may be
+    // dropped): it has when it answers a command.
+    app.type_line(":echo 'rea' . 'dy'");
+    app.wait("vim answering", |h| {
+        h.state().tabs()[0]
+            .screen_text()
+            .lines()
+            .any(|l| l.trim() == "ready")
+    });
+    chord(&mut app, CTRL, Key::V);
+    app.harness.run_ok();
+    assert!(!asked_for_clipboard(&app), "Ctrl+V in vim pasted");
+    app.wait("vim in block selection", |h| {
+        h.state().tabs()[0]
+            .screen_text()
+            .contains("-- VISUAL BLOCK --")
+    });
+    chord(&mut app, Modifiers::NONE, Key::Escape);
+    app.type_line(":q!");
+    app.wait("back at the shell", |h| {
+        !h.state().tabs()[0].screen_text().contains("VISUAL")
+    });
+}
+
+#[test]
 fn tabs_switch_from_the_keyboard_and_typing_follows() {
     let mut app = start_app();
     app.wait("this machine online", |h| shows(h, "This machine: online"));
