@@ -208,3 +208,26 @@ fn pair_prints_a_ticket_and_a_qr_code_that_fit_80x24() {
     let cmd = lines.last().unwrap();
     assert!(cmd.starts_with("vibemesh join VM2"), "{out}");
 }
+
+/// A session opened with no command runs the login shell, and its title names the shell
+/// that really runs, also where `$SHELL` names no program (or is unset, as under CI):
+/// then the password database's shell runs, and the title once said "zsh" or "sh".
+#[test]
+fn a_default_session_is_titled_by_the_shell_it_runs() {
+    let agent = TestAgent::start_env("box", "", &[("SHELL", "/nonexistent/zsh")]);
+    let dir = tempfile::tempdir().unwrap();
+    let id = agent.open_detached("local", dir.path(), &[]);
+    let mut viewer = agent.term(&["attach", "local", &id], 24, 80);
+    viewer.line("echo RUNS-$((6*7))-$(basename $(readlink /proc/$$/exe))");
+    let screen = viewer.wait_for("the shell's name", |s| s.contains("RUNS-42-"));
+    let running: String = screen
+        .split("RUNS-42-")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    assert!(!running.is_empty(), "{screen}");
+    let ls = agent.json(&["ls", "local"]);
+    assert_eq!(ls[0]["title"], running.as_str(), "{ls}");
+}

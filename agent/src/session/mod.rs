@@ -361,11 +361,10 @@ pub(super) fn created_ms(socket: &Path) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// A session's title until its program sets one: the program's file name, or the login
+/// shell's when the command is empty (the same shell `pty::spawn` starts).
 fn default_title(command: &[String]) -> String {
-    let prog = command
-        .first()
-        .cloned()
-        .unwrap_or_else(|| std::env::var("SHELL").unwrap_or_else(|_| "sh".into()));
+    let prog = command.first().cloned().unwrap_or_else(pty::login_shell);
     Path::new(&prog)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -32,6 +32,13 @@ pub fn pty_size(size: TermSize) -> PtySize {
     }
 }
 
+/// The shell an empty command starts: `$SHELL` when it is executable, else the user's
+/// shell from the password database, else `/bin/sh` (portable-pty's own choice, so a
+/// session's default title names the program that really runs).
+pub fn login_shell() -> String {
+    CommandBuilder::new_default_prog().get_shell()
+}
+
 /// Starts `command` (the login shell when empty) in `cwd` with a PTY of `size`.
 pub fn spawn(
     id: SessionId,
