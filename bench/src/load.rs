@@ -81,28 +81,14 @@ async fn echo(
     Ok(samples)
 }
 
-/// The resident memory of every `vibemesh-holder` whose socket is under `home`.
+/// How many `vibemesh-holder`s the agent at `home` has, and their resident memory.
 fn holders_rss(home: &std::path::Path) -> (usize, u64) {
-    let want = home.join("holders");
-    let mut n = 0;
-    let mut total = 0;
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return (0, 0);
-    };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&cmd);
-        if text.contains("vibemesh-holder") && text.contains(want.to_string_lossy().as_ref()) {
-            n += 1;
-            total += procfs::rss_bytes(pid).unwrap_or(0);
-        }
-    }
-    (n, total)
+    let holders = procfs::holders(home);
+    let total = holders
+        .iter()
+        .map(|(pid, _)| procfs::rss_bytes(*pid).unwrap_or(0))
+        .sum();
+    (holders.len(), total)
 }
 
 /// Runs the overload against a fresh agent of `bin`.

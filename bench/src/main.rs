@@ -11,9 +11,11 @@
 //! ```
 //!
 //! `--render` measures the desktop app's terminal widget drawing a full screen instead;
-//! `--flood` a flood of output in a desktop tab shown against one hidden.
+//! `--flood` a flood of output in a desktop tab shown against one hidden; `--busy` what a
+//! session whose scrollback is full costs, against an idle one.
 
 mod agents;
+mod busy;
 mod client;
 mod flood;
 mod load;
@@ -47,6 +49,13 @@ struct Args {
     /// Lines for `--flood`.
     #[arg(long, default_value_t = 2_000_000)]
     lines: u64,
+    /// Only measure a busy session (`seq 1 --busy-lines`) against an idle one: holder
+    /// memory and the attach time.
+    #[arg(long)]
+    busy: bool,
+    /// Lines for `--busy`.
+    #[arg(long, default_value_t = 300_000)]
+    busy_lines: u64,
     /// Run the overload instead: `--sessions` sessions flooding output, three viewers
     /// each (one never reading), for `--secs` seconds.
     #[arg(long)]
@@ -129,6 +138,11 @@ fn real_main(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.busy {
+        let result = runtime.block_on(busy::run(&bin, args.busy_lines))?;
+        println!("{}", result.markdown());
+        return Ok(());
+    }
     if args.load {
         raise_fd_limit();
         let plan = load::LoadPlan {

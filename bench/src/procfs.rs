@@ -57,6 +57,48 @@ pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
     Ok(kib * 1024)
 }
 
+/// Proportional set size of a process in bytes (`Pss` in `/proc/<pid>/smaps_rollup`):
+/// its private pages plus its share of each page it shares.
+pub fn pss_bytes(pid: u32) -> anyhow::Result<u64> {
+    let path = format!("/proc/{pid}/smaps_rollup");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Pss:"))
+        .with_context(|| format!("{path} has no Pss line"))?;
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("malformed Pss line in {path}: {line:?}"))?;
+    Ok(kib * 1024)
+}
+
+/// Every `vibemesh-holder` process of the agent whose home is `home`: its pid and the
+/// session socket it was given (`<home>/holders/<id>.sock`).
+pub fn holders(home: &std::path::Path) -> Vec<(u32, std::path::PathBuf)> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = home.join("holders");
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let mut args = cmd.split(|&b| b == 0);
+            if !args.next()?.ends_with(b"vibemesh-holder") {
+                return None;
+            }
+            let socket = std::path::Path::new(std::ffi::OsStr::from_bytes(args.next()?));
+            socket
+                .starts_with(&dir)
+                .then(|| (pid, socket.to_path_buf()))
+        })
+        .collect()
+}
+
 /// The 1, 5 and 15 minute load averages.
 pub fn load_average() -> anyhow::Result<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").context("cannot read /proc/loadavg")?;

@@ -2,17 +2,23 @@
 //!
 //! Both keep a [`vt100`] parser of a session's screen. vt100 cuts lines on a width change;
 //! [`resize`] re-wraps the main screen and its scrollback instead, as modern terminals
-//! do. [`QueryFilter`] finds the queries a program sends to its terminal (cursor
+//! do; [`resize_with`] does the same for a screen whose scrollback is a compact
+//! [`History`] of text rows (the session holder's, a few bytes a row where vt100 keeps 32
+//! a cell). [`QueryFilter`] finds the queries a program sends to its terminal (cursor
 //! position, device attributes, colours), so the session side can [`answer`] each once
 //! from its own screen and keep them from every client.
 
+mod history;
 mod query;
 mod reflow;
 mod sgr;
 
+pub use history::{Clears, History, Row};
 pub use query::{DEFAULT_BG, DEFAULT_CURSOR, DEFAULT_FG, QUERY_MAX, Query, QueryFilter, answer};
-pub use reflow::resize;
+pub use reflow::{resize, resize_with};
 
+#[cfg(test)]
+mod history_tests;
 #[cfg(test)]
 mod query_tests;
 #[cfg(test)]

@@ -14,7 +14,7 @@
 
 use std::{collections::VecDeque, fmt::Write as _, num::NonZeroU16};
 
-use crate::sgr::Pen;
+use crate::{history::History, sgr::Pen};
 
 /// Resizes `screen` to `rows` x `cols`; on a width change the main screen and its
 /// scrollback are re-wrapped (see the module docs). Modes and drawing attributes are
@@ -24,6 +24,54 @@ pub fn resize(screen: &mut vt100::Screen, rows: NonZeroU16, cols: NonZeroU16) {
         screen.set_size(rows, cols);
         return;
     }
+    let capacity = screen.scrollback_capacity();
+    let mut new = vt100::Parser::new(rows, cols, capacity);
+    rebuild(screen, None, &mut new, false);
+}
+
+/// Resizes `screen`, which keeps no scrollback of its own but `history` instead, to
+/// `rows` x `cols`; rows pushed off the top go to `history`. A width change re-wraps the
+/// history and the main screen as [`resize`] does; so does a taller screen, which takes
+/// rows back from the history onto the screen as xterm does (vt100 would put blank rows
+/// there).
+pub fn resize_with(
+    screen: &mut vt100::Screen,
+    history: &mut History,
+    rows: NonZeroU16,
+    cols: NonZeroU16,
+) {
+    let (old_rows, old_cols) = screen.size();
+    let mut new = vt100::Parser::new_with_callbacks(
+        NonZeroU16::MIN,
+        NonZeroU16::MIN,
+        0,
+        history.empty_like(),
+    );
+    if old_cols == cols && (rows <= old_rows || history.is_empty()) {
+        // Only a parser reports the rows a resize pushes off the top.
+        std::mem::swap(new.screen_mut(), screen);
+        std::mem::swap(new.callbacks_mut(), history);
+        new.set_size(rows, cols);
+        std::mem::swap(new.screen_mut(), screen);
+        std::mem::swap(new.callbacks_mut(), history);
+        return;
+    }
+    new.set_size(rows, cols);
+    // Taller at the same width: the rows below the cursor stay below it, as when
+    // vt100 takes rows back from its own scrollback.
+    rebuild(screen, Some(history), &mut new, old_cols == cols);
+    std::mem::swap(new.callbacks_mut(), history);
+}
+
+/// Lays the main screen of `screen` out again in `new` (a blank parser of the new size),
+/// after the rows of `history` if given, and puts `new`'s screen in its place; with
+/// `keep_bottom` the blank rows at the bottom are laid out too.
+fn rebuild<C: vt100::Callbacks>(
+    screen: &mut vt100::Screen,
+    history: Option<&History>,
+    new: &mut vt100::Parser<C>,
+    keep_bottom: bool,
+) {
     // Work on the old screen through a parser of its own, so it can be switched to
     // its main grid when the alternate one is shown.
     let mut old = vt100::Parser::new(NonZeroU16::MIN, NonZeroU16::MIN, 0);
@@ -32,9 +80,11 @@ pub fn resize(screen: &mut vt100::Screen, rows: NonZeroU16, cols: NonZeroU16) {
     if alternate {
         old.process(b"\x1b[?47l");
     }
-    let capacity = old.screen().scrollback_capacity();
-    let mut new = vt100::Parser::new(rows, cols, capacity);
-    relay(old.screen_mut(), &mut new);
+    if let Some(history) = history {
+        history.print(|bytes| new.process(bytes));
+    }
+    relay(old.screen_mut(), new, keep_bottom);
+    let (rows, cols) = new.screen().size();
     let mut tail = String::new();
     if alternate {
         // Where leaving the alternate screen (?1049l) puts the cursor back.
@@ -75,22 +125,30 @@ impl Layout {
 }
 
 /// Writes the main screen of `old` (scrollback, then the screen down to its last
-/// non-blank row or the cursor's) into `new`, and moves the cursor to where it was in
+/// non-blank row or the cursor's, or to its bottom with `keep_bottom`) into `new`, and moves the cursor to where it was in
 /// its logical line.
 ///
 /// The lines before the cursor's go through vt100's own dump of logical lines (fast:
 /// no per-cell lookups); the cursor's line and those below it, a screenful at most,
 /// are written cell by cell, to follow the cursor into the new layout.
-fn relay(old: &mut vt100::Screen, new: &mut vt100::Parser) {
+fn relay<C: vt100::Callbacks>(
+    old: &mut vt100::Screen,
+    new: &mut vt100::Parser<C>,
+    keep_bottom: bool,
+) {
     let (old_rows, old_cols) = (old.size().0.get(), old.size().1.get());
     let back = old.scrollback_len();
     let (crow, ccol) = old.cursor_position();
     let cursor = back + usize::from(crow);
     old.set_scrollback(0);
-    let last = (crow + 1..old_rows)
-        .rev()
-        .find(|&r| !blank(old, r, old_cols))
-        .map_or(cursor, |r| back + usize::from(r));
+    let last = if keep_bottom {
+        back + usize::from(old_rows) - 1
+    } else {
+        (crow + 1..old_rows)
+            .rev()
+            .find(|&r| !blank(old, r, old_cols))
+            .map_or(cursor, |r| back + usize::from(r))
+    };
     let mut rows = Rows::new(old, back);
     let start = (0..cursor)
         .rev()
@@ -132,12 +190,12 @@ fn relay(old: &mut vt100::Screen, new: &mut vt100::Parser) {
 /// Writes rows `span` of `rows` cell by cell into `new`, laying them out in `layout`;
 /// returns where (row and column of `layout`) the cell at `cursor` (a row and a column
 /// of `rows`) went.
-fn write_cells(
+fn write_cells<C: vt100::Callbacks>(
     rows: &mut Rows<'_>,
     span: std::ops::RangeInclusive<usize>,
     (cursor, ccol): (usize, u16),
     layout: &mut Layout,
-    new: &mut vt100::Parser,
+    new: &mut vt100::Parser<C>,
 ) -> (usize, usize) {
     let old_cols = rows.screen.size().1.get();
     let last = *span.end();
@@ -196,7 +254,11 @@ fn write_cells(
 /// Moves the cursor of `new`, which is at the end of what `layout` laid out, to `mark`
 /// (a row and a column of `layout`; a column past the width continues on the next
 /// rows, scrolling when they are not written yet).
-fn place_cursor(new: &mut vt100::Parser, layout: &Layout, (row, col): (usize, usize)) {
+fn place_cursor<C: vt100::Callbacks>(
+    new: &mut vt100::Parser<C>,
+    layout: &Layout,
+    (row, col): (usize, usize),
+) {
     let cols = layout.cols;
     let (row, col) = (row + col / cols, col % cols);
     let height = usize::from(new.screen().size().0.get());
@@ -254,8 +316,8 @@ impl<'a> Rows<'a> {
 
 /// Feeds vt100's dump of logical lines to the new screen, but for its last `keep`
 /// lines and the unfinished one after them, which it drops.
-struct Dump<'a> {
-    new: &'a mut vt100::Parser,
+struct Dump<'a, C: vt100::Callbacks> {
+    new: &'a mut vt100::Parser<C>,
     keep: usize,
     /// The newest finished lines, `keep` at most.
     held: VecDeque<String>,
@@ -265,14 +327,14 @@ struct Dump<'a> {
     buf: String,
 }
 
-impl Dump<'_> {
+impl<C: vt100::Callbacks> Dump<'_, C> {
     fn flush(&mut self) {
         self.new.process(self.buf.as_bytes());
         self.buf.clear();
     }
 }
 
-impl std::fmt::Write for Dump<'_> {
+impl<C: vt100::Callbacks> std::fmt::Write for Dump<'_, C> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         let mut parts = s.split('\n');
         self.line.extend(parts.next());

@@ -1,29 +1,38 @@
-//! A session's screen: the vt100 parser with its scrollback, and the bytes that redraw it.
+//! A session's screen: the vt100 parser, its scrollback, and the bytes that redraw them.
+//!
+//! The scrollback is a compact [`History`] of text rows, not vt100's own (32 bytes a
+//! cell): a busy session's 10,000 lines of history cost what their text does.
 //!
 //! Everything here is bounded whatever the program prints: OSC strings reach the parser
-//! cut to [`OSC_MAX`](super::osc::OSC_MAX) bytes, titles are kept to
-//! [`TITLE_MAX`] bytes, and a redraw carries at most [`HISTORY_MAX`] bytes of scrollback.
+//! cut to [`OSC_MAX`](super::osc::OSC_MAX) bytes, titles are kept to [`TITLE_MAX`]
+//! bytes, the history to its lines and [`HISTORY_MAX`] bytes of text, and so a redraw.
 
 use vibemesh_core::{
     proto::{TermSize, bounds::TITLE_MAX},
     text::cut,
 };
 
+use vibemesh_term::{Clears, History};
+
 use super::osc::OscLimit;
 
-/// The most bytes of scrollback a redraw carries: the newest lines that fit (a full
-/// scrollback of wide, colourful lines could otherwise make a redraw of hundreds of MB).
+/// The most bytes of text the history keeps, and so the most a redraw carries (a full
+/// scrollback of wide, colourful lines could otherwise make hundreds of MB).
 pub const HISTORY_MAX: usize = 8 << 20;
 
-#[derive(Default)]
 struct Callbacks {
     title: Option<String>,
+    history: History,
 }
 
 impl vt100::Callbacks for Callbacks {
     fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
         let title = String::from_utf8_lossy(title);
         self.title = Some(cut(&title, TITLE_MAX).into_owned());
+    }
+
+    fn on_scroll(&mut self, contents: vt100::capture::RowContents<'_>, alternate: bool) {
+        self.history.on_scroll(contents, alternate);
     }
 }
 
@@ -37,8 +46,11 @@ pub const CLEAR: &str = "\x1b[0m\x1b[H\x1b[2J";
 
 /// The screen of one session. Its memory is bounded by the size and the scrollback.
 pub struct Screen {
+    /// The live screen, with no scrollback of vt100's own: rows that leave it go to
+    /// the callbacks' history.
     parser: vt100::Parser<Callbacks>,
     osc: OscLimit,
+    clears: Clears,
 }
 
 impl Screen {
@@ -48,10 +60,14 @@ impl Screen {
             parser: vt100::Parser::new_with_callbacks(
                 nz(size.rows),
                 nz(size.cols),
-                scrollback,
-                Callbacks::default(),
+                0,
+                Callbacks {
+                    title: None,
+                    history: History::new(scrollback, HISTORY_MAX),
+                },
             ),
             osc: OscLimit::default(),
+            clears: Clears::default(),
         }
     }
 
@@ -59,7 +75,15 @@ impl Screen {
     /// program set one.
     pub fn process(&mut self, bytes: &[u8]) -> Option<String> {
         let bytes = self.osc.filter(bytes);
-        self.parser.process(&bytes);
+        let mut rest = &bytes[..];
+        // What erases the saved lines erases the history, after the rows before it
+        // scrolled off and before those after it do.
+        while let Some(end) = self.clears.next(rest) {
+            self.parser.process(&rest[..end]);
+            self.parser.callbacks_mut().history.clear();
+            rest = &rest[end..];
+        }
+        self.parser.process(rest);
         self.parser.callbacks_mut().title.take()
     }
 
@@ -72,9 +96,18 @@ impl Screen {
     }
 
     /// Changes the size; a width change re-wraps the main screen and its scrollback
-    /// ([`vibemesh_term::resize`]), so a snapshot after it shows whole lines again.
+    /// ([`vibemesh_term::resize_with`]), so a snapshot after it shows whole lines again.
     pub fn resize(&mut self, size: TermSize) {
-        vibemesh_term::resize(self.parser.screen_mut(), nz(size.rows), nz(size.cols));
+        let (screen, callbacks) = self.parser.screen_and_callbacks_mut();
+        let (rows, cols) = (nz(size.rows), nz(size.cols));
+        vibemesh_term::resize_with(screen, &mut callbacks.history, rows, cols);
+    }
+
+    /// How many lines of history it keeps, and their bytes of text.
+    #[cfg(test)]
+    pub fn history_size(&self) -> (usize, usize) {
+        let history = &self.parser.callbacks().history;
+        (history.len(), history.bytes())
     }
 
     /// The reply a terminal showing this screen gives to `q`.
@@ -90,46 +123,38 @@ impl Screen {
 
     /// Bytes that redraw the screen, after `lines` of scrollback (the newest that fit
     /// [`HISTORY_MAX`]), on a blank terminal.
-    pub fn render(&mut self, lines: u32) -> Vec<u8> {
+    pub fn render(&self, lines: u32) -> Vec<u8> {
         const ROW_END: &str = "\x1b[0m\r\n";
-        let screen = self.parser.screen_mut();
+        let screen = self.parser.screen();
+        let history = &self.parser.callbacks().history;
         let mut out = String::from(CLEAR);
-        let (rows, cols) = screen.size();
-        let (rows, cols) = (rows.get() as usize, cols.get());
-        let want = (lines as usize).min(screen.scrollback_len());
-        if want > 0 && !screen.alternate_screen() {
-            // Take history a screenful at a time, newest first, while it fits...
-            let (mut pages, mut taken, mut size) = (Vec::new(), 0, 0);
-            while taken < want && size < HISTORY_MAX {
-                let n = rows.min(want - taken);
-                // Scrolled back this far, the screen's first `n` rows are the lines
-                // just older than those taken so far.
-                screen.set_scrollback(taken + n);
-                let page: Vec<(String, bool)> = screen
-                    .rows_formatted(0, cols)
-                    .take(n)
-                    .enumerate()
-                    .map(|(i, row)| (row, screen.row_wrapped(i as u16)))
-                    .collect();
-                size += page
-                    .iter()
-                    .map(|r| r.0.len() + ROW_END.len())
-                    .sum::<usize>();
-                pages.push(page);
-                taken += n;
+        let rows = usize::from(screen.size().0.get());
+        if !screen.alternate_screen() {
+            // The newest rows asked for that fit...
+            let (mut taken, mut size) = (0, 0);
+            for row in history.rows().rev().take(lines as usize) {
+                size += row.text.len() + ROW_END.len();
+                if size > HISTORY_MAX {
+                    break;
+                }
+                taken += 1;
             }
-            screen.set_scrollback(0);
-            // ...then print it oldest first, and scroll it off the screen into the
-            // client's own scrollback before the screen is drawn over it.
-            for (row, wrapped) in pages.iter().rev().flatten() {
-                out.push_str(row);
+            // ...printed oldest first, then scrolled off the screen into the client's
+            // own scrollback before the screen is drawn over them.
+            let mut on_its_row = false;
+            for row in history.rows().skip(history.len() - taken) {
+                out.push_str(&row.text);
                 // A row that wraps is full: the next one continues it on the client as
                 // on the screen (so the client can re-wrap it too).
-                out.push_str(if *wrapped { "\x1b[0m" } else { ROW_END });
+                out.push_str(if row.wrapped { "\x1b[0m" } else { ROW_END });
+                on_its_row = row.wrapped;
             }
-            out.push_str(&"\n".repeat(rows));
-        }
-        if screen.alternate_screen() {
+            if taken > 0 {
+                // Exactly the history goes off the top: from the row after the last
+                // (or from its own, when it wraps and the cursor is still on it).
+                out.push_str(&"\n".repeat(rows - usize::from(!on_its_row)));
+            }
+        } else {
             out.push_str("\x1b[?1049h");
         }
         let mut out = out.into_bytes();
@@ -214,6 +239,100 @@ mod tests {
         assert!(oldest.contains(&format!("0:{long}")), "{oldest}");
         client.screen_mut().set_scrollback(0);
         assert!(client.screen().contents().contains(&format!("7:{long}")));
+    }
+
+    /// What a terminal shows, all of it: its history a row at a time (each cell's
+    /// character and attributes, a blank as a space, and whether the row wraps on),
+    /// then its screen with cursor and modes.
+    fn seen(p: &mut vt100::Parser) -> (Vec<(String, bool)>, String) {
+        let screen = p.screen_mut();
+        let (rows, cols) = (screen.size().0.get() as usize, screen.size().1.get());
+        let n = screen.scrollback_len();
+        let mut history = Vec::new();
+        for start in (0..n).step_by(rows) {
+            screen.set_scrollback(n - start);
+            for row in 0..rows.min(n - start) as u16 {
+                let look: String = (0..cols)
+                    .filter_map(|col| screen.cell(row, col))
+                    .map(|c| {
+                        let ch = if c.has_contents() { c.contents() } else { " " };
+                        let attrs = (c.bold(), c.dim(), c.italic(), c.underline(), c.inverse());
+                        format!("{ch}{:?}{:?}{attrs:?}|", c.fgcolor(), c.bgcolor())
+                    })
+                    .collect();
+                history.push((look, screen.row_wrapped(row)));
+            }
+        }
+        screen.set_scrollback(0);
+        (history, screen.state_formatted())
+    }
+
+    /// Colourful output of every kind a history keeps: 256 and RGB colours, bold,
+    /// italic, underline, inverse, wide characters, lines that wrap, gaps, erasures,
+    /// scrolling by CSI S and inside a scroll region, `clear` with its `CSI 3 J`.
+    fn scripted(i: usize) -> String {
+        let (r, g, b) = (i * 7 % 256, i * 13 % 256, i * 29 % 256);
+        let mut out = match i % 6 {
+            0 => format!("\x1b[38;5;{}m{i} colour\x1b[0m plain\r\n", 16 + i % 200),
+            1 => format!("\x1b[1;3;4m{i} bold\x1b[0m \x1b[48;2;{r};{g};{b}m bg \x1b[0m\r\n"),
+            2 => format!("{i} 漢字と😀 wide {}\r\n", "é".repeat(i % 50)),
+            3 => format!("\x1b[7m{i} inverse {}\x1b[27m\r\n", "x".repeat(i % 90)),
+            4 => format!("{i}\x1b[5Cgap\x1b[41m  \x1b[K\x1b[0m\r\n"),
+            _ => format!(
+                "\x1b[2m{i}\x1b[22m\x1b[38;2;{r};{g};{b}m{}\x1b[39m\r\n",
+                "~".repeat(i % 37)
+            ),
+        };
+        match i {
+            150 => out.push_str("\x1b[H\x1b[2J\x1b[3Jafter clear\r\n"),
+            200 => out.push_str("\x1b[2S"),
+            250 => out.push_str("\x1b[1;6r\x1b[6Hin region\r\n\r\n\r\n\x1b[r\x1b[24H"),
+            _ => {}
+        }
+        out
+    }
+
+    #[test]
+    fn a_redraw_from_the_compact_history_shows_what_the_full_model_shows() {
+        let size = |rows, cols| TermSize { rows, cols };
+        let mut compact = Screen::new(size(24, 40), 10_000);
+        let mut full = vt100::Parser::new(nz(24), nz(40), 10_000);
+        let resizes = [
+            (100, size(24, 20)),
+            (180, size(24, 60)),
+            (260, size(30, 60)),
+            (300, size(12, 60)),
+            (350, size(20, 45)),
+        ];
+        for i in 0..420 {
+            let out = scripted(i);
+            compact.process(out.as_bytes());
+            full.process(out.as_bytes());
+            if let Some(&(_, to)) = resizes.iter().find(|(at, _)| *at == i) {
+                compact.resize(to);
+                vibemesh_term::resize(full.screen_mut(), nz(to.rows), nz(to.cols));
+            }
+        }
+        let (rows, cols) = (20, 45);
+        let mut client = vt100::Parser::new(nz(rows), nz(cols), 20_000);
+        client.process(&compact.render(10_000));
+        let (mut got, got_screen) = seen(&mut client);
+        let (mut want, want_screen) = seen(&mut full);
+        assert!(want.len() > 100, "{}", want.len());
+        // The client's last history row wraps on only once it prints the next one.
+        if let (Some(g), Some(w)) = (got.last_mut(), want.last_mut()) {
+            g.1 = w.1;
+        }
+        for (n, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "history row {n} of {}", want.len());
+        }
+        assert_eq!(got.len(), want.len());
+        assert_eq!(got_screen, want_screen);
+        let (lines, bytes) = compact.history_size();
+        assert_eq!(lines, want.len());
+        // A quarter of what vt100's cells of the same rows take, at most.
+        let cells = lines * usize::from(cols) * 32;
+        assert!(bytes < cells / 4, "{bytes} bytes for {lines} lines");
     }
 
     #[test]

@@ -35,6 +35,7 @@
 //! The same code also runs inside the agent ([`spawn_in_process`]) when no holder binary
 //! is installed next to it: then sessions end with the agent, as they used to.
 
+mod memory;
 mod outbox;
 mod start;
 
@@ -413,6 +414,7 @@ impl Shared {
 
     /// Feeds the backlog to the screen until the program has ended and all is parsed.
     fn parse(self: Arc<Self>) {
+        let mut since_release = 0;
         loop {
             let mut st = lock(&self.state);
             while st.backlog.is_empty() {
@@ -477,6 +479,11 @@ impl Shared {
                 let mut st = lock(&self.state);
                 st.title = t.clone();
                 st.send(&FromHolder::Title(t));
+            }
+            since_release += taken;
+            if since_release >= memory::RELEASE_AFTER && lock(&self.state).backlog.is_empty() {
+                since_release = 0;
+                memory::release();
             }
         }
     }

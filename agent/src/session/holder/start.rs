@@ -172,6 +172,7 @@ pub fn main() -> std::process::ExitCode {
         }
     }
     let _ = nix::unistd::setsid();
+    super::memory::configure();
     // SAFETY: the agent gave us our end of the socket pair as stdin, and nothing else in
     // this process uses fd 0.
     let stdin = unsafe { OwnedFd::from_raw_fd(std::io::stdin().as_raw_fd()) };

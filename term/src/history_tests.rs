@@ -1,0 +1,122 @@
+use std::num::NonZeroU16;
+
+use crate::{Clears, History, Row};
+
+fn nz(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n).unwrap()
+}
+
+/// A 3-row, 10-column screen keeping no scrollback of its own, its rows going to a
+/// history of `rows` rows and `bytes` bytes.
+fn screen(rows: usize, bytes: usize) -> vt100::Parser<History> {
+    vt100::Parser::new_with_callbacks(nz(3), nz(10), 0, History::new(rows, bytes))
+}
+
+fn texts(h: &History) -> Vec<(&str, bool)> {
+    h.rows().map(|r| (&*r.text, r.wrapped)).collect()
+}
+
+#[test]
+fn rows_that_scroll_off_are_kept_as_text_with_their_wraps_and_colours() {
+    let mut p = screen(100, 1 << 20);
+    p.process(b"one\r\n\x1b[31mred\x1b[0m two\r\n0123456789abc\r\nx\r\ny\r\nz");
+    assert_eq!(
+        texts(p.callbacks()),
+        [
+            ("one", false),
+            ("\x1b[31mred\x1b[m two", false),
+            ("0123456789", true),
+            ("abc", false),
+        ]
+    );
+    assert_eq!(p.screen().contents(), "x\ny\nz");
+    assert_eq!(p.screen().scrollback_len(), 0);
+}
+
+#[test]
+fn the_oldest_rows_go_first_past_either_limit() {
+    let mut p = screen(3, 1 << 20);
+    for i in 0..10 {
+        p.process(format!("{i}\r\n").as_bytes());
+    }
+    let kept: Vec<_> = texts(p.callbacks()).into_iter().map(|r| r.0).collect();
+    assert_eq!(kept, ["5", "6", "7"]);
+
+    let mut p = screen(100, 10);
+    for i in 0..10 {
+        p.process(format!("line{i}\r\n").as_bytes());
+    }
+    let h = p.callbacks();
+    assert_eq!(h.len(), 2, "{:?}", texts(h));
+    assert_eq!(h.bytes(), 10);
+}
+
+#[test]
+fn the_alternate_screen_adds_nothing() {
+    let mut p = screen(100, 1 << 20);
+    p.process(b"\x1b[?1049h");
+    for i in 0..10 {
+        p.process(format!("{i}\r\n").as_bytes());
+    }
+    assert!(p.callbacks().is_empty(), "{:?}", texts(p.callbacks()));
+}
+
+#[test]
+fn a_printed_history_lays_out_again_at_any_width() {
+    let mut h = History::new(10, 1 << 20);
+    for (text, wrapped) in [("\x1b[1mabcde", true), ("fg", false), ("hi", false)] {
+        h.push_row(Row {
+            text: text.into(),
+            wrapped,
+        });
+    }
+    let mut p = vt100::Parser::new(nz(5), nz(3), 0);
+    h.print(|b| p.process(b));
+    let rows: Vec<String> = p.screen().rows(0, 3).collect();
+    assert_eq!(rows, ["abc", "def", "g", "hi", ""]);
+    assert!(p.screen().row_wrapped(0) && p.screen().row_wrapped(1));
+    assert!(!p.screen().row_wrapped(2));
+    assert!(p.screen().cell(0, 0).unwrap().bold());
+    assert!(!p.screen().cell(3, 0).unwrap().bold());
+}
+
+/// Feeds `bytes` to a scanner one byte at a time; the offsets (in `bytes`) just past
+/// each sequence found.
+fn clears(bytes: &[u8]) -> Vec<usize> {
+    let mut scan = Clears::default();
+    let mut found = Vec::new();
+    for (i, b) in bytes.iter().enumerate() {
+        if scan.next(std::slice::from_ref(b)).is_some() {
+            found.push(i + 1);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_sequences_that_erase_saved_lines_are_found_even_split_across_reads() {
+    assert_eq!(clears(b"ab\x1b[3Jcd"), [6]);
+    assert_eq!(clears(b"\x1b[H\x1b[2J\x1b[3J"), [11]);
+    assert_eq!(clears(b"\x1b[?3J"), [5]);
+    assert_eq!(clears(b"\x1b[03;1J"), [7]);
+    assert_eq!(clears(b"x\x1bc"), [3]);
+    // Not these: other erasures, markers, intermediates, a cancelled sequence.
+    for other in [
+        &b"\x1b[2J"[..],
+        b"\x1b[13J",
+        b"\x1b[1;3J",
+        b"\x1b[>3J",
+        b"\x1b[3 J",
+        b"\x1b[3\x18J",
+        b"\x1b[3K",
+        b"3J c",
+    ] {
+        assert_eq!(clears(other), [] as [usize; 0], "{other:?}");
+    }
+    // A whole read: the offset past the first, then the scan goes on from there.
+    let mut scan = Clears::default();
+    let bytes = b"a\x1b[3Jb\x1bcz";
+    assert_eq!(scan.next(bytes), Some(5));
+    assert_eq!(scan.next(&bytes[5..]), Some(3));
+    assert_eq!(scan.next(&bytes[8..]), None);
+}
