@@ -27,6 +27,9 @@ use crate::{
     procfs,
 };
 
+/// How long the bench lets the holders settle before reading their memory.
+const SETTLE: Duration = Duration::from_secs(2);
+
 /// The lines of history the bench asks for on attach (the agent's default scrollback).
 const SCROLLBACK: u32 = 10_000;
 
@@ -106,6 +109,9 @@ async fn run_on(agent: &AgentProc, lines: u64) -> anyhow::Result<BusyResult> {
     let attach = started.elapsed();
     drop(reader);
 
+    // The holder gives back what the burst took once output has stopped for a moment
+    // (half a second): read memory after that.
+    tokio::time::sleep(SETTLE).await;
     let home = agent
         .socket()
         .parent()

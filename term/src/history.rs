@@ -1,36 +1,62 @@
-//! A compact scrollback: the rows that scrolled off a screen, each kept as its text with
-//! inline SGR sequences rather than as cells.
+//! A compact scrollback: the rows that scrolled off a screen, kept as text with inline
+//! SGR sequences rather than as cells.
 //!
 //! vt100 keeps scrollback as cells of 32 bytes each: 10,000 rows of 80 columns are 26 MB
 //! whatever they show. A session holder keeps its screen with no scrollback of vt100's
 //! own and collects each row that leaves it ([`vt100::Callbacks::on_scroll`]) here, in
 //! vt100's "basic formatted" form: the text, with an SGR sequence where the attributes
 //! change, trailing blanks left out. A row of `seq` output is then a few bytes. A redraw
-//! prints the rows as they are; a width change lays them out again ([`crate::resize_with`]).
+//! prints the rows as they are; a width change lays them out again
+//! ([`crate::resize_with`]).
 //!
-//! Two things clear the history as they clear vt100's own: `CSI 3 J` (erase saved lines,
-//! which `clear` sends) and `ESC c` (full reset). vt100 reports neither to its callbacks,
-//! so [`Clears`] finds them in the output.
+//! The rows' text sits end to end in blocks of [`BLOCK`] bytes, each row described by 16
+//! bytes: no allocation per row, so a long-lived history does not scatter small
+//! allocations across the heap, and a block is freed when its last row goes. Memory is
+//! at most the text kept, two blocks, and 16 bytes a row.
 
 use std::collections::VecDeque;
 
 use vt100::capture::{BasicFormattedCaptureState, RowContents};
 
+/// The size of a block of row text (a row longer than that gets a block of its own).
+/// Large enough that the allocator maps each on its own, away from the heap.
+pub const BLOCK: usize = 128 << 10;
+
 /// One row that scrolled off: its text from plain attributes on, and whether the line
 /// goes on in the next row (a soft wrap).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Row {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row<'a> {
     /// The cells as text with SGR sequences, starting from plain attributes.
-    pub text: Box<str>,
+    pub text: &'a str,
     /// Whether the next row continues this line.
     pub wrapped: bool,
+}
+
+/// Where a row's text is: block number (counted from the first block ever), offset and
+/// length in it.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    block: u32,
+    start: u32,
+    len: u32,
+    wrapped: bool,
+}
+
+#[derive(Debug)]
+struct Block {
+    text: String,
+    /// Rows whose text is in this block and still kept.
+    rows: usize,
 }
 
 /// The newest rows that scrolled off a screen, at most `max_rows` of them and at most
 /// `max_bytes` of text.
 #[derive(Debug)]
 pub struct History {
-    rows: VecDeque<Row>,
+    blocks: VecDeque<Block>,
+    /// The number of the first block in `blocks`.
+    first_block: u32,
+    rows: VecDeque<Slot>,
     bytes: usize,
     max_rows: usize,
     max_bytes: usize,
@@ -42,6 +68,8 @@ impl History {
     /// An empty history that keeps `max_rows` rows and `max_bytes` bytes of text at most.
     pub fn new(max_rows: usize, max_bytes: usize) -> Self {
         Self {
+            blocks: VecDeque::new(),
+            first_block: 0,
             rows: VecDeque::new(),
             bytes: 0,
             max_rows,
@@ -61,8 +89,6 @@ impl History {
             return;
         }
         let mut state = BasicFormattedCaptureState::new();
-        // Written cell by cell into a buffer kept for it, then copied once at its size:
-        // growing each row's own string would leave the heap full of holes.
         let mut text = std::mem::take(&mut self.scratch);
         text.clear();
         // Writing to a String never fails.
@@ -71,29 +97,65 @@ impl History {
         // next row: ask it for that much of the row again.
         let mut probe = FirstChar(None);
         let _ = contents.write_formatted_basic(&mut probe, &mut state);
-        let wrapped = probe.0 != Some('\n');
-        self.push_row(Row {
-            text: text.as_str().into(),
-            wrapped,
-        });
+        self.push_row(&text, probe.0 != Some('\n'));
         self.scratch = text;
     }
 
-    /// Keeps `row` as the newest, dropping the oldest ones over the limits.
-    pub fn push_row(&mut self, row: Row) {
-        self.bytes += row.text.len();
-        self.rows.push_back(row);
+    /// Keeps a row of `text` as the newest, dropping the oldest ones over the limits.
+    pub fn push_row(&mut self, text: &str, wrapped: bool) {
+        if self.max_rows == 0 || text.len() > self.max_bytes {
+            return;
+        }
+        let fits = self
+            .blocks
+            .back()
+            .is_some_and(|b| b.text.capacity() - b.text.len() >= text.len());
+        if !fits {
+            self.blocks.push_back(Block {
+                text: String::with_capacity(BLOCK.max(text.len())),
+                rows: 0,
+            });
+        }
+        let block = self.first_block + self.blocks.len() as u32 - 1;
+        let Some(last) = self.blocks.back_mut() else {
+            return;
+        };
+        let slot = Slot {
+            block,
+            start: last.text.len() as u32,
+            len: text.len() as u32,
+            wrapped,
+        };
+        last.text.push_str(text);
+        last.rows += 1;
+        self.rows.push_back(slot);
+        self.bytes += text.len();
         while self.rows.len() > self.max_rows || self.bytes > self.max_bytes {
-            let Some(old) = self.rows.pop_front() else {
-                break;
-            };
-            self.bytes -= old.text.len();
+            self.pop_oldest();
+        }
+    }
+
+    fn pop_oldest(&mut self) {
+        let Some(slot) = self.rows.pop_front() else {
+            return;
+        };
+        self.bytes -= slot.len as usize;
+        let i = (slot.block - self.first_block) as usize;
+        if let Some(b) = self.blocks.get_mut(i) {
+            b.rows -= 1;
+        }
+        // A block goes once none of its rows is kept and nothing more is written to it.
+        while self.blocks.len() > 1 && self.blocks.front().is_some_and(|b| b.rows == 0) {
+            self.blocks.pop_front();
+            self.first_block += 1;
         }
     }
 
     /// Forgets every row.
     pub fn clear(&mut self) {
+        self.blocks.clear();
         self.rows.clear();
+        self.first_block = 0;
         self.bytes = 0;
     }
 
@@ -107,14 +169,30 @@ impl History {
         self.rows.is_empty()
     }
 
-    /// The bytes of text it keeps (not counting each row's own few bytes).
+    /// The bytes of text it keeps.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
 
+    /// The bytes it has allocated: its blocks and the description of each row.
+    pub fn memory(&self) -> usize {
+        let blocks: usize = self.blocks.iter().map(|b| b.text.capacity()).sum();
+        blocks + self.rows.capacity() * std::mem::size_of::<Slot>()
+    }
+
     /// The rows, oldest first.
-    pub fn rows(&self) -> impl DoubleEndedIterator<Item = &Row> + ExactSizeIterator {
-        self.rows.iter()
+    pub fn rows(&self) -> impl DoubleEndedIterator<Item = Row<'_>> + ExactSizeIterator {
+        self.rows.iter().map(|slot| {
+            let block = &self.blocks[(slot.block - self.first_block) as usize];
+            let start = slot.start as usize;
+            Row {
+                text: block
+                    .text
+                    .get(start..start + slot.len as usize)
+                    .unwrap_or_default(),
+                wrapped: slot.wrapped,
+            }
+        })
     }
 
     /// Writes the rows, oldest first, as output that prints them again on a screen of
@@ -122,9 +200,9 @@ impl History {
     /// `sink` gets pieces of about 64 KiB.
     pub fn print(&self, mut sink: impl FnMut(&[u8])) {
         let mut buf = String::new();
-        for row in &self.rows {
+        for row in self.rows() {
             buf.push_str("\x1b[0m");
-            buf.push_str(&row.text);
+            buf.push_str(row.text);
             if !row.wrapped {
                 buf.push_str("\x1b[0m\r\n");
             }
@@ -154,122 +232,5 @@ impl std::fmt::Write for FirstChar {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.0 = s.chars().next();
         Err(std::fmt::Error)
-    }
-}
-
-/// Finds, across reads, the sequences that clear a screen's history: `CSI 3 J` (also as
-/// `CSI ? 3 J`) and `ESC c`. It follows the parser's rules as far as these need: a CSI
-/// ends at its final byte, CAN and SUB cancel it, ESC starts over.
-#[derive(Debug, Default)]
-pub struct Clears {
-    state: ScanState,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-enum ScanState {
-    #[default]
-    Ground,
-    Escape,
-    /// In a CSI: its first parameter so far (`None` once it cannot be 3), whether that
-    /// parameter is still being read, and whether the sequence can still be ED or DECSED
-    /// (no marker but a leading `?`, no intermediate byte).
-    Csi {
-        first: Option<u16>,
-        reading: bool,
-        plain: bool,
-    },
-}
-
-impl Clears {
-    /// Reads `bytes` (the next output of the program) and returns the offset just past
-    /// the first sequence in it that clears the history, if any; the scan goes on from
-    /// there on the next call, with the rest of the bytes.
-    pub fn next(&mut self, bytes: &[u8]) -> Option<usize> {
-        for (i, &b) in bytes.iter().enumerate() {
-            if self.step(b) {
-                return Some(i + 1);
-            }
-        }
-        None
-    }
-
-    fn step(&mut self, b: u8) -> bool {
-        use ScanState::*;
-        let (next, found) = match (self.state, b) {
-            (_, 0x1b) => (Escape, false),
-            (_, 0x18 | 0x1a) => (Ground, false),
-            (Ground, _) => (Ground, false),
-            (Escape, b'c') => (Ground, true),
-            (Escape, b'[') => (
-                Csi {
-                    first: Some(0),
-                    reading: true,
-                    plain: true,
-                },
-                false,
-            ),
-            (Escape, _) => (Ground, false),
-            (
-                Csi {
-                    first,
-                    reading,
-                    plain,
-                },
-                b'0'..=b'9',
-            ) => {
-                let first = if reading {
-                    first.and_then(|n| n.checked_mul(10)?.checked_add(u16::from(b - b'0')))
-                } else {
-                    first
-                };
-                (
-                    Csi {
-                        first,
-                        reading,
-                        plain,
-                    },
-                    false,
-                )
-            }
-            (Csi { first, plain, .. }, b';' | b':') => (
-                Csi {
-                    first,
-                    reading: false,
-                    plain,
-                },
-                false,
-            ),
-            // A leading `?` makes it DECSED, which vt100 treats as ED.
-            (
-                Csi {
-                    first: Some(0),
-                    reading: true,
-                    plain,
-                },
-                b'?',
-            ) => (
-                Csi {
-                    first: Some(0),
-                    reading: true,
-                    plain,
-                },
-                false,
-            ),
-            (Csi { first, reading, .. }, 0x20..=0x2f | b'<'..=b'?') => (
-                Csi {
-                    first,
-                    reading,
-                    plain: false,
-                },
-                false,
-            ),
-            (Csi { first, plain, .. }, 0x40..=0x7e) => {
-                (Ground, b == b'J' && first == Some(3) && plain)
-            }
-            // Other control characters run inside a CSI without ending it.
-            (Csi { .. }, _) => (self.state, false),
-        };
-        self.state = next;
-        found
     }
 }

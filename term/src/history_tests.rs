@@ -1,6 +1,6 @@
 use std::num::NonZeroU16;
 
-use crate::{Clears, History, Row};
+use crate::{BLOCK, Clears, History, Row};
 
 fn nz(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n).unwrap()
@@ -13,7 +13,7 @@ fn screen(rows: usize, bytes: usize) -> vt100::Parser<History> {
 }
 
 fn texts(h: &History) -> Vec<(&str, bool)> {
-    h.rows().map(|r| (&*r.text, r.wrapped)).collect()
+    h.rows().map(|r| (r.text, r.wrapped)).collect()
 }
 
 #[test]
@@ -52,6 +52,41 @@ fn the_oldest_rows_go_first_past_either_limit() {
 }
 
 #[test]
+fn memory_is_the_text_kept_two_blocks_and_a_slot_a_row() {
+    let mut h = History::new(1_000, 1 << 30);
+    let line = "x".repeat(100);
+    for _ in 0..100_000 {
+        h.push_row(&line, false);
+    }
+    assert_eq!(h.len(), 1_000);
+    assert_eq!(h.bytes(), 100_000);
+    let slots = 2_048 * 16;
+    assert!(h.memory() <= 100_000 + 2 * BLOCK + slots, "{}", h.memory());
+    // A row longer than a block gets one of its own, and every row reads back whole.
+    let long = "y".repeat(3 * BLOCK);
+    h.push_row(&long, true);
+    h.push_row("z", false);
+    let rows: Vec<Row> = h.rows().rev().take(3).collect();
+    assert_eq!(
+        rows[0],
+        Row {
+            text: "z",
+            wrapped: false
+        }
+    );
+    assert_eq!(
+        rows[1],
+        Row {
+            text: &long,
+            wrapped: true
+        }
+    );
+    assert_eq!(rows[2].text, line);
+    h.clear();
+    assert!(h.is_empty() && h.memory() <= slots, "{}", h.memory());
+}
+
+#[test]
 fn the_alternate_screen_adds_nothing() {
     let mut p = screen(100, 1 << 20);
     p.process(b"\x1b[?1049h");
@@ -65,10 +100,7 @@ fn the_alternate_screen_adds_nothing() {
 fn a_printed_history_lays_out_again_at_any_width() {
     let mut h = History::new(10, 1 << 20);
     for (text, wrapped) in [("\x1b[1mabcde", true), ("fg", false), ("hi", false)] {
-        h.push_row(Row {
-            text: text.into(),
-            wrapped,
-        });
+        h.push_row(text, wrapped);
     }
     let mut p = vt100::Parser::new(nz(5), nz(3), 0);
     h.print(|b| p.process(b));

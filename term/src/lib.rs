@@ -8,12 +8,14 @@
 //! position, device attributes, colours), so the session side can [`answer`] each once
 //! from its own screen and keep them from every client.
 
+mod clears;
 mod history;
 mod query;
 mod reflow;
 mod sgr;
 
-pub use history::{Clears, History, Row};
+pub use clears::Clears;
+pub use history::{BLOCK, History, Row};
 pub use query::{DEFAULT_BG, DEFAULT_CURSOR, DEFAULT_FG, QUERY_MAX, Query, QueryFilter, answer};
 pub use reflow::{resize, resize_with};
 

@@ -143,7 +143,7 @@ impl Screen {
             // own scrollback before the screen is drawn over them.
             let mut on_its_row = false;
             for row in history.rows().skip(history.len() - taken) {
-                out.push_str(&row.text);
+                out.push_str(row.text);
                 // A row that wraps is full: the next one continues it on the client as
                 // on the screen (so the client can re-wrap it too).
                 out.push_str(if row.wrapped { "\x1b[0m" } else { ROW_END });

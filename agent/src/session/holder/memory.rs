@@ -6,8 +6,15 @@
 //! the holes between the history rows that were allocated meanwhile. A holder would
 //! stay as large as its largest burst. Elsewhere these are no-ops.
 
-/// Output parsed since the last [`release`] after which a quiet parser releases memory.
+/// Output parsed since the last [`release`] after which the parser releases memory once
+/// the output has stopped for [`SETTLE`].
 pub const RELEASE_AFTER: usize = 1 << 20;
+
+/// How long output must stop before a burst counts as over.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Entries a queue keeps room for once a burst is over.
+pub const QUEUE_KEEP: usize = 64;
 
 /// One arena, and a fixed threshold above which buffers are mapped on their own and
 /// unmapped when freed. Call before any other thread starts.

@@ -422,6 +422,27 @@ impl Shared {
                     st.flood.quiet();
                     return;
                 }
+                if since_release >= memory::RELEASE_AFTER {
+                    // A burst is over once nothing comes for a moment: give back what it
+                    // took. (A flood of small reads grows the queues to hundreds of
+                    // thousands of entries, and they keep that room until told.)
+                    let (g, timeout) = self
+                        .wake
+                        .wait_timeout(st, memory::SETTLE)
+                        .unwrap_or_else(|p| p.into_inner());
+                    st = g;
+                    if timeout.timed_out() && st.backlog.is_empty() {
+                        since_release = 0;
+                        st.backlog.shrink_to(memory::QUEUE_KEEP);
+                        if let Some(c) = st.conn.as_mut() {
+                            c.shrink();
+                        }
+                        drop(st);
+                        memory::release();
+                        st = lock(&self.state);
+                    }
+                    continue;
+                }
                 if !st.flood.lowered() {
                     st = self.wake.wait(st).unwrap_or_else(|p| p.into_inner());
                     continue;
@@ -481,10 +502,6 @@ impl Shared {
                 st.send(&FromHolder::Title(t));
             }
             since_release += taken;
-            if since_release >= memory::RELEASE_AFTER && lock(&self.state).backlog.is_empty() {
-                since_release = 0;
-                memory::release();
-            }
         }
     }
 }

@@ -67,6 +67,12 @@ impl Conn {
         self.wake.notify_all();
     }
 
+    /// Gives back the room the queue grew to, but for [`super::memory::QUEUE_KEEP`]
+    /// frames (or those waiting).
+    pub fn shrink(&mut self) {
+        self.frames.shrink_to(super::memory::QUEUE_KEEP);
+    }
+
     /// Whether the agent is behind ([`super::super::flood`]): writing to it took, or
     /// is taking, [`AGENT_BEHIND`] or more. (Not how much waits for it: output is read
     /// faster than any agent takes it, and a flood the agent keeps up with is not
