@@ -152,3 +152,53 @@ fn the_sequences_that_erase_saved_lines_are_found_even_split_across_reads() {
     assert_eq!(scan.next(&bytes[5..]), Some(3));
     assert_eq!(scan.next(&bytes[8..]), None);
 }
+
+/// `cargo test -p vibemesh-term --release -- --ignored --nocapture history_time`: what
+/// keeping the history as text costs the parser, against vt100's own scrollback, for
+/// `seq`-like and colourful output (this thread's time on a CPU, which a busy machine
+/// does not inflate), and the memory each holds after.
+#[test]
+#[ignore = "a measurement: run in release"]
+fn history_time() {
+    fn on_cpu() -> std::time::Duration {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+        let ns = stat.split(' ').next().and_then(|n| n.parse().ok());
+        std::time::Duration::from_nanos(ns.unwrap_or(0))
+    }
+    let seq: Vec<u8> = (1..=1_000_000)
+        .flat_map(|i| format!("{i}\r\n").into_bytes())
+        .collect();
+    let colour: Vec<u8> = (0..200_000)
+        .flat_map(|i| {
+            format!(
+                "\x1b[3{}m{i:>6}\x1b[0m {}\r\n",
+                i % 8,
+                "word ".repeat(i % 14)
+            )
+            .into_bytes()
+        })
+        .collect();
+    for (what, out) in [("seq 1 1000000", &seq), ("200,000 coloured lines", &colour)] {
+        let mut full = vt100::Parser::new(nz(24), nz(80), 10_000);
+        let c = on_cpu();
+        for chunk in out.chunks(4096) {
+            full.process(chunk);
+        }
+        let full_cpu = on_cpu() - c;
+        let mut compact =
+            vt100::Parser::new_with_callbacks(nz(24), nz(80), 0, History::new(10_000, 8 << 20));
+        let c = on_cpu();
+        for chunk in out.chunks(4096) {
+            compact.process(chunk);
+        }
+        let compact_cpu = on_cpu() - c;
+        let mb = out.len() as f64 / 1e6;
+        println!(
+            "{what} ({mb:.1} MB): vt100 scrollback {full_cpu:?}, text history {compact_cpu:?} ({:.2}x); history {} rows in {:.2} MB (vt100's cells: {:.1} MB)",
+            compact_cpu.as_secs_f64() / full_cpu.as_secs_f64(),
+            compact.callbacks().len(),
+            compact.callbacks().memory() as f64 / 1e6,
+            (10_000 * 80 * 32) as f64 / 1e6,
+        );
+    }
+}
