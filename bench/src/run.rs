@@ -116,9 +116,18 @@ async fn measure(mesh: &Mesh, plan: &Plan) -> anyhow::Result<Measured> {
         "memory and idle CPU: {} idle sessions, {} s CPU sample",
         plan.idle_sessions, plan.idle_secs
     );
-    let idle = cleanly(&control, metrics::idle::run(&control, plan, b_pid, a_pid))
-        .await
-        .context("memory / idle CPU")?;
+    let b_home = mesh
+        .b
+        .socket()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let idle = cleanly(
+        &control,
+        metrics::idle::run(&control, plan, (b_pid, &b_home), a_pid),
+    )
+    .await
+    .context("memory / idle CPU")?;
 
     eprintln!(
         "keystroke echo: {} keys after {} warm-up keys",
