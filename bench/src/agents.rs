@@ -92,6 +92,11 @@ impl AgentProc {
             .with_context(|| format!("agent {} is not running", self.name))
     }
 
+    /// The agent's home folder (its holders' sockets are under `holders/`).
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
     /// The agent's local socket.
     pub fn socket(&self) -> PathBuf {
         self.home.path().join("agent.sock")

@@ -112,11 +112,7 @@ async fn run_on(agent: &AgentProc, lines: u64) -> anyhow::Result<BusyResult> {
     // The holder gives back what the burst took once output has stopped for a moment
     // (half a second): read memory after that.
     tokio::time::sleep(SETTLE).await;
-    let home = agent
-        .socket()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let home = agent.home().to_path_buf();
     let pss = |id| -> anyhow::Result<u64> {
         let pid = holder_pid(&home, id).with_context(|| format!("no holder for {id}"))?;
         procfs::pss_bytes(pid)

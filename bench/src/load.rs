@@ -148,11 +148,7 @@ async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult
         // The viewer that never reads: attached, then left alone.
         stuck.push(attach(&via, id).await?);
     }
-    let home = agent
-        .socket()
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default();
+    let home = agent.home().to_path_buf();
     for w in &mut starters {
         w.input(b"go\r".to_vec())
             .await

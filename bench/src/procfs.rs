@@ -42,35 +42,27 @@ fn clock_ticks_per_sec() -> anyhow::Result<f64> {
 
 /// Resident memory of a process in bytes (`VmRSS` in `/proc/<pid>/status`).
 pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .with_context(|| format!("{path} has no VmRSS line"))?;
-    let kib: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .with_context(|| format!("malformed VmRSS line in {path}: {line:?}"))?
-        .parse()
-        .with_context(|| format!("malformed VmRSS line in {path}: {line:?}"))?;
-    Ok(kib * 1024)
+    kib_field(&format!("/proc/{pid}/status"), "VmRSS:")
 }
 
 /// Proportional set size of a process in bytes (`Pss` in `/proc/<pid>/smaps_rollup`):
 /// its private pages plus its share of each page it shares.
 pub fn pss_bytes(pid: u32) -> anyhow::Result<u64> {
-    let path = format!("/proc/{pid}/smaps_rollup");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    kib_field(&format!("/proc/{pid}/smaps_rollup"), "Pss:")
+}
+
+/// The value in bytes of the line of `path` that starts with `name` (`name   123 kB`).
+fn kib_field(path: &str, name: &str) -> anyhow::Result<u64> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
     let line = text
         .lines()
-        .find(|l| l.starts_with("Pss:"))
-        .with_context(|| format!("{path} has no Pss line"))?;
+        .find(|l| l.starts_with(name))
+        .with_context(|| format!("{path} has no {name} line"))?;
     let kib: u64 = line
         .split_whitespace()
         .nth(1)
         .and_then(|n| n.parse().ok())
-        .with_context(|| format!("malformed Pss line in {path}: {line:?}"))?;
+        .with_context(|| format!("malformed {name} line in {path}: {line:?}"))?;
     Ok(kib * 1024)
 }
 

@@ -305,10 +305,18 @@ fn throughput_text(t: &ThroughputResult) -> String {
         t.received_mb_per_s(),
         t.cpu_session_agent.as_secs_f64(),
     );
+    if let Some(h) = t.cpu_holder {
+        let _ = write!(s, ", its holder {:.2}", h.as_secs_f64());
+    }
     if let Some(a) = t.cpu_client_agent {
         let _ = write!(s, ", agent A {:.2}", a.as_secs_f64());
     }
-    let _ = write!(s, ", bench client {:.2}", t.cpu_bench.as_secs_f64());
+    let _ = write!(
+        s,
+        ", bench client {:.2} (agents and holder: {:.4} s/MB)",
+        t.cpu_bench.as_secs_f64(),
+        t.cpu_s_per_mb()
+    );
     let c = &t.check;
     if c.ok() {
         let _ = write!(

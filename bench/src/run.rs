@@ -17,7 +17,7 @@ use vibemesh_core::{
 use crate::{
     agents::{Mesh, PEER_NAME},
     client::{control_client, kill_all},
-    metrics::{self, Plan},
+    metrics::{self, Plan, throughput::SessionAgent},
     procfs,
     report::{Baseline, Machine, Results},
 };
@@ -116,18 +116,13 @@ async fn measure(mesh: &Mesh, plan: &Plan) -> anyhow::Result<Measured> {
         "memory and idle CPU: {} idle sessions, {} s CPU sample",
         plan.idle_sessions, plan.idle_secs
     );
-    let b_home = mesh
-        .b
-        .socket()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let idle = cleanly(
-        &control,
-        metrics::idle::run(&control, plan, (b_pid, &b_home), a_pid),
-    )
-    .await
-    .context("memory / idle CPU")?;
+    let b = SessionAgent {
+        pid: b_pid,
+        home: mesh.b.home(),
+    };
+    let idle = cleanly(&control, metrics::idle::run(&control, plan, b, a_pid))
+        .await
+        .context("memory / idle CPU")?;
 
     eprintln!(
         "keystroke echo: {} keys after {} warm-up keys",
@@ -164,13 +159,13 @@ async fn measure(mesh: &Mesh, plan: &Plan) -> anyhow::Result<Measured> {
     );
     let throughput = cleanly(
         &control,
-        metrics::throughput::repeat(&remote, &control, plan, b_pid, Some(a_pid)),
+        metrics::throughput::repeat(&remote, &control, plan, b, Some(a_pid)),
     )
     .await
     .context("throughput")?;
     let local_throughput = match &local_control {
         Some(c) => Some(
-            cleanly(c, metrics::throughput::repeat(&local, c, plan, b_pid, None))
+            cleanly(c, metrics::throughput::repeat(&local, c, plan, b, None))
                 .await
                 .context("throughput on b's own socket")?,
         ),
@@ -198,9 +193,13 @@ async fn recorded_throughput(
     ));
     let control = control_client(&remote).await?;
     let (a_pid, b_pid) = (mesh.a.pid()?, mesh.b.pid()?);
+    let b = SessionAgent {
+        pid: b_pid,
+        home: mesh.b.home(),
+    };
     cleanly(
         &control,
-        metrics::throughput::repeat(&remote, &control, plan, b_pid, Some(a_pid)),
+        metrics::throughput::repeat(&remote, &control, plan, b, Some(a_pid)),
     )
     .await
     .context("throughput with record = true")

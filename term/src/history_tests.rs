@@ -1,10 +1,7 @@
-use std::num::NonZeroU16;
-
-use crate::{BLOCK, Clears, History, Row};
-
-fn nz(n: u16) -> NonZeroU16 {
-    NonZeroU16::new(n).unwrap()
-}
+use crate::{
+    BLOCK, Clears, History, Row,
+    test_util::{nz, on_cpu},
+};
 
 /// A 3-row, 10-column screen keeping no scrollback of its own, its rows going to a
 /// history of `rows` rows and `bytes` bytes.
@@ -160,11 +157,6 @@ fn the_sequences_that_erase_saved_lines_are_found_even_split_across_reads() {
 #[test]
 #[ignore = "a measurement: run in release"]
 fn history_time() {
-    fn on_cpu() -> std::time::Duration {
-        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-        let ns = stat.split(' ').next().and_then(|n| n.parse().ok());
-        std::time::Duration::from_nanos(ns.unwrap_or(0))
-    }
     let seq: Vec<u8> = (1..=1_000_000)
         .flat_map(|i| format!("{i}\r\n").into_bytes())
         .collect();

@@ -25,3 +25,5 @@ mod history_tests;
 mod query_tests;
 #[cfg(test)]
 mod reflow_tests;
+#[cfg(test)]
+mod test_util;

@@ -1,4 +1,4 @@
-use crate::{QUERY_MAX, Query, QueryFilter, answer};
+use crate::{QUERY_MAX, Query, QueryFilter, answer, test_util::nz};
 
 fn run(chunks: &[&[u8]]) -> (Vec<u8>, Vec<(usize, Query)>) {
     let mut f = QueryFilter::default();
@@ -126,10 +126,6 @@ fn answers_come_from_the_screen_in_the_shape_asked() {
     p.process(b"\r\n");
     p.process(&[b'x'; 80]);
     assert_eq!(answer(Query::CursorPosition, p.screen()), b"\x1b[4;80R");
-}
-
-fn nz(n: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(n).expect("not zero")
 }
 
 /// `cargo test -p vibemesh-term --release -- --ignored --nocapture filter_speed`

@@ -1,10 +1,8 @@
-use std::num::NonZeroU16;
-
-use crate::{resize, sgr::Pen};
-
-fn nz(n: u16) -> NonZeroU16 {
-    NonZeroU16::new(n).expect("not zero")
-}
+use crate::{
+    resize,
+    sgr::Pen,
+    test_util::{nz, on_cpu},
+};
 
 fn parser(rows: u16, cols: u16, bytes: &[u8]) -> vt100::Parser {
     let mut p = vt100::Parser::new(nz(rows), nz(cols), 1000);
@@ -149,11 +147,6 @@ fn modes_and_the_pen_survive_a_rewrap() {
 #[test]
 #[ignore = "a measurement: run in release"]
 fn rewrap_time() {
-    fn on_cpu() -> std::time::Duration {
-        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-        let ns = stat.split(' ').next().and_then(|n| n.parse().ok());
-        std::time::Duration::from_nanos(ns.unwrap_or(0))
-    }
     let measure = |what: &str, f: &mut dyn FnMut()| {
         let (t, c) = (std::time::Instant::now(), on_cpu());
         f();

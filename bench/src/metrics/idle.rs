@@ -7,15 +7,12 @@
 //! Its CPU time and the holders' are then sampled over `plan.idle_secs` with those
 //! sessions still there.
 
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use vibemesh_core::client::ControlClient;
 
-use super::Plan;
+use super::{Plan, throughput::SessionAgent};
 use crate::{client::create_request, procfs};
 
 /// How long the agent is left alone before a reading, so start-up work is over.
@@ -74,12 +71,12 @@ impl IdleResult {
     }
 }
 
-/// Measures memory and idle CPU of `session_agent` (whose home is `home`), which
-/// `control` talks to, and of its sessions' holders.
+/// Measures memory and idle CPU of `agent`, which `control` talks to, and of its
+/// sessions' holders.
 pub async fn run(
     control: &ControlClient,
     plan: &Plan,
-    (session_agent, home): (u32, &Path),
+    agent: SessionAgent<'_>,
     client_agent: u32,
 ) -> anyhow::Result<IdleResult> {
     // The control stream is open, so the connection between the agents is up.
@@ -88,7 +85,7 @@ pub async fn run(
         .await
         .context("cannot list sessions")?;
     tokio::time::sleep(SETTLE).await;
-    let rss_before = procfs::rss_bytes(session_agent)?;
+    let rss_before = procfs::rss_bytes(agent.pid)?;
     for i in 0..plan.idle_sessions {
         control
             .create_session(create_request(&["sh"]))
@@ -96,8 +93,11 @@ pub async fn run(
             .with_context(|| format!("cannot create idle session {}", i + 1))?;
     }
     tokio::time::sleep(SETTLE).await;
-    let rss_after = procfs::rss_bytes(session_agent)?;
-    let holders: Vec<u32> = procfs::holders(home).into_iter().map(|h| h.0).collect();
+    let rss_after = procfs::rss_bytes(agent.pid)?;
+    let holders: Vec<u32> = procfs::holders(agent.home)
+        .into_iter()
+        .map(|h| h.0)
+        .collect();
     let holders_pss = holders
         .iter()
         .map(|&pid| procfs::pss_bytes(pid))
@@ -105,7 +105,7 @@ pub async fn run(
     let holders_cpu =
         || -> anyhow::Result<Duration> { holders.iter().map(|&pid| procfs::cpu_time(pid)).sum() };
     let (s0, c0, h0) = (
-        procfs::cpu_time(session_agent)?,
+        procfs::cpu_time(agent.pid)?,
         procfs::cpu_time(client_agent)?,
         holders_cpu()?,
     );
@@ -113,7 +113,7 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(plan.idle_secs)).await;
     let sampled = t0.elapsed();
     let (s1, c1, h1) = (
-        procfs::cpu_time(session_agent)?,
+        procfs::cpu_time(agent.pid)?,
         procfs::cpu_time(client_agent)?,
         holders_cpu()?,
     );

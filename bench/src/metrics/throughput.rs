@@ -12,7 +12,10 @@
 //! Every line is checked ([`SeqCheck`]), so output lost or doubled without a
 //! re-snapshot shows too.
 
-use std::time::{Duration, Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, bail};
 use vibemesh_core::{
@@ -46,6 +49,8 @@ pub struct ThroughputResult {
     pub frames: u64,
     /// CPU time of the agent running the session, over the same interval.
     pub cpu_session_agent: Duration,
+    /// CPU time of the session's holder (its PTY reader and screen), when it was found.
+    pub cpu_holder: Option<Duration>,
     /// CPU time of the agent the client talks to (when it is another process).
     pub cpu_client_agent: Option<Duration>,
     /// CPU time of this benchmark process (the client) over the same interval.
@@ -68,6 +73,15 @@ impl ThroughputResult {
             / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// CPU seconds per megabyte of output of the agents and the holder together (what
+    /// carrying the output cost, the client aside).
+    pub fn cpu_s_per_mb(&self) -> f64 {
+        let cpu = self.cpu_session_agent
+            + self.cpu_holder.unwrap_or_default()
+            + self.cpu_client_agent.unwrap_or_default();
+        cpu.as_secs_f64() / (self.expected_bytes as f64 / 1e6).max(1e-9)
+    }
+
     /// As JSON.
     pub fn to_json(self) -> serde_json::Value {
         serde_json::json!({
@@ -80,6 +94,8 @@ impl ThroughputResult {
             "resnapshots": self.resnapshots,
             "output_frames": self.frames,
             "cpu_s_session_agent": self.cpu_session_agent.as_secs_f64(),
+            "cpu_s_holder": self.cpu_holder.map(|d| d.as_secs_f64()),
+            "cpu_s_per_mb_agents_and_holder": self.cpu_s_per_mb(),
             "cpu_s_client_agent": self.cpu_client_agent.map(|d| d.as_secs_f64()),
             "cpu_s_bench_client": self.cpu_bench.as_secs_f64(),
             "lines_checked": self.check.lines,
@@ -104,31 +120,48 @@ fn seq_bytes(n: u64) -> u64 {
     total
 }
 
-/// CPU time used so far by the session agent, the client agent and this process.
+/// CPU time used so far by the session agent, its holder, the client agent and this
+/// process.
 #[derive(Debug, Clone, Copy)]
 struct Cpu {
     session: Duration,
+    holder: Option<Duration>,
     client: Option<Duration>,
     bench: Duration,
 }
 
 impl Cpu {
-    fn read(session_agent: u32, client_agent: Option<u32>) -> anyhow::Result<Self> {
+    fn read(
+        session: SessionAgent<'_>,
+        holder: Option<u32>,
+        client: Option<u32>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
-            session: procfs::cpu_time(session_agent)?,
-            client: client_agent.map(procfs::cpu_time).transpose()?,
+            session: procfs::cpu_time(session.pid)?,
+            holder: holder.map(procfs::cpu_time).transpose()?,
+            client: client.map(procfs::cpu_time).transpose()?,
             bench: procfs::cpu_time(std::process::id())?,
         })
     }
 }
 
-/// Runs one throughput test. `session_agent` is the pid of the agent that runs the
-/// session; `client_agent` that of the agent relaying to us, if different.
+/// The agent that runs the sessions: its pid and its home (where its holders' sockets
+/// are).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionAgent<'a> {
+    /// Its process.
+    pub pid: u32,
+    /// Its home folder.
+    pub home: &'a Path,
+}
+
+/// Runs one throughput test. `session_agent` is the agent that runs the session;
+/// `client_agent` the pid of the agent relaying to us, if different.
 pub async fn run(
     via: &Peer,
     control: &ControlClient,
     plan: &Plan,
-    session_agent: u32,
+    session_agent: SessionAgent<'_>,
     client_agent: Option<u32>,
 ) -> anyhow::Result<ThroughputResult> {
     let script = format!("sleep 0.5; seq 1 {}; echo __DONE__", plan.seq_lines);
@@ -136,6 +169,13 @@ pub async fn run(
         .create_session(create_request(&["sh", "-c", &script]))
         .await
         .context("cannot create the throughput session")?;
+    let socket = session_agent
+        .home
+        .join("holders")
+        .join(format!("{}.sock", info.id));
+    let holder = procfs::holders(session_agent.home)
+        .into_iter()
+        .find_map(|(pid, s)| (s == socket).then_some(pid));
     let (mut reader, _writer, snapshot) = attach(via, info.id).await?;
     let mut finder = Finder::new(b"__DONE__");
     if finder.feed(&snapshot) {
@@ -161,18 +201,24 @@ pub async fn run(
                 check.resync();
                 b
             }
-            ServerFrame::Exited(e) => bail!("the session ended ({e}) before __DONE__ arrived"),
+            ServerFrame::Exited(e) => bail!(
+                "the session ended ({e}) before __DONE__ arrived; frames {frames} resnaps {resnapshots} out {output_bytes} snap {snapshot_bytes} lines {:?}",
+                check.verdict
+            ),
             _ => continue,
         };
         if start.is_none() {
-            start = Some((Instant::now(), Cpu::read(session_agent, client_agent)?));
+            start = Some((
+                Instant::now(),
+                Cpu::read(session_agent, holder, client_agent)?,
+            ));
         }
         if finder.feed(chunk) {
             break;
         }
     }
     let done = Instant::now();
-    let after = Cpu::read(session_agent, client_agent)?;
+    let after = Cpu::read(session_agent, holder, client_agent)?;
     let (t0, before) = start.context("no output arrived")?;
     Ok(ThroughputResult {
         output_bytes,
@@ -182,6 +228,10 @@ pub async fn run(
         resnapshots,
         frames,
         cpu_session_agent: after.session.saturating_sub(before.session),
+        cpu_holder: before
+            .holder
+            .zip(after.holder)
+            .map(|(a, b)| b.saturating_sub(a)),
         cpu_client_agent: before
             .client
             .zip(after.client)
@@ -224,7 +274,7 @@ pub async fn repeat(
     via: &Peer,
     control: &ControlClient,
     plan: &Plan,
-    session_agent: u32,
+    session_agent: SessionAgent<'_>,
     client_agent: Option<u32>,
 ) -> anyhow::Result<Runs> {
     let mut runs = Vec::new();
