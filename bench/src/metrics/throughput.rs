@@ -202,7 +202,9 @@ pub async fn run(
                 b
             }
             ServerFrame::Exited(e) => bail!(
-                "the session ended ({e}) before __DONE__ arrived; frames {frames} resnaps {resnapshots} out {output_bytes} snap {snapshot_bytes} lines {:?}",
+                "the session ended ({e}) before __DONE__ arrived, after {frames} output \
+                 frames ({output_bytes} bytes) and {resnapshots} re-snapshots \
+                 ({snapshot_bytes} bytes); lines: {:?}",
                 check.verdict
             ),
             _ => continue,
