@@ -114,6 +114,25 @@ impl Results {
             "16.8 MB/s".into(),
             "1.0 MB/s".into(),
         ]);
+        if let Some(t) = self.throughput.median() {
+            let ratio = t.mb_per_s() / self.bare_pty.mb_per_s().max(1e-9);
+            row([
+                "Output rate / bare PTY read loop, same run".into(),
+                format!("{:.0} %", ratio * 100.0),
+                "≥ 90 %".into(),
+                yes(ratio >= 0.9).into(),
+                "–".into(),
+                "–".into(),
+            ]);
+            row([
+                "CPU per MB of output: agents + holder".into(),
+                format!("{:.4} s/MB", t.cpu_s_per_mb()),
+                "≤ 0.015 s/MB".into(),
+                yes(t.cpu_s_per_mb() <= 0.015).into(),
+                "–".into(),
+                "–".into(),
+            ]);
+        }
         row([
             "Session create → first output, median".into(),
             format!("{:.2} ms", c.p50),
