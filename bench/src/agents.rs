@@ -68,9 +68,13 @@ impl AgentProc {
         std::fs::write(home.path().join("config.toml"), config)
             .with_context(|| format!("cannot write config.toml in {}", home.path().display()))?;
         let log = File::create(home.path().join("agent.log")).context("cannot create agent.log")?;
+        // HOME too, as the reference harness for ttyd and VibeTunnel does: a session's
+        // login shell then reads no profile of this machine's user (root's here sources
+        // a toolchain and takes a third of a second), so its start-up is the shell's.
         let child = Command::new(bin)
             .arg("agent")
             .env("VIBEMESH_HOME", home.path())
+            .env("HOME", home.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -90,6 +94,11 @@ impl AgentProc {
             .as_ref()
             .map(Child::id)
             .with_context(|| format!("agent {} is not running", self.name))
+    }
+
+    /// The `vibemesh` binary it runs.
+    pub fn bin(&self) -> &Path {
+        &self.bin
     }
 
     /// The agent's home folder (its holders' sockets are under `holders/`).

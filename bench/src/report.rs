@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::metrics::{
     Summary,
+    cli::CliResult,
     create::CreateResult,
     idle::IdleResult,
     pty::BarePty,
@@ -52,6 +53,8 @@ pub struct Results {
     pub echo: Summary,
     /// Create-to-first-output through agent A to agent B.
     pub create: CreateResult,
+    /// Through the real CLI on agent A: `open` to bash's prompt, and echo at it.
+    pub cli: CliResult,
     /// Throughput through agent A from agent B (`record = false`).
     pub throughput: Runs,
     /// The same on agents with `record = true`, when measured.
@@ -140,6 +143,26 @@ impl Results {
             yes(c.p50 <= 10.0).into(),
             "10.2 ms".into(),
             "65.7 ms".into(),
+        ]);
+        let cli = &self.cli;
+        row([
+            "Through the CLI: `open … -- bash -l -i` → prompt, median".into(),
+            format!(
+                "{:.2} ms (the same shell in a bare PTY: {:.2} ms)",
+                cli.create.p50, cli.bare_create.p50
+            ),
+            "≤ 7 ms".into(),
+            yes(cli.create.p50 <= 7.0).into(),
+            "–".into(),
+            "–".into(),
+        ]);
+        row([
+            "Through the CLI: echo at bash's prompt, p50 / p99".into(),
+            format!("{:.2} / {:.2} ms", cli.echo.p50, cli.echo.p99),
+            "≤ 0.3 / ≤ 1 ms".into(),
+            yes(cli.echo.p50 <= 0.3 && cli.echo.p99 <= 1.0).into(),
+            "–".into(),
+            "–".into(),
         ]);
         row([
             "Memory per idle session (agent RSS)".into(),
@@ -288,6 +311,7 @@ impl Results {
             "bare_pty": self.bare_pty.to_json(),
             "throughput_recorded": self.throughput_recorded.as_ref().map(Runs::to_json),
             "create": self.create.to_json(),
+            "cli": self.cli.to_json(),
             "idle": self.idle.to_json(),
             "baseline_local": self.baseline.as_ref().map(|b| serde_json::json!({
                 "echo": b.echo.to_json(),

@@ -41,7 +41,14 @@ pub async fn run(bin: &Path, plan: &Plan, quick: bool) -> anyhow::Result<Results
         eprintln!("{}", mesh.logs());
     }
     let stopped = mesh.stop();
-    let (idle, echo, create, throughput, baseline) = measured?;
+    let Measured {
+        idle,
+        echo,
+        create,
+        cli,
+        throughput,
+        baseline,
+    } = measured?;
     stopped?;
 
     let throughput_recorded = if plan.record_run {
@@ -72,19 +79,22 @@ pub async fn run(bin: &Path, plan: &Plan, quick: bool) -> anyhow::Result<Results
         idle,
         echo,
         create,
+        cli,
         throughput,
         throughput_recorded,
         baseline,
     })
 }
 
-type Measured = (
-    metrics::idle::IdleResult,
-    metrics::Summary,
-    metrics::create::CreateResult,
-    metrics::throughput::Runs,
-    Option<Baseline>,
-);
+/// What one pair of agents measured.
+struct Measured {
+    idle: metrics::idle::IdleResult,
+    echo: metrics::Summary,
+    create: metrics::create::CreateResult,
+    cli: metrics::cli::CliResult,
+    throughput: metrics::throughput::Runs,
+    baseline: Option<Baseline>,
+}
 
 /// Runs `f`, then kills every session on the agent behind `control` whatever happened.
 async fn cleanly<T>(
@@ -153,6 +163,20 @@ async fn measure(mesh: &Mesh, plan: &Plan) -> anyhow::Result<Measured> {
         None => None,
     };
 
+    eprintln!("through the CLI: `open` with a login shell, then echo at its prompt");
+    let (bin, home, cli_plan) = (
+        mesh.a.bin().to_path_buf(),
+        mesh.a.home().to_path_buf(),
+        plan.clone(),
+    );
+    let cli = cleanly(&control, async move {
+        tokio::task::spawn_blocking(move || metrics::cli::run(&bin, &home, PEER_NAME, &cli_plan))
+            .await
+            .context("the CLI task failed")?
+    })
+    .await
+    .context("through the CLI")?;
+
     eprintln!(
         "throughput: seq 1 {}, run(s): {}",
         plan.seq_lines, plan.throughput_runs
@@ -180,7 +204,14 @@ async fn measure(mesh: &Mesh, plan: &Plan) -> anyhow::Result<Measured> {
         }),
         _ => None,
     };
-    Ok((idle, echo, create, throughput, baseline))
+    Ok(Measured {
+        idle,
+        echo,
+        create,
+        cli,
+        throughput,
+        baseline,
+    })
 }
 
 async fn recorded_throughput(

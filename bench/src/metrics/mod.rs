@@ -2,6 +2,7 @@
 //! control client for the same agent, and leaves cleaning up sessions to the caller
 //! ([`crate::client::kill_all`]), which runs also when a measurement fails.
 
+pub mod cli;
 pub mod create;
 pub mod echo;
 pub mod idle;
