@@ -136,6 +136,10 @@ fn man_pages_cover_every_command() {
             page.starts_with(".ie") && page.contains(".TH"),
             "{name}: {page}"
         );
+        // Pages are for every user of the machine (they were written 0600 once).
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(name)).map_or(0, |m| m.permissions().mode());
+        assert_eq!(mode & 0o044, 0o044, "{name}: {mode:o}");
     }
     // Nothing half-written is left beside them.
     let stray: Vec<_> = std::fs::read_dir(&dir)

@@ -92,20 +92,26 @@ pub fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` readable only by the owner, atomically: to a fresh temporary
-/// file in the same folder, synced, renamed over the old file, and the folder synced. A
-/// crash (even `kill -9` or power loss) at any moment leaves either the old file or the
-/// new one, never half of one. This is the one writer of every state file (keys,
-/// `peers.json`).
+/// Writes `bytes` to `path` readable only by the owner, atomically (see
+/// [`write_whole`]), in a folder created for the owner only if it is missing. This is
+/// the one writer of every state file (keys, `peers.json`).
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
+    write_whole(path, bytes, 0o600)
+}
+
+/// Writes `bytes` to `path` with permission bits `mode` (before the umask), atomically:
+/// to a fresh temporary file in the same folder, synced, renamed over the old file, and
+/// the folder synced. A crash (even `kill -9` or power loss) at any moment leaves either
+/// the old file or the new one, never half of one.
+pub fn write_whole(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::sync::atomic::{AtomicU64, Ordering};
     // Unique per write, so concurrent writers never share a temporary file.
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
-    create_private_dir(dir)?;
     let tmp = dir.join(format!(
         ".{}.tmp{}.{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
@@ -114,8 +120,10 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        opts.mode(mode);
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     let written = (|| {
         let mut f = opts.open(&tmp)?;
         f.write_all(bytes)?;

@@ -1,11 +1,13 @@
 //! `vibemesh completions` and `vibemesh man`: shell completions and manual pages, generated
 //! from the one clap definition of the command line, so they never disagree with it.
 
-use std::{io::Write, path::Path, process::ExitCode};
+use std::{path::Path, process::ExitCode};
 
 use anyhow::Context;
 use clap::CommandFactory;
 use clap_complete::Shell;
+
+use vibemesh_core::identity::write_whole;
 
 use super::{args::Cli, stdout::outln};
 
@@ -41,7 +43,8 @@ pub fn man(dir: Option<&Path>) -> anyhow::Result<ExitCode> {
         let path = dir.join(man.get_filename());
         let mut page = Vec::new();
         man.render(&mut page)?;
-        write_whole(&path, &page).with_context(|| format!("writing {}", path.display()))?;
+        // Readable by everyone, as man pages are; written whole, never half.
+        write_whole(&path, &page, 0o644).with_context(|| format!("writing {}", path.display()))?;
         written += 1;
     }
     outln!("Wrote {written} manual pages to {}.", dir.display())?;
@@ -59,14 +62,4 @@ fn pages(cmd: clap::Command) -> Vec<clap::Command> {
     }
     out.push(cmd);
     out
-}
-
-/// Writes `bytes` to a temporary file beside `path` and renames it into place.
-fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
