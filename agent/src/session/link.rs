@@ -515,12 +515,14 @@ impl Link {
         let exited = h.state.exited.clone();
         (self.on_event)(LinkEvent::Hello(Box::new(h)));
         self.greeted.send_replace(true);
-        match exited {
-            Some(info) if self.exit_info().is_none() => self.mark_exited(info),
-            // Output may have been missed: viewers start on a fresh screen.
-            _ => {
-                let _ = self.tx.send(Output::Reset);
-            }
+        // Output may have been missed: viewers start on a fresh screen, and only then
+        // hear that the program ended (the holder tells an exit after a loss only here),
+        // so the screen they redraw is the last one.
+        let _ = self.tx.send(Output::Reset);
+        if let Some(info) = exited
+            && self.exit_info().is_none()
+        {
+            self.mark_exited(info);
         }
     }
 

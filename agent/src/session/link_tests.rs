@@ -151,3 +151,40 @@ async fn a_holder_that_goes_away_is_reported_and_viewers_are_told() {
     let err = within(link.snapshot(0)).await.err().expect("no snapshot");
     assert!(err.contains("closed the connection"), "{err}");
 }
+
+/// A holder that dropped output for a slow agent greets anew, and its hello says the
+/// program has ended meanwhile: viewers are told to redraw first and hear of the end
+/// after, so the screen they redraw is the last one (they used to hear only of the end,
+/// and a viewer that fell behind at a program's end never saw its last lines).
+#[tokio::test]
+async fn a_fresh_hello_after_lost_output_redraws_before_the_end() {
+    let (link, (mut r, mut w), _events) = linked(None);
+    let snap = tokio::spawn({
+        let link = link.clone();
+        async move { link.snapshot(0).await }
+    });
+    within(r.recv::<ToHolder>()).await.expect("read");
+    w.send(&FromHolder::Snapshot {
+        bytes: Bytes::new(),
+        more: false,
+    })
+    .await
+    .expect("send");
+    let (_, Subscription::Live(mut viewer)) = within(snap).await.expect("task").expect("snapshot")
+    else {
+        panic!("the session runs")
+    };
+    let FromHolder::Hello(mut again) = hello() else {
+        unreachable!()
+    };
+    again.state.exited = Some(ExitInfo {
+        code: Some(0),
+        signal: None,
+    });
+    w.send(&FromHolder::Hello(again)).await.expect("send");
+    let first = within(viewer.recv()).await.expect("output");
+    assert!(matches!(first, Output::Reset), "{first:?}");
+    let then = within(viewer.recv()).await.expect("output");
+    assert!(matches!(then, Output::Exited(_)), "{then:?}");
+    assert!(link.exit_info().is_some());
+}

@@ -106,6 +106,12 @@ impl State {
             msg,
             FromHolder::Output(_) | FromHolder::Title(_) | FromHolder::Resized(_)
         );
+        // Output was dropped: the agent must redraw before it hears that the program
+        // ended, or its viewers see the end without the last screen. The hello that
+        // follows carries the exit, after the agent has asked for that screen.
+        if c.lost && matches!(msg, FromHolder::Exited(_)) {
+            return;
+        }
         if droppable && (c.lost || c.output >= OUT_LIMIT) {
             if !c.lost {
                 c.lost = true;
