@@ -50,6 +50,30 @@ async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
         .expect("in time")
 }
 
+/// A viewer of `link`, subscribed after a first (blank) snapshot the stand-in holder
+/// answers on `r` and `w`.
+async fn a_viewer(
+    link: &Arc<Link>,
+    r: &mut FrameReader<OwnedReadHalf>,
+    w: &mut FrameWriter<OwnedWriteHalf>,
+) -> tokio::sync::broadcast::Receiver<Output> {
+    let snap = tokio::spawn({
+        let link = link.clone();
+        async move { link.snapshot(0).await }
+    });
+    within(r.recv::<ToHolder>()).await.expect("read");
+    w.send(&FromHolder::Snapshot {
+        bytes: Bytes::new(),
+        more: false,
+    })
+    .await
+    .expect("send");
+    match within(snap).await.expect("task").expect("snapshot") {
+        (_, Subscription::Live(viewer)) => viewer,
+        _ => panic!("the session runs"),
+    }
+}
+
 #[tokio::test]
 async fn a_broken_connection_is_made_again_and_nothing_is_lost() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -124,21 +148,7 @@ async fn a_broken_connection_is_made_again_and_nothing_is_lost() {
 #[tokio::test]
 async fn a_holder_that_goes_away_is_reported_and_viewers_are_told() {
     let (link, (mut r, mut w), mut events) = linked(None);
-    let snap = tokio::spawn({
-        let link = link.clone();
-        async move { link.snapshot(0).await }
-    });
-    within(r.recv::<ToHolder>()).await.expect("read");
-    w.send(&FromHolder::Snapshot {
-        bytes: Bytes::new(),
-        more: false,
-    })
-    .await
-    .expect("send");
-    let (_, Subscription::Live(mut viewer)) = within(snap).await.expect("task").expect("snapshot")
-    else {
-        panic!("the session runs")
-    };
+    let mut viewer = a_viewer(&link, &mut r, &mut w).await;
     drop((r, w));
     assert_eq!(within(link.closed()).await, Ended::HolderGone);
     let why = link.trouble().expect("a reason");
@@ -159,21 +169,7 @@ async fn a_holder_that_goes_away_is_reported_and_viewers_are_told() {
 #[tokio::test]
 async fn a_fresh_hello_after_lost_output_redraws_before_the_end() {
     let (link, (mut r, mut w), _events) = linked(None);
-    let snap = tokio::spawn({
-        let link = link.clone();
-        async move { link.snapshot(0).await }
-    });
-    within(r.recv::<ToHolder>()).await.expect("read");
-    w.send(&FromHolder::Snapshot {
-        bytes: Bytes::new(),
-        more: false,
-    })
-    .await
-    .expect("send");
-    let (_, Subscription::Live(mut viewer)) = within(snap).await.expect("task").expect("snapshot")
-    else {
-        panic!("the session runs")
-    };
+    let mut viewer = a_viewer(&link, &mut r, &mut w).await;
     let FromHolder::Hello(mut again) = hello() else {
         unreachable!()
     };
