@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{shows, start_app};
+use common::{shows, start_app, start_app_with_shell};
 use egui_kittest::kittest::{NodeT, Queryable};
 use vibemesh_desktop::tab::Link;
 use vibemesh_tests::TestAgent;
@@ -58,10 +58,7 @@ fn sidebar_rows_show_folder_age_and_short_id() {
 
 #[test]
 fn a_banner_does_not_move_or_shrink_the_screen() {
-    let mut app = start_app();
-    app.wait("this machine online", |h| shows(h, "This machine: online"));
-    app.new_session_on(0);
-    app.start_tab(0);
+    let mut app = start_app_with_shell();
     app.harness.run_ok();
     let before = app.harness.get_by_label("terminal").rect();
     app.run_in_terminal("exit 3", "");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{App, shows, start_app};
+use common::{App, shows, start_app, start_app_with_shell};
 use egui::{Event, Key, Modifiers, ViewportCommand, ViewportId};
 use egui_kittest::kittest::Queryable;
 
@@ -70,10 +70,7 @@ fn ctrl_v_reaches_the_program_and_still_pastes_in_a_text_field() {
 
 #[test]
 fn ctrl_v_starts_vims_block_selection() {
-    let mut app = start_app();
-    app.wait("this machine online", |h| shows(h, "This machine: online"));
-    app.new_session_on(0);
-    app.start_tab(0);
+    let mut app = start_app_with_shell();
     // No vimrc, so the mode line is vim's own; `showmode` says the mode at the bottom.
     app.type_line("vim -u NONE -N -c 'set showmode' -c 'call setline(1, \"block\")'");
     app.wait("vim with its buffer", |h| {
@@ -105,10 +102,7 @@ fn ctrl_v_starts_vims_block_selection() {
 
 #[test]
 fn tabs_switch_from_the_keyboard_and_typing_follows() {
-    let mut app = start_app();
-    app.wait("this machine online", |h| shows(h, "This machine: online"));
-    app.new_session_on(0);
-    app.start_tab(0);
+    let mut app = start_app_with_shell();
     app.new_session_on(0);
     app.start_tab(1);
 

@@ -45,6 +45,16 @@ pub fn start_app() -> App {
     start_app_with(runtime(), config())
 }
 
+/// The app, once this machine is online, with one shell session open in its first tab
+/// and that tab shown.
+pub fn start_app_with_shell() -> App {
+    let mut app = start_app();
+    app.wait("this machine online", |h| shows(h, "This machine: online"));
+    app.new_session_on(0);
+    app.start_tab(0);
+    app
+}
+
 /// The app on `rt` with its agent started from `config`.
 pub fn start_app_with(rt: tokio::runtime::Runtime, config: Config) -> App {
     start_app_in(rt, config, tempfile::tempdir().unwrap())
