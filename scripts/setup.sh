@@ -11,6 +11,8 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+# The packages (scripts/package.sh): dpkg-shlibdeps finds their library dependencies.
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need_apt+=(dpkg-dev)
 # The tests drive real shells and coreutils in PTYs.
 command -v bash >/dev/null 2>&1 || need_apt+=(bash)
 command -v seq >/dev/null 2>&1 || need_apt+=(coreutils)
@@ -91,6 +93,15 @@ if ! "$cargo_tools/bin/cargo-deny" --version 2>/dev/null | grep -qx "cargo-deny 
   echo "setup: building cargo-deny $CARGO_DENY_VERSION into $cargo_tools" >&2
   CARGO_PROFILE_DEV_DEBUG=false cargo install --quiet --locked --debug \
     --root "$cargo_tools" --version "$CARGO_DENY_VERSION" cargo-deny
+fi
+
+# cargo-deb, for scripts/package.sh (the .deb packages, and the install test). Pinned and
+# built like cargo-deny, into .tools/cargo; a debug build takes about 1.5 min on 2 cores.
+CARGO_DEB_VERSION=3.8.0
+if ! "$cargo_tools/bin/cargo-deb" --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB_VERSION"; then
+  echo "setup: building cargo-deb $CARGO_DEB_VERSION into $cargo_tools" >&2
+  CARGO_PROFILE_DEV_DEBUG=false cargo install --quiet --locked --debug \
+    --root "$cargo_tools" --version "$CARGO_DEB_VERSION" cargo-deb
 fi
 
 # xterm.js, playwright-core, binaryen and typescript (web/build.sh checks the page's JS

@@ -20,6 +20,8 @@ echo "== web client (wasm, dev profile)" >&2
 bash web/build.sh
 echo "== cargo test" >&2
 cargo test --workspace --locked
+echo "== packages: the .debs of this build, unpacked into an empty root and run from there" >&2
+bash scripts/install-test.sh
 echo "== fuzz: every decoder a peer reaches, ${FUZZ_SECONDS:-10} s each" >&2
 cargo fmt --manifest-path fuzz/Cargo.toml --check
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"

@@ -31,6 +31,9 @@ pub fn native_options() -> eframe::NativeOptions {
     eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("VibeMesh")
+            // Matches the installed vibemesh.desktop (its StartupWMClass), so docks and
+            // task bars show the app's own icon and name.
+            .with_app_id("vibemesh-desktop")
             .with_inner_size([1200.0, 760.0]),
         clipboard_shortcuts: false,
         // The app installs egui's system font provider itself (term::fonts), in the

@@ -2,6 +2,9 @@
 //! `scripts/setup.sh` installs), with its own agent, and screenshotted with ImageMagick's
 //! `import`. The screenshot must show the window: egui's panels and the green "online"
 //! dot of this machine, which only appears once the in-app agent answered.
+//!
+//! `VIBEMESH_DESKTOP_BIN` names another binary: the installed one, in the install test
+//! (`scripts/install-test.sh`).
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -62,7 +65,9 @@ fn the_real_binary_starts_and_draws_under_xvfb() {
         "name = \"smoke\"\nrelay = \"none\"\nlisten = [\"127.0.0.1:0\"]\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vibemesh-desktop"))
+    let bin = std::env::var_os("VIBEMESH_DESKTOP_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_vibemesh-desktop").into());
+    let mut child = Command::new(bin)
         .env("DISPLAY", &display)
         .env_remove("WAYLAND_DISPLAY")
         .env("VIBEMESH_HOME", home.path())

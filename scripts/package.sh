@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds the Linux release artifacts of this machine's architecture into target/dist:
+#   vibemesh_<version>-1_<arch>.deb          agent + CLI + holder, systemd user unit,
+#                                           man pages, bash/zsh/fish completions
+#   vibemesh-desktop_<version>-1_<arch>.deb  the desktop app, its .desktop file and icon
+#   vibemesh-relay_<version>-1_<arch>.deb    the relay, the web client, a system unit
+#   vibemesh-<version>-<arch>-linux.tar.gz   vibemesh + vibemesh-holder, the same extras
+# The .debs are cargo-deb's (metadata in each crate's Cargo.toml); the tarball is the
+# agent's .deb contents under usr/, so the two can never differ.
+#
+#   bash scripts/package.sh                    release build, then package (about 20 min
+#                                              cold on 2 cores)
+#   bash scripts/package.sh --profile dev --no-build --out DIR
+#                                              package what `cargo test` built (the
+#                                              install test in scripts/test.sh)
+# macOS (the CLI tarball, the .app in a .dmg, the launchd agent) is built on a Mac:
+# docs/PACKAGING.md has the commands.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile=release
+build=1
+out=target/dist
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --profile) profile="$2"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --out) out="$2"; shift 2 ;;
+    *) echo "package: unknown argument $1 (see the top of $0)" >&2; exit 2 ;;
+  esac
+done
+
+deb="$PWD/.tools/cargo/bin/cargo-deb"
+[ -x "$deb" ] || bash scripts/setup.sh
+target_dir="$(cargo metadata --format-version 1 --no-deps --locked |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+case "$profile" in dev | debug) bin_dir="$target_dir/debug" ;; *) bin_dir="$target_dir/$profile" ;; esac
+if [ "$build" = 1 ]; then
+  cargo build --locked --profile "$profile" -p vibemesh-agent -p vibemesh-desktop -p vibemesh-relay --bins
+  [ "$profile" = release ] && web_flag=--release || web_flag=
+  bash web/build.sh $web_flag
+fi
+for b in vibemesh vibemesh-holder vibemesh-desktop vibemesh-relay; do
+  [ -x "$bin_dir/$b" ] || { echo "package: $bin_dir/$b is missing (build it, or drop --no-build)" >&2; exit 1; }
+done
+[ -f web/dist/index.html ] || { echo "package: web/dist is missing (bash web/build.sh)" >&2; exit 1; }
+
+# What the packages carry besides binaries, generated from the built CLI itself into
+# <target>/<profile>/pkg (cargo-deb's `target/release/pkg`).
+pkg="$bin_dir/pkg"
+rm -rf "$pkg"
+mkdir -p "$pkg/man" "$pkg/completions"
+"$bin_dir/vibemesh" man "$pkg/man" >/dev/null
+"$bin_dir/vibemesh" completions bash >"$pkg/completions/vibemesh.bash"
+"$bin_dir/vibemesh" completions zsh >"$pkg/completions/_vibemesh"
+"$bin_dir/vibemesh" completions fish >"$pkg/completions/vibemesh.fish"
+# The units in contrib/ are for a build in ~/.cargo/bin and /usr/local; packages put the
+# programs in /usr/bin and the web client in /usr/share/vibemesh/web.
+sed 's|%h/\.cargo/bin/vibemesh|/usr/bin/vibemesh|g' contrib/systemd/vibemesh-agent.service \
+  >"$pkg/vibemesh-agent.service"
+sed 's|/usr/local/|/usr/|g' contrib/systemd/vibemesh-relay.service >"$pkg/vibemesh-relay.service"
+rm -rf "$pkg/web" && cp -r web/dist "$pkg/web"
+
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+rm -f "$out"/*.deb "$out"/*.tar.gz
+for p in vibemesh-agent vibemesh-desktop vibemesh-relay; do
+  # --no-build: built above (or by the caller); --fast: gzip-level compression, since
+  # an xz pass over three binaries is minutes on 2 cores and saves little on a download.
+  "$deb" --quiet --no-build --locked --fast --profile "$profile" -p "$p" --output "$out/" 2>&1 |
+    grep -v 'dev profile is not supported' >&2 || true
+done
+agent_deb="$(ls "$out"/vibemesh_*.deb)"
+
+version="$(dpkg-deb -f "$agent_deb" Version)"
+arch="$(uname -m)"
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+name="vibemesh-${version%-*}-$arch-linux"
+dpkg-deb -x "$agent_deb" "$stage/root"
+mkdir -p "$stage/$name"
+mv "$stage/root/usr/bin" "$stage/root/usr/share" "$stage/root/usr/lib" "$stage/$name/"
+tar -C "$stage" -czf "$out/$name.tar.gz" "$name"
+ls -l "$out"
