@@ -69,9 +69,12 @@ fn version_names_the_commit() {
     let out = vibemesh(home.path(), &["--version"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    // `vibemesh 0.1.0 (commit 1a2b3c4d5e6f)`: the commit of this checkout.
+    // `vibemesh 0.1.0 (commit 1a2b3c4d5e6f)`: the commit of this checkout; then the JSON
+    // schema (tests/tests/conventions.rs).
     let commit = text
-        .trim()
+        .lines()
+        .next()
+        .unwrap_or_default()
         .strip_suffix(')')
         .and_then(|t| t.rsplit_once("(commit "))
         .map(|(_, c)| c.to_string())

@@ -102,7 +102,7 @@ fn file_names_git_and_errors_from_a_peer_print_inert() {
     }
     // JSON stays exact.
     let listing = laptop.json(&["ls-files", "srv", &root]);
-    let names: Vec<&str> = listing["Listing"]["entries"]
+    let names: Vec<&str> = listing["entries"]
         .as_array()
         .unwrap_or_else(|| panic!("a listing: {listing}"))
         .iter()

@@ -64,8 +64,8 @@ async fn listing_ranges_binary_and_large_files() {
     assert_eq!(names, ["zdir/", "a.bin", "b.txt", "large"], "{out}");
     assert!(out.contains("4.0K") && out.contains("3.0M"), "{out}");
     let json = agent.json(&["ls-files", "local", &p(&root)]);
-    let entries = json["Listing"]["entries"].as_array().unwrap();
-    assert_eq!(entries[0]["kind"], "Dir");
+    let entries = json["entries"].as_array().unwrap();
+    assert_eq!(entries[0]["kind"], "dir");
     assert_eq!(entries[2]["size"], 13);
 
     let (_peer, c) = client(&agent, "viewer").await;

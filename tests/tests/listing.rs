@@ -89,9 +89,9 @@ async fn a_folder_of_100000_files_lists_completely() {
         "the CLI's listing is not every name in order"
     );
     let json = agent.json(&["ls-files", "local", &p(&dir)]);
-    let entries = json["Listing"]["entries"].as_array().unwrap();
+    let entries = json["entries"].as_array().unwrap();
     assert_eq!(entries.len(), want.len());
-    assert_eq!(entries[0]["kind"], "Dir");
+    assert_eq!(entries[0]["kind"], "dir");
 
     // The core client: every page fits a frame, and together they are the folder.
     let peer = InProcPeer::bind().await;
@@ -145,7 +145,7 @@ async fn a_path_that_is_not_utf8_is_refused_alone_and_such_names_list() {
     );
     let json = agent.json(&["ls-files", "local", &p(&root)]);
     let wire_name = "odd-\0ff-name";
-    assert_eq!(json["Listing"]["entries"][0]["name"], wire_name, "{json}");
+    assert_eq!(json["entries"][0]["name"], wire_name, "{json}");
     let cat = std::process::Command::new(vibemesh_tests::vibemesh_bin())
         .arg("cat")
         .arg("local")

@@ -238,5 +238,5 @@ fn revoking_a_peer_ends_its_open_session_stream_at_once() {
     assert!(err.contains("not paired"), "{err}");
     // The session itself is the server's and keeps running.
     let list = server.json(&["ls"]);
-    assert_eq!(list[0]["status"], "Running", "{list}");
+    assert_eq!(list[0]["status"], "running", "{list}");
 }

@@ -79,7 +79,7 @@ async fn browser_pairs_types_reloads_and_refuses_an_expired_ticket() {
         .as_array()
         .expect("session list")
         .iter()
-        .filter(|s| s["status"] == "Running" || s["status"] == "running")
+        .filter(|s| s["status"] == "running")
         .count();
     assert_eq!(running, 1, "{sessions}");
 }

@@ -83,7 +83,7 @@ fn a_full_or_read_only_recordings_folder_stops_the_recording_not_the_session() {
     // The session runs on, typing and all.
     t.line("echo still-$((40+2))");
     t.wait_text("still-42");
-    assert_eq!(list[0]["status"], "Running");
+    assert_eq!(list[0]["status"], "running");
 
     // Read-only from the start: the session starts anyway, unrecorded, and says so.
     fs.remount_read_only();

@@ -113,7 +113,7 @@ fn a_title_of_a_megabyte_wedges_nothing() {
     let title = ls[0]["title"].as_str().unwrap_or_default();
     assert!(title.len() <= TITLE_MAX, "{} bytes", title.len());
     assert!(title.ends_with(CUT_MARK), "{title}");
-    assert_eq!(ls[0]["status"], "Running", "{ls}");
+    assert_eq!(ls[0]["status"], "running", "{ls}");
     // ...and a new viewer gets the screen.
     let fresh = agent.term(&["attach", "local", &id, "--watch"], 24, 80);
     let screen = fresh.wait_for("AFTER lines", |s| last_after(s).is_some());
@@ -128,7 +128,7 @@ fn a_title_of_a_megabyte_wedges_nothing() {
     assert!(!agent.log().contains("cannot adopt"), "{}", agent.log());
     let ls = agent.json(&["ls", "local"]);
     assert_eq!(ls[0]["id"], id.as_str(), "{ls}");
-    assert_eq!(ls[0]["status"], "Running", "{ls}");
+    assert_eq!(ls[0]["status"], "running", "{ls}");
     assert_eq!(ls[0]["title"], title, "{ls}");
     // The viewer reconnected by itself, and output goes on.
     let before = last_after(&screen).unwrap_or(0);
@@ -229,7 +229,7 @@ fn a_holder_that_stops_answering_is_listed_and_killed() {
     let err = agent.fails(&["attach", "local", &id, "--watch"]);
     assert!(err.contains("did not answer"), "{err}");
     let ls = agent.json(&["ls", "local"]);
-    let why = ls[0]["status"]["Unreachable"].as_str().unwrap_or_default();
+    let why = ls[0]["status"]["unreachable"].as_str().unwrap_or_default();
     assert!(why.contains(&format!("pid {holder}")), "{ls}");
 
     // A restart does not wait on it, and still lists it.
@@ -240,7 +240,7 @@ fn a_holder_that_stops_answering_is_listed_and_killed() {
     assert!(took < QUICK_START, "the agent took {took:?} to start");
     let ls = agent.json(&["ls", "local"]);
     assert_eq!(ls[0]["id"], id.as_str(), "{ls}");
-    assert!(ls[0]["status"]["Unreachable"].is_string(), "{ls}");
+    assert!(ls[0]["status"]["unreachable"].is_string(), "{ls}");
     let out = agent.ok(&["ls"]);
     assert!(out.contains("unreachable: its holder"), "{out}");
 

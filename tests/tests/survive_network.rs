@@ -153,7 +153,7 @@ async fn a_client_rides_out_link_drops_and_never_types_twice() {
 
     // What the program saw: each key exactly once, nothing typed while offline.
     let text = agent.json(&["ls", "local"]);
-    assert_eq!(text[0]["status"], "Running", "{text}");
+    assert_eq!(text[0]["status"], "running", "{text}");
     let d = Redialer::new(peer.ep.clone(), peer_addr(&agent));
     let (r, w) = d.open_stream().await.unwrap();
     let req = AttachRequest {

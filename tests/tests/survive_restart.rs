@@ -63,7 +63,7 @@ fn kill_9_mid_output_keeps_the_session_and_the_attached_cli_reconnects() {
     assert_eq!(agent.holder_pid(&id), Some(holder), "same holder");
     let ls = agent.json(&["ls", "local"]);
     assert_eq!(ls[0]["id"], id.as_str());
-    assert_eq!(ls[0]["status"], "Running", "{ls}");
+    assert_eq!(ls[0]["status"], "running", "{ls}");
 
     // Quiet now: the screen after a second crash is exactly the screen before it.
     t.line("clear; for i in $(seq 1 60); do echo history-$i; done; echo quiet");

@@ -73,5 +73,5 @@ fn a_stopped_agent_does_not_stop_the_program_and_sees_its_screen_after() {
     let screen = fresh.wait_text("DONE-MARK");
     assert!(screen.contains("yyyy"), "{screen}");
     let ls = agent.json(&["ls", "local"]);
-    assert_eq!(ls[0]["status"], "Running", "{ls}");
+    assert_eq!(ls[0]["status"], "running", "{ls}");
 }

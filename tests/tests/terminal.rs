@@ -75,7 +75,7 @@ fn open_type_resize_watch_detach_reattach_and_exit_code() {
     assert_eq!(t.wait_exit(), 7);
     assert!(t.screen().contains("ended: exit 7"), "{}", t.screen());
     let list = a.json(&["ls", "build-box"]);
-    assert_eq!(list[0]["status"]["Exited"]["code"], 7, "{list}");
+    assert_eq!(list[0]["status"]["exited"]["code"], 7, "{list}");
 
     // Killing an exited session forgets it.
     a.ok(&["kill", "build-box", &id]);
@@ -158,11 +158,11 @@ fn status_and_peers_show_both_directions() {
 
     let on_b = b.json(&["peers"]);
     assert_eq!(on_b[0]["name"], "laptop");
-    assert_eq!(on_b[0]["allowed"], "Owner");
+    assert_eq!(on_b[0]["allowed"], "owner");
     assert!(on_b[0]["last_seen_ms"].as_u64().is_some(), "{on_b}");
     let on_a = a.json(&["peers"]);
     assert_eq!(on_a[0]["name"], "build-box");
-    assert_eq!(on_a[0]["our_role"], "Owner");
+    assert_eq!(on_a[0]["our_role"], "owner");
 }
 
 #[test]

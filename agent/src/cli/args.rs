@@ -9,7 +9,12 @@ use super::git;
 
 /// Run and watch terminals on all your machines, peer to peer.
 #[derive(Debug, Parser)]
-#[command(name = "vibemesh", version = vibemesh_build_info::VERSION, about)]
+#[command(
+    name = "vibemesh",
+    version = vibemesh_build_info::VERSION,
+    long_version = vibemesh_build_info::CLI_LONG_VERSION,
+    about
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub(super) command: Command,

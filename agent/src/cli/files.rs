@@ -16,7 +16,7 @@ use vibemesh_core::{
     ErrorCode,
     client::{self, ClientError, DownloadEvent, UploadEvent},
     proto::{
-        files::{FileKind, FileResponse, UploadRequest, Version, path_from_wire, path_to_wire},
+        files::{DirEntry, FileKind, UploadRequest, Version, path_from_wire, path_to_wire},
         git::GitMark,
         local::Target,
     },
@@ -28,6 +28,13 @@ use super::{
     stdout::{AsyncOut, outln},
 };
 use vibemesh_agent::config::Home;
+
+/// `ls-files --json`: the folder as the agent resolved it, and its entries.
+#[derive(serde::Serialize)]
+struct Listing {
+    path: String,
+    entries: Vec<DirEntry>,
+}
 
 /// `vibemesh ls-files <peer> [path]`: a folder's entries with sizes, times and git marks,
 /// however many (fetched a page at a time). Names are printed inert, as `ls` does on a
@@ -42,7 +49,7 @@ pub async fn ls_files(
     let (path, entries) = control.list_dir(path).await?;
     let _ = control.finish().await;
     if json {
-        output::json(&FileResponse::Listing { path, entries })?;
+        output::json(&Listing { path, entries })?;
         return Ok(ExitCode::SUCCESS);
     }
     if entries.is_empty() {

@@ -44,6 +44,7 @@ pub struct ConversationInfo {
 
 /// Why a structured session waits for you.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Waiting {
     /// A tool call needs your approval.
     Approval {

@@ -147,6 +147,7 @@ pub struct ProviderStatus {
 
 /// Why an AI provider cannot run on an agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Unavailable {
     /// Its CLI is neither on `PATH` nor configured.
     NotInstalled,

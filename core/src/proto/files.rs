@@ -27,6 +27,7 @@ pub const TRANSFER_CHUNK: usize = 256 * 1024;
 
 /// What a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FileKind {
     /// A regular file.
     File,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A file's state in git, as listings and status show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GitMark {
     /// Changed in the index.
     Staged,

@@ -171,13 +171,20 @@ impl std::fmt::Display for TermSize {
 }
 
 /// What runs in a session.
+///
+/// In JSON (the CLI's `--json`, the AI session logs) the lower-case names the CLI takes
+/// (`"shell"`); the capitalised names of earlier versions are still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Provider {
     /// The user's login shell, or any command.
+    #[serde(alias = "Shell")]
     Shell,
     /// Claude Code.
+    #[serde(alias = "Claude")]
     Claude,
     /// Codex.
+    #[serde(alias = "Codex")]
     Codex,
 }
 
@@ -192,11 +199,17 @@ impl std::fmt::Display for Provider {
 }
 
 /// What a paired client may do on an agent.
+///
+/// In JSON (`--json`, `peers.json`) `"owner"` and `"viewer"`, as `pair --role` takes
+/// them; the capitalised names of earlier versions are still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// May do everything: open, type, resize, kill.
+    #[serde(alias = "Owner")]
     Owner,
     /// May only list and watch.
+    #[serde(alias = "Viewer")]
     Viewer,
 }
 
@@ -241,6 +254,7 @@ impl std::fmt::Display for ExitInfo {
 
 /// Whether a session's program still runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     /// Running.
     Running,
