@@ -125,3 +125,27 @@ fn pairings_written_by_an_earlier_version_still_let_peers_in() {
     let id = laptop.open_detached("box", std::path::Path::new("/tmp"), &["sleep", "600"]);
     server.ok(&["kill", "local", &id]);
 }
+
+/// Words and durations are parsed as clap and humantime parse them: a wrong word lists the
+/// right ones, and a lifetime may be written `1h30m`.
+#[test]
+fn choices_are_listed_and_durations_read_as_people_write_them() {
+    let agent = TestAgent::start("words");
+    let role = agent.fails(&["pair", "--role", "admin"]);
+    assert!(role.contains("[possible values: owner, viewer]"), "{role}");
+    let provider = agent.fails(&["open", "local", "--provider", "zsh"]);
+    assert!(
+        provider.contains("[possible values: shell, claude, codex]"),
+        "{provider}"
+    );
+    let unit = agent.fails(&["pair", "--ttl", "5x"]);
+    assert!(unit.contains("unknown time unit \"x\""), "{unit}");
+
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let ticket = agent.json(&["pair", "--ttl", "1h30m"]);
+    let left = ticket["expires_ms"].as_u64().expect("expires_ms") - before;
+    assert!((5_400_000..5_410_000).contains(&left), "{ticket}");
+}

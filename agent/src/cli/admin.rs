@@ -85,18 +85,13 @@ pub async fn status(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
 pub async fn wait_path(
     home: &Home,
     peer: &str,
-    path: &str,
-    timeout_secs: u64,
+    path: PathKind,
+    timeout: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
-    let path = match path {
-        "direct" => PathKind::Direct,
-        "relay" => PathKind::Relay,
-        other => anyhow::bail!("unknown path {other:?}: say direct or relay"),
-    };
     let req = AdminRequest::WaitPath {
         peer: peer.to_string(),
         path,
-        timeout_ms: timeout_secs.saturating_mul(1000),
+        timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
     };
     let AdminReply::PathReached { path, waited_ms } = local::admin(home, req).await? else {
         return Err(unexpected());

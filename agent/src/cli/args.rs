@@ -3,7 +3,7 @@
 use std::{ffi::OsString, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
-use vibemesh_core::proto::{Provider, Role};
+use vibemesh_core::proto::{Provider, Role, local::PathKind};
 
 use super::git;
 
@@ -27,9 +27,9 @@ pub(super) enum Command {
     /// Print a one-time pairing ticket, as text and as a QR code.
     Pair {
         /// What the device that uses it may do: owner or viewer.
-        #[arg(long, default_value = "owner")]
+        #[arg(long, value_enum, default_value_t = Role::Owner)]
         role: Role,
-        /// How long it stays valid, 1s to 168h (7 days), e.g. 90s, 10m, 1h (default: the
+        /// How long it stays valid, 1s to 7 days, e.g. 90s, 10m, 1h30m, 2days (default: the
         /// config's).
         #[arg(long, value_parser = parse_ttl)]
         ttl: Option<u64>,
@@ -58,11 +58,12 @@ pub(super) enum Command {
     WaitPath {
         /// The peer, by name or id.
         peer: String,
-        /// `direct` or `relay`.
-        path: String,
-        /// Give up after this many seconds.
-        #[arg(long, default_value_t = 30)]
-        timeout: u64,
+        /// The path to wait for.
+        #[arg(value_enum)]
+        path: PathKind,
+        /// Give up after this long: seconds, or a duration like 2m.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        timeout: std::time::Duration,
     },
     /// Re-read config.toml: the allowed roots apply at once (for `systemctl reload`).
     Reload,
@@ -227,7 +228,7 @@ pub(super) struct OpenArgs {
     /// The peer, or `local`.
     pub peer: String,
     /// What to run: shell, claude or codex (an AI agent's own full-screen interface).
-    #[arg(long, default_value = "shell", value_parser = parse_provider)]
+    #[arg(long, value_enum, default_value_t = Provider::Shell)]
     pub provider: Provider,
     /// With --provider claude|codex: drive the agent here line by line (messages,
     /// tool calls, approvals) instead of its full-screen interface.
@@ -260,37 +261,24 @@ pub(super) enum PeersAction {
     },
 }
 
-/// Parses `shell`, `claude` or `codex`.
-fn parse_provider(s: &str) -> Result<Provider, String> {
-    match s {
-        "shell" => Ok(Provider::Shell),
-        "claude" => Ok(Provider::Claude),
-        "codex" => Ok(Provider::Codex),
-        other => Err(format!(
-            "unknown provider {other:?}: expected shell, claude or codex"
+/// Parses a duration as humantime writes them (`90s`, `10m`, `1h30m`, `2days`), or plain
+/// seconds. One too long to count is `Duration::MAX`, for the caller's bounds to refuse.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    match humantime::parse_duration(s) {
+        Ok(d) => Ok(d),
+        Err(humantime::DurationError::NumberOverflow) => Ok(std::time::Duration::MAX),
+        Err(e) => Err(format!(
+            "{s:?} is not a duration like 90s, 10m or 1h30m ({e})"
         )),
     }
 }
 
-/// Parses `90s`, `10m`, `1h` or plain seconds; more seconds than a u64 holds become
-/// `u64::MAX` (the caller's bounds then refuse them).
-fn parse_duration(s: &str) -> Result<u64, String> {
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, 's')) => (&s[..i], 1),
-        Some((i, 'm')) => (&s[..i], 60),
-        Some((i, 'h')) => (&s[..i], 3600),
-        _ => (s, 1),
-    };
-    match num.parse::<u64>() {
-        Ok(n) => Ok(n.saturating_mul(mult)),
-        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Ok(u64::MAX),
-        Err(_) => Err(format!("{s:?} is not a duration like 90s, 10m or 1h")),
-    }
-}
-
-/// Parses a ticket lifetime (seconds) and refuses one the agent would refuse.
+/// Parses a ticket lifetime (whole seconds) and refuses one the agent would refuse.
 fn parse_ttl(s: &str) -> Result<u64, String> {
-    let secs = parse_duration(s)?;
-    vibemesh_agent::check_ttl(std::time::Duration::from_secs(secs))?;
-    Ok(secs)
+    let ttl = parse_duration(s)?;
+    vibemesh_agent::check_ttl(ttl)?;
+    Ok(ttl.as_secs())
 }

@@ -94,7 +94,7 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
             peer,
             path,
             timeout,
-        } => admin::wait_path(&home, &peer, &path, timeout).await,
+        } => admin::wait_path(&home, &peer, path, timeout).await,
         Command::Reload => admin::reload(&home).await,
         Command::Peers { action: None, json } => admin::peers(&home, json).await,
         Command::Peers {

@@ -82,6 +82,8 @@ pub enum AdminRequest {
 
 /// How a connection reaches its peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
 pub enum PathKind {
     /// Straight to the peer's address (hole punched, or on the same network).
     Direct,

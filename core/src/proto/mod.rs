@@ -175,6 +175,7 @@ impl std::fmt::Display for TermSize {
 /// In JSON (the CLI's `--json`, the AI session logs) the lower-case names the CLI takes
 /// (`"shell"`); the capitalised names of earlier versions are still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
     /// The user's login shell, or any command.
@@ -203,6 +204,7 @@ impl std::fmt::Display for Provider {
 /// In JSON (`--json`, `peers.json`) `"owner"` and `"viewer"`, as `pair --role` takes
 /// them; the capitalised names of earlier versions are still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// May do everything: open, type, resize, kill.
