@@ -171,3 +171,34 @@ async fn a_client_that_connects_the_moment_the_socket_appears_is_answered() {
         let _ = agent.wait();
     }
 }
+
+/// Every session holds a socket and every viewer a stream: an agent started under a low
+/// soft limit on open files (1024 is common) lifts it to the hard limit.
+#[test]
+fn the_agent_lifts_its_open_file_limit_to_the_hard_one() {
+    let home = TestAgent::start("limits").stop();
+    let wrapper = home.path().join("low-limit.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nulimit -Sn 256 || exit 1\nexec '{}' \"$@\"\n",
+            vibemesh_tests::vibemesh_bin().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let agent = TestAgent::spawn_bin(home, "limits", &wrapper, &[]);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", agent.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    // "Max open files  <soft>  <hard>  files"
+    assert_eq!(fields[3], fields[4], "{line}");
+    assert_ne!(fields[3], "256", "{line}");
+}

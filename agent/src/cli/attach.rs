@@ -24,24 +24,16 @@ pub(super) const RESET: &str = "\x1b[0m\x1b[?25h\x1b[?1049l\x1b[?1000l\x1b[?1002
 
 /// The size of the terminal on stdout (or stdin), if there is one.
 pub fn terminal_size() -> Option<TermSize> {
-    for fd in [libc::STDOUT_FILENO, libc::STDIN_FILENO] {
-        let mut ws = libc::winsize {
-            ws_row: 0,
-            ws_col: 0,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we pass; fd is ours.
-        let rc = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    use std::os::fd::AsFd;
+    let (stdout, stdin) = (std::io::stdout(), std::io::stdin());
+    [stdout.as_fd(), stdin.as_fd()].into_iter().find_map(|fd| {
+        let ws = rustix::termios::tcgetwinsize(fd).ok()?;
         let size = TermSize {
             rows: ws.ws_row,
             cols: ws.ws_col,
         };
-        if rc == 0 && size.is_valid() {
-            return Some(size);
-        }
-    }
-    None
+        size.is_valid().then_some(size)
+    })
 }
 
 /// Puts the terminal in raw mode until dropped (also on error or panic).
