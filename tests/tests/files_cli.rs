@@ -158,3 +158,34 @@ fn edit_writes_back_only_what_changed_and_never_over_a_change_made_meanwhile() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&new).unwrap(), "fresh\n");
 }
+
+/// A large copy on a terminal shows one progress line (indicatif's, on stderr) that ends
+/// at 100% of the file's size, both ways.
+#[test]
+fn a_large_copy_on_a_terminal_shows_its_progress_to_the_end() {
+    let s = setup();
+    let big = vec![b'x'; 3 << 20];
+    std::fs::write(s.root.join("big.bin"), &big).unwrap();
+    let here = tempfile::tempdir().unwrap();
+    let local = here.path().join("big.bin");
+    let remote = format!("box:{}", s.root.join("big.bin").display());
+    for (from, to, name) in [
+        (remote.clone(), local.display().to_string(), remote.clone()),
+        (
+            local.display().to_string(),
+            format!("box:{}", s.root.join("back.bin").display()),
+            format!("box:{}", s.root.join("back.bin").display()),
+        ),
+    ] {
+        let mut t = s.laptop.term(&["cp", &from, &to], 24, 160);
+        assert_eq!(t.wait_exit(), 0, "{}", t.screen());
+        let screen = t.screen();
+        let line = screen
+            .lines()
+            .find(|l| l.contains("100%"))
+            .unwrap_or_else(|| panic!("no finished progress line:\n{screen}"));
+        assert!(line.starts_with(&name), "{line}");
+        assert!(line.contains("3.00 MiB/3.00 MiB"), "{line}");
+    }
+    assert_eq!(std::fs::read(s.root.join("back.bin")).unwrap(), big);
+}

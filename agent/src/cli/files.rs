@@ -7,7 +7,6 @@ use std::{
     os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
     process::ExitCode,
-    time::{Duration, Instant},
 };
 
 use anyhow::Context;
@@ -258,7 +257,7 @@ async fn receive(
                     file.seek(std::io::SeekFrom::Start(offset)).await?;
                     written = offset;
                 }
-                progress.total = meta.size;
+                progress.set_total(meta.size);
             }
             Some(DownloadEvent::Data(b)) => {
                 let Some((file, _, progress)) = &mut open else {
@@ -390,70 +389,67 @@ pub(super) fn is_not_found(e: &ClientError) -> bool {
     e.wire().is_some_and(|w| w.code == ErrorCode::NotFound)
 }
 
-/// A progress line on stderr, for large files when stderr is a terminal.
+/// A transfer's progress line on stderr, for files over 1 MiB when stderr is a terminal
+/// (indicatif draws it, at most a few times a second). Notes go to stderr either way.
 struct Progress {
     name: String,
-    total: u64,
-    on: bool,
-    started: Instant,
-    last: Option<Instant>,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
     fn new(name: &str, total: u64) -> Self {
-        Self {
-            name: inert(name).into_owned(),
-            total,
-            on: total > 1 << 20 && std::io::stderr().is_terminal(),
-            started: Instant::now(),
-            last: None,
+        let name = inert(name).into_owned();
+        let bar = (total > 1 << 20 && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix}  {percent:>3}%  {binary_bytes}/{binary_total_bytes}  \
+                 {binary_bytes_per_sec}  {msg}",
+            )
+            .expect("a valid template");
+            bar.set_style(style);
+            bar.set_prefix(name.clone());
+            bar
+        });
+        Self { name, bar }
+    }
+
+    /// The size, once the peer said it.
+    fn set_total(&mut self, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
         }
     }
 
     fn update(&mut self, done: u64) {
-        if !self.on
-            || self
-                .last
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            return;
+        if let Some(bar) = &self.bar {
+            bar.set_message("");
+            bar.set_position(done);
         }
-        self.last = Some(Instant::now());
-        let pct = (done * 100).checked_div(self.total).unwrap_or(100);
-        let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        eprint!(
-            "\r{}  {pct:>3}%  {}/{}  {}/s   ",
-            self.name,
-            human(done),
-            human(self.total),
-            human((done as f64 / secs) as u64)
-        );
     }
 
     /// Says on the progress line that the connection is down and being tried again
     /// (on a line of its own when there is no progress line).
     fn reconnecting(&mut self, error: &str) {
-        if self.on {
-            eprint!("\r{}  reconnecting… ({})   ", self.name, inert(error));
-        } else {
-            eprintln!("{}: {}; reconnecting…", self.name, inert(error));
+        match &self.bar {
+            Some(bar) => bar.set_message(format!("reconnecting… ({})", inert(error))),
+            None => eprintln!("{}: {}; reconnecting…", self.name, inert(error)),
         }
     }
 
     /// Says something about the transfer on a line of its own.
     fn note(&mut self, what: &str) {
-        if self.on {
-            eprintln!();
-            self.last = None;
+        match &self.bar {
+            Some(bar) => bar.println(format!("{}: {what}", self.name)),
+            None => eprintln!("{}: {what}", self.name),
         }
-        eprintln!("{}: {what}", self.name);
     }
 
     fn done(&mut self) {
-        if self.on {
-            self.last = None;
-            self.update(self.total);
-            eprintln!();
+        if let Some(bar) = &self.bar {
+            bar.finish();
         }
     }
 }
