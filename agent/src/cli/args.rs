@@ -194,8 +194,11 @@ pub(super) enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
-    /// Print the shell completion script: `vibemesh completions bash > \
-    /// ~/.local/share/bash-completion/completions/vibemesh` (the packages install it).
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell (the
+    /// .deb installs bash's, zsh's and fish's).
+    ///
+    /// For bash: `vibemesh completions bash >
+    /// ~/.local/share/bash-completion/completions/vibemesh`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
