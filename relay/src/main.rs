@@ -51,6 +51,8 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "vibemesh_relay=info,iroh_relay=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Plain text in journald, files and `docker logs`; colour only on a terminal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
     let tls = match (args.cert, args.key) {

@@ -149,3 +149,29 @@ fn choices_are_listed_and_durations_read_as_people_write_them() {
     let left = ticket["expires_ms"].as_u64().expect("expires_ms") - before;
     assert!((5_400_000..5_410_000).contains(&left), "{ticket}");
 }
+
+/// The relay logs plain text off a terminal too (journald, `docker logs`).
+#[test]
+fn relay_logs_are_plain_text_when_stderr_is_not_a_terminal() {
+    use std::io::{BufRead, BufReader};
+    let mut relay = Command::new(vibemesh_bin().with_file_name("vibemesh-relay"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "vibemesh_relay=info")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start vibemesh-relay");
+    let stderr = relay.stderr.take().expect("stderr");
+    let mut log = String::new();
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("is running") {
+            break;
+        }
+    }
+    let _ = relay.kill();
+    let _ = relay.wait();
+    assert!(log.contains("relay listening"), "{log}");
+    assert!(!log.contains('\x1b'), "colour codes in a log: {log:?}");
+}
