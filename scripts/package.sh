@@ -64,12 +64,19 @@ rm -rf "$pkg/web" && cp -r web/dist "$pkg/web"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 rm -f "$out"/*.deb "$out"/*.tar.gz
+errors="$(mktemp)"
 for p in vibemesh-agent vibemesh-desktop vibemesh-relay; do
   # --no-build: built above (or by the caller); --fast: gzip-level compression, since
   # an xz pass over three binaries is minutes on 2 cores and saves little on a download.
-  "$deb" --quiet --no-build --locked --fast --profile "$profile" -p "$p" --output "$out/" 2>&1 |
-    grep -v 'dev profile is not supported' >&2 || true
+  # It prints the package's path on stdout.
+  if ! "$deb" --quiet --no-build --locked --fast --profile "$profile" -p "$p" --output "$out/" 2>"$errors"; then
+    cat "$errors" >&2
+    exit 1
+  fi
+  # cargo-deb warns that the dev profile is not for releases (the install test's case).
+  grep -v 'dev profile is not supported' "$errors" >&2 || true
 done
+rm -f "$errors"
 agent_deb="$(ls "$out"/vibemesh_*.deb)"
 
 version="$(dpkg-deb -f "$agent_deb" Version)"

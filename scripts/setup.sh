@@ -13,6 +13,10 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 # The packages (scripts/package.sh): dpkg-shlibdeps finds their library dependencies.
 command -v dpkg-shlibdeps >/dev/null 2>&1 || need_apt+=(dpkg-dev)
+# The container images' test (scripts/container-test.sh): a Docker daemon, and debootstrap
+# for a base image where no registry can be reached. An installed Docker is used as it is.
+command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 # The tests drive real shells and coreutils in PTYs.
 command -v bash >/dev/null 2>&1 || need_apt+=(bash)
 command -v seq >/dev/null 2>&1 || need_apt+=(coreutils)

@@ -22,6 +22,8 @@ echo "== cargo test" >&2
 cargo test --workspace --locked
 echo "== packages: the .debs of this build, unpacked into an empty root and run from there" >&2
 bash scripts/install-test.sh
+echo "== containers: the agent and relay images, built from those .debs and run" >&2
+bash scripts/container-test.sh
 echo "== fuzz: every decoder a peer reaches, ${FUZZ_SECONDS:-10} s each" >&2
 cargo fmt --manifest-path fuzz/Cargo.toml --check
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
