@@ -14,6 +14,12 @@ bash scripts/package.sh --profile dev --no-build --out "$dist" >/dev/null
 for deb in "$dist"/*.deb; do
   dpkg-deb -x "$deb" "$root"
 done
+# The tarballs are the .debs' files; the desktop one carries the holder its agent needs.
+tar -tzf "$dist"/vibemesh-desktop-*-linux.tar.gz >"$dist/desktop.list"
+for f in bin/vibemesh bin/vibemesh-holder bin/vibemesh-desktop share/applications/vibemesh.desktop; do
+  grep -qx "vibemesh-desktop-[^/]*/$f" "$dist/desktop.list" ||
+    { echo "install test: the desktop tarball lacks $f" >&2; exit 1; }
+done
 VIBEMESH_INSTALL_ROOT="$root" VIBEMESH_BIN="$root/usr/bin/vibemesh" \
   cargo test --workspace --locked --test install -- --ignored
 # The installed desktop app draws its window and its embedded agent comes up.

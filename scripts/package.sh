@@ -5,8 +5,10 @@
 #   vibemesh-desktop_<version>-1_<arch>.deb  the desktop app, its .desktop file and icon
 #   vibemesh-relay_<version>-1_<arch>.deb    the relay, the web client, a system unit
 #   vibemesh-<version>-<arch>-linux.tar.gz   vibemesh + vibemesh-holder, the same extras
-# The .debs are cargo-deb's (metadata in each crate's Cargo.toml); the tarball is the
-# agent's .deb contents under usr/, so the two can never differ.
+#   vibemesh-desktop-<version>-<arch>-linux.tar.gz
+#                                           the desktop app with the above, for ~/.local
+# The .debs are cargo-deb's (metadata in each crate's Cargo.toml); the tarballs are the
+# .debs' contents under usr/, so they can never differ.
 #
 #   bash scripts/package.sh                    release build, then package (about 20 min
 #                                              cold on 2 cores)
@@ -78,14 +80,25 @@ for p in vibemesh-agent vibemesh-desktop vibemesh-relay; do
 done
 rm -f "$errors"
 agent_deb="$(ls "$out"/vibemesh_*.deb)"
+desktop_deb="$(ls "$out"/vibemesh-desktop_*.deb)"
 
 version="$(dpkg-deb -f "$agent_deb" Version)"
 arch="$(uname -m)"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
-name="vibemesh-${version%-*}-$arch-linux"
-dpkg-deb -x "$agent_deb" "$stage/root"
-mkdir -p "$stage/$name"
-mv "$stage/root/usr/bin" "$stage/root/usr/share" "$stage/root/usr/lib" "$stage/$name/"
-tar -C "$stage" -czf "$out/$name.tar.gz" "$name"
+# tarball NAME DEB...: the packages' /usr, as NAME/{bin,lib,share}, in NAME.tar.gz.
+tarball() {
+  local name="$1"
+  shift
+  rm -rf "$stage/root"
+  for d in "$@"; do dpkg-deb -x "$d" "$stage/root"; done
+  mkdir -p "$stage/$name"
+  mv "$stage/root/usr/"* "$stage/$name/"
+  tar -C "$stage" -czf "$out/$name.tar.gz" "$name"
+}
+tarball "vibemesh-${version%-*}-$arch-linux" "$agent_deb"
+# The desktop app for distributions without dpkg (in place of an AppImage, whose
+# runtime and tools come from GitHub only): unpack into ~/.local. It carries the agent
+# package's files too, since its embedded agent runs sessions in vibemesh-holder.
+tarball "vibemesh-desktop-${version%-*}-$arch-linux" "$agent_deb" "$desktop_deb"
 ls -l "$out"
