@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Linux release artifacts of this machine's architecture into target/dist:
+# Builds the Linux release artifacts into target/dist, for this machine's architecture or --target's:
 #   vibemesh_<version>-1_<arch>.deb          agent + CLI + holder, systemd user unit,
 #                                           man pages, bash/zsh/fish completions
 #   vibemesh-desktop_<version>-1_<arch>.deb  the desktop app, its .desktop file and icon
@@ -15,6 +15,9 @@
 #   bash scripts/package.sh --profile dev --no-build --out DIR
 #                                              package what `cargo test` built (the
 #                                              install test in scripts/test.sh)
+#   bash scripts/package.sh --target aarch64-unknown-linux-gnu
+#                                              cross-built for 64-bit ARM (Debian's
+#                                              gcc-aarch64-linux-gnu links it)
 # macOS (the CLI tarball, the .app in a .dmg, the launchd agent) is built on a Mac:
 # docs/PACKAGING.md has the commands.
 set -euo pipefail
@@ -23,11 +26,13 @@ cd "$(dirname "$0")/.."
 profile=release
 build=1
 out=target/dist
+target=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --out) out="$2"; shift 2 ;;
+    --target) target="$2"; shift 2 ;;
     *) echo "package: unknown argument $1 (see the top of $0)" >&2; exit 2 ;;
   esac
 done
@@ -36,9 +41,27 @@ deb="$PWD/.tools/cargo/bin/cargo-deb"
 [ -x "$deb" ] || bash scripts/setup.sh
 target_dir="$(cargo metadata --format-version 1 --no-deps --locked |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-case "$profile" in dev | debug) bin_dir="$target_dir/debug" ;; *) bin_dir="$target_dir/$profile" ;; esac
+case "$profile" in dev | debug) profile_dir=debug ;; *) profile_dir="$profile" ;; esac
+host_bin_dir="$target_dir/$profile_dir"
+bin_dir="$host_bin_dir"
+target_args=()
+arch="$(uname -m)"
+if [ -n "$target" ]; then
+  bin_dir="$target_dir/$target/$profile_dir"
+  target_args=(--target "$target")
+  arch="${target%%-*}"
+  if [ "$target" = aarch64-unknown-linux-gnu ]; then
+    command -v aarch64-linux-gnu-gcc >/dev/null ||
+      { echo "package: install gcc-aarch64-linux-gnu to cross-build for $target" >&2; exit 1; }
+    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER="${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:-aarch64-linux-gnu-gcc}"
+    export CC_aarch64_unknown_linux_gnu="${CC_aarch64_unknown_linux_gnu:-aarch64-linux-gnu-gcc}"
+  fi
+fi
 if [ "$build" = 1 ]; then
-  cargo build --locked --profile "$profile" -p vibemesh-agent -p vibemesh-desktop -p vibemesh-relay --bins
+  cargo build --locked --profile "$profile" "${target_args[@]}" \
+    -p vibemesh-agent -p vibemesh-desktop -p vibemesh-relay --bins
+  # The man pages and completions come from running the CLI: a host build of it.
+  [ -z "$target" ] || cargo build --locked --profile "$profile" -p vibemesh-agent --bin vibemesh
   [ "$profile" = release ] && web_flag=--release || web_flag=
   bash web/build.sh $web_flag
 fi
@@ -52,10 +75,11 @@ done
 pkg="$bin_dir/pkg"
 rm -rf "$pkg"
 mkdir -p "$pkg/man" "$pkg/completions"
-"$bin_dir/vibemesh" man "$pkg/man" >/dev/null
-"$bin_dir/vibemesh" completions bash >"$pkg/completions/vibemesh.bash"
-"$bin_dir/vibemesh" completions zsh >"$pkg/completions/_vibemesh"
-"$bin_dir/vibemesh" completions fish >"$pkg/completions/vibemesh.fish"
+cli="$host_bin_dir/vibemesh"
+"$cli" man "$pkg/man" >/dev/null
+"$cli" completions bash >"$pkg/completions/vibemesh.bash"
+"$cli" completions zsh >"$pkg/completions/_vibemesh"
+"$cli" completions fish >"$pkg/completions/vibemesh.fish"
 # The units in contrib/ are for a build in ~/.cargo/bin and /usr/local; packages put the
 # programs in /usr/bin and the web client in /usr/share/vibemesh/web.
 sed 's|%h/\.cargo/bin/vibemesh|/usr/bin/vibemesh|g' contrib/systemd/vibemesh-agent.service \
@@ -71,7 +95,8 @@ for p in vibemesh-agent vibemesh-desktop vibemesh-relay; do
   # --no-build: built above (or by the caller); --fast: gzip-level compression, since
   # an xz pass over three binaries is minutes on 2 cores and saves little on a download.
   # It prints the package's path on stdout.
-  if ! "$deb" --quiet --no-build --locked --fast --profile "$profile" -p "$p" --output "$out/" 2>"$errors"; then
+  if ! "$deb" --quiet --no-build --locked --fast --profile "$profile" "${target_args[@]}" \
+    -p "$p" --output "$out/" 2>"$errors"; then
     cat "$errors" >&2
     exit 1
   fi
@@ -83,7 +108,6 @@ agent_deb="$(ls "$out"/vibemesh_*.deb)"
 desktop_deb="$(ls "$out"/vibemesh-desktop_*.deb)"
 
 version="$(dpkg-deb -f "$agent_deb" Version)"
-arch="$(uname -m)"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 # tarball NAME DEB...: the packages' /usr, as NAME/{bin,lib,share}, in NAME.tar.gz.
