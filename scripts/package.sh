@@ -89,13 +89,17 @@ rm -rf "$pkg/web" && cp -r web/dist "$pkg/web"
 
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-rm -f "$out"/*.deb "$out"/*.tar.gz
+rm -f "$out"/*.deb "$out"/*.ddeb "$out"/*.tar.gz
+# A release build keeps line tables ([profile.release] debug), for backtraces with line
+# numbers: they go into -dbgsym packages (Debian's way), and the packages are stripped.
+dbgsym=()
+[ "$profile" != release ] || dbgsym=(--dbgsym --compress-debug-symbols=zlib)
 errors="$(mktemp)"
 for p in vibemesh-agent vibemesh-desktop vibemesh-relay; do
   # --no-build: built above (or by the caller); --fast: gzip-level compression, since
   # an xz pass over three binaries is minutes on 2 cores and saves little on a download.
   # It prints the package's path on stdout.
-  if ! "$deb" --quiet --no-build --locked --fast --profile "$profile" "${target_args[@]}" \
+  if ! "$deb" --quiet --no-build --locked --fast --profile "$profile" "${target_args[@]}" "${dbgsym[@]}" \
     -p "$p" --output "$out/" 2>"$errors"; then
     cat "$errors" >&2
     exit 1
