@@ -264,25 +264,25 @@ async fn stop(conv: &Conv) {
     }
 }
 
-/// A random UUID (version 4), the form Claude Code wants for session ids.
-pub fn uuid_v4() -> String {
+/// A random UUID (version 4), the form Claude Code wants for session ids. The bytes come
+/// from the OS (a failure is an error, not a guessable id); `uuid` sets the version and
+/// variant bits and spells it.
+pub fn uuid_v4() -> Result<String, getrandom::Error> {
     let mut b = [0u8; 16];
-    if getrandom::fill(&mut b).is_err() {
-        b = now_ms()
-            .to_le_bytes()
-            .repeat(2)
-            .try_into()
-            .unwrap_or([7; 16]);
+    getrandom::fill(&mut b)?;
+    Ok(uuid::Builder::from_random_bytes(b).into_uuid().to_string())
+}
+
+#[cfg(test)]
+mod uuid_tests {
+    #[test]
+    fn session_ids_are_random_version_4_uuids() {
+        let a = super::uuid_v4().expect("randomness");
+        let b = super::uuid_v4().expect("randomness");
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(&a).expect("a UUID");
+        assert_eq!(parsed.get_version_num(), 4, "{a}");
+        assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122, "{a}");
+        assert_eq!(a, parsed.hyphenated().to_string(), "lower-case, hyphenated");
     }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }

@@ -29,7 +29,12 @@ impl Conv {
         };
         let new_id = match (self.provider, &resume) {
             (Provider::Claude, None) => {
-                let id = super::super::uuid_v4();
+                let id = super::super::uuid_v4().map_err(|e| {
+                    WireError::new(
+                        ErrorCode::SpawnFailed,
+                        format!("no random session id for {}: {e}", self.provider),
+                    )
+                })?;
                 i.meta.provider_session = Some(id.clone());
                 if let Some(log) = &i.log
                     && let Err(e) = log.save_meta(&i.meta)
