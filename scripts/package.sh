@@ -89,7 +89,7 @@ rm -rf "$pkg/web" && cp -r web/dist "$pkg/web"
 
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-rm -f "$out"/*.deb "$out"/*.ddeb "$out"/*.tar.gz
+rm -f "$out"/vibemesh*_*.deb "$out"/vibemesh*_*.ddeb "$out"/vibemesh*-linux.tar.gz
 # A release build keeps line tables ([profile.release] debug), for backtraces with line
 # numbers: they go into -dbgsym packages (Debian's way), and the packages are stripped.
 dbgsym=()
@@ -112,6 +112,10 @@ agent_deb="$(ls "$out"/vibemesh_*.deb)"
 desktop_deb="$(ls "$out"/vibemesh-desktop_*.deb)"
 
 version="$(dpkg-deb -f "$agent_deb" Version)"
+dpkg-deb -f "$desktop_deb" Depends | grep -q "vibemesh (= $version)" || {
+  echo "package: vibemesh-desktop must depend on vibemesh (= $version): update desktop/Cargo.toml" >&2
+  exit 1
+}
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 # tarball NAME DEB...: the packages' /usr, as NAME/{bin,lib,share}, in NAME.tar.gz.
@@ -122,6 +126,12 @@ tarball() {
   for d in "$@"; do dpkg-deb -x "$d" "$stage/root"; done
   mkdir -p "$stage/$name"
   mv "$stage/root/usr/"* "$stage/$name/"
+  # Unpacked into ~/.local, the user unit belongs where systemd looks for it there, and
+  # runs the programs from ~/.local/bin.
+  local unit="$stage/$name/lib/systemd/user/vibemesh-agent.service"
+  mkdir -p "$stage/$name/share/systemd/user"
+  sed 's|/usr/bin/vibemesh|%h/.local/bin/vibemesh|g' "$unit" >"$stage/$name/share/systemd/user/vibemesh-agent.service"
+  rm -r "$stage/$name/lib"
   tar -C "$stage" -czf "$out/$name.tar.gz" "$name"
 }
 tarball "vibemesh-${version%-*}-$arch-linux" "$agent_deb"

@@ -17,6 +17,8 @@ command -v dpkg-shlibdeps >/dev/null 2>&1 || need_apt+=(dpkg-dev)
 # for a base image where no registry can be reached. An installed Docker is used as it is.
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+# `docker top` runs the host's ps.
+command -v ps >/dev/null 2>&1 || need_apt+=(procps)
 # The tests drive real shells and coreutils in PTYs.
 command -v bash >/dev/null 2>&1 || need_apt+=(bash)
 command -v seq >/dev/null 2>&1 || need_apt+=(coreutils)

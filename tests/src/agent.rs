@@ -97,6 +97,16 @@ impl TestAgent {
         Self::spawn_command(home, name, Command::new(bin), env)
     }
 
+    /// Starts the agent under `wrapper` (a program and its arguments, then the agent's
+    /// path and `agent`), e.g. `prlimit --nofile=256:`. The wrapper must exec the agent,
+    /// so the pid is the agent's.
+    pub fn spawn_wrapped(home: TempDir, name: &str, wrapper: &[&str]) -> Self {
+        let (program, args) = wrapper.split_first().expect("a wrapper program");
+        let mut cmd = Command::new(program);
+        cmd.args(args).arg(vibemesh_bin());
+        Self::spawn_command(home, name, cmd, &[])
+    }
+
     /// Starts the agent inside the network namespace `netns` (`ip netns exec`, which
     /// becomes the agent: the pid is the agent's). The CLI reaches it over its socket
     /// from any namespace.

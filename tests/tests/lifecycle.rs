@@ -177,21 +177,8 @@ async fn a_client_that_connects_the_moment_the_socket_appears_is_answered() {
 #[test]
 fn the_agent_lifts_its_open_file_limit_to_the_hard_one() {
     let home = TestAgent::start("limits").stop();
-    let wrapper = home.path().join("low-limit.sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nulimit -Sn 256 || exit 1\nexec '{}' \"$@\"\n",
-            vibemesh_tests::vibemesh_bin().display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let agent = TestAgent::spawn_bin(home, "limits", &wrapper, &[]);
+    // util-linux's prlimit execs the agent with the soft limit at 256.
+    let agent = TestAgent::spawn_wrapped(home, "limits", &["prlimit", "--nofile=256:"]);
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", agent.pid())).unwrap();
     let line = limits
         .lines()

@@ -3,8 +3,8 @@
 //! the page's JS is checked against (`web/build.sh` runs `tsc`).
 //!
 //! Why views and not core's wire types: the page should not know how the wire spells a
-//! session's status or an agent's providers (`{"Exited": {"code": 0}}`,
-//! `"NotLoggedIn"`), nor make names inert itself. Each view is built here from core's
+//! session's status or an agent's providers (`{"exited": {"code": 0}}`,
+//! `"not_logged_in"`), nor make names inert itself. Each view is built here from core's
 //! types, so core stays the one definition of the wire and a change there is a compile
 //! error here, not a silent `undefined` in the page. Names and titles arrive already
 //! inert (core's `text::inert`).
