@@ -10,6 +10,7 @@
 //!   byte stream, plus iroh connection helpers.
 //! - [`text`]: text from elsewhere (names, titles, conversations) made inert for a
 //!   terminal.
+//! - [`predict`]: predictive local echo, the one engine every terminal front end draws.
 //! - [`sync`] and [`time`]: the poison-ignoring lock and the wall clock every crate uses.
 //!
 //! The crate holds no UI and no PTY code, and builds for `wasm32-unknown-unknown`.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod frame;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod identity;
+pub mod predict;
 pub mod proto;
 pub mod sync;
 pub mod text;

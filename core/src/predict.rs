@@ -1,0 +1,357 @@
+//! Predictive local echo: what a terminal front end may draw before a session echoes
+//! what was typed, and when to take it back. One engine for the CLI, the desktop and
+//! the browser; each front end only shows its [`Predictor::overlay`] on top of its own
+//! screen.
+//!
+//! The approach is mosh's, kept to what is safe without the agent's help:
+//! - a printable key is guessed to appear at the cursor, which moves one column on;
+//!   Backspace over a character typed on this line is guessed to erase it;
+//! - any other key (Enter, Tab, Ctrl keys, arrows, a paste) ends the guessing until the
+//!   session has answered: its effect cannot be guessed;
+//! - after such a key, or at the start, keys typed are held *unanchored*: not drawn,
+//!   since where they will land is not known (a prompt may be on its way). The first
+//!   echo of them anchors the rest at the session's cursor, and from then on each key is
+//!   drawn at once. So where nothing is echoed (a password prompt), nothing is drawn;
+//! - a guess the session's screen contradicts, or that is not confirmed in time, ends
+//!   the guessing: every guess is withdrawn at once;
+//! - nothing is guessed on the alternate screen (full-screen programs move the cursor as
+//!   they please), nor in the last column (where the line would wrap).
+//!
+//! Guesses are drawn only when the round trip is long enough to matter ([`Mode::Auto`]:
+//! above 30 ms, off again below 20 ms), underlined until confirmed.
+
+use std::{collections::VecDeque, time::Duration};
+
+/// What the engine needs to know of a front end's screen, after it applied the output
+/// received so far. Rows and columns count from 0.
+pub trait Screen {
+    /// Rows and columns.
+    fn size(&self) -> (u16, u16);
+    /// Where the session's cursor is.
+    fn cursor(&self) -> (u16, u16);
+    /// The character shown at a cell; `None` or `' '` for a blank one.
+    fn char_at(&self, row: u16, col: u16) -> Option<char>;
+    /// Whether a full-screen program has switched to the alternate screen.
+    fn alternate_screen(&self) -> bool;
+}
+
+/// When guesses are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// When the round trip is long enough to notice (above 30 ms).
+    #[default]
+    Auto,
+    /// Always, on any link.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Round trips above this turn drawing on ([`Mode::Auto`]).
+const SHOW_ABOVE: Duration = Duration::from_millis(30);
+/// ...and below this turn it off again, so a round trip near the line does not flicker.
+const HIDE_BELOW: Duration = Duration::from_millis(20);
+/// The least time a guess waits for its echo before it counts as wrong.
+const MIN_PATIENCE: Duration = Duration::from_millis(250);
+
+/// One cell the front end draws over its screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell {
+    /// Its row.
+    pub row: u16,
+    /// Its column.
+    pub col: u16,
+    /// The character to draw; `' '` for an erased cell.
+    pub ch: char,
+    /// Drawn underlined: not confirmed yet.
+    pub underline: bool,
+}
+
+/// What to draw over the screen now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overlay {
+    /// The guessed cells, in the order they were typed.
+    pub cells: Vec<Cell>,
+    /// Where the cursor is guessed to be, if any guess is drawn.
+    pub cursor: Option<(u16, u16)>,
+}
+
+/// A guessed cell, not confirmed yet.
+#[derive(Debug, Clone, Copy)]
+struct Guess {
+    row: u16,
+    col: u16,
+    /// `' '` for Backspace's erase.
+    ch: char,
+    /// Backspace's: the session's cursor comes back onto the cell, not past it.
+    erase: bool,
+    /// It replaced an earlier guess for the cell: until every key is echoed, the screen
+    /// may show what an earlier one did there.
+    replaced: bool,
+    made: Duration,
+}
+
+/// The prediction state of one attached terminal.
+#[derive(Debug, Default)]
+pub struct Predictor {
+    mode: Mode,
+    rtt: Option<Duration>,
+    showing: bool,
+    /// The session echoed what was typed where it was guessed: guesses are drawn.
+    anchored: bool,
+    /// Printable keys typed while not anchored, and when the first of them was.
+    unanchored: Vec<char>,
+    unanchored_since: Option<Duration>,
+    guesses: VecDeque<Guess>,
+    /// Where the cursor will be once every guess is echoed; `None` when no guess waits.
+    cursor: Option<(u16, u16)>,
+    /// Printable keys typed on this line since anchoring: how far Backspace may be
+    /// guessed (never into the prompt).
+    typed: u16,
+    mispredictions: u64,
+}
+
+impl Predictor {
+    /// A predictor in `mode`, with no round trip known yet (nothing is drawn in
+    /// [`Mode::Auto`] until one is).
+    pub fn new(mode: Mode) -> Self {
+        Self {
+            mode,
+            showing: mode == Mode::Always,
+            ..Self::default()
+        }
+    }
+
+    /// Sets when guesses are drawn.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+        self.update_showing();
+    }
+
+    /// The connection's current round trip (the front end reads it from its transport).
+    pub fn set_rtt(&mut self, rtt: Duration) {
+        self.rtt = Some(rtt);
+        self.update_showing();
+    }
+
+    /// Whether guesses are drawn now: for the status line.
+    pub fn active(&self) -> bool {
+        self.showing
+    }
+
+    /// How many times the session's screen contradicted a guess, or left one unconfirmed.
+    pub fn mispredictions(&self) -> u64 {
+        self.mispredictions
+    }
+
+    fn update_showing(&mut self) {
+        self.showing = match (self.mode, self.rtt) {
+            (Mode::Always, _) => true,
+            (Mode::Never, _) | (Mode::Auto, None) => false,
+            (Mode::Auto, Some(rtt)) if rtt > SHOW_ABOVE => true,
+            (Mode::Auto, Some(rtt)) if rtt < HIDE_BELOW => false,
+            (Mode::Auto, Some(_)) => self.showing,
+        };
+    }
+
+    /// The user typed `bytes` (what is about to be sent to the session) at `now`, with
+    /// `screen` as received so far.
+    pub fn typed(&mut self, bytes: &[u8], screen: &impl Screen, now: Duration) {
+        for &b in bytes {
+            if screen.alternate_screen() {
+                self.clear();
+                continue;
+            }
+            match b {
+                0x20..=0x7e if self.anchored => self.guess_char(char::from(b), screen, now),
+                0x20..=0x7e => self.hold(char::from(b), screen, now),
+                0x7f | 0x08 if self.anchored => self.guess_erase(screen, now),
+                _ => self.stop(),
+            }
+        }
+    }
+
+    /// Holds a key typed while not anchored, until an echo shows where keys land.
+    fn hold(&mut self, ch: char, screen: &impl Screen, now: Duration) {
+        if self.unanchored.len() >= usize::from(screen.size().1) {
+            return self.stop();
+        }
+        self.unanchored.push(ch);
+        self.unanchored_since.get_or_insert(now);
+    }
+
+    fn guess_char(&mut self, ch: char, screen: &impl Screen, now: Duration) {
+        let (_, cols) = screen.size();
+        let (row, col) = self.cursor.unwrap_or_else(|| screen.cursor());
+        if col + 1 >= cols {
+            return self.stop();
+        }
+        self.push(Guess {
+            row,
+            col,
+            ch,
+            erase: false,
+            replaced: false,
+            made: now,
+        });
+        self.cursor = Some((row, col + 1));
+        self.typed += 1;
+    }
+
+    fn guess_erase(&mut self, screen: &impl Screen, now: Duration) {
+        let (row, col) = self.cursor.unwrap_or_else(|| screen.cursor());
+        if self.typed == 0 || col == 0 {
+            return self.stop();
+        }
+        let col = col - 1;
+        self.push(Guess {
+            row,
+            col,
+            ch: ' ',
+            erase: true,
+            replaced: false,
+            made: now,
+        });
+        self.cursor = Some((row, col));
+        self.typed -= 1;
+    }
+
+    fn push(&mut self, mut guess: Guess) {
+        // A later guess for the same cell replaces an earlier one (a character typed
+        // over one erased).
+        let before = self.guesses.len();
+        self.guesses
+            .retain(|g| (g.row, g.col) != (guess.row, guess.col));
+        guess.replaced = self.guesses.len() < before;
+        self.guesses.push_back(guess);
+    }
+
+    /// Ends the guessing after a key whose effect cannot be guessed: keys typed next
+    /// are held until an echo anchors them. The guesses made before it stay until
+    /// their echo confirms them (it comes before the key's own effect).
+    fn stop(&mut self) {
+        self.anchored = false;
+        self.unanchored.clear();
+        self.unanchored_since = None;
+        self.cursor = None;
+        self.typed = 0;
+    }
+
+    /// Withdraws every guess.
+    fn clear(&mut self) {
+        self.stop();
+        self.guesses.clear();
+    }
+
+    fn mispredicted(&mut self) {
+        self.mispredictions += 1;
+        self.clear();
+    }
+
+    /// The session's output up to `now` has been applied to `screen`: confirm the
+    /// guesses it shows, withdraw every guess if it contradicts one.
+    pub fn output(&mut self, screen: &impl Screen, now: Duration) {
+        if screen.alternate_screen() {
+            return self.clear();
+        }
+        let cursor = screen.cursor();
+        while let Some(&g) = self.guesses.front() {
+            let cell = (g.row, g.col);
+            // Echoed: a character leaves the cursor past its cell, Backspace on it.
+            let echoed = if g.erase {
+                cursor <= cell
+            } else {
+                cursor > cell
+            };
+            if echoed && screen.char_at(g.row, g.col).unwrap_or(' ') == g.ch {
+                self.guesses.pop_front();
+                continue;
+            }
+            // The session wrote past the cell, or moved up, without showing the guess:
+            // it did something else with the key. (An ignored Backspace shows nothing,
+            // and a cell typed over may show an earlier key for now: those expire.)
+            if !g.erase && !g.replaced && (cursor > cell || cursor.0 < g.row) {
+                return self.mispredicted();
+            }
+            break;
+        }
+        if self.guesses.is_empty() {
+            // Everything guessed is on the screen: guess from the session's own cursor,
+            // and anchor the keys held since (the screen now shows only their echo).
+            self.cursor = None;
+            if !self.unanchored.is_empty() {
+                self.anchor(screen, now);
+            }
+        }
+        self.expire(now);
+    }
+
+    /// Anchors the held keys if the screen shows the first of them just before its
+    /// cursor (the most of them that match): the rest are guessed from there on.
+    fn anchor(&mut self, screen: &impl Screen, now: Duration) {
+        let (row, col) = screen.cursor();
+        let before: Vec<char> = (0..col)
+            .map(|c| screen.char_at(row, c).unwrap_or(' '))
+            .collect();
+        let longest = self.unanchored.len().min(before.len());
+        let Some(echoed) = (1..=longest)
+            .rev()
+            .find(|&k| before[before.len() - k..] == self.unanchored[..k])
+        else {
+            return;
+        };
+        let rest = self.unanchored.split_off(echoed);
+        self.unanchored.clear();
+        self.unanchored_since = None;
+        self.anchored = true;
+        self.cursor = None;
+        self.typed = u16::try_from(echoed).unwrap_or(u16::MAX);
+        for ch in rest {
+            self.guess_char(ch, screen, now);
+        }
+    }
+
+    /// When [`Predictor::expire`] should next run, if a key waits for its echo.
+    pub fn deadline(&self) -> Option<Duration> {
+        let oldest = match (self.guesses.front(), self.unanchored_since) {
+            (Some(g), Some(t)) => Some(g.made.min(t)),
+            (Some(g), None) => Some(g.made),
+            (None, t) => t,
+        };
+        oldest.map(|t| t + self.patience())
+    }
+
+    /// Withdraws every guess if the oldest key waited too long for its echo (the
+    /// program stopped echoing, or the key did something else).
+    pub fn expire(&mut self, now: Duration) {
+        if self.deadline().is_some_and(|d| now >= d) {
+            self.mispredicted();
+        }
+    }
+
+    fn patience(&self) -> Duration {
+        self.rtt
+            .map_or(MIN_PATIENCE, |rtt| (rtt * 2).max(MIN_PATIENCE))
+    }
+
+    /// What to draw over the screen now: the guesses, when drawing is on. The cursor
+    /// only while anchored: after Enter, say, where it goes is the session's to say.
+    pub fn overlay(&self) -> Overlay {
+        if !self.showing || self.guesses.is_empty() {
+            return Overlay::default();
+        }
+        Overlay {
+            cells: self
+                .guesses
+                .iter()
+                .map(|g| Cell {
+                    row: g.row,
+                    col: g.col,
+                    ch: g.ch,
+                    underline: true,
+                })
+                .collect(),
+            cursor: self.cursor.filter(|_| self.anchored),
+        }
+    }
+}

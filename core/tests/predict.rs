@@ -1,0 +1,281 @@
+//! The prediction engine against recorded sessions: bash typed into key by key in a PTY
+//! (`fixtures/predict/*.cast`, asciinema v2 with input events, as a recording with
+//! `record_input` is), replayed over a simulated slow link where every output reaches
+//! the client a round trip after it was made, through vt100 as the client's screen.
+
+use std::time::Duration;
+
+use vibemesh_core::predict::{Mode, Overlay, Predictor, Screen};
+
+struct Vt(vt100::Parser);
+
+impl Screen for Vt {
+    fn size(&self) -> (u16, u16) {
+        let (rows, cols) = self.0.screen().size();
+        (rows.get(), cols.get())
+    }
+    fn cursor(&self) -> (u16, u16) {
+        self.0.screen().cursor_position()
+    }
+    fn char_at(&self, row: u16, col: u16) -> Option<char> {
+        let cell = self.0.screen().cell(row, col)?;
+        cell.contents().chars().next()
+    }
+    fn alternate_screen(&self) -> bool {
+        self.0.screen().alternate_screen()
+    }
+}
+
+/// One recorded event: when, typed (`true`) or printed, and the text.
+type Event = (Duration, bool, String);
+
+fn load(name: &str) -> (u16, u16, Vec<Event>) {
+    let path = format!(
+        "{}/tests/fixtures/predict/{name}.cast",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().expect("header")).unwrap();
+    let size = |k: &str| header[k].as_u64().expect("size") as u16;
+    let events = lines
+        .map(|l| {
+            let (t, kind, data): (f64, String, String) = serde_json::from_str(l).expect("event");
+            (Duration::from_secs_f64(t), kind == "i", data)
+        })
+        .collect();
+    (size("height"), size("width"), events)
+}
+
+/// What a replay showed the user.
+struct Replay {
+    /// For each key typed: its text and the overlay right after it was typed.
+    typed: Vec<(String, Overlay)>,
+    /// The overlay once everything arrived.
+    last: Overlay,
+    /// Whether any overlay was drawn while the alternate screen was up.
+    drawn_on_alternate: bool,
+    mispredictions: u64,
+}
+
+/// Replays a recording with `rtt` between typing and seeing its echo.
+fn replay(name: &str, rtt: Duration, mode: Mode) -> Replay {
+    let (rows, cols, events) = load(name);
+    // Typed keys reach the client's engine at once; output a round trip later.
+    let mut timeline: Vec<Event> = events
+        .into_iter()
+        .map(|(t, typed, data)| {
+            if typed {
+                (t, typed, data)
+            } else {
+                (t + rtt, typed, data)
+            }
+        })
+        .collect();
+    timeline.sort_by_key(|e| e.0);
+    let nz = |n: u16| std::num::NonZeroU16::new(n).expect("a size");
+    let mut screen = Vt(vt100::Parser::new(nz(rows), nz(cols), 0));
+    let mut p = Predictor::new(mode);
+    p.set_rtt(rtt);
+    let mut replay = Replay {
+        typed: Vec::new(),
+        last: Overlay::default(),
+        drawn_on_alternate: false,
+        mispredictions: 0,
+    };
+    for (t, typed, data) in timeline {
+        if let Some(deadline) = p.deadline().filter(|d| *d <= t) {
+            p.expire(deadline);
+        }
+        if typed {
+            p.typed(data.as_bytes(), &screen, t);
+            replay.typed.push((data, p.overlay()));
+        } else {
+            screen.0.process(data.as_bytes());
+            p.output(&screen, t);
+        }
+        if screen.alternate_screen() && !p.overlay().cells.is_empty() {
+            replay.drawn_on_alternate = true;
+        }
+    }
+    replay.last = p.overlay();
+    replay.mispredictions = p.mispredictions();
+    replay
+}
+
+/// After the key at `index` (an Enter), no key adds a guess: the command line's own
+/// guesses may stay until their echo, but nothing typed after it is drawn.
+fn nothing_drawn_after(r: &Replay, index: usize, what: &str) {
+    let mut drawn = r.typed[index].1.cells.len();
+    for (key, ov) in &r.typed[index + 1..] {
+        assert!(ov.cells.len() <= drawn, "{key:?} was drawn {what}: {ov:?}");
+        assert_eq!(ov.cursor, None, "a guessed cursor {what}");
+        drawn = ov.cells.len();
+    }
+}
+
+/// How many printable keys were drawn at the moment they were typed.
+fn drawn_at_once(r: &Replay) -> (usize, usize) {
+    let printable: Vec<_> = r
+        .typed
+        .iter()
+        .filter(|(k, _)| k.len() == 1 && k.as_bytes()[0].is_ascii_graphic())
+        .collect();
+    let at_once = printable
+        .iter()
+        .filter(|(k, ov)| ov.cells.last().is_some_and(|c| c.ch.to_string() == *k))
+        .count();
+    (at_once, printable.len())
+}
+
+const SLOW: Duration = Duration::from_millis(300);
+
+#[test]
+fn at_300_ms_most_keys_on_a_shell_line_show_at_once_and_none_wrongly() {
+    let r = replay("shell_typing", SLOW, Mode::Auto);
+    let (at_once, all) = drawn_at_once(&r);
+    eprintln!("shell_typing at 300 ms: {at_once} of {all} printable keys drawn at once");
+    // Each line's first keys wait for the first echo (a tentative epoch); the rest show.
+    assert!(at_once * 2 >= all, "{at_once} of {all}");
+    assert_eq!(r.mispredictions, 0, "a guess was withdrawn");
+    assert_eq!(
+        r.last,
+        Overlay::default(),
+        "guesses left over the final screen"
+    );
+    // Every drawn guess is underlined: not confirmed yet.
+    assert!(
+        r.typed
+            .iter()
+            .all(|(_, ov)| ov.cells.iter().all(|c| c.underline))
+    );
+}
+
+#[test]
+fn nothing_typed_at_a_password_prompt_is_ever_drawn() {
+    let r = replay("password", SLOW, Mode::Auto);
+    // The secret is the keys after the command line's Enter, up to the last Enter.
+    let enter = r.typed.iter().position(|(k, _)| k == "\r").expect("Enter");
+    let secret = &r.typed[enter + 1..r.typed.len() - 1];
+    assert_eq!(
+        secret.iter().map(|(k, _)| k.as_str()).collect::<String>(),
+        "secret123"
+    );
+    nothing_drawn_after(&r, enter, "at the password prompt");
+    assert_eq!(r.last, Overlay::default());
+    // The command line itself was predicted.
+    let (at_once, _) = drawn_at_once(&Replay {
+        typed: r.typed[..enter].to_vec(),
+        last: Overlay::default(),
+        drawn_on_alternate: false,
+        mispredictions: 0,
+    });
+    assert!(at_once > 0);
+}
+
+#[test]
+fn a_full_screen_program_gets_no_guesses() {
+    let r = replay("vim", SLOW, Mode::Auto);
+    let enter = r.typed.iter().position(|(k, _)| k == "\r").expect("Enter");
+    nothing_drawn_after(&r, enter, "in vim");
+    assert!(!r.drawn_on_alternate);
+    assert_eq!(r.last, Overlay::default());
+}
+
+#[test]
+fn guesses_are_drawn_only_when_the_round_trip_matters_or_when_asked() {
+    let fast = Duration::from_millis(5);
+    for (rtt, mode, drawn) in [
+        (fast, Mode::Auto, false),
+        (SLOW, Mode::Never, false),
+        (fast, Mode::Always, true),
+    ] {
+        let r = replay("shell_typing", rtt, mode);
+        let (at_once, _) = drawn_at_once(&r);
+        assert_eq!(at_once > 0, drawn, "{rtt:?} {mode:?}");
+    }
+}
+
+/// A screen made by hand: one row of text and a cursor.
+struct Line {
+    text: Vec<char>,
+    cursor: u16,
+}
+
+impl Screen for Line {
+    fn size(&self) -> (u16, u16) {
+        (1, 40)
+    }
+    fn cursor(&self) -> (u16, u16) {
+        (0, self.cursor)
+    }
+    fn char_at(&self, _: u16, col: u16) -> Option<char> {
+        self.text.get(col as usize).copied()
+    }
+    fn alternate_screen(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_guess_the_screen_contradicts_is_withdrawn_at_once() {
+    let ms = Duration::from_millis;
+    let mut p = Predictor::new(Mode::Always);
+    p.set_rtt(ms(300));
+    let mut screen = Line {
+        text: "$ ".chars().collect(),
+        cursor: 2,
+    };
+    p.typed(b"ab", &screen, ms(0));
+    assert_eq!(
+        p.overlay(),
+        Overlay::default(),
+        "tentative until an echo confirms"
+    );
+    screen.text.push('a');
+    screen.cursor = 3;
+    p.output(&screen, ms(300));
+    let drawn: String = p.overlay().cells.iter().map(|c| c.ch).collect();
+    assert_eq!(drawn, "b");
+    assert_eq!(p.overlay().cursor, Some((0, 4)));
+    // The program echoed something else for `b`.
+    screen.text.push('X');
+    screen.cursor = 4;
+    p.output(&screen, ms(310));
+    assert_eq!(p.overlay(), Overlay::default());
+    assert_eq!(p.mispredictions(), 1);
+}
+
+#[test]
+fn a_guess_never_echoed_expires() {
+    let ms = Duration::from_millis;
+    let mut p = Predictor::new(Mode::Always);
+    p.set_rtt(ms(100));
+    let mut screen = Line {
+        text: "$ a".chars().collect(),
+        cursor: 3,
+    };
+    p.typed(
+        b"a",
+        &Line {
+            text: "$ ".chars().collect(),
+            cursor: 2,
+        },
+        ms(0),
+    );
+    p.output(&screen, ms(100));
+    p.typed(b"b", &screen, ms(120));
+    assert_eq!(p.overlay().cells.len(), 1);
+    assert_eq!(
+        p.deadline(),
+        Some(ms(370)),
+        "twice the round trip, at least 250 ms"
+    );
+    p.expire(ms(369));
+    assert_eq!(p.overlay().cells.len(), 1);
+    p.expire(ms(370));
+    assert_eq!(p.overlay(), Overlay::default());
+    screen.cursor = 3;
+    p.output(&screen, ms(400));
+    assert_eq!(p.overlay(), Overlay::default());
+}
