@@ -48,6 +48,7 @@ fn load(name: &str) -> (u16, u16, Vec<Event>) {
 }
 
 /// What a replay showed the user.
+#[derive(Clone)]
 struct Replay {
     /// For each key typed: its text and the overlay right after it was typed.
     typed: Vec<(String, Overlay)>,
@@ -55,6 +56,8 @@ struct Replay {
     last: Overlay,
     /// Whether any overlay was drawn while the alternate screen was up.
     drawn_on_alternate: bool,
+    /// Drawn cells that differed from the session's own screen at that moment.
+    wrong: Vec<String>,
     mispredictions: u64,
 }
 
@@ -75,15 +78,40 @@ fn replay(name: &str, rtt: Duration, mode: Mode) -> Replay {
     timeline.sort_by_key(|e| e.0);
     let nz = |n: u16| std::num::NonZeroU16::new(n).expect("a size");
     let mut screen = Vt(vt100::Parser::new(nz(rows), nz(cols), 0));
+    // The session's own screen: every output as it was made, with no delay.
+    let mut truth = Vt(vt100::Parser::new(nz(rows), nz(cols), 0));
+    let mut made: Vec<(Duration, String)> = timeline
+        .iter()
+        .filter(|e| !e.1)
+        .map(|e| (e.0 - rtt, e.2.clone()))
+        .collect();
+    made.reverse();
     let mut p = Predictor::new(mode);
     p.set_rtt(rtt);
     let mut replay = Replay {
         typed: Vec::new(),
         last: Overlay::default(),
         drawn_on_alternate: false,
+        wrong: Vec::new(),
         mispredictions: 0,
     };
     for (t, typed, data) in timeline {
+        // Before a key, every drawn guess must be what the session shows by now (on its
+        // main screen: a full-screen program's own screen is not what was guessed on).
+        while made.last().is_some_and(|(at, _)| *at < t) {
+            let (_, out) = made.pop().expect("an output");
+            truth.0.process(out.as_bytes());
+        }
+        if typed && !truth.alternate_screen() {
+            for c in p.overlay().cells {
+                let real = truth.char_at(c.row, c.col).unwrap_or(' ');
+                if real != c.ch {
+                    replay
+                        .wrong
+                        .push(format!("{c:?} at {t:?}: the session shows {real:?}"));
+                }
+            }
+        }
         if let Some(deadline) = p.deadline().filter(|d| *d <= t) {
             p.expire(deadline);
         }
@@ -106,12 +134,18 @@ fn replay(name: &str, rtt: Duration, mode: Mode) -> Replay {
 /// After the key at `index` (an Enter), no key adds a guess: the command line's own
 /// guesses may stay until their echo, but nothing typed after it is drawn.
 fn nothing_drawn_after(r: &Replay, index: usize, what: &str) {
-    let mut drawn = r.typed[index].1.cells.len();
+    let at_enter = &r.typed[index].1;
     for (key, ov) in &r.typed[index + 1..] {
-        assert!(ov.cells.len() <= drawn, "{key:?} was drawn {what}: {ov:?}");
-        assert_eq!(ov.cursor, None, "a guessed cursor {what}");
-        drawn = ov.cells.len();
+        assert!(
+            ov.cells.iter().all(|c| at_enter.cells.contains(c)),
+            "{key:?} was drawn {what}: {ov:?}"
+        );
+        assert!(
+            ov.cursor.is_none() || ov.cursor == at_enter.cursor,
+            "the cursor moved {what}"
+        );
     }
+    assert_eq!(r.wrong, Vec::<String>::new(), "drawn wrong {what}");
 }
 
 /// How many printable keys were drawn at the moment they were typed.
@@ -135,20 +169,18 @@ fn at_300_ms_most_keys_on_a_shell_line_show_at_once_and_none_wrongly() {
     let r = replay("shell_typing", SLOW, Mode::Auto);
     let (at_once, all) = drawn_at_once(&r);
     eprintln!("shell_typing at 300 ms: {at_once} of {all} printable keys drawn at once");
-    // Each line's first keys wait for the first echo (a tentative epoch); the rest show.
+    // Each line's first keys wait for their echo to anchor them; the rest show.
     assert!(at_once * 2 >= all, "{at_once} of {all}");
     assert_eq!(r.mispredictions, 0, "a guess was withdrawn");
+    assert_eq!(r.wrong, Vec::<String>::new(), "drawn wrong");
     assert_eq!(
         r.last,
         Overlay::default(),
         "guesses left over the final screen"
     );
-    // Every drawn guess is underlined: not confirmed yet.
-    assert!(
-        r.typed
-            .iter()
-            .all(|(_, ov)| ov.cells.iter().all(|c| c.underline))
-    );
+    // Every drawn character is underlined: not confirmed yet.
+    let drawn = r.typed.iter().flat_map(|(_, ov)| &ov.cells);
+    assert!(drawn.clone().all(|c| c.underline || c.ch == ' '));
 }
 
 #[test]
@@ -166,9 +198,7 @@ fn nothing_typed_at_a_password_prompt_is_ever_drawn() {
     // The command line itself was predicted.
     let (at_once, _) = drawn_at_once(&Replay {
         typed: r.typed[..enter].to_vec(),
-        last: Overlay::default(),
-        drawn_on_alternate: false,
-        mispredictions: 0,
+        ..r.clone()
     });
     assert!(at_once > 0);
 }
@@ -217,54 +247,48 @@ impl Screen for Line {
     }
 }
 
+fn line(text: &str) -> Line {
+    Line {
+        text: text.chars().collect(),
+        cursor: text.chars().count() as u16,
+    }
+}
+
 #[test]
 fn a_guess_the_screen_contradicts_is_withdrawn_at_once() {
     let ms = Duration::from_millis;
     let mut p = Predictor::new(Mode::Always);
     p.set_rtt(ms(300));
-    let mut screen = Line {
-        text: "$ ".chars().collect(),
-        cursor: 2,
-    };
-    p.typed(b"ab", &screen, ms(0));
+    p.typed(b"abc", &line("$ "), ms(0));
     assert_eq!(
         p.overlay(),
         Overlay::default(),
-        "tentative until an echo confirms"
+        "held until an echo anchors them"
     );
-    screen.text.push('a');
-    screen.cursor = 3;
-    p.output(&screen, ms(300));
+    p.output(&line("$ a"), ms(300));
+    assert_eq!(
+        p.overlay(),
+        Overlay::default(),
+        "one echoed key could be the prompt's"
+    );
+    p.output(&line("$ ab"), ms(300));
     let drawn: String = p.overlay().cells.iter().map(|c| c.ch).collect();
-    assert_eq!(drawn, "b");
-    assert_eq!(p.overlay().cursor, Some((0, 4)));
-    // The program echoed something else for `b`.
-    screen.text.push('X');
-    screen.cursor = 4;
-    p.output(&screen, ms(310));
+    assert_eq!(drawn, "c");
+    assert_eq!(p.overlay().cursor, Some((0, 5)));
+    // The program echoed something else for `c`.
+    p.output(&line("$ abX"), ms(310));
     assert_eq!(p.overlay(), Overlay::default());
     assert_eq!(p.mispredictions(), 1);
 }
 
 #[test]
-fn a_guess_never_echoed_expires() {
+fn a_guess_never_echoed_expires_and_nothing_is_guessed_until_all_is_back() {
     let ms = Duration::from_millis;
     let mut p = Predictor::new(Mode::Always);
     p.set_rtt(ms(100));
-    let mut screen = Line {
-        text: "$ a".chars().collect(),
-        cursor: 3,
-    };
-    p.typed(
-        b"a",
-        &Line {
-            text: "$ ".chars().collect(),
-            cursor: 2,
-        },
-        ms(0),
-    );
-    p.output(&screen, ms(100));
-    p.typed(b"b", &screen, ms(120));
+    p.typed(b"ab", &line("$ "), ms(0));
+    p.output(&line("$ ab"), ms(100));
+    p.typed(b"c", &line("$ ab"), ms(120));
     assert_eq!(p.overlay().cells.len(), 1);
     assert_eq!(
         p.deadline(),
@@ -275,7 +299,53 @@ fn a_guess_never_echoed_expires() {
     assert_eq!(p.overlay().cells.len(), 1);
     p.expire(ms(370));
     assert_eq!(p.overlay(), Overlay::default());
-    screen.cursor = 3;
-    p.output(&screen, ms(400));
+    assert_eq!(p.mispredictions(), 1);
+    p.output(&line("$ ab"), ms(400));
+    p.typed(b"d", &line("$ ab"), ms(410));
+    assert_eq!(p.overlay(), Overlay::default());
+}
+
+#[test]
+fn a_password_after_a_command_ending_in_its_first_letter_is_not_drawn() {
+    // `sudo ls`, Enter, then the password `secret`: the late echo of the command's
+    // last `s` must not anchor the held `secret`.
+    let ms = Duration::from_millis;
+    let mut p = Predictor::new(Mode::Always);
+    p.set_rtt(ms(300));
+    p.typed(b"su", &line("$ "), ms(0));
+    p.output(&line("$ su"), ms(300));
+    p.typed(b"do ls", &line("$ su"), ms(310));
+    p.typed(b"\r", &line("$ su"), ms(320));
+    p.typed(b"secret", &line("$ su"), ms(330));
+    p.output(&line("$ sudo ls"), ms(620));
+    let drawn: String = p.overlay().cells.iter().map(|c| c.ch).collect();
+    assert_eq!(drawn, "", "{:?}", p.overlay());
+}
+
+#[test]
+fn a_resize_withdraws_every_guess() {
+    struct Sized(Line, u16);
+    impl Screen for Sized {
+        fn size(&self) -> (u16, u16) {
+            (1, self.1)
+        }
+        fn cursor(&self) -> (u16, u16) {
+            self.0.cursor()
+        }
+        fn char_at(&self, row: u16, col: u16) -> Option<char> {
+            self.0.char_at(row, col)
+        }
+        fn alternate_screen(&self) -> bool {
+            false
+        }
+    }
+    let ms = Duration::from_millis;
+    let mut p = Predictor::new(Mode::Always);
+    p.set_rtt(ms(300));
+    p.typed(b"ab", &Sized(line("$ "), 40), ms(0));
+    p.output(&Sized(line("$ ab"), 40), ms(300));
+    p.typed(b"c", &Sized(line("$ ab"), 40), ms(310));
+    assert_eq!(p.overlay().cells.len(), 1);
+    p.output(&Sized(line("$ ab"), 30), ms(320));
     assert_eq!(p.overlay(), Overlay::default());
 }

@@ -8,19 +8,26 @@
 //!   Backspace over a character typed on this line is guessed to erase it;
 //! - any other key (Enter, Tab, Ctrl keys, arrows, a paste) ends the guessing until the
 //!   session has answered: its effect cannot be guessed;
-//! - after such a key, or at the start, keys typed are held *unanchored*: not drawn,
-//!   since where they will land is not known (a prompt may be on its way). The first
-//!   echo of them anchors the rest at the session's cursor, and from then on each key is
-//!   drawn at once. So where nothing is echoed (a password prompt), nothing is drawn;
+//! - after such a key, or at the start, keys typed are *held*: not drawn, since where
+//!   they land is not known (a prompt may be on its way). Once the key's own effect
+//!   has shown (the cursor left where it was typed), an echo of the first two held keys
+//!   just before the session's cursor anchors the rest there, and from then on each key
+//!   is drawn at once. So where nothing is echoed (a password prompt), nothing is drawn;
 //! - a guess the session's screen contradicts, or that is not confirmed in time, ends
-//!   the guessing: every guess is withdrawn at once;
+//!   the guessing: every guess is withdrawn at once, and nothing is guessed again until
+//!   everything typed has had time to come back;
 //! - nothing is guessed on the alternate screen (full-screen programs move the cursor as
-//!   they please), nor in the last column (where the line would wrap).
+//!   they please), in the last column (where the line would wrap), over text already on
+//!   the line (typing in its middle shifts it), or across a resize.
 //!
 //! Guesses are drawn only when the round trip is long enough to matter ([`Mode::Auto`]:
 //! above 30 ms, off again below 20 ms), underlined until confirmed.
 
+mod keys;
+
 use std::{collections::VecDeque, time::Duration};
+
+use keys::{Key, Keys};
 
 /// What the engine needs to know of a front end's screen, after it applied the output
 /// received so far. Rows and columns count from 0.
@@ -76,6 +83,9 @@ pub struct Overlay {
     pub cursor: Option<(u16, u16)>,
 }
 
+/// Echoed keys that anchor the held ones: one could be the prompt's own last character.
+const ANCHOR_KEYS: usize = 2;
+
 /// A guessed cell, not confirmed yet.
 #[derive(Debug, Clone, Copy)]
 struct Guess {
@@ -91,17 +101,35 @@ struct Guess {
     made: Duration,
 }
 
+/// When held keys may be anchored.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Barrier {
+    /// Once their echo shows.
+    #[default]
+    Free,
+    /// Once the session's cursor has left this cell, where the last key that could not be
+    /// guessed was typed: its effect has arrived.
+    At((u16, u16)),
+    /// Not before then, and not while keys come: what was typed last is unknown (after
+    /// a misprediction, say), so nothing is held or guessed until all of it is back.
+    Blind(Duration),
+}
+
 /// The prediction state of one attached terminal.
 #[derive(Debug, Default)]
 pub struct Predictor {
     mode: Mode,
     rtt: Option<Duration>,
     showing: bool,
-    /// The session echoed what was typed where it was guessed: guesses are drawn.
+    keys: Keys,
+    /// The screen's size when last seen.
+    size: Option<(u16, u16)>,
+    barrier: Barrier,
+    /// The session echoed what was typed where it was guessed: new keys are guessed.
     anchored: bool,
     /// Printable keys typed while not anchored, and when the first of them was.
-    unanchored: Vec<char>,
-    unanchored_since: Option<Duration>,
+    held: Vec<char>,
+    held_since: Option<Duration>,
     guesses: VecDeque<Guess>,
     /// Where the cursor will be once every guess is echoed; `None` when no guess waits.
     cursor: Option<(u16, u16)>,
@@ -139,7 +167,8 @@ impl Predictor {
         self.showing
     }
 
-    /// How many times the session's screen contradicted a guess, or left one unconfirmed.
+    /// How many times drawn guesses were withdrawn: the screen contradicted one, or it
+    /// was not confirmed in time.
     pub fn mispredictions(&self) -> u64 {
         self.mispredictions
     }
@@ -157,34 +186,60 @@ impl Predictor {
     /// The user typed `bytes` (what is about to be sent to the session) at `now`, with
     /// `screen` as received so far.
     pub fn typed(&mut self, bytes: &[u8], screen: &impl Screen, now: Duration) {
+        self.check(screen, now);
         for &b in bytes {
+            let Some(key) = self.keys.feed(b) else {
+                continue;
+            };
             if screen.alternate_screen() {
                 self.clear();
                 continue;
             }
-            match b {
-                0x20..=0x7e if self.anchored => self.guess_char(char::from(b), screen, now),
-                0x20..=0x7e => self.hold(char::from(b), screen, now),
-                0x7f | 0x08 if self.anchored => self.guess_erase(screen, now),
-                _ => self.stop(),
+            if let Barrier::Blind(until) = self.barrier {
+                if now < until {
+                    self.barrier = Barrier::Blind(until.max(now + self.patience()));
+                    continue;
+                }
+                self.barrier = Barrier::Free;
+            }
+            match key {
+                Key::Char(ch) if self.anchored => self.guess_char(ch, screen, now),
+                Key::Char(ch) => self.hold(ch, screen, now),
+                Key::Erase if self.anchored => self.guess_erase(screen, now),
+                Key::Erase | Key::Other => self.stop(screen, now),
             }
         }
     }
 
+    /// A resize moves what is on the screen: nothing guessed before it holds.
+    fn check(&mut self, screen: &impl Screen, now: Duration) {
+        let size = screen.size();
+        if self.size.is_some_and(|s| s != size) {
+            self.withdraw(now);
+        }
+        self.size = Some(size);
+    }
+
     /// Holds a key typed while not anchored, until an echo shows where keys land.
     fn hold(&mut self, ch: char, screen: &impl Screen, now: Duration) {
-        if self.unanchored.len() >= usize::from(screen.size().1) {
-            return self.stop();
+        if self.held.len() >= usize::from(screen.size().1) {
+            return self.stop(screen, now);
         }
-        self.unanchored.push(ch);
-        self.unanchored_since.get_or_insert(now);
+        self.held.push(ch);
+        self.held_since.get_or_insert(now);
     }
 
     fn guess_char(&mut self, ch: char, screen: &impl Screen, now: Duration) {
         let (_, cols) = screen.size();
         let (row, col) = self.cursor.unwrap_or_else(|| screen.cursor());
-        if col + 1 >= cols {
-            return self.stop();
+        // Over text already there, the line would shift: only a blank cell, the same
+        // character, or a cell of our own guesses.
+        let free = match screen.char_at(row, col) {
+            None | Some(' ') => true,
+            Some(c) => c == ch || self.guesses.iter().any(|g| (g.row, g.col) == (row, col)),
+        };
+        if col + 1 >= cols || !free {
+            return self.stop(screen, now);
         }
         self.push(Guess {
             row,
@@ -201,7 +256,7 @@ impl Predictor {
     fn guess_erase(&mut self, screen: &impl Screen, now: Duration) {
         let (row, col) = self.cursor.unwrap_or_else(|| screen.cursor());
         if self.typed == 0 || col == 0 {
-            return self.stop();
+            return self.stop(screen, now);
         }
         let col = col - 1;
         self.push(Guess {
@@ -226,33 +281,59 @@ impl Predictor {
         self.guesses.push_back(guess);
     }
 
-    /// Ends the guessing after a key whose effect cannot be guessed: keys typed next
-    /// are held until an echo anchors them. The guesses made before it stay until
-    /// their echo confirms them (it comes before the key's own effect).
-    fn stop(&mut self) {
+    /// Ends the guessing after a key whose effect cannot be guessed. Keys typed next
+    /// are held until the key's effect and then their echo have shown. The guesses made
+    /// before it stay until their echo confirms them (it comes before the key's effect).
+    fn stop(&mut self, screen: &impl Screen, now: Duration) {
+        self.barrier = if self.anchored {
+            // Every key so far was guessed: the key was typed where the guesses end.
+            Barrier::At(self.cursor.unwrap_or_else(|| screen.cursor()))
+        } else if !self.held.is_empty() {
+            // Held keys before it landed who knows where.
+            Barrier::Blind(now + self.patience())
+        } else if self.barrier == Barrier::Free {
+            Barrier::At(screen.cursor())
+        } else {
+            self.barrier
+        };
         self.anchored = false;
-        self.unanchored.clear();
-        self.unanchored_since = None;
+        self.held.clear();
+        self.held_since = None;
         self.cursor = None;
         self.typed = 0;
     }
 
-    /// Withdraws every guess.
+    /// Forgets every guess and held key.
     fn clear(&mut self) {
-        self.stop();
+        self.anchored = false;
+        self.held.clear();
+        self.held_since = None;
         self.guesses.clear();
+        self.cursor = None;
+        self.typed = 0;
     }
 
-    fn mispredicted(&mut self) {
-        self.mispredictions += 1;
+    /// Withdraws every guess, and guesses nothing until all typed so far is back.
+    fn withdraw(&mut self, now: Duration) {
+        if self.showing && !self.guesses.is_empty() {
+            self.mispredictions += 1;
+        }
         self.clear();
+        self.barrier = Barrier::Blind(now + self.patience());
     }
 
     /// The session's output up to `now` has been applied to `screen`: confirm the
     /// guesses it shows, withdraw every guess if it contradicts one.
     pub fn output(&mut self, screen: &impl Screen, now: Duration) {
+        self.check(screen, now);
         if screen.alternate_screen() {
             return self.clear();
+        }
+        if let Barrier::Blind(until) = self.barrier {
+            if now < until {
+                return;
+            }
+            self.barrier = Barrier::Free;
         }
         let cursor = screen.cursor();
         while let Some(&g) = self.guesses.front() {
@@ -271,49 +352,58 @@ impl Predictor {
             // it did something else with the key. (An ignored Backspace shows nothing,
             // and a cell typed over may show an earlier key for now: those expire.)
             if !g.erase && !g.replaced && (cursor > cell || cursor.0 < g.row) {
-                return self.mispredicted();
+                return self.withdraw(now);
             }
             break;
         }
         if self.guesses.is_empty() {
-            // Everything guessed is on the screen: guess from the session's own cursor,
-            // and anchor the keys held since (the screen now shows only their echo).
+            // Everything guessed is on the screen: guess from the session's own cursor.
             self.cursor = None;
-            if !self.unanchored.is_empty() {
+            if matches!(self.barrier, Barrier::At(at) if at != cursor) {
+                self.barrier = Barrier::Free;
+            }
+            if self.barrier == Barrier::Free && !self.held.is_empty() {
                 self.anchor(screen, now);
             }
         }
         self.expire(now);
     }
 
-    /// Anchors the held keys if the screen shows the first of them just before its
-    /// cursor (the most of them that match): the rest are guessed from there on.
+    /// Anchors the held keys if the screen shows the first of them (at least
+    /// [`ANCHOR_KEYS`], the most that match) just before its cursor: the rest are
+    /// guessed from there on.
     fn anchor(&mut self, screen: &impl Screen, now: Duration) {
         let (row, col) = screen.cursor();
-        let before: Vec<char> = (0..col)
-            .map(|c| screen.char_at(row, c).unwrap_or(' '))
-            .collect();
-        let longest = self.unanchored.len().min(before.len());
-        let Some(echoed) = (1..=longest)
-            .rev()
-            .find(|&k| before[before.len() - k..] == self.unanchored[..k])
-        else {
+        // A cell with nothing (a wide character's second half) matches no key.
+        let before: Vec<Option<char>> = (0..col).map(|c| screen.char_at(row, c)).collect();
+        let longest = self.held.len().min(before.len());
+        let Some(echoed) = (ANCHOR_KEYS..=longest).rev().find(|&k| {
+            before[before.len() - k..]
+                .iter()
+                .zip(&self.held[..k])
+                .all(|(shown, typed)| *shown == Some(*typed))
+        }) else {
             return;
         };
-        let rest = self.unanchored.split_off(echoed);
-        self.unanchored.clear();
-        self.unanchored_since = None;
+        let rest = self.held.split_off(echoed);
+        self.held.clear();
+        self.held_since = None;
         self.anchored = true;
         self.cursor = None;
         self.typed = u16::try_from(echoed).unwrap_or(u16::MAX);
         for ch in rest {
-            self.guess_char(ch, screen, now);
+            if !self.anchored {
+                // A key of the rest could not be guessed: the ones after it are held.
+                self.hold(ch, screen, now);
+            } else {
+                self.guess_char(ch, screen, now);
+            }
         }
     }
 
     /// When [`Predictor::expire`] should next run, if a key waits for its echo.
     pub fn deadline(&self) -> Option<Duration> {
-        let oldest = match (self.guesses.front(), self.unanchored_since) {
+        let oldest = match (self.guesses.front(), self.held_since) {
             (Some(g), Some(t)) => Some(g.made.min(t)),
             (Some(g), None) => Some(g.made),
             (None, t) => t,
@@ -325,7 +415,7 @@ impl Predictor {
     /// program stopped echoing, or the key did something else).
     pub fn expire(&mut self, now: Duration) {
         if self.deadline().is_some_and(|d| now >= d) {
-            self.mispredicted();
+            self.withdraw(now);
         }
     }
 
@@ -334,12 +424,18 @@ impl Predictor {
             .map_or(MIN_PATIENCE, |rtt| (rtt * 2).max(MIN_PATIENCE))
     }
 
-    /// What to draw over the screen now: the guesses, when drawing is on. The cursor
-    /// only while anchored: after Enter, say, where it goes is the session's to say.
+    /// What to draw over the screen now: the guesses, when drawing is on (an erased
+    /// cell as a plain blank). The cursor where the guesses end, until the session
+    /// moves it (after Enter, say, where it goes is the session's to say).
     pub fn overlay(&self) -> Overlay {
         if !self.showing || self.guesses.is_empty() {
             return Overlay::default();
         }
+        let cursor = match self.barrier {
+            _ if self.anchored => self.cursor,
+            Barrier::At(at) => Some(at),
+            _ => None,
+        };
         Overlay {
             cells: self
                 .guesses
@@ -348,10 +444,10 @@ impl Predictor {
                     row: g.row,
                     col: g.col,
                     ch: g.ch,
-                    underline: true,
+                    underline: !g.erase,
                 })
                 .collect(),
-            cursor: self.cursor.filter(|_| self.anchored),
+            cursor,
         }
     }
 }
