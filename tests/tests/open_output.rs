@@ -105,7 +105,14 @@ fn the_first_attach_gets_the_start_even_after_an_agent_restart_and_only_once() {
     let seq = seq(LINES);
     let seq: Vec<&str> = seq.iter().map(String::as_str).collect();
     let id = agent.open_detached("local", dir.path(), &seq);
-    // Someone who only watches gets the screen, and ends with the program.
+    // Someone who only watches gets the screen, not the start. Attached once the program
+    // has ended: a watcher that came before its first screenful would rightly see line 1
+    // (on a loaded machine, seq may not have printed anything yet).
+    let deadline = std::time::Instant::now() + vibemesh_tests::TIMEOUT;
+    while agent.json(&["ls", "local"])[0]["status"]["exited"].is_null() {
+        assert!(std::time::Instant::now() < deadline, "seq never ended");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let mut watcher = agent.term(&["attach", "local", &id, "--watch"], 24, 80);
     assert_eq!(watcher.wait_exit(), 0);
     let watched = numbers(&watcher.output());
