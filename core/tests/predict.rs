@@ -349,3 +349,82 @@ fn a_resize_withdraws_every_guess() {
     p.output(&Sized(line("$ ab"), 30), ms(320));
     assert_eq!(p.overlay(), Overlay::default());
 }
+
+#[test]
+fn the_round_trip_is_timed_from_the_echo_when_the_front_end_does_not_know_it() {
+    let ms = Duration::from_millis;
+    let mut p = Predictor::new(Mode::Auto);
+    assert!(!p.active(), "nothing drawn before a round trip is known");
+    // Two keys typed 100 ms apart, echoed 300 ms after each: the second anchors them.
+    p.typed(b"a", &line("$ "), ms(0));
+    p.typed(b"b", &line("$ "), ms(100));
+    p.output(&line("$ a"), ms(300));
+    assert_eq!(p.rtt(), None, "one echoed key could be the prompt's");
+    p.output(&line("$ ab"), ms(400));
+    assert_eq!(p.rtt(), Some(ms(300)));
+    assert!(p.active(), "300 ms is worth guessing over");
+    // Output that echoes no key times nothing.
+    p.output(&line("$ ab"), ms(900));
+    assert_eq!(p.rtt(), Some(ms(300)));
+    // A link that got fast: the smoothed round trip falls below the line, and drawing
+    // stops.
+    let mut t = ms(1000);
+    while p.active() {
+        p.typed(b"c", &line("$ ab"), t);
+        p.output(&line("$ abc"), t + ms(2));
+        p.typed(b"\x7f", &line("$ abc"), t + ms(10));
+        p.output(&line("$ ab"), t + ms(12));
+        t += ms(50);
+        assert!(t < ms(10_000), "never stopped: {:?}", p.rtt());
+    }
+    assert!(p.rtt().is_some_and(|r| r < ms(20)), "{:?}", p.rtt());
+    // A key never echoed (a password) times nothing.
+    p.typed(b"x", &line("$ ab"), t);
+    p.expire(t + ms(60_000));
+    p.output(&line("$ ab"), t + ms(60_000));
+    assert!(p.rtt().is_some_and(|r| r < ms(20)), "{:?}", p.rtt());
+}
+
+/// A screen of several rows made by hand.
+struct Rows {
+    rows: Vec<Vec<char>>,
+    cursor: (u16, u16),
+}
+
+impl Screen for Rows {
+    fn size(&self) -> (u16, u16) {
+        (self.rows.len() as u16, 40)
+    }
+    fn cursor(&self) -> (u16, u16) {
+        self.cursor
+    }
+    fn char_at(&self, row: u16, col: u16) -> Option<char> {
+        self.rows.get(row as usize)?.get(col as usize).copied()
+    }
+    fn alternate_screen(&self) -> bool {
+        false
+    }
+}
+
+fn rows(lines: &[&str], cursor: (u16, u16)) -> Rows {
+    Rows {
+        rows: lines.iter().map(|l| l.chars().collect()).collect(),
+        cursor,
+    }
+}
+
+#[test]
+fn guesses_on_a_line_that_scrolled_away_are_withdrawn_at_once() {
+    let ms = Duration::from_millis;
+    let mut p = Predictor::new(Mode::Always);
+    p.set_rtt(ms(300));
+    p.typed(b"ls", &rows(&["", "$ "], (1, 2)), ms(0));
+    p.output(&rows(&["", "$ ls"], (1, 4)), ms(300));
+    p.typed(b" -l", &rows(&["", "$ ls"], (1, 4)), ms(310));
+    assert_eq!(p.overlay().cells.len(), 3);
+    // Output from the background scrolls the prompt up a row before the echo is back:
+    // the guessed cells on the bottom row would sit on the wrong line.
+    p.output(&rows(&["$ ls", ""], (1, 0)), ms(320));
+    assert_eq!(p.overlay(), Overlay::default());
+    assert_eq!(p.mispredictions(), 1);
+}

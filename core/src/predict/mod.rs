@@ -60,6 +60,9 @@ const SHOW_ABOVE: Duration = Duration::from_millis(30);
 const HIDE_BELOW: Duration = Duration::from_millis(20);
 /// The least time a guess waits for its echo before it counts as wrong.
 const MIN_PATIENCE: Duration = Duration::from_millis(250);
+/// How long a key waits for its echo before any round trip is known: long enough for
+/// the slowest links this is for, so the first keys can time one.
+const FIRST_PATIENCE: Duration = Duration::from_secs(1);
 
 /// One cell the front end draws over its screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +101,10 @@ struct Guess {
     /// It replaced an earlier guess for the cell: until every key is echoed, the screen
     /// may show what an earlier one did there.
     replaced: bool,
+    /// What the cell to its left will show once it is echoed (`' '` for blank): if the
+    /// screen shows something else there, the line moved under it (scrolled, erased,
+    /// redrawn) and the guess is stale.
+    left: char,
     made: Duration,
 }
 
@@ -127,9 +134,8 @@ pub struct Predictor {
     barrier: Barrier,
     /// The session echoed what was typed where it was guessed: new keys are guessed.
     anchored: bool,
-    /// Printable keys typed while not anchored, and when the first of them was.
-    held: Vec<char>,
-    held_since: Option<Duration>,
+    /// Printable keys typed while not anchored, and when.
+    held: Vec<(char, Duration)>,
     guesses: VecDeque<Guess>,
     /// Where the cursor will be once every guess is echoed; `None` when no guess waits.
     cursor: Option<(u16, u16)>,
@@ -156,9 +162,27 @@ impl Predictor {
         self.update_showing();
     }
 
-    /// The connection's current round trip (the front end reads it from its transport).
+    /// The connection's current round trip, where the front end knows it from its
+    /// transport. The engine also times the echo of each key it matched on the screen
+    /// (a confirmed guess, the held keys that anchored), smoothed as TCP smooths its
+    /// round trip (7/8 old, 1/8 new): front ends need not know it.
     pub fn set_rtt(&mut self, rtt: Duration) {
         self.rtt = Some(rtt);
+        self.update_showing();
+    }
+
+    /// The round trip guesses are drawn by: set, or timed from the echo.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// A key typed at `typed` was seen echoed at `now`.
+    fn sample_echo(&mut self, typed: Duration, now: Duration) {
+        let sample = now.saturating_sub(typed);
+        self.rtt = Some(match self.rtt {
+            None => sample,
+            Some(rtt) => (rtt * 7 + sample) / 8,
+        });
         self.update_showing();
     }
 
@@ -225,8 +249,7 @@ impl Predictor {
         if self.held.len() >= usize::from(screen.size().1) {
             return self.stop(screen, now);
         }
-        self.held.push(ch);
-        self.held_since.get_or_insert(now);
+        self.held.push((ch, now));
     }
 
     fn guess_char(&mut self, ch: char, screen: &impl Screen, now: Duration) {
@@ -247,6 +270,7 @@ impl Predictor {
             ch,
             erase: false,
             replaced: false,
+            left: self.left_of(row, col, screen),
             made: now,
         });
         self.cursor = Some((row, col + 1));
@@ -265,10 +289,27 @@ impl Predictor {
             ch: ' ',
             erase: true,
             replaced: false,
+            left: self.left_of(row, col, screen),
             made: now,
         });
         self.cursor = Some((row, col));
         self.typed -= 1;
+    }
+
+    /// What the cell left of `(row, col)` will show once every guess is echoed.
+    fn left_of(&self, row: u16, col: u16, screen: &impl Screen) -> char {
+        let Some(left) = col.checked_sub(1) else {
+            return ' ';
+        };
+        match self
+            .guesses
+            .iter()
+            .rev()
+            .find(|g| (g.row, g.col) == (row, left))
+        {
+            Some(g) => g.ch,
+            None => screen.char_at(row, left).unwrap_or(' '),
+        }
     }
 
     fn push(&mut self, mut guess: Guess) {
@@ -298,7 +339,6 @@ impl Predictor {
         };
         self.anchored = false;
         self.held.clear();
-        self.held_since = None;
         self.cursor = None;
         self.typed = 0;
     }
@@ -307,7 +347,6 @@ impl Predictor {
     fn clear(&mut self) {
         self.anchored = false;
         self.held.clear();
-        self.held_since = None;
         self.guesses.clear();
         self.cursor = None;
         self.typed = 0;
@@ -346,12 +385,27 @@ impl Predictor {
             };
             if echoed && screen.char_at(g.row, g.col).unwrap_or(' ') == g.ch {
                 self.guesses.pop_front();
+                if !g.replaced {
+                    self.sample_echo(g.made, now);
+                }
                 continue;
             }
             // The session wrote past the cell, or moved up, without showing the guess:
             // it did something else with the key. (An ignored Backspace shows nothing,
             // and a cell typed over may show an earlier key for now: those expire.)
             if !g.erase && !g.replaced && (cursor > cell || cursor.0 < g.row) {
+                return self.withdraw(now);
+            }
+            // Whatever is left of it was echoed before it: if that changed, the line
+            // moved (output scrolled it, the program erased or redrew it).
+            let pending_left = self
+                .guesses
+                .iter()
+                .any(|o| o.row == g.row && o.col + 1 == g.col);
+            if g.col > 0
+                && !pending_left
+                && screen.char_at(g.row, g.col - 1).unwrap_or(' ') != g.left
+            {
                 return self.withdraw(now);
             }
             break;
@@ -381,17 +435,17 @@ impl Predictor {
             before[before.len() - k..]
                 .iter()
                 .zip(&self.held[..k])
-                .all(|(shown, typed)| *shown == Some(*typed))
+                .all(|(shown, (typed, _))| *shown == Some(*typed))
         }) else {
             return;
         };
+        self.sample_echo(self.held[echoed - 1].1, now);
         let rest = self.held.split_off(echoed);
         self.held.clear();
-        self.held_since = None;
         self.anchored = true;
         self.cursor = None;
         self.typed = u16::try_from(echoed).unwrap_or(u16::MAX);
-        for ch in rest {
+        for (ch, _) in rest {
             if !self.anchored {
                 // A key of the rest could not be guessed: the ones after it are held.
                 self.hold(ch, screen, now);
@@ -403,7 +457,7 @@ impl Predictor {
 
     /// When [`Predictor::expire`] should next run, if a key waits for its echo.
     pub fn deadline(&self) -> Option<Duration> {
-        let oldest = match (self.guesses.front(), self.held_since) {
+        let oldest = match (self.guesses.front(), self.held.first().map(|h| h.1)) {
             (Some(g), Some(t)) => Some(g.made.min(t)),
             (Some(g), None) => Some(g.made),
             (None, t) => t,
@@ -421,7 +475,7 @@ impl Predictor {
 
     fn patience(&self) -> Duration {
         self.rtt
-            .map_or(MIN_PATIENCE, |rtt| (rtt * 2).max(MIN_PATIENCE))
+            .map_or(FIRST_PATIENCE, |rtt| (rtt * 2).max(MIN_PATIENCE))
     }
 
     /// What to draw over the screen now: the guesses, when drawing is on (an erased
