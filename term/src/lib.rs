@@ -6,21 +6,26 @@
 //! [`History`] of text rows (the session holder's, a few bytes a row where vt100 keeps 32
 //! a cell). [`QueryFilter`] finds the queries a program sends to its terminal (cursor
 //! position, device attributes, colours), so the session side can [`answer`] each once
-//! from its own screen and keep them from every client.
+//! from its own screen and keep them from every client. [`LocalEcho`] draws predicted
+//! keystrokes over a real terminal the CLI writes a session to.
 
 mod clears;
 mod history;
+mod local_echo;
 mod query;
 mod reflow;
 mod sgr;
 
 pub use clears::Clears;
 pub use history::{BLOCK, History, Row};
+pub use local_echo::LocalEcho;
 pub use query::{DEFAULT_BG, DEFAULT_CURSOR, DEFAULT_FG, QUERY_MAX, Query, QueryFilter, answer};
 pub use reflow::{resize, resize_with};
 
 #[cfg(test)]
 mod history_tests;
+#[cfg(test)]
+mod local_echo_tests;
 #[cfg(test)]
 mod query_tests;
 #[cfg(test)]
