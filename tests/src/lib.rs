@@ -10,6 +10,7 @@ pub mod ai;
 pub mod ai_queue;
 pub mod ai_scenarios;
 pub mod browser;
+pub mod delay;
 pub mod fake_model;
 pub mod files;
 pub mod netns;

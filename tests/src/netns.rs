@@ -132,6 +132,12 @@ impl Netns {
         self.ns_ip = new;
     }
 
+    /// Makes this namespace's link slow: UDP in and out of it waits `each_way` in each
+    /// direction (see [`crate::delay`]).
+    pub fn delay_udp(&self, each_way: std::time::Duration) -> Result<crate::delay::Delay, String> {
+        crate::delay::Delay::udp(&self.name, &self.peer_if, each_way)
+    }
+
     /// Takes the link down or brings it back.
     pub fn link(&self, up: bool) {
         let state = if up { "up" } else { "down" };

@@ -130,6 +130,18 @@ impl Term {
         self.screen.0.lock().unwrap().parser.screen().contents()
     }
 
+    /// The screen now as escape sequences: its text with every cell's colours and
+    /// attributes, for comparing two screens exactly.
+    pub fn screen_formatted(&self) -> String {
+        self.screen
+            .0
+            .lock()
+            .unwrap()
+            .parser
+            .screen()
+            .contents_formatted()
+    }
+
     /// Every byte the program wrote to the terminal so far, escape sequences and all (the
     /// first 64 MiB).
     pub fn output(&self) -> Vec<u8> {

@@ -107,6 +107,8 @@ pub(super) enum Command {
         /// Lines of scrollback to fetch first.
         #[arg(long, default_value_t = 1000)]
         scrollback: u32,
+        #[command(flatten)]
+        predict: PredictArg,
     },
     /// Stop a session (or forget an exited one).
     Kill {
@@ -120,6 +122,8 @@ pub(super) enum Command {
         /// A title for the session.
         #[arg(long)]
         title: Option<String>,
+        #[command(flatten)]
+        predict: PredictArg,
         /// The command.
         #[arg(last = true, required = true)]
         command: Vec<String>,
@@ -249,9 +253,20 @@ pub(super) struct OpenArgs {
     /// With --detached: print JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub predict: PredictArg,
     /// The command to run instead of the login shell.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+/// Whether typed keys are drawn before the session echoes them.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PredictArg {
+    /// Draw typed keys before their echo comes back, underlined until it does: `auto`
+    /// when the round trip is over 30 ms (to another machine only), `always`, `never`.
+    #[arg(long, value_enum, default_value = "auto", env = "VIBEMESH_PREDICT")]
+    pub predict: vibemesh_core::predict::Mode,
 }
 
 /// What `vibemesh peers` does besides listing.

@@ -6,14 +6,12 @@ use std::{io::Read, os::fd::AsFd, process::ExitCode};
 use tokio::sync::mpsc;
 use vibemesh_core::{
     client::{self, AttachEvent, ClientError},
+    predict::Mode,
     proto::{SessionId, TermSize, attach::AttachRequest, local::Target},
     text::inert,
 };
 
-use super::{
-    local,
-    stdout::{AsyncOut, StdoutError},
-};
+use super::{local, shown::Shown, stdout::StdoutError};
 use vibemesh_agent::config::Home;
 
 /// Printed by `~?`.
@@ -121,6 +119,28 @@ impl Escape {
     }
 }
 
+/// How an attached session is shown.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    /// Only watch; never type.
+    pub watch_only: bool,
+    /// Lines of scrollback to fetch first.
+    pub scrollback: u32,
+    /// When typed keys are drawn ahead of their echo.
+    pub predict: Mode,
+}
+
+impl View {
+    /// A session just started here: typed into, nothing scrolled back to fetch.
+    pub fn typing(predict: Mode) -> Self {
+        Self {
+            watch_only: false,
+            scrollback: 0,
+            predict,
+        }
+    }
+}
+
 /// Attaches to `id` on `target` until the session ends or the user detaches. When the
 /// connection drops (the agent restarted, the network went away) it reconnects by
 /// itself and the screen comes back; keys typed meanwhile are refused, never replayed.
@@ -129,15 +149,16 @@ pub async fn run(
     target: Target,
     peer: &str,
     id: SessionId,
-    watch_only: bool,
-    scrollback: u32,
+    view: View,
 ) -> anyhow::Result<ExitCode> {
+    let remote = !matches!(target, Target::Local);
     let dial = dialler(home, target);
+    let size = terminal_size();
     let req = AttachRequest {
         session: id,
-        size: terminal_size(),
-        scrollback,
-        watch_only,
+        size,
+        scrollback: view.scrollback,
+        watch_only: view.watch_only,
     };
     let (handle, mut events, driver) = client::reattach(dial, req, client::Backoff::default());
     let driver = tokio::spawn(driver);
@@ -152,10 +173,10 @@ pub async fn run(
         _ => anyhow::bail!("the agent closed the connection without answering"),
     };
     let raw = RawMode::enter();
-    let mut stdout = AsyncOut::new();
+    let mut shown = Shown::new(view.predict, remote, !view.watch_only, size);
     let keys = spawn_stdin_reader();
-    let result = pump(&handle, &mut events, keys, &mut stdout).await;
-    let _ = stdout.write(RESET.as_bytes()).await;
+    let result = pump(&handle, &mut events, keys, &mut shown).await;
+    let _ = shown.output(RESET.as_bytes()).await;
     drop(raw);
     driver.abort();
     // Around the session's own output, what this side says is inert: the title and the
@@ -228,6 +249,14 @@ enum End {
     Closed(vibemesh_core::WireError),
 }
 
+/// Waits until `at` (never, for `None`: the branch is off then).
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Reads stdin on a plain thread: a blocking read must not hold up runtime shutdown.
 pub(super) fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel(64);
@@ -251,18 +280,31 @@ pub(super) fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
 }
 
 /// A line of our own between the session's output; `msg` may quote the other machine.
-async fn say(stdout: &mut AsyncOut, msg: &str) -> Result<(), StdoutError> {
+async fn say(stdout: &mut Shown, msg: &str) -> Result<(), StdoutError> {
     let msg = inert(msg);
     stdout
-        .write(format!("\r\n[vibemesh: {msg}]\r\n").as_bytes())
+        .output(format!("\r\n[vibemesh: {msg}]\r\n").as_bytes())
         .await
+}
+
+/// Sends typed bytes, and draws them ahead of their echo where that is on.
+async fn send(
+    handle: &client::ReattachHandle,
+    stdout: &mut Shown,
+    bytes: Vec<u8>,
+) -> Result<(), StdoutError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    handle.input(bytes.clone());
+    stdout.typed(&bytes).await
 }
 
 async fn pump(
     handle: &client::ReattachHandle,
     events: &mut mpsc::Receiver<AttachEvent>,
     mut keys: mpsc::Receiver<Vec<u8>>,
-    stdout: &mut AsyncOut,
+    stdout: &mut Shown,
 ) -> Result<End, PumpError> {
     use tokio::signal::unix::{SignalKind, signal};
     let sig = |kind| signal(kind).map_err(PumpError::Signals);
@@ -274,16 +316,17 @@ async fn pump(
     let mut stdin_open = true;
     let mut reconnected = false;
     loop {
+        let deadline = stdout.deadline();
         tokio::select! {
             ev = events.recv() => match ev {
                 Some(AttachEvent::Screen(b)) => {
                     if std::mem::take(&mut reconnected) {
                         // Undo what the old screen left on before drawing the new one.
-                        stdout.write(RESET.as_bytes()).await?;
+                        stdout.output(RESET.as_bytes()).await?;
                     }
-                    stdout.write(&b).await?;
+                    stdout.output(&b).await?;
                 }
-                Some(AttachEvent::Output(b)) => stdout.write(&b).await?,
+                Some(AttachEvent::Output(b)) => stdout.output(&b).await?,
                 Some(AttachEvent::Attached { reconnected: again, .. }) => reconnected = again,
                 Some(AttachEvent::Resized(_)) => {}
                 Some(AttachEvent::Notice(e)) => say(stdout, &e.to_string()).await?,
@@ -309,13 +352,14 @@ async fn pump(
             },
             k = keys.recv(), if stdin_open => match k {
                 Some(bytes) => match escape.feed(&bytes) {
-                    Keys::Send(b) => if !b.is_empty() { handle.input(b) },
+                    Keys::Send(b) => send(handle, stdout, b).await?,
                     Keys::Help(b) => {
-                        if !b.is_empty() { handle.input(b) }
-                        stdout.write(HELP.as_bytes()).await?;
+                        send(handle, stdout, b).await?;
+                        stdout.output(HELP.as_bytes()).await?;
+                        say(stdout, &stdout.status()).await?;
                     }
                     Keys::Detach(b) => {
-                        if !b.is_empty() { handle.input(b) }
+                        send(handle, stdout, b).await?;
                         // The driver sends what came before, then detaches.
                         handle.detach();
                     }
@@ -328,8 +372,10 @@ async fn pump(
             _ = winch.recv() => {
                 if let Some(size) = terminal_size() {
                     handle.resize(size);
+                    stdout.resize(size).await?;
                 }
             }
+            _ = sleep_until(deadline), if deadline.is_some() => stdout.expire().await?,
         }
     }
 }

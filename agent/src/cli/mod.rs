@@ -13,6 +13,7 @@ mod local;
 mod output;
 mod play;
 mod qr;
+mod shown;
 mod stdout;
 mod tilde;
 
@@ -117,6 +118,7 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
             id,
             watch,
             scrollback,
+            predict,
         } => {
             let (id, kind) = resolve_attach(&home, &peer, &id).await?;
             let run = |kind| {
@@ -127,7 +129,12 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
                             conversation::run(home, target(peer), peer, id).await
                         }
                         SessionKind::Terminal => {
-                            attach::run(home, target(peer), peer, id, watch, scrollback).await
+                            let view = attach::View {
+                                watch_only: watch,
+                                scrollback,
+                                predict: predict.predict,
+                            };
+                            attach::run(home, target(peer), peer, id, view).await
                         }
                     }
                 }
@@ -145,7 +152,11 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
             outln!("Killed session {id} on {peer}: {}.", inert(&what))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { title, command } => {
+        Command::Run {
+            title,
+            predict,
+            command,
+        } => {
             let control = local::control(&home, Target::Local).await?;
             let cwd = std::env::current_dir()
                 .ok()
@@ -159,7 +170,8 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
                 env: Vec::new(),
             };
             let info = control.create_session(create).await?;
-            attach::run(&home, Target::Local, "local", info.id, false, 0).await
+            let view = attach::View::typing(predict.predict);
+            attach::run(&home, Target::Local, "local", info.id, view).await
         }
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
         Command::Play {
@@ -200,6 +212,7 @@ async fn open(home: &Home, args: OpenArgs) -> anyhow::Result<ExitCode> {
         title,
         detached,
         json,
+        predict,
         command,
     } = args;
     let control = local::control(home, target(&peer)).await?;
@@ -228,7 +241,8 @@ async fn open(home: &Home, args: OpenArgs) -> anyhow::Result<ExitCode> {
     if structured {
         return conversation::run(home, target(&peer), &peer, info.id).await;
     }
-    attach::run(home, target(&peer), &peer, info.id, false, 0).await
+    let view = attach::View::typing(predict.predict);
+    attach::run(home, target(&peer), &peer, info.id, view).await
 }
 
 /// Prints `value` as JSON for scripts, or for people with `human`.

@@ -44,6 +44,7 @@ pub trait Screen {
 
 /// When guesses are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Mode {
     /// When the round trip is long enough to notice (above 30 ms).
     #[default]
