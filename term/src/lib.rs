@@ -18,7 +18,7 @@ mod sgr;
 
 pub use clears::Clears;
 pub use history::{BLOCK, History, Row};
-pub use local_echo::LocalEcho;
+pub use local_echo::{LocalEcho, VtScreen};
 pub use query::{DEFAULT_BG, DEFAULT_CURSOR, DEFAULT_FG, QUERY_MAX, Query, QueryFilter, answer};
 pub use reflow::{resize, resize_with};
 

@@ -9,10 +9,11 @@ use vibemesh_core::predict::{Cell, Mode, Overlay, Predictor, Screen};
 
 use crate::sgr::Pen;
 
-/// The terminal this side writes to, as the session's bytes left it.
-struct Mirror<'a>(&'a vt100::Screen);
+/// A vt100 screen as the prediction engine sees it: what every front end that keeps
+/// its own vt100 (the CLI's mirror, the desktop's terminal) hands the engine.
+pub struct VtScreen<'a>(pub &'a vt100::Screen);
 
-impl Screen for Mirror<'_> {
+impl Screen for VtScreen<'_> {
     fn size(&self) -> (u16, u16) {
         let (rows, cols) = self.0.size();
         (rows.get(), cols.get())
@@ -64,7 +65,7 @@ impl LocalEcho {
         out.extend_from_slice(bytes);
         self.mirror.process(bytes);
         let at = self.at(now);
-        self.predictor.output(&Mirror(self.mirror.screen()), at);
+        self.predictor.output(&VtScreen(self.mirror.screen()), at);
         self.redraw(out);
     }
 
@@ -73,7 +74,7 @@ impl LocalEcho {
     pub fn typed(&mut self, bytes: &[u8], now: Instant, out: &mut Vec<u8>) {
         let at = self.at(now);
         self.predictor
-            .typed(bytes, &Mirror(self.mirror.screen()), at);
+            .typed(bytes, &VtScreen(self.mirror.screen()), at);
         self.redraw(out);
     }
 
@@ -94,7 +95,7 @@ impl LocalEcho {
         self.undraw(out);
         self.mirror.screen_mut().set_size(nz(rows), nz(cols));
         let at = self.at(now);
-        self.predictor.output(&Mirror(self.mirror.screen()), at);
+        self.predictor.output(&VtScreen(self.mirror.screen()), at);
         self.redraw(out);
     }
 
