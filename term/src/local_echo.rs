@@ -3,7 +3,7 @@
 //! drawn over it, and taken off again before each output, so the session's bytes land
 //! on exactly the screen they were made for.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vibemesh_core::predict::{Cell, Mode, Overlay, Predictor, Screen};
 
@@ -35,12 +35,14 @@ impl Screen for VtScreen<'_> {
 }
 
 /// One attached terminal's predictions, and what of them is drawn on it now.
+///
+/// Times (`now`) are a monotonic clock's reading since any fixed point the caller
+/// chooses (an `Instant` taken at start natively, `performance.now()` in a browser).
 pub struct LocalEcho {
     mirror: vt100::Parser,
     predictor: Predictor,
     /// What is drawn over the mirror now.
     drawn: Overlay,
-    epoch: Instant,
 }
 
 impl LocalEcho {
@@ -50,52 +52,43 @@ impl LocalEcho {
             mirror: vt100::Parser::new(nz(rows), nz(cols), 0),
             predictor: Predictor::new(mode),
             drawn: Overlay::default(),
-            epoch: Instant::now(),
         }
-    }
-
-    fn at(&self, now: Instant) -> Duration {
-        now.saturating_duration_since(self.epoch)
     }
 
     /// The session's `bytes` arrived at `now`: appends to `out` what to write to the
     /// terminal (the guesses taken off, the bytes, the guesses still standing).
-    pub fn output(&mut self, bytes: &[u8], now: Instant, out: &mut Vec<u8>) {
+    pub fn output(&mut self, bytes: &[u8], now: Duration, out: &mut Vec<u8>) {
         self.undraw(out);
         out.extend_from_slice(bytes);
         self.mirror.process(bytes);
-        let at = self.at(now);
-        self.predictor.output(&VtScreen(self.mirror.screen()), at);
+        self.predictor.output(&VtScreen(self.mirror.screen()), now);
         self.redraw(out);
     }
 
     /// The user typed `bytes` (on their way to the session) at `now`: appends to `out`
     /// the guesses to draw.
-    pub fn typed(&mut self, bytes: &[u8], now: Instant, out: &mut Vec<u8>) {
-        let at = self.at(now);
+    pub fn typed(&mut self, bytes: &[u8], now: Duration, out: &mut Vec<u8>) {
         self.predictor
-            .typed(bytes, &VtScreen(self.mirror.screen()), at);
+            .typed(bytes, &VtScreen(self.mirror.screen()), now);
         self.redraw(out);
     }
 
     /// When [`LocalEcho::expire`] should run next, if a key waits for its echo.
-    pub fn deadline(&self) -> Option<Instant> {
-        self.predictor.deadline().map(|d| self.epoch + d)
+    pub fn deadline(&self) -> Option<Duration> {
+        self.predictor.deadline()
     }
 
     /// Takes the guesses off if the oldest waited too long for its echo.
-    pub fn expire(&mut self, now: Instant, out: &mut Vec<u8>) {
-        let at = self.at(now);
-        self.predictor.expire(at);
+    pub fn expire(&mut self, now: Duration, out: &mut Vec<u8>) {
+        self.predictor.expire(now);
         self.redraw(out);
     }
 
     /// The terminal is now `rows` x `cols` (before the session redraws for it).
-    pub fn resize(&mut self, rows: u16, cols: u16, now: Instant, out: &mut Vec<u8>) {
+    pub fn resize(&mut self, rows: u16, cols: u16, now: Duration, out: &mut Vec<u8>) {
         self.undraw(out);
         self.mirror.screen_mut().set_size(nz(rows), nz(cols));
-        let at = self.at(now);
-        self.predictor.output(&VtScreen(self.mirror.screen()), at);
+        self.predictor.output(&VtScreen(self.mirror.screen()), now);
         self.redraw(out);
     }
 

@@ -14,6 +14,8 @@ pub(super) struct Shown {
     out: AsyncOut,
     echo: Option<LocalEcho>,
     buf: Vec<u8>,
+    /// What the echo's times count from.
+    epoch: Instant,
 }
 
 impl Shown {
@@ -36,6 +38,7 @@ impl Shown {
             out: AsyncOut::new(),
             echo,
             buf: Vec::new(),
+            epoch: Instant::now(),
         }
     }
 
@@ -45,7 +48,7 @@ impl Shown {
             return self.out.write(bytes).await;
         };
         self.buf.clear();
-        echo.output(bytes, Instant::now(), &mut self.buf);
+        echo.output(bytes, self.epoch.elapsed(), &mut self.buf);
         self.out.write(&self.buf).await
     }
 
@@ -55,13 +58,14 @@ impl Shown {
             return Ok(());
         };
         self.buf.clear();
-        echo.typed(bytes, Instant::now(), &mut self.buf);
+        echo.typed(bytes, self.epoch.elapsed(), &mut self.buf);
         self.flush_buf().await
     }
 
     /// When [`Shown::expire`] is due, if a key waits for its echo.
     pub(super) fn deadline(&self) -> Option<Instant> {
-        self.echo.as_ref().and_then(LocalEcho::deadline)
+        let due = self.echo.as_ref().and_then(LocalEcho::deadline)?;
+        Some(self.epoch + due)
     }
 
     /// Takes off guesses whose echo is overdue.
@@ -70,7 +74,7 @@ impl Shown {
             return Ok(());
         };
         self.buf.clear();
-        echo.expire(Instant::now(), &mut self.buf);
+        echo.expire(self.epoch.elapsed(), &mut self.buf);
         self.flush_buf().await
     }
 
@@ -80,7 +84,7 @@ impl Shown {
             return Ok(());
         };
         self.buf.clear();
-        echo.resize(size.rows, size.cols, Instant::now(), &mut self.buf);
+        echo.resize(size.rows, size.cols, self.epoch.elapsed(), &mut self.buf);
         self.flush_buf().await
     }
 
