@@ -348,6 +348,23 @@ fn a_resize_withdraws_every_guess() {
     assert_eq!(p.overlay().cells.len(), 1);
     p.output(&Sized(line("$ ab"), 30), ms(320));
     assert_eq!(p.overlay(), Overlay::default());
+
+    // A resize with nothing waiting (a page fitting its terminal as it opens) does not
+    // keep the next keys from being guessed once their echo anchors them, however fast
+    // they come.
+    let mut p = Predictor::new(Mode::Always);
+    p.output(&Sized(line("$ "), 40), ms(0));
+    p.output(&Sized(line("$ "), 30), ms(10));
+    let mut t = 20;
+    for (typed, echoed) in [("a", "$ "), ("b", "$ a"), ("c", "$ ab")] {
+        p.output(&Sized(line(echoed), 30), ms(t));
+        p.typed(typed.as_bytes(), &Sized(line(echoed), 30), ms(t));
+        t += 300;
+    }
+    p.output(&Sized(line("$ abc"), 30), ms(t));
+    p.typed(b"d", &Sized(line("$ abc"), 30), ms(t + 10));
+    let drawn: String = p.overlay().cells.iter().map(|c| c.ch).collect();
+    assert_eq!(drawn, "d");
 }
 
 #[test]
@@ -427,4 +444,20 @@ fn guesses_on_a_line_that_scrolled_away_are_withdrawn_at_once() {
     p.output(&rows(&["$ ls", ""], (1, 0)), ms(320));
     assert_eq!(p.overlay(), Overlay::default());
     assert_eq!(p.mispredictions(), 1);
+}
+
+#[test]
+fn keys_typed_one_per_round_trip_are_anchored_before_they_expire() {
+    let ms = Duration::from_millis;
+    let mut p = Predictor::new(Mode::Always);
+    p.set_rtt(ms(300));
+    p.typed(b"a", &line("$ "), ms(0));
+    p.output(&line("$ a"), ms(300));
+    // The second key is typed once the first shows; its echo is a little late.
+    p.typed(b"b", &line("$ a"), ms(305));
+    p.expire(ms(610));
+    p.output(&line("$ ab"), ms(615));
+    p.typed(b"c", &line("$ ab"), ms(620));
+    let drawn: String = p.overlay().cells.iter().map(|c| c.ch).collect();
+    assert_eq!(drawn, "c");
 }

@@ -92,6 +92,12 @@ impl LocalEcho {
         self.redraw(out);
     }
 
+    /// Sets when guesses are drawn; appends to `out` what that changes on screen.
+    pub fn set_mode(&mut self, mode: Mode, out: &mut Vec<u8>) {
+        self.predictor.set_mode(mode);
+        self.redraw(out);
+    }
+
     /// The round trip the guesses go by, once known.
     pub fn rtt(&self) -> Option<Duration> {
         self.predictor.rtt()

@@ -4,11 +4,13 @@ use std::{
     net::SocketAddr,
     path::PathBuf,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
+    time::Instant,
 };
 use vibemesh_relay::{Relay, RelayOptions};
 
@@ -36,6 +38,13 @@ pub struct Tap {
 impl Tap {
     /// Listens on 127.0.0.1 and forwards each connection to `upstream`.
     pub async fn start(upstream: SocketAddr) -> Self {
+        Self::start_delayed(upstream, Duration::ZERO).await
+    }
+
+    /// Like [`Tap::start`], holding every chunk `each_way` in each direction before
+    /// passing it on, in order: a slow link (twice that round trip) for whoever reaches
+    /// the relay through it, with no root needed.
+    pub async fn start_delayed(upstream: SocketAddr, each_way: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind tap");
         let addr = listener.local_addr().expect("tap addr");
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -49,7 +58,10 @@ impl Tap {
                     };
                     let (dr, dw) = down.into_split();
                     let (ur, uw) = up.into_split();
-                    tokio::join!(copy(dr, uw, seen.clone()), copy(ur, dw, seen));
+                    tokio::join!(
+                        copy(dr, uw, seen.clone(), each_way),
+                        copy(ur, dw, seen, each_way)
+                    );
                 });
             }
         });
@@ -86,17 +98,34 @@ async fn copy(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     seen: Arc<Mutex<Vec<u8>>>,
+    delay: Duration,
 ) {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        seen.lock().unwrap().extend_from_slice(&buf[..n]);
-        if to.write_all(&buf[..n]).await.is_err() {
-            break;
+    // Read as it comes; each chunk is written `delay` after it was read.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let reader = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            if tx
+                .send((Instant::now() + delay, buf[..n].to_vec()))
+                .is_err()
+            {
+                break;
+            }
         }
-    }
-    let _ = to.shutdown().await;
+    };
+    let writer = async move {
+        while let Some((due, chunk)) = rx.recv().await {
+            tokio::time::sleep_until(due).await;
+            if to.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(reader, writer);
 }

@@ -33,7 +33,7 @@ function newXterm() {
   xterm.onData(send);
   xterm.onResize(({ cols, rows }) => {
     lastSize = { cols, rows };
-    if (!fromAgent) attached?.resize(cols, rows);
+    if (!fromAgent) draw(attached?.resize(cols, rows));
   });
   return { xterm, fit };
 }
@@ -51,8 +51,36 @@ function send(data) {
     if (c >= 64 && c < 96) data = String.fromCharCode(c - 64);
     setCtrl(false);
   }
-  attached.input(new TextEncoder().encode(data));
+  // What comes back is the keys drawn ahead of their echo (on a slow link).
+  draw(attached.input(new TextEncoder().encode(data)));
+  echoStatus();
 }
+
+/** @param {Uint8Array | undefined} bytes what the wasm Term says to write now */
+function draw(bytes) {
+  if (shown && bytes?.length) shown.xterm.write(bytes);
+}
+
+// The status line's path, and the echo's round trip once timed.
+let pathShown = '';
+function echoStatus() {
+  if (!attached || $('#termview').dataset.state !== 'attached') return;
+  const ms = attached.echoMs();
+  const echo = ms ? ` · echo ${Math.round(ms)} ms${attached.predicting() ? ' · keys drawn ahead' : ''}` : '';
+  status(`attached · ${pathShown}${echo}`);
+}
+
+// Drawing keys ahead of their echo: auto (over a 30 ms round trip), always or never,
+// remembered by this browser.
+const PREDICT_KEY = 'vibemesh.predict';
+const predictSelect = /** @type {HTMLSelectElement} */ ($('#predict'));
+predictSelect.value = localStorage.getItem(PREDICT_KEY) || 'auto';
+predictSelect.addEventListener('change', () => {
+  localStorage.setItem(PREDICT_KEY, predictSelect.value);
+  if (attached) draw(attached.setPredict(predictSelect.value));
+  echoStatus();
+  shown?.xterm.focus();
+});
 function setCtrl(on) { ctrl = on; $('#ctrl').setAttribute('aria-pressed', String(on)); }
 
 // The window's size wins again when it changes (the last device to resize sets it).
@@ -122,7 +150,8 @@ export async function openTerminal(a, sid, { getPeer, node, refused }) {
         unconfirmed = 0;
         state('attached', [...(ev.reconnected ? ['reconnected'] : []), ...told].join(' · '), told.length ? 'bad' : '');
         showError('');
-        status(`attached · ${path}`);
+        pathShown = path;
+        echoStatus();
         break;
       }
       case 'snapshot': xterm.reset(); xterm.write(ev.data); break;
@@ -171,6 +200,7 @@ export async function openTerminal(a, sid, { getPeer, node, refused }) {
   if (e) path = e.peer.path();
   t = e ? e.peer.attach(sid, cols, rows, 5000, onEvent) : node().attach(a.id, a.relay || '', sid, cols, rows, 5000, onEvent);
   attached = t;
+  draw(t.setPredict(predictSelect.value));
 }
 
 // The link back to the machine's sessions, shown once the session is over.

@@ -237,10 +237,16 @@ impl Predictor {
     }
 
     /// A resize moves what is on the screen: nothing guessed before it holds.
+    /// With nothing waiting, the line is only anchored again from its next echo: a
+    /// page fitting its terminal as it opens must not blind the first keys typed.
     fn check(&mut self, screen: &impl Screen, now: Duration) {
         let size = screen.size();
         if self.size.is_some_and(|s| s != size) {
-            self.withdraw(now);
+            if self.guesses.is_empty() && self.held.is_empty() {
+                self.clear();
+            } else {
+                self.withdraw(now);
+            }
         }
         self.size = Some(size);
     }
@@ -456,9 +462,12 @@ impl Predictor {
         }
     }
 
-    /// When [`Predictor::expire`] should next run, if a key waits for its echo.
+    /// When [`Predictor::expire`] should next run, if a key waits for its echo: the
+    /// oldest guess's, or the newest held key's (typed one per round trip, the first
+    /// key of a line is echoed alone, which anchors nothing, and the second comes a
+    /// round trip later).
     pub fn deadline(&self) -> Option<Duration> {
-        let oldest = match (self.guesses.front(), self.held.first().map(|h| h.1)) {
+        let oldest = match (self.guesses.front(), self.held.last().map(|h| h.1)) {
             (Some(g), Some(t)) => Some(g.made.min(t)),
             (Some(g), None) => Some(g.made),
             (None, t) => t,
