@@ -9,6 +9,7 @@ use std::{
 
 use egui::Key;
 use serde::{Deserialize, Serialize};
+use vibemesh_core::predict::Mode;
 
 use crate::term::{Chord, KeyBindings};
 
@@ -22,6 +23,34 @@ pub enum Theme {
     Light,
 }
 
+/// When keys typed into a terminal are drawn before the session echoes them
+/// (predictive local echo), saved as "auto", "always" or "never" as the CLI's
+/// `--predict` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Predict {
+    /// On other machines' sessions, when the round trip is long enough to notice.
+    #[default]
+    Auto,
+    /// On every session, this machine's too.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Predict {
+    /// The engine's mode for a session on another machine (`remote`) or this one. This
+    /// machine's sessions echo within a millisecond, so auto leaves them alone rather
+    /// than time their echo to find that out.
+    pub fn mode_for(self, remote: bool) -> Mode {
+        match self {
+            Predict::Auto if remote => Mode::Auto,
+            Predict::Auto | Predict::Never => Mode::Never,
+            Predict::Always => Mode::Always,
+        }
+    }
+}
+
 /// The app's preferences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -30,6 +59,8 @@ pub struct Prefs {
     pub font_size: f32,
     /// Colour theme.
     pub theme: Theme,
+    /// Predictive local echo in terminals.
+    pub predict: Predict,
     /// Folders sessions were started in on this machine, newest first.
     pub recent_folders: Vec<String>,
     /// The same for each peer, by its endpoint id: a folder of one machine means
@@ -93,6 +124,7 @@ impl Default for Prefs {
         Self {
             font_size: 14.0,
             theme: Theme::Dark,
+            predict: Predict::Auto,
             recent_folders: Vec::new(),
             peer_folders: BTreeMap::new(),
             keys: Keys::default(),
@@ -208,6 +240,23 @@ mod tests {
         std::fs::write(&path, "not toml [").unwrap();
         assert!(edit_agent_config(&path, "none", &[]).is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "not toml [");
+    }
+
+    #[test]
+    fn predictive_echo_is_auto_on_other_machines_and_saved_as_the_cli_spells_it() {
+        assert_eq!(Predict::Auto.mode_for(true), Mode::Auto);
+        assert_eq!(Predict::Auto.mode_for(false), Mode::Never);
+        assert_eq!(Predict::Always.mode_for(false), Mode::Always);
+        assert_eq!(Predict::Never.mode_for(true), Mode::Never);
+        // Files from before the setting existed get the default.
+        let p: Prefs = serde_json::from_str(r#"{"font_size": 12.0}"#).unwrap();
+        assert_eq!(p.predict, Predict::Auto);
+        let p = Prefs {
+            predict: Predict::Always,
+            ..Prefs::default()
+        };
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains(r#""predict":"always""#), "{json}");
     }
 
     #[test]

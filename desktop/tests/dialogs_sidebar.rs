@@ -2,7 +2,8 @@
 //! pasted ticket at once and Enter pairs, and a second Add cannot report the ticket as
 //! used; sidebar rows tell sessions apart by folder, age and short id; a banner lies
 //! over the terminal instead of pushing it down; Stop asks first; a new session's
-//! folder is never another machine's; open tabs come back after a restart.
+//! folder is never another machine's; open tabs come back after a restart; predictive
+//! echo is a setting, and the tab strip says when it is on.
 
 mod common;
 
@@ -187,4 +188,34 @@ fn a_session_that_cannot_start_keeps_the_form_open_and_says_why() {
     app.wait("the tab open and the form gone", |h| {
         h.state().tabs().len() == 1 && h.query_by_label("Start").is_none()
     });
+}
+
+#[test]
+fn predictive_echo_is_a_setting_and_the_tab_strip_says_when_it_is_on() {
+    use vibemesh_desktop::settings::{Predict, Prefs};
+    let mut app = start_app_with_shell();
+    // This machine's sessions echo at once: auto leaves them alone and says nothing.
+    assert!(!app.has_label("predicting"), "{}", app.describe());
+    app.click("Settings");
+    app.click("always");
+    app.wait("the strip saying keys are predicted", |h| {
+        shows(h, "· predicting")
+    });
+    // The shell's echo of what is typed times the round trip. The engine guesses
+    // nothing for a second (its patience before any round trip is known) after the
+    // screen changes size, as the first frame may have done: typing starts after it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    app.harness.get_by_label("terminal").focus();
+    app.harness.run_ok();
+    app.harness.get_by_label("terminal").type_text("echo timed");
+    app.wait("the echo's round trip in the strip", |h| {
+        shows(h, " ms · predicting")
+    });
+    app.harness.key_press(egui::Key::Enter);
+    app.wait_line(0, "timed");
+    let config = vibemesh_agent::config::Home::under(app.home.path()).config;
+    assert_eq!(
+        Prefs::load(&Prefs::path_for(&config)).predict,
+        Predict::Always
+    );
 }

@@ -2,8 +2,11 @@
 //! the mouse into the bytes a program expects. It knows nothing about VibeMesh: feed it
 //! output with [`Terminal::feed`], show it with [`TerminalView`], and send the bytes in
 //! [`TermResponse::input`] to the program. It could be lifted into any egui app.
+//! Keys typed may be drawn before the program echoes them ([`Terminal::set_predict`]),
+//! for programs at the far end of a slow link.
 
 mod bindings;
+mod echo;
 pub mod fonts;
 mod keys;
 mod mouse;
@@ -63,6 +66,8 @@ pub struct Terminal {
     last_cell: Option<(u16, u16)>,
     /// The rows' meshes from the last frame.
     meshes: row_mesh::RowMeshes,
+    /// Keys guessed ahead of their echo.
+    echo: echo::Echo,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -93,21 +98,26 @@ impl Terminal {
             held: None,
             last_cell: None,
             meshes: Default::default(),
+            echo: Default::default(),
         }
     }
 
     /// Processes program output.
     pub fn feed(&mut self, bytes: &[u8]) {
         self.parser.process(bytes);
+        self.echo_output();
     }
 
-    /// Starts again from a snapshot (bytes that redraw everything), keeping the size.
+    /// Starts again from a snapshot (bytes that redraw everything), keeping the size,
+    /// the title and the predictions.
     pub fn reset_to(&mut self, snapshot: &[u8]) {
         let (rows, cols) = self.size();
-        let title = self.parser.callbacks_mut().title.take();
-        *self = Terminal::new(rows, cols, self.scrollback);
-        self.parser.callbacks_mut().title = title;
+        let scrollback = self.scrollback;
+        let mut old = std::mem::replace(self, Terminal::new(rows, cols, scrollback));
+        self.parser.callbacks_mut().title = old.parser.callbacks_mut().title.take();
+        self.keep_echo(&mut old);
         self.parser.process(snapshot);
+        self.echo_output();
     }
 
     /// The screen as the program drew it.
@@ -126,6 +136,8 @@ impl Terminal {
     /// holder does with its own screen.
     pub fn resize(&mut self, rows: u16, cols: u16) {
         vibemesh_term::resize(self.parser.screen_mut(), nz(rows), nz(cols));
+        // Everything on the screen moved: no guess made before holds.
+        self.echo_output();
     }
 
     /// Whether the bell rang since the last call.
@@ -200,7 +212,7 @@ impl Default for TermStyle {
 pub struct TermResponse {
     /// The widget's response (focus, hover, ...).
     pub response: egui::Response,
-    /// Bytes to send to the program, in order.
+    /// Bytes to send to the program, in order (the terminal has guessed their echo).
     pub input: Vec<u8>,
     /// The size in cells changed to (rows, cols): tell the program.
     pub resized: Option<(u16, u16)>,
@@ -269,8 +281,11 @@ impl<'a> TerminalView<'a> {
         (size * ppp).round().max(Vec2::splat(1.0)) / ppp
     }
 
-    /// Lays out, handles input and paints.
+    /// Lays out, handles input and paints. While a typed key waits for its echo, asks
+    /// egui for a frame when it is overdue (and withdraws it then); nothing otherwise.
     pub fn show(mut self, ui: &mut Ui) -> TermResponse {
+        // Overdue guesses go before keys typed now are guessed after them.
+        self.term.echo_expire();
         let cell = Self::cell_size(ui, self.style);
         let size = match self.fixed {
             Some((r, c)) => egui::vec2(cell.x * c as f32, cell.y * r as f32),
@@ -309,10 +324,18 @@ impl<'a> TerminalView<'a> {
             self.handle_keys(ui, &events, &mut input);
         }
         self.handle_mouse(ui, &response, rect.min, cell, &mut input);
+        if !input.is_empty() {
+            // Guessed against the screen the keys were typed at, before they go out.
+            self.term.echo_typed(&input);
+        }
+        if let Some(due) = self.term.echo_expire() {
+            ui.ctx().request_repaint_after(due);
+        }
 
         let term = &mut *self.term;
         let back = term.screen().scrollback();
         let history = if back > 0 { term.history_len() } else { 0 };
+        let overlay = term.overlay();
         let screen = term.parser.screen();
         let frame = render::Frame {
             origin: rect.min,
@@ -325,13 +348,14 @@ impl<'a> TerminalView<'a> {
             } else {
                 render::CursorLook::Hollow
             }),
+            overlay: &overlay,
         };
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 0.0, self.style.palette.bg);
         render::paint(&painter, screen, &frame, &mut term.meshes);
         response.widget_info(|| {
             let mut info = egui::WidgetInfo::labeled(egui::Role::Terminal, true, "terminal");
-            info.current_text_value = Some(screen.contents());
+            info.current_text_value = Some(echo::shown_contents(screen, &overlay));
             info
         });
         scrolled::show(ui, rect, &self.style.palette, back, history, rows);

@@ -1,11 +1,15 @@
 //! Painting a vt100 screen with egui's painter: each row one mesh (see [`super::row_mesh`]),
-//! kept while the row does not change, then the cursor on top.
+//! kept while the row does not change, then the cursor on top. Keys guessed ahead of
+//! their echo ([`Overlay`]) are drawn in their cells as if the screen held them,
+//! underlined, and the cursor where they end.
 
 use egui::{
     FontId, Painter, Pos2, Rect, Stroke, Vec2,
     emath::GuiRounding,
     text::{LayoutJob, TextFormat},
 };
+
+use vibemesh_core::predict::{Cell as Guess, Overlay};
 
 use super::{
     fonts::{Faces, Styled},
@@ -38,6 +42,27 @@ pub struct Frame<'a> {
     pub selection: Option<&'a Selection>,
     /// How to draw the cursor, or `None` to hide it.
     pub cursor: Option<CursorLook>,
+    /// Guessed keys to draw over the screen (empty: none).
+    pub overlay: &'a Overlay,
+}
+
+/// The guess for cell (`row`, `col`) among `guesses`, if any.
+fn guess_at(guesses: &[&Guess], row: u16, col: u16) -> Option<Guess> {
+    // The engine keeps one guess a cell; the last is the newest all the same.
+    guesses
+        .iter()
+        .rev()
+        .find(|g| (g.row, g.col) == (row, col))
+        .map(|g| **g)
+}
+
+/// What a guessed cell shows: its character, or nothing for Backspace's erase.
+fn guess_glyph<'a>(g: &Guess, buf: &'a mut [u8; 4]) -> &'a str {
+    if g.ch == ' ' {
+        ""
+    } else {
+        g.ch.encode_utf8(buf)
+    }
 }
 
 fn look(cell: &vt100::Cell, p: &Palette, selected: bool) -> Look {
@@ -83,8 +108,11 @@ pub fn paint(painter: &Painter, screen: &vt100::Screen, f: &Frame<'_>, meshes: &
         )
     };
     meshes.begin(painter, &f.font, f.cell, f.palette.bg, rows as usize);
+    let mut buf = [0u8; 4];
     for row in 0..rows {
         let line = top + i64::from(row);
+        // Allocates only on a row with guesses.
+        let guesses: Vec<&Guess> = f.overlay.cells.iter().filter(|g| g.row == row).collect();
         let key = meshes.next_row();
         for col in 0..cols {
             let Some(cell) = screen.cell(row, col) else {
@@ -98,7 +126,16 @@ pub fn paint(painter: &Painter, screen: &vt100::Screen, f: &Frame<'_>, meshes: &
             } else {
                 1
             };
-            key.push(cell.contents(), width, look(cell, f.palette, selected));
+            let mut lk = look(cell, f.palette, selected);
+            // The engine guesses only into narrow cells; a wide one is left as it is.
+            match guess_at(&guesses, row, col).filter(|_| width == 1) {
+                Some(g) => {
+                    // In the cell's colours, underlined until the echo confirms it.
+                    lk.underline = g.underline;
+                    key.push(guess_glyph(&g, &mut buf), 1, lk);
+                }
+                None => key.push(cell.contents(), width, lk),
+            }
         }
         if let Some(galley) = meshes.row(painter, row as usize) {
             painter.galley(cell_rect(row, 0, 1).min, galley, f.palette.fg);
@@ -106,32 +143,35 @@ pub fn paint(painter: &Painter, screen: &vt100::Screen, f: &Frame<'_>, meshes: &
     }
     let show_cursor = f.cursor.is_some() && !screen.hide_cursor() && screen.scrollback() == 0;
     if show_cursor {
-        let (crow, ccol) = screen.cursor_position();
-        let wide = screen.cell(crow, ccol).is_some_and(|c| c.is_wide());
-        cursor(
-            painter,
-            screen,
-            f,
-            cell_rect(crow, ccol, if wide { 2 } else { 1 }),
-        );
+        // Where the guesses end, while there are some.
+        let (crow, ccol) = f.overlay.cursor.unwrap_or(screen.cursor_position());
+        let guesses: Vec<&Guess> = f.overlay.cells.iter().collect();
+        let guess = guess_at(&guesses, crow, ccol);
+        let cell = screen.cell(crow, ccol);
+        let wide = guess.is_none() && cell.is_some_and(|c| c.is_wide());
+        let shown = match &guess {
+            Some(g) => guess_glyph(g, &mut buf),
+            None => cell.map_or("", |c| c.contents()),
+        };
+        let r = cell_rect(crow, ccol, if wide { 2 } else { 1 });
+        cursor(painter, cell, shown, f, r);
     }
 }
 
-/// Draws the cursor over the cell at `r`.
-fn cursor(painter: &Painter, screen: &vt100::Screen, f: &Frame<'_>, r: Rect) {
-    let (crow, ccol) = screen.cursor_position();
+/// Draws the cursor over `cell` (showing `shown`) at `r`.
+fn cursor(painter: &Painter, cell: Option<&vt100::Cell>, shown: &str, f: &Frame<'_>, r: Rect) {
     match f.cursor {
         Some(CursorLook::Block) => {
             painter.rect_filled(r, 0.0, f.palette.cursor);
-            if let Some(cell) = screen.cell(crow, ccol)
-                && cell.has_contents()
+            if let Some(cell) = cell
+                && !shown.is_empty()
             {
                 let mut lk = look(cell, f.palette, false);
                 lk.fg = f.palette.bg;
                 let styled =
                     Faces::installed(painter.ctx()).styled(f.font.size, lk.bold, lk.italic);
                 let mut job = LayoutJob::default();
-                job.append(cell.contents(), 0.0, format(lk, &styled));
+                job.append(shown, 0.0, format(lk, &styled));
                 let galley = painter.layout_job(job);
                 let x = r.center().x - galley.size().x / 2.0;
                 let y = r.center().y - galley.size().y / 2.0;

@@ -11,7 +11,7 @@ use super::{DesktopApp, new_session::NewSession};
 use crate::{
     machines::Machines,
     model::{MachineKey, lock},
-    settings::{FONT_SIZES, Prefs, Theme, edit_agent_config},
+    settings::{FONT_SIZES, Predict, Prefs, Theme, edit_agent_config},
 };
 
 /// The dialog on show.
@@ -273,6 +273,22 @@ impl DesktopApp {
             ui.radio_value(&mut self.prefs.theme, Theme::Dark, "dark");
             ui.radio_value(&mut self.prefs.theme, Theme::Light, "light");
         });
+        ui.heading("Typing");
+        ui.horizontal(|ui| {
+            ui.label("Predictive echo:");
+            let p = &mut self.prefs.predict;
+            ui.radio_value(p, Predict::Auto, "auto");
+            ui.radio_value(p, Predict::Always, "always");
+            ui.radio_value(p, Predict::Never, "never");
+        });
+        ui.label(
+            RichText::new(
+                "Keys show at once, underlined until the session echoes them. Auto: on \
+                 other machines' sessions, when the round trip is above 30 ms.",
+            )
+            .small()
+            .weak(),
+        );
         if self.prefs != before {
             self.save_prefs();
         }

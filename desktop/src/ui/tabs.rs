@@ -1,11 +1,13 @@
 //! Session tabs: the tab strip with activity marks, and the active tab: a terminal, or
-//! a structured AI conversation ([`super::conversation`]).
+//! a structured AI conversation ([`super::conversation`]). The strip ends with the
+//! active terminal's echo round trip and whether keys are drawn ahead of it.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use egui::{RichText, Ui};
 use vibemesh_core::{
     client::Conversation,
+    predict::Mode,
     proto::{Role, SessionId, SessionInfo, TermSize, local::Target},
     text::inert,
 };
@@ -16,7 +18,7 @@ use crate::{
     machines::Machines,
     model::{MachineKey, Notifier, lock},
     tab::{Link, TabInput, TabLink},
-    term::TerminalView,
+    term::{Terminal, TerminalView},
 };
 
 /// Characters of a tab's label shown in the strip (the rest on hover).
@@ -47,6 +49,27 @@ fn banner(ui: &mut Ui, term: egui::Rect, text: String) {
         rect.shrink(4.0),
         egui::Label::new(RichText::new(text).strong()).truncate(),
     );
+}
+
+/// What the tab strip says of a terminal's predictive echo: "echo 302 ms ·
+/// predicting"; nothing where it is off (this machine's sessions, unless forced on).
+pub fn echo_status(term: &Terminal) -> Option<String> {
+    if term.predict_mode() == Mode::Never {
+        return None;
+    }
+    let rtt = match term.echo_rtt() {
+        Some(rtt) if rtt < Duration::from_millis(10) => {
+            format!("echo {:.1} ms", rtt.as_secs_f64() * 1000.0)
+        }
+        Some(rtt) => format!("echo {} ms", rtt.as_millis()),
+        None => "echo not timed yet".into(),
+    };
+    let on = if term.predicting() {
+        "predicting"
+    } else {
+        "not predicting"
+    };
+    Some(format!("{rtt} · {on}"))
 }
 
 /// What a tab shows.
@@ -190,6 +213,33 @@ impl Tab {
 }
 
 impl DesktopApp {
+    /// Sets the active terminal's prediction mode from the preferences and, on another
+    /// machine, gives it the path's round trip until it has timed an echo itself;
+    /// returns what the strip says of it and how many guesses were taken back.
+    fn prepare_echo(&mut self) -> Option<(String, u64)> {
+        let tab = self.tabs.get(self.active?)?;
+        let TabBody::Terminal(link) = &tab.body else {
+            return None;
+        };
+        let remote = tab.key != MachineKey::Local;
+        let path_rtt = if remote {
+            lock(&self.model).machine(tab.key).and_then(|m| m.rtt_us)
+        } else {
+            None
+        };
+        let mut s = link.lock();
+        s.term.set_predict(self.prefs.predict.mode_for(remote));
+        if let Some(us) = path_rtt
+            && s.term.echo_rtt().is_none()
+        {
+            // A lower bound of the echo's round trip (the program's time to answer
+            // comes on top), enough to start drawing on a slow link before any key was
+            // timed; the engine's timing of each echo corrects it from then on.
+            s.term.set_rtt(Duration::from_micros(us));
+        }
+        echo_status(&s.term).map(|status| (status, s.term.mispredictions()))
+    }
+
     /// Shows tab `i` and gives it keyboard focus.
     pub(super) fn activate(&mut self, i: usize) {
         if let Some(tab) = self.tabs.get_mut(i) {
@@ -219,6 +269,7 @@ impl DesktopApp {
             return;
         }
         let _ = machines;
+        let echo = self.prepare_echo();
         let mut close = None;
         let mut switch = None;
         // One row, scrolling sideways when the tabs do not fit; long titles elided.
@@ -240,6 +291,16 @@ impl DesktopApp {
                         close = Some(i);
                     }
                     ui.separator();
+                }
+                if let Some((status, taken_back)) = &echo {
+                    let about = format!(
+                        "How long typed keys take to come back from the session. While \
+                         predicting, keys show at once, underlined until their echo \
+                         confirms them ({taken_back} taken back so far). Settings: \
+                         Predictive echo."
+                    );
+                    ui.label(RichText::new(status).small().weak())
+                        .on_hover_text(about);
                 }
             });
         });
