@@ -201,10 +201,7 @@ fn predictive_echo_is_a_setting_and_the_tab_strip_says_when_it_is_on() {
     app.wait("the strip saying keys are predicted", |h| {
         shows(h, "· predicting")
     });
-    // The shell's echo of what is typed times the round trip. The engine guesses
-    // nothing for a second (its patience before any round trip is known) after the
-    // screen changes size, as the first frame may have done: typing starts after it.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // The shell's echo of what is typed times the round trip.
     app.harness.get_by_label("terminal").focus();
     app.harness.run_ok();
     app.harness.get_by_label("terminal").type_text("echo timed");
