@@ -110,8 +110,9 @@ await 60 healthy "$agent" || { docker logs "$agent" >&2; fail "the agent never b
 here="$work/here"
 mkdir -m 0700 "$here"
 printf 'name = "here"\nrelay = "none"\nlisten = ["127.0.0.1:0"]\nlan_discovery = false\n' >"$here/config.toml"
-bin="$(cargo metadata --format-version 1 --no-deps --locked |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/vibemesh"
+# shellcheck source=scripts/target-dir.sh
+. scripts/target-dir.sh
+bin="$(target_dir)/debug/vibemesh"
 VIBEMESH_HOME="$here" "$bin" agent 2>"$work/here.log" &
 pids+=($!)
 vm() { VIBEMESH_HOME="$here" "$bin" "$@"; }

@@ -39,8 +39,9 @@ done
 
 deb="$PWD/.tools/cargo/bin/cargo-deb"
 [ -x "$deb" ] || bash scripts/setup.sh
-target_dir="$(cargo metadata --format-version 1 --no-deps --locked |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+# shellcheck source=scripts/target-dir.sh
+. scripts/target-dir.sh
+target_dir="$(target_dir)"
 case "$profile" in dev | debug) profile_dir=debug ;; *) profile_dir="$profile" ;; esac
 host_bin_dir="$target_dir/$profile_dir"
 bin_dir="$host_bin_dir"

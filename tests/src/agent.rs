@@ -1,15 +1,13 @@
 //! A real agent process for a test.
 
 use std::{
-    io::{BufRead, BufReader},
     path::Path,
     process::{Child, Command, Output, Stdio},
-    sync::{Arc, Mutex, mpsc},
 };
 
 use tempfile::TempDir;
 
-use crate::{TIMEOUT, Term, vibemesh_bin};
+use crate::{TIMEOUT, Term, stderr::StderrLog, vibemesh_bin};
 
 /// A `vibemesh agent` running in its own temporary home.
 pub struct TestAgent {
@@ -18,7 +16,7 @@ pub struct TestAgent {
     /// Its name.
     pub name: String,
     child: Child,
-    log: Arc<Mutex<String>>,
+    log: StderrLog,
 }
 
 impl TestAgent {
@@ -127,55 +125,32 @@ impl TestAgent {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start vibemesh agent");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let log2 = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("is running") {
-                    let _ = ready_tx.send(());
-                }
-                let mut l = log2.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let started = ready_rx.recv_timeout(TIMEOUT);
+        let log = StderrLog::follow(child.stderr.take().expect("stderr"));
+        let started = log.wait_line(TIMEOUT, "is running");
         let agent = Self {
             home,
             name: name.to_string(),
             child,
             log,
         };
-        assert!(
-            started.is_ok(),
-            "agent {name} did not start:\n{}",
-            agent.log()
-        );
+        assert!(started, "agent {name} did not start:\n{}", agent.log());
         agent
     }
 
     /// What the agent logged so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.log.text()
     }
 
     /// Waits until the log satisfies `done` (its reader runs on a thread of its own, so a
     /// line may land a moment after the request that caused it was answered).
     pub fn wait_log(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = std::time::Instant::now() + TIMEOUT;
-        loop {
-            let log = self.log();
-            if done(&log) {
-                return log;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the agent never logged {what}:\n{log}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
+        match self
+            .log
+            .wait_for(TIMEOUT, |log| done(log).then(|| log.to_string()))
+        {
+            Some(log) => log,
+            None => panic!("the agent never logged {what}:\n{}", self.log()),
         }
     }
 

@@ -16,6 +16,7 @@ pub mod files;
 pub mod netns;
 mod peer;
 pub mod relay;
+pub mod stderr;
 mod term;
 
 pub use agent::{TestAgent, pair};

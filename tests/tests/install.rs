@@ -7,13 +7,13 @@
 //! Ignored in the plain `cargo test` run: there is no package to test there.
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::TcpStream,
     path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 
-use vibemesh_tests::{TIMEOUT, TestAgent, pair, vibemesh_bin};
+use vibemesh_tests::{TIMEOUT, TestAgent, pair, stderr::StderrLog, vibemesh_bin};
 
 /// The root the packages were unpacked into.
 fn root() -> PathBuf {
@@ -137,17 +137,12 @@ fn the_installed_relay_serves_the_installed_web_client() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the installed relay");
-    let stderr = relay.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("vibemesh-relay is running at ") {
-                let _ = tx.send(url.trim().to_string());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(TIMEOUT)
+    let log = StderrLog::follow(relay.stderr.take().expect("stderr"));
+    let url = log
+        .wait_for(TIMEOUT, |t| {
+            let (_, rest) = t.split_once("vibemesh-relay is running at ")?;
+            Some(rest.lines().next()?.trim().to_string())
+        })
         .expect("the relay says where it runs");
     let addr = url
         .trim_start_matches("http://")

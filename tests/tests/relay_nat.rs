@@ -16,7 +16,7 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
-use vibemesh_tests::{SHELL, Term, TestAgent};
+use vibemesh_tests::{SHELL, Term, TestAgent, stderr::StderrLog};
 
 const RELAY_IP: &str = "198.51.100.10";
 
@@ -246,21 +246,12 @@ fn start_relay(net: &Net, dir: &Path) -> RelayProc {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start vibemesh-relay");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line.contains("is running") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(vibemesh_tests::TIMEOUT)
-        .expect("the relay starts");
+    let log = StderrLog::follow(child.stderr.take().expect("stderr"));
+    assert!(
+        log.wait_line(vibemesh_tests::TIMEOUT, "is running"),
+        "the relay did not start:\n{}",
+        log.text()
+    );
     RelayProc(child)
 }
 
