@@ -461,3 +461,12 @@ fn keys_typed_one_per_round_trip_are_anchored_before_they_expire() {
     let drawn: String = p.overlay().cells.iter().map(|c| c.ch).collect();
     assert_eq!(drawn, "c");
 }
+
+#[test]
+fn a_link_faster_than_the_line_could_never_draw_in_auto() {
+    let ms = Duration::from_millis;
+    assert!(!Mode::Auto.may_draw(ms(3)), "a LAN's attach");
+    assert!(Mode::Auto.may_draw(ms(300)));
+    assert!(Mode::Always.may_draw(ms(0)));
+    assert!(!Mode::Never.may_draw(ms(500)));
+}

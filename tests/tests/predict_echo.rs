@@ -144,7 +144,10 @@ fn over_a_300_ms_link_keys_show_at_once_and_the_screen_ends_as_the_sessions() {
 
     // A password prompt echoes nothing, so nothing typed there is drawn, at any moment.
     predicted.line("read -s -p 'Password: ' pw; echo; echo got-${#pw}");
-    predicted.wait_text("Password: ");
+    // The prompt's own row (the line typed also says "Password: ").
+    predicted.wait_for("the prompt", |s| {
+        s.lines().any(|l| l.starts_with("Password: "))
+    });
     let from = predicted.output().len();
     for key in ["s", "e", "c", "r", "e", "t"] {
         let typed = Instant::now();

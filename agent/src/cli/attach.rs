@@ -160,6 +160,7 @@ pub async fn run(
         scrollback: view.scrollback,
         watch_only: view.watch_only,
     };
+    let asked = std::time::Instant::now();
     let (handle, mut events, driver) = client::reattach(dial, req, client::Backoff::default());
     let driver = tokio::spawn(driver);
     // The first answer decides whether we attach at all.
@@ -173,7 +174,8 @@ pub async fn run(
         _ => anyhow::bail!("the agent closed the connection without answering"),
     };
     let raw = RawMode::enter();
-    let mut shown = Shown::new(view.predict, remote, !view.watch_only, size);
+    let attach = asked.elapsed();
+    let mut shown = Shown::new(view.predict, remote, attach, !view.watch_only, size);
     let keys = spawn_stdin_reader();
     let result = pump(&handle, &mut events, keys, &mut shown).await;
     let _ = shown.output(RESET.as_bytes()).await;

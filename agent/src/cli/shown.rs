@@ -2,7 +2,10 @@
 //! guessed ahead of their echo drawn over them ([`LocalEcho`]) when the round trip is
 //! long enough to notice.
 
-use std::{io::IsTerminal, time::Instant};
+use std::{
+    io::IsTerminal,
+    time::{Duration, Instant},
+};
 
 use vibemesh_core::{predict::Mode, proto::TermSize};
 use vibemesh_term::LocalEcho;
@@ -19,14 +22,21 @@ pub(super) struct Shown {
 }
 
 impl Shown {
-    /// Predicts in `mode` when keys are typed into a terminal: on a `remote` session in
-    /// [`Mode::Auto`] (this machine's own sessions echo in well under a millisecond, not
-    /// worth a mirror of the screen), and wherever asked with [`Mode::Always`].
-    pub(super) fn new(mode: Mode, remote: bool, typing: bool, size: Option<TermSize>) -> Self {
+    /// Predicts in `mode` when keys are typed into a terminal. Following the screen for
+    /// the engine costs the CLI as much CPU again per MB of output, so in [`Mode::Auto`]
+    /// only where guesses could ever be drawn: a session on another machine (`remote`)
+    /// whose attach took long enough (`attach`, at least one round trip; a LAN's takes
+    /// a few milliseconds).
+    pub(super) fn new(
+        mode: Mode,
+        remote: bool,
+        attach: Duration,
+        typing: bool,
+        size: Option<TermSize>,
+    ) -> Self {
         let wanted = match mode {
-            Mode::Never => false,
-            Mode::Auto => remote,
-            Mode::Always => true,
+            Mode::Auto => remote && mode.may_draw(attach),
+            other => other.may_draw(attach),
         };
         let echo = match size {
             Some(size) if wanted && typing && std::io::stdout().is_terminal() => {

@@ -55,6 +55,19 @@ pub enum Mode {
     Never,
 }
 
+impl Mode {
+    /// Whether guesses could be drawn on a link whose round trip is at most `bound`
+    /// (an exchange that took that long, say): a front end that pays to follow the
+    /// screen for the engine can skip it when they never could be.
+    pub fn may_draw(self, bound: Duration) -> bool {
+        match self {
+            Mode::Always => true,
+            Mode::Never => false,
+            Mode::Auto => bound >= HIDE_BELOW,
+        }
+    }
+}
+
 /// Round trips above this turn drawing on ([`Mode::Auto`]).
 const SHOW_ABOVE: Duration = Duration::from_millis(30);
 /// ...and below this turn it off again, so a round trip near the line does not flicker.
