@@ -42,6 +42,9 @@ pub struct KnownAgent {
     pub addrs: Vec<SocketAddr>,
     /// Its relay, from the ticket.
     pub relay: Option<String>,
+    /// Its other relays, from the ticket: where it goes when its relay fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_relays: Vec<String>,
     /// What we may do there.
     pub role: Role,
     /// When we paired.

@@ -15,11 +15,14 @@ use crate::{
     config::Config,
     daemon::Agent,
     net::{
-        endpoint::{relay_url, ticket_addrs},
+        endpoint::{other_relays, relay_url, ticket_addrs},
         pairing::check_ttl,
     },
 };
 use vibemesh_core::time::now_ms;
+
+/// How long a ticket waits for the agent to be on a relay of its own.
+const HOME_RELAY_WAIT: Duration = Duration::from_secs(3);
 
 /// How long `status` waits for each peer.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
@@ -36,10 +39,17 @@ impl Agent {
                     WireError::new(ErrorCode::BadRequest, format!("{e}; asked for {secs} s"))
                 })?;
                 let secret = self.tickets.mint(role, ttl)?;
+                // Just started, the agent may not be on a relay yet: the ticket would name
+                // the first one listed, not necessarily the one it settles on.
+                if !self.config.relay.own().is_empty() {
+                    let _ = tokio::time::timeout(HOME_RELAY_WAIT, self.endpoint.online()).await;
+                }
+                let relay = relay_url(&self.endpoint, &self.config);
                 let ticket = Ticket {
                     id: self.endpoint.id(),
                     addrs: ticket_addrs(&self.endpoint),
-                    relay: relay_url(&self.endpoint, &self.config),
+                    other_relays: other_relays(&self.config, relay.as_deref()),
+                    relay,
                     secret,
                 };
                 Ok(AdminReply::Ticket(TicketInfo {
@@ -156,6 +166,7 @@ impl Agent {
             name,
             addrs: ticket.addrs.clone(),
             relay: ticket.relay.clone(),
+            other_relays: ticket.other_relays.clone(),
             role: accepted.role,
             added_ms: now_ms(),
         })?;
@@ -245,7 +256,7 @@ impl Agent {
         StatusReport {
             id: self.endpoint.id(),
             name: self.services.name.clone(),
-            relay: self.config.relay.clone(),
+            relay: self.config.relay.to_string(),
             addrs: self
                 .endpoint
                 .bound_sockets()

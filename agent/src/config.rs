@@ -10,6 +10,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
+pub use vibemesh_core::client::RelaySetting;
 
 /// The largest `recording_max_mb`: 1 TiB.
 const MAX_RECORDING_MB: u64 = 1 << 20;
@@ -104,8 +105,9 @@ pub struct Config {
     /// The name peers see; the host name when unset.
     pub name: Option<String>,
     /// `"default"` (n0's public relays and address lookup), `"none"` (direct addresses
-    /// only), or the URL of a relay of your own.
-    pub relay: String,
+    /// only), the URL of a relay of your own, or a list of them (the agent moves to
+    /// another when its relay fails).
+    pub relay: RelaySetting,
     /// Addresses to listen on; all interfaces on a random port when empty.
     pub listen: Vec<SocketAddr>,
     /// Find paired peers on the same link by multicast DNS (announces this agent's id and
@@ -143,7 +145,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             name: None,
-            relay: "default".into(),
+            relay: RelaySetting::default(),
             listen: Vec::new(),
             lan_discovery: true,
             scrollback: 10_000,
@@ -209,15 +211,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        match self.relay.as_str() {
-            "default" | "none" => {}
-            url if url.starts_with("http://") || url.starts_with("https://") => {}
-            other => {
-                return Err(format!(
-                    "relay = {other:?}: expected \"default\", \"none\" or an http(s) URL"
-                ));
-            }
-        }
+        self.relay.validate()?;
         let max_minutes = crate::net::pairing::MAX_TTL.as_secs() / 60;
         if !(1..=max_minutes).contains(&self.ticket_ttl_minutes) {
             return Err(format!(
@@ -340,8 +334,29 @@ mod tests {
         assert_eq!(Config::load(&path).unwrap(), Config::default());
         std::fs::write(&path, "relay = \"none\"\nlisten = [\"127.0.0.1:4000\"]\n").unwrap();
         let cfg = Config::load(&path).unwrap();
-        assert_eq!(cfg.relay, "none");
+        assert_eq!(cfg.relay, "none".into());
         assert_eq!(cfg.listen, vec!["127.0.0.1:4000".parse().unwrap()]);
+        // Several relays of one's own: a list; an empty list or a bad URL in it is refused.
+        std::fs::write(
+            &path,
+            "relay = [\"https://a.example/\", \"https://b.example/\"]\n",
+        )
+        .unwrap();
+        let cfg = Config::load(&path).unwrap();
+        assert_eq!(
+            cfg.relay.own(),
+            ["https://a.example/", "https://b.example/"]
+        );
+        assert_eq!(
+            cfg.relay.to_string(),
+            "https://a.example/, https://b.example/"
+        );
+        assert_eq!(RelaySetting::from_text(&cfg.relay.to_string()), cfg.relay);
+        for bad in ["[]", "[\"https://a.example/\", \"pigeon\"]"] {
+            std::fs::write(&path, format!("relay = {bad}\n")).unwrap();
+            let err = Config::load(&path).unwrap_err().to_string();
+            assert!(err.contains("relay"), "{bad}: {err}");
+        }
         std::fs::write(&path, "relya = \"none\"\n").unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("relya"), "{err}");

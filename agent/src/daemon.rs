@@ -89,7 +89,7 @@ impl Agent {
         let access = Arc::new(Access::load(home.peers.clone())?);
         let listener = bind_socket(&home).await?;
         let endpoint = endpoint::bind(key, &config).await?;
-        if config.relay != "none" {
+        if !config.relay.is_none() {
             let ep = endpoint.clone();
             tokio::spawn(async move { crate::net::relay_watch::watch(&ep).await });
         }

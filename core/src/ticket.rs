@@ -1,7 +1,8 @@
 //! Pairing tickets: what a client needs to reach an agent and prove it may pair.
 //!
 //! A ticket carries the agent's id (so nobody in the middle can pose as the agent), a few
-//! direct addresses, an optional relay URL, and a one-time secret. As text it is `VM2`
+//! direct addresses, an optional relay URL (and the agent's other relays, when it has
+//! several), and a one-time secret. As text it is `VM2`
 //! followed by upper-case base32 (RFC 4648, no padding) of its postcard encoding and a
 //! 3-byte checksum of that encoding: every character is in the QR alphanumeric set, which
 //! keeps the QR code small enough for an 80x24 terminal. Parsing ignores case and
@@ -47,9 +48,14 @@ pub struct Ticket {
     pub addrs: Vec<SocketAddr>,
     /// The agent's home relay, if it uses one.
     pub relay: Option<String>,
+    /// Its other relays, when it has several: where it moves if its home relay fails.
+    pub other_relays: Vec<String>,
     /// The one-time secret.
     pub secret: [u8; SECRET_LEN],
 }
+
+/// At most this many other relays go into a ticket.
+pub const MAX_OTHER_RELAYS: usize = 3;
 
 #[derive(Serialize, Deserialize)]
 struct Wire {
@@ -95,6 +101,12 @@ impl Ticket {
         };
         // Encoding a plain struct into a Vec cannot fail.
         let mut bytes = postcard::to_stdvec(&wire).unwrap_or_default();
+        // Other relays follow, only when there are any: a ticket of an agent with one
+        // relay is the same bytes as before, which older builds read.
+        if !self.other_relays.is_empty() {
+            let others: Vec<&String> = self.other_relays.iter().take(MAX_OTHER_RELAYS).collect();
+            bytes.extend(postcard::to_stdvec(&others).unwrap_or_default());
+        }
         let crc = crc24(&bytes);
         bytes.extend_from_slice(&crc);
         format!("{PREFIX}{}", data_encoding::BASE32_NOPAD.encode(&bytes))
@@ -113,7 +125,17 @@ impl Ticket {
         };
         let (wire, rest): (Wire, _) =
             postcard::take_from_bytes(&bytes).map_err(|_| TicketError::Damaged)?;
-        if !rest.is_empty() || wire.addrs.len() > MAX_ADDRS {
+        let other_relays: Vec<String> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            let (others, rest) =
+                postcard::take_from_bytes(rest).map_err(|_| TicketError::Damaged)?;
+            if !rest.is_empty() {
+                return Err(TicketError::Damaged);
+            }
+            others
+        };
+        if wire.addrs.len() > MAX_ADDRS || other_relays.len() > MAX_OTHER_RELAYS {
             return Err(TicketError::Damaged);
         }
         let id = EndpointId::from_bytes(&wire.id).map_err(|_| TicketError::BadId)?;
@@ -121,6 +143,7 @@ impl Ticket {
             id,
             addrs: wire.addrs,
             relay: wire.relay,
+            other_relays,
             secret: wire.secret,
         })
     }
@@ -211,8 +234,36 @@ mod tests {
                 "[2001:db8::1]:41641".parse().unwrap(),
             ],
             relay: Some("https://relay.example.org./".into()),
+            other_relays: Vec::new(),
             secret: [9; SECRET_LEN],
         }
+    }
+
+    #[test]
+    fn other_relays_ride_along_and_a_one_relay_ticket_is_the_format_before_them() {
+        let one = sample();
+        let wire = Wire {
+            id: *one.id.as_bytes(),
+            secret: one.secret,
+            addrs: one.addrs.clone(),
+            relay: one.relay.clone(),
+        };
+        // What builds before the relay list made, and read.
+        assert_eq!(
+            one.to_text(),
+            checksummed(&postcard::to_stdvec(&wire).unwrap())
+        );
+        let mut two = sample();
+        two.other_relays = vec!["https://relay-eu.example.org./".into()];
+        assert_eq!(Ticket::parse(&two.to_text()).unwrap(), two);
+        // Garbage after the list is refused.
+        let mut bytes = postcard::to_stdvec(&wire).unwrap();
+        bytes.extend(postcard::to_stdvec(&vec!["https://x./"]).unwrap());
+        bytes.push(0);
+        assert_eq!(
+            Ticket::parse(&checksummed(&bytes)),
+            Err(TicketError::Damaged)
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl Embedded {
         drop(old);
         let (fresh, outcome) = match Agent::start(self.home.clone(), config).await {
             Ok(a) => {
-                let relay = a.config().relay.clone();
+                let relay = a.config().relay.to_string();
                 (a, Ok(relay))
             }
             Err(e) => {

@@ -210,7 +210,13 @@ pub fn edit_agent_config(
     let mut table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| ConfigEditError::Parse(shown.clone(), e.to_string()))?;
-    table.insert("relay".into(), toml::Value::String(relay.into()));
+    let relay = match vibemesh_core::client::RelaySetting::from_text(relay) {
+        vibemesh_core::client::RelaySetting::One(one) => toml::Value::String(one),
+        vibemesh_core::client::RelaySetting::List(urls) => {
+            toml::Value::Array(urls.into_iter().map(toml::Value::String).collect())
+        }
+    };
+    table.insert("relay".into(), relay);
     let roots: Vec<toml::Value> = roots
         .iter()
         .filter(|r| !r.trim().is_empty())

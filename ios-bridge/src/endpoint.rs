@@ -21,7 +21,8 @@ pub(crate) async fn bind_endpoint(
         ],
         None => Vec::new(),
     };
-    vibemesh_core::client::bind_endpoint(key, relay, &listen)
+    let relay = vibemesh_core::client::RelaySetting::from_text(relay);
+    vibemesh_core::client::bind_endpoint(key, &relay, &listen)
         .await
         .map_err(|e| match e {
             vibemesh_core::client::EndpointError::Bind(_) => MeshError::io(e.to_string()),

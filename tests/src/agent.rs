@@ -44,20 +44,33 @@ impl TestAgent {
     /// Starts an agent named `name` on loopback with `relay` (`none` or a URL), `extra`
     /// `config.toml` lines and extra environment variables.
     pub fn start_config(name: &str, relay: &str, extra: &str, env: &[(&str, &str)]) -> Self {
-        Self::start_listen(name, relay, "127.0.0.1:0", extra, env)
+        Self::start_listen(name, &format!("\"{relay}\""), "127.0.0.1:0", extra, env)
+    }
+
+    /// Starts an agent on loopback with several relays of its own (`relay = [...]`).
+    pub fn start_relays(name: &str, relays: &[String]) -> Self {
+        let list: Vec<String> = relays.iter().map(|r| format!("\"{r}\"")).collect();
+        Self::start_listen(
+            name,
+            &format!("[{}]", list.join(", ")),
+            "127.0.0.1:0",
+            "",
+            &[],
+        )
     }
 
     /// Starts an agent listening at a fixed address (see [`crate::free_port`]), so a
     /// restart on the same home comes back at the same address.
     pub fn start_at(name: &str, listen: &str) -> Self {
-        Self::start_listen(name, "none", listen, "", &[])
+        Self::start_listen(name, "\"none\"", listen, "", &[])
     }
 
     /// Starts an agent listening on `listen`, with `extra` lines in its config.
     pub fn start_at_with(name: &str, listen: &str, extra: &str) -> Self {
-        Self::start_listen(name, "none", listen, extra, &[])
+        Self::start_listen(name, "\"none\"", listen, extra, &[])
     }
 
+    /// `relay` is the setting's TOML value (`"none"` with its quotes, or a list).
     fn start_listen(
         name: &str,
         relay: &str,
@@ -73,7 +86,7 @@ impl TestAgent {
             home.path().join("config.toml"),
             // Off the machine's real LAN: LAN discovery is tested in namespaces (lan.rs).
             format!(
-                "name = \"{name}\"\nrelay = \"{relay}\"\nlisten = [\"{listen}\"]\nlan_discovery = false\n{extra}\n"
+                "name = \"{name}\"\nrelay = {relay}\nlisten = [\"{listen}\"]\nlan_discovery = false\n{extra}\n"
             ),
         )
         .expect("write config");

@@ -172,6 +172,38 @@ impl Netns {
         self.spawn(home, name)
     }
 
+    /// An agent in the namespace that reaches the world through `relays` only (a
+    /// `relay = [...]` list), listening on its side of the link.
+    pub fn agent_relayed(&self, name: &str, relays: &[String]) -> TestAgent {
+        let home = tempfile::Builder::new().prefix("vm-").tempdir().unwrap();
+        let list: Vec<String> = relays.iter().map(|r| format!("\"{r}\"")).collect();
+        std::fs::write(
+            home.path().join("config.toml"),
+            format!(
+                "name = \"{name}\"\nrelay = [{}]\nlisten = [\"{}:0\"]\nlan_discovery = false\n",
+                list.join(", "),
+                self.ns_ip
+            ),
+        )
+        .unwrap();
+        self.spawn(home, name)
+    }
+
+    /// Our side's address on the link to this namespace.
+    pub fn host_ip(&self) -> String {
+        let (net, _) = self.ns_ip.rsplit_once('.').expect("an IPv4 address");
+        format!("{net}.1")
+    }
+
+    /// Runs `iptables args` inside the namespace.
+    pub fn iptables(&self, args: &[&str]) -> bool {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, "iptables"])
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Starts the agent on an existing home inside the namespace (a restart). Its
     /// holders stay in there with it.
     pub fn spawn(&self, home: tempfile::TempDir, name: &str) -> TestAgent {

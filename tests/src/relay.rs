@@ -27,6 +27,19 @@ pub async fn start_relay(web_dir: Option<PathBuf>) -> Relay {
     .expect("start the relay")
 }
 
+/// Starts `vibemesh-relay` in this process on `ip` (plain HTTP, no web client): for
+/// peers in a network namespace, which cannot reach our 127.0.0.1.
+pub async fn start_relay_on(ip: std::net::IpAddr) -> Relay {
+    Relay::spawn(RelayOptions {
+        listen: SocketAddr::new(ip, 0),
+        quic: None,
+        tls: None,
+        web_dir: None,
+    })
+    .await
+    .expect("start the relay")
+}
+
 /// A TCP proxy in front of a relay that keeps a copy of everything it forwards, both
 /// ways: exactly what the relay receives from peers and sends to them.
 pub struct Tap {

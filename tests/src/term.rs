@@ -183,20 +183,33 @@ impl Term {
         limit: std::time::Duration,
         pred: impl Fn(&str) -> bool,
     ) -> String {
+        match self.try_wait_for(limit, pred) {
+            Ok(text) => text,
+            Err((text, true)) => {
+                panic!("the program ended while waiting for {what}; the screen shows:\n{text}")
+            }
+            Err((text, false)) => panic!("timed out waiting for {what}; the screen shows:\n{text}"),
+        }
+    }
+
+    /// Waits up to `limit` until `pred(screen text)` holds, waking on every output: the
+    /// screen, or the screen when it gave up and whether the program had ended.
+    pub fn try_wait_for(
+        &self,
+        limit: std::time::Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> Result<String, (String, bool)> {
         let (lock, cv) = &*self.screen;
         let deadline = Instant::now() + limit;
         let mut s = lock.lock().unwrap();
         loop {
             let text = s.parser.screen().contents();
             if pred(&text) {
-                return text;
-            }
-            if s.ended {
-                panic!("the program ended while waiting for {what}; the screen shows:\n{text}");
+                return Ok(text);
             }
             let now = Instant::now();
-            if now >= deadline {
-                panic!("timed out waiting for {what}; the screen shows:\n{text}");
+            if s.ended || now >= deadline {
+                return Err((text, s.ended));
             }
             s = cv.wait_timeout(s, deadline - now).unwrap().0;
         }

@@ -31,10 +31,13 @@ pub async fn pair(
         return Err(unexpected());
     };
     // With a relay of one's own, the QR code is a link to its web client: a phone's
-    // camera opens it and the browser pairs in one step.
+    // camera opens it and the browser pairs in one step. Of several relays, the one
+    // the agent is on now (the ticket's): the page talks to its own relay only.
     let link = Config::load(&home.config)
         .ok()
-        .and_then(|c| qr::web_link(&c.relay, &t.ticket));
+        .filter(|c| !c.relay.own().is_empty())
+        .and_then(|_| vibemesh_core::ticket::Ticket::parse(&t.ticket).ok()?.relay)
+        .and_then(|relay| qr::web_link(&relay, &t.ticket));
     show(json, &t, |t| {
         let code = qr::render(link.as_deref().unwrap_or(&t.ticket));
         output::ticket(t, &code, link.as_deref())

@@ -41,6 +41,7 @@ mod tests {
             id: vibemesh_core::SecretKey::from_bytes(&[3; 32]).public(),
             addrs: vec!["192.168.178.20:52011".parse().unwrap()],
             relay: Some("https://relay.example.org/".into()),
+            other_relays: Vec::new(),
             secret: [5; 16],
         }
         .to_text();
@@ -63,6 +64,7 @@ mod tests {
                 "10.1.2.3:52011".parse().unwrap(),
             ],
             relay: None,
+            other_relays: Vec::new(),
             secret: [5; 16],
         };
         let art = render(&ticket.to_text());

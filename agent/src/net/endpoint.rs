@@ -49,10 +49,29 @@ pub fn relay_url(ep: &Endpoint, cfg: &Config) -> Option<String> {
         .or_else(|| own_relay(cfg))
 }
 
-/// The URL of the user's own relay, when the config names one (not `default`/`none`).
+/// The URL of the user's own relay, when the config names one (not `default`/`none`):
+/// the first, when it names several.
 pub fn own_relay(cfg: &Config) -> Option<String> {
-    match cfg.relay.as_str() {
-        "default" | "none" => None,
-        url => Some(url.to_string()),
+    cfg.relay.own().first().map(|u| u.to_string())
+}
+
+/// The user's own relays other than `home`: where a peer finds this agent when its home
+/// relay fails (tickets carry them).
+pub fn other_relays(cfg: &Config, home: Option<&str>) -> Vec<String> {
+    let same = |u: &str| home.is_some_and(|h| same_relay(h, u));
+    cfg.relay
+        .own()
+        .into_iter()
+        .filter(|u| !same(u))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether two spellings of a relay URL name the same relay (iroh writes them with a
+/// trailing `/` and a trailing `.` on the host).
+fn same_relay(a: &str, b: &str) -> bool {
+    match (a.parse::<iroh::RelayUrl>(), b.parse::<iroh::RelayUrl>()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }

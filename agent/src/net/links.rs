@@ -41,7 +41,8 @@ impl Links {
 
 /// Where to dial a known agent.
 pub fn addr_of(agent: &KnownAgent) -> EndpointAddr {
-    vibemesh_core::client::dial_addr(agent.id, &agent.addrs, agent.relay.as_deref())
+    let relays = agent.relay.iter().chain(&agent.other_relays);
+    vibemesh_core::client::dial_addr(agent.id, &agent.addrs, relays)
 }
 
 /// The agent's reason when it closed `conn`, in words for the user.

@@ -217,7 +217,8 @@ pub fn close_reason(e: &ConnectionError) -> Option<WireError> {
 /// Pairs with the agent a ticket names: proves the ticket's secret and tells the agent
 /// our name. The agent then lets our key in.
 pub async fn pair(ep: &Endpoint, ticket: &Ticket, name: &str) -> Result<PairAccepted, ClientError> {
-    let addr = dial_addr(ticket.id, &ticket.addrs, ticket.relay.as_deref());
+    let relays = ticket.relay.iter().chain(&ticket.other_relays);
+    let addr = dial_addr(ticket.id, &ticket.addrs, relays);
     let conn = ep
         .connect(addr, ALPN_PAIR)
         .await
@@ -253,19 +254,21 @@ pub async fn pair(ep: &Endpoint, ticket: &Ticket, name: &str) -> Result<PairAcce
     result
 }
 
-/// Where to dial a peer known by its id, direct addresses and relay (an unparsable relay
-/// URL is left out rather than failing the dial).
+/// Where to dial a peer known by its id, direct addresses and relays (its home relay
+/// first; an unparsable one is left out: the others may still work).
 pub fn dial_addr(
     id: iroh::EndpointId,
     addrs: &[std::net::SocketAddr],
-    relay: Option<&str>,
+    relays: impl IntoIterator<Item = impl AsRef<str>>,
 ) -> EndpointAddr {
     let mut addr = EndpointAddr::new(id);
     for a in addrs {
         addr = addr.with_ip_addr(*a);
     }
-    if let Some(url) = relay.and_then(|r| r.parse().ok()) {
-        addr = addr.with_relay_url(url);
+    for url in relays {
+        if let Ok(url) = url.as_ref().parse() {
+            addr = addr.with_relay_url(url);
+        }
     }
     addr
 }

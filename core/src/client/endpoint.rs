@@ -8,7 +8,7 @@ use iroh::{
     endpoint::{PortmapperConfig, presets},
 };
 
-use super::transport::transport_config;
+use super::{relays::RelaySetting, transport::transport_config};
 
 /// A file of extra root certificates (PEM) to trust for a relay of one's own whose
 /// certificate comes from a private CA (a LAN, a lab, the NAT test).
@@ -38,7 +38,7 @@ pub enum EndpointError {
     /// The extra relay CA file is unreadable.
     #[error("{RELAY_CA_ENV}={0}: {1}")]
     RelayCa(String, String),
-    /// The relay setting is not `default`, `none` or a valid URL.
+    /// A relay URL in the setting is not valid.
     #[error("relay URL {0:?} is not valid: {1}")]
     RelayUrl(String, String),
     /// A listen address is not usable.
@@ -49,30 +49,31 @@ pub enum EndpointError {
     Bind(String),
 }
 
-/// Binds an endpoint with `key`. `relay` is `"default"` (n0's public relays and address
-/// lookup), `"none"` (direct addresses only, no port mapping: LANs and tests) or the URL
-/// of a relay of your own. A non-empty `listen` replaces the default sockets.
+/// Binds an endpoint with `key` and the relays `relay` names (see [`RelaySetting`]); with
+/// more than one relay of one's own, a home relay that fails is left for another at once
+/// ([`super::relays::keep_home_relay_answering`]). `none` also turns port mapping off
+/// (LANs and tests). A non-empty `listen` replaces the default sockets.
 pub async fn bind_endpoint(
     key: SecretKey,
-    relay: &str,
+    relay: &RelaySetting,
     listen: &[SocketAddr],
 ) -> Result<Endpoint, EndpointError> {
-    let mut builder = match relay {
-        "default" => Endpoint::builder(presets::N0),
-        "none" => Endpoint::builder(presets::Minimal)
+    let own = relay
+        .parsed()
+        .map_err(|(url, e)| EndpointError::RelayUrl(url, e))?;
+    let mut builder = if relay.is_default() {
+        Endpoint::builder(presets::N0)
+    } else if relay.is_none() {
+        Endpoint::builder(presets::Minimal)
             .relay_mode(RelayMode::Disabled)
-            .portmapper_config(PortmapperConfig::Disabled),
-        url => {
-            let parsed = url.parse().map_err(|e: iroh::RelayUrlParseError| {
-                EndpointError::RelayUrl(url.into(), e.to_string())
-            })?;
-            let b = Endpoint::builder(presets::Minimal).relay_mode(RelayMode::custom([parsed]));
-            match relay_ca()? {
-                Some(roots) => {
-                    b.ca_tls_config(iroh::tls::CaTlsConfig::default().with_extra_roots(roots))
-                }
-                None => b,
+            .portmapper_config(PortmapperConfig::Disabled)
+    } else {
+        let b = Endpoint::builder(presets::Minimal).relay_mode(RelayMode::custom(own.clone()));
+        match relay_ca()? {
+            Some(roots) => {
+                b.ca_tls_config(iroh::tls::CaTlsConfig::default().with_extra_roots(roots))
             }
+            None => b,
         }
     };
     builder = builder.secret_key(key).transport_config(transport_config());
@@ -84,10 +85,14 @@ pub async fn bind_endpoint(
                 .map_err(|e| EndpointError::Listen(addr.to_string(), e.to_string()))?;
         }
     }
-    builder
+    let ep = builder
         .bind()
         .await
-        .map_err(|e| EndpointError::Bind(chain(&e)))
+        .map_err(|e| EndpointError::Bind(chain(&e)))?;
+    if own.len() > 1 {
+        super::relays::keep_home_relay_answering(&ep, own.len());
+    }
+    Ok(ep)
 }
 
 /// An error and its causes, as one line ("Failed to bind sockets: Address in use").

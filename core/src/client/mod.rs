@@ -33,6 +33,8 @@ mod peers;
 mod reattach;
 mod reconverse;
 mod redownload;
+#[cfg(all(feature = "net", not(target_arch = "wasm32")))]
+pub mod relays;
 mod resume;
 mod reupload;
 #[cfg(feature = "net")]
@@ -58,6 +60,8 @@ pub use peers::Peers;
 pub use reattach::{AttachEvent, ReattachHandle, TermCmd, reattach};
 pub use reconverse::{ConvEvent, ConvHandle, reattach_conversation};
 pub use redownload::{DownloadEvent, DownloadStart, redownload};
+#[cfg(all(feature = "net", not(target_arch = "wasm32")))]
+pub use relays::RelaySetting;
 pub use resume::{
     Backoff, Command, DIAL_TIMEOUT, Ended, Resumable, Status, StreamHandle, is_final, reconnecting,
 };

@@ -72,7 +72,7 @@ impl Dialog {
             Err(e) => (Config::default(), Some(e.to_string())),
         };
         Dialog::Settings {
-            relay: config.relay,
+            relay: config.relay.to_string(),
             roots: config
                 .roots
                 .iter()
@@ -295,7 +295,7 @@ impl DesktopApp {
         ui.separator();
         ui.heading("This machine's agent");
         ui.label(
-            "\"default\" uses public relays, \"none\" direct addresses only, or your relay's URL.",
+            "\"default\" uses public relays, \"none\" direct addresses only, or your relays' URLs (several: separated by commas).",
         );
         labelled_field(ui, "Relay", relay, false);
         ui.label("Folders peers may use, one per line (empty: your home folder).");
