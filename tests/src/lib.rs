@@ -29,6 +29,9 @@ use std::{path::PathBuf, time::Duration};
 /// A shell with no rc files, so prompts and output do not depend on the machine.
 pub const SHELL: &[&str] = &["bash", "--norc", "--noprofile"];
 
+/// [`SHELL`], interactive, with the prompt `$ ` whoever runs it (root's would be `# `).
+pub const PROMPT_SHELL: &[&str] = &["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"];
+
 /// How long any single expectation may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use vibemesh_tests::{Term, TestAgent, netns::Netns, pair};
+use vibemesh_tests::{PROMPT_SHELL, Term, TestAgent, netns::Netns, pair};
 
 /// What is typed at the prompt.
 const LINE: &str = "echo typed-over-a-slow-link";
@@ -16,23 +16,9 @@ const PACE: Duration = Duration::from_millis(120);
 
 /// Opens a shell on `box` from `laptop`'s CLI, with `--predict mode`.
 fn open(laptop: &TestAgent, mode: &str) -> Term {
-    let term = laptop.term(
-        &[
-            "open",
-            "box",
-            "--predict",
-            mode,
-            "--",
-            "env",
-            "PS1=$ ",
-            "bash",
-            "--norc",
-            "--noprofile",
-            "-i",
-        ],
-        24,
-        80,
-    );
+    let mut args = vec!["open", "box", "--predict", mode, "--"];
+    args.extend_from_slice(PROMPT_SHELL);
+    let term = laptop.term(&args, 24, 80);
     term.wait_for("the prompt", |s| s.trim_end().ends_with('$'));
     term
 }

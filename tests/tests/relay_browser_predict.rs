@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use vibemesh_tests::{
-    TestAgent,
+    PROMPT_SHELL, TestAgent,
     browser::{self, Script, web_dir},
     relay::{Tap, start_relay},
 };
@@ -24,10 +24,7 @@ async fn over_a_slow_link_keys_show_at_once_in_the_browser() {
     let relay = start_relay(Some(web_dir().join("dist"))).await;
     let slow = Tap::start_delayed(relay.addr(), Duration::from_millis(75)).await;
     let agent = TestAgent::start_config("web-box", &slow.url(), "", &[]);
-    agent.open_titled(
-        "shell",
-        &["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"],
-    );
+    agent.open_titled("shell", PROMPT_SHELL);
     let script = Script::start(
         "predict.mjs",
         &[

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use vibemesh_core::ticket::Ticket;
-use vibemesh_tests::{TestAgent, netns::Netns, relay::start_relay_on};
+use vibemesh_tests::{PROMPT_SHELL, TestAgent, netns::Netns, relay::start_relay_on};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_only_session_survives_its_relay_stopping() {
@@ -35,21 +35,9 @@ async fn a_relay_only_session_survives_its_relay_stopping() {
     assert_eq!(parsed.other_relays.len(), 1, "and the other: {parsed:?}");
     laptop.ok(&["join", &ticket, "--name", "box"]);
 
-    let mut term = laptop.term(
-        &[
-            "open",
-            "box",
-            "--",
-            "env",
-            "PS1=$ ",
-            "bash",
-            "--norc",
-            "--noprofile",
-            "-i",
-        ],
-        24,
-        80,
-    );
+    let mut args = vec!["open", "box", "--"];
+    args.extend_from_slice(PROMPT_SHELL);
+    let mut term = laptop.term(&args, 24, 80);
     term.line("echo before-$((6*7))");
     term.wait_text("before-42");
 
