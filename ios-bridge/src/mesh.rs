@@ -136,6 +136,7 @@ impl Mesh {
                 id: ticket.id,
                 addrs: ticket.addrs,
                 relay: ticket.relay,
+                other_relays: ticket.other_relays,
                 role: accepted.role,
                 added_ms: now_ms(),
             })?;

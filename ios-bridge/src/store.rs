@@ -23,6 +23,9 @@ pub(crate) struct Known {
     pub addrs: Vec<SocketAddr>,
     /// Its relay, from the ticket.
     pub relay: Option<String>,
+    /// Its other relays, from the ticket: where it goes when its relay fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_relays: Vec<String>,
     /// What this phone may do there.
     pub role: Role,
     /// When it was paired, in milliseconds since the Unix epoch.
@@ -32,7 +35,8 @@ pub(crate) struct Known {
 impl Known {
     /// Where to dial it.
     pub fn addr(&self) -> EndpointAddr {
-        vibemesh_core::client::dial_addr(self.id, &self.addrs, self.relay.as_deref())
+        let relays = self.relay.iter().chain(&self.other_relays);
+        vibemesh_core::client::dial_addr(self.id, &self.addrs, relays)
     }
 }
 
@@ -133,6 +137,7 @@ mod tests {
             id: vibemesh_core::SecretKey::from_bytes(&[seed; 32]).public(),
             addrs: vec!["127.0.0.1:4000".parse().unwrap()],
             relay: None,
+            other_relays: Vec::new(),
             role: Role::Owner,
             added_ms: 1,
         }
