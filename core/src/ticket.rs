@@ -256,6 +256,17 @@ mod tests {
         let mut two = sample();
         two.other_relays = vec!["https://relay-eu.example.org./".into()];
         assert_eq!(Ticket::parse(&two.to_text()).unwrap(), two);
+        // A ticket naming more relays than any agent writes (a hostile one sending a
+        // client to many hosts) is refused, and one is never written with more.
+        let many: Vec<String> = (0..=MAX_OTHER_RELAYS)
+            .map(|i| format!("https://r{i}.example/"))
+            .collect();
+        let mut bytes = postcard::to_stdvec(&wire).unwrap();
+        bytes.extend(postcard::to_stdvec(&many).unwrap());
+        assert_eq!(Ticket::parse(&checksummed(&bytes)), Err(TicketError::Damaged));
+        two.other_relays = many;
+        let written = Ticket::parse(&two.to_text()).unwrap();
+        assert_eq!(written.other_relays.len(), MAX_OTHER_RELAYS);
         // Garbage after the list is refused.
         let mut bytes = postcard::to_stdvec(&wire).unwrap();
         bytes.extend(postcard::to_stdvec(&vec!["https://x./"]).unwrap());
