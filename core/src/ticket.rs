@@ -263,7 +263,10 @@ mod tests {
             .collect();
         let mut bytes = postcard::to_stdvec(&wire).unwrap();
         bytes.extend(postcard::to_stdvec(&many).unwrap());
-        assert_eq!(Ticket::parse(&checksummed(&bytes)), Err(TicketError::Damaged));
+        assert_eq!(
+            Ticket::parse(&checksummed(&bytes)),
+            Err(TicketError::Damaged)
+        );
         two.other_relays = many;
         let written = Ticket::parse(&two.to_text()).unwrap();
         assert_eq!(written.other_relays.len(), MAX_OTHER_RELAYS);
