@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use vibemesh_core::predict::{Cell, Mode, Overlay, Predictor, Screen};
 
-use crate::sgr::Pen;
+use crate::{nz, sgr::Pen};
 
 /// A vt100 screen as the prediction engine sees it: what every front end that keeps
 /// its own vt100 (the CLI's mirror, the desktop's terminal) hands the engine.
@@ -189,8 +189,4 @@ impl LocalEcho {
 fn cup(s: &mut String, row: u16, col: u16) {
     use std::fmt::Write as _;
     let _ = write!(s, "\x1b[{};{}H", u32::from(row) + 1, u32::from(col) + 1);
-}
-
-fn nz(n: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(n.max(1)).unwrap_or(std::num::NonZeroU16::MIN)
 }

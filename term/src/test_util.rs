@@ -1,11 +1,8 @@
 //! What the crate's tests share.
 
-use std::{num::NonZeroU16, time::Duration};
+use std::time::Duration;
 
-/// `n` as a screen dimension (tests pass non-zero sizes).
-pub fn nz(n: u16) -> NonZeroU16 {
-    NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN)
-}
+pub use crate::nz;
 
 /// This thread's time on a CPU so far (`/proc/thread-self/schedstat`): what a busy
 /// machine does not inflate, unlike wall time.

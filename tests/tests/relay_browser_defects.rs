@@ -177,18 +177,24 @@ async fn the_page_is_installable() {
         .await;
 }
 
-/// The name the user gives this browser on the home page is the one it pairs under: the
-/// agent lists it so.
+/// A pairing link asks first, naming the machine by its id; declined, nothing is paired.
+/// The name the user gives this browser in that step is the one it pairs under: the
+/// agent lists it so, and nothing else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_browser_pairs_under_the_name_chosen() {
+async fn a_link_asks_first_and_pairs_under_the_name_chosen() {
     let Some((relay, agent)) = scene().await else {
         return;
     };
-    script("name", &relay, &agent, &[])
+    let id = agent.json(&["status"])["id"]
+        .as_str()
+        .expect("the agent's id")
+        .to_string();
+    script("name", &relay, &agent, &[("VM_AGENT_ID", id)])
         .passes(Some(&agent))
         .await;
     let peers = agent.json(&["peers"]).to_string();
     assert!(peers.contains("kitchen tablet"), "{peers}");
+    assert!(!peers.contains("den laptop"), "{peers}");
 }
 
 /// Pairing with a machine that is offline (its ticket opened after it stopped) can be

@@ -7,7 +7,8 @@
 //! browser's storage, draws terminals with xterm.js and calls this API:
 //! [`Node`] (the endpoint: pair, connect), [`Peer`] (one agent: sessions, events,
 //! attach), [`Term`] (one attached terminal, re-attached by core's `client::reattach`
-//! when the connection drops: keys, size) and [`Conv`] (one structured AI session: the
+//! when the connection drops: keys, size), [`SessionPreview`] (a session's last lines,
+//! live, for its card) and [`Conv`] (one structured AI session: the
 //! conversation, prompts, approvals). Values cross as JS values (serde-wasm-bindgen) of
 //! small view types ([`view`], [`conv_view`], [`term::TermEvent`]) built from
 //! `vibemesh-core`'s types, with TypeScript declarations generated from them (tsify) in
@@ -19,12 +20,14 @@ mod conv;
 pub mod conv_view;
 mod node;
 mod peer;
+mod preview;
 pub mod term;
 pub mod view;
 
 pub use conv::Conv;
 pub use node::{Node, new_secret_key, parse_ticket};
 pub use peer::Peer;
+pub use preview::SessionPreview;
 pub use term::Term;
 
 use vibemesh_core::client::{ClientError, is_final};

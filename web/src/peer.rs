@@ -16,7 +16,7 @@ use vibemesh_core::{
 use wasm_bindgen::prelude::*;
 
 use crate::{
-    Conv, Term, client_err, js_err,
+    Conv, SessionPreview, Term, client_err, js_err,
     view::{AgentView, SessionList, SessionRow, to_js},
 };
 
@@ -254,6 +254,20 @@ impl Peer {
     ) -> Result<Term, JsValue> {
         let req = attach_request(&id, cols, rows, scrollback)?;
         Ok(Term::start(self.redial.clone(), req, on_event))
+    }
+
+    /// Watches session `id` for its card's preview (see [`SessionPreview`]): `on_change`
+    /// is called when its screen changed since the page last read its lines.
+    pub fn preview(
+        &self,
+        id: String,
+        #[wasm_bindgen(unchecked_param_type = "() => void")] on_change: js_sys::Function,
+    ) -> Result<SessionPreview, JsValue> {
+        Ok(SessionPreview::start(
+            self.redial.clone(),
+            session_id(&id)?,
+            on_change,
+        ))
     }
 
     /// Closes the connection to this agent.

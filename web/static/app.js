@@ -3,14 +3,17 @@
 // reaches agents through the relay that served it, end to end encrypted.
 //
 // Routes (the fragment, never sent to the server):
-//   #ticket=VM2...    pair with the ticket, then show the machines
-//   #/                machines           #/m/<agent>   sessions on one machine
+//   #ticket=VM2...    ask to pair with the ticket's machine, then show the machines
+//   #/                machines and their sessions as cards (home.js)
+//   #/m/<agent>       one machine: new sessions, its session list (machine.js)
 //   #/t/<agent>/<id>  one terminal      #/c/<agent>/<id>  one AI conversation
 import init, { Node, newSecretKey, parseTicket } from './pkg/vibemesh_web.js';
 import { $, esc, inert, sleep, showError, status, refusal } from './ui.js';
 import { openConversation, leaveConversation, wireComposer } from './conversation.js';
 import { openTerminal, leaveTerminal } from './terminal.js';
 import { drawMachine, updateSessions, showing } from './machine.js';
+import { updateHome, leaveHome } from './home.js';
+import { showTab, retitle, hideTabs } from './tabs.js';
 
 // What the wasm side hands over (its TypeScript declarations, generated from the Rust
 // types; `tsc` checks this file against them).
@@ -54,6 +57,7 @@ function getPeer(a) {
       const peer = await node.connect(a.id, a.relay || '');
       /** @type {Entry} */
       const entry = { peer, info: await peer.info(), sessions: await peer.listSessions(), dead: false };
+      retitle(a.id, entry.sessions);
       pumpEvents(a, entry);
       return entry;
     })();
@@ -89,6 +93,7 @@ async function pumpEvents(a, entry) {
     try { list = await entry.peer.nextSessions(); } catch { list = undefined; }
     if (list === undefined) break;
     entry.sessions = list;
+    retitle(a.id, list);
     refresh(a.id);
   }
   // Not closed by the page: the agent went away (or refused us; redialling says which).
@@ -99,7 +104,8 @@ async function pumpEvents(a, entry) {
 }
 
 // ---- pairing ----------------------------------------------------------------------
-// The name the user chose for this browser (on the home page), else one from its OS.
+// The name the user chose for this browser (when pairing, or on the home page), else one
+// from its OS.
 function deviceName() {
   const chosen = (localStorage.getItem(NAME) || '').trim();
   if (chosen) return chosen;
@@ -159,9 +165,11 @@ async function renderMachines() {
     $('#naming').onsubmit = (ev) => { ev.preventDefault(); input.blur(); };
   }
   $('#nomachines').hidden = list.length > 0;
-  const rows = await Promise.all(list.map(async (a) => {
+  const shown = await Promise.all(list.map(async (a) => {
     const p = peers.get(a.id);
     let state = '<span class="dim">connecting…</span>';
+    /** @type {Entry | null} */
+    let entry = null;
     const f = failures.get(a.id);
     if (f && f.final) {
       state = `<span class="off">${f.name === 'Revoked' ? 'access revoked' : f.name === 'NotPaired' ? 'not paired' : 'refused'}</span> <span class="dim">${esc(refusal(f.name, a.name) || f.message)}</span>`;
@@ -169,16 +177,17 @@ async function renderMachines() {
     if (p) {
       const e = await Promise.race([p.catch(() => null), sleep(0).then(() => 'wait')]);
       if (e && e !== 'wait' && !e.dead) {
+        entry = e;
         const running = e.sessions.filter((s) => s.running).length;
         const waiting = e.sessions.filter((s) => s.waiting).length;
         state = `<span class="on">online</span> <span class="dim">${running} running · ${e.peer.path()}</span>${
           waiting ? ` <span class="badge">${waiting} waiting</span>` : ''}`;
       } else if (e === null) state = '<span class="off">offline</span>';
     }
-    return `<li><a class="grow" href="#/m/${a.id}">${esc(inert(a.name))}</a> ${state}</li>`;
+    return { a, state, e: entry };
   }));
   if (view.name !== 'machines' || !$('#machines')) return; // left meanwhile
-  $('#machines').innerHTML = rows.join('');
+  updateHome(shown);
   for (const a of list) if (!peers.has(a.id) && !failures.get(a.id)?.final) dialLater(a);
 }
 
@@ -215,7 +224,8 @@ async function renderMachine(id) {
 // ---- routing ----------------------------------------------------------------------
 // Leaves the terminal or conversation shown, if any.
 function leaveView() {
-  if (view.name === 'term') leaveTerminal();
+  if (view.name === 'machines') leaveHome();
+  else if (view.name === 'term') leaveTerminal();
   else if (view.name === 'conv') leaveConversation();
 }
 
@@ -228,12 +238,17 @@ function route() {
     leaveView();
     view = { name, id: m[2], sid: m[3] };
     const a = agentById(m[2]);
+    if (a) {
+      showTab(a, m[1], m[3]);
+      peers.get(a.id)?.then((e) => retitle(a.id, e.sessions), () => {});
+    }
     if (!a) location.hash = '#/';
     else if (name === 'term') { $('#crumb').textContent = `${inert(a.name)} › ${m[3]}`; openTerminal(a, m[3], { getPeer, node: () => node, refused }); }
     else openConversation(a, m[3], { getPeer, dropPeer });
     return;
   }
   leaveView();
+  hideTabs();
   if ((m = h.match(/^#\/m\/([0-9a-f]{64})$/))) { view = { name: 'machine', id: m[1] }; renderMachine(m[1]); }
   else { view = { name: 'machines' }; renderMachines(); }
 }
@@ -286,9 +301,40 @@ async function takeTicket() {
     showError('This pairing link is damaged (a broken %-escape): copy the whole link again, or run `vibemesh pair` for a new one.');
     return;
   }
-  // Not awaited: the page shows itself meanwhile (with Cancel), and the list gains the
-  // machine when it answers.
-  pairWith(ticket);
+  askToPair(ticket);
+}
+
+// A link never pairs by itself: the page names the machine and asks, with the name this
+// browser will pair under (a link from someone else would otherwise add their machine
+// to this list, to be typed into as if it were one's own).
+/** @param {string} ticket */
+function askToPair(ticket) {
+  let t;
+  try { t = parseTicket(ticket); } catch (e) { showError(`This ticket cannot be used: ${e.message}`); return; }
+  const form = /** @type {HTMLFormElement} */ ($('#pairform'));
+  const known = agentById(t.id);
+  $('#pairwhat').textContent = known
+    ? `This link pairs again with ${inert(known.name)}, already in your list`
+    : `This link pairs this browser with a machine running the agent`;
+  $('#pairid').textContent = t.id;
+  let via = 'this relay';
+  try { if (t.relay) via = new URL(t.relay).host; } catch { via = inert(t.relay); }
+  $('#pairrelay').textContent = `through ${via}`;
+  const name = /** @type {HTMLInputElement} */ ($('#pairname'));
+  name.value = deviceName();
+  form.hidden = false;
+  name.focus();
+  form.onsubmit = (ev) => {
+    ev.preventDefault();
+    form.hidden = true;
+    if (name.value.trim()) localStorage.setItem(NAME, name.value.trim());
+    const home = /** @type {HTMLInputElement | null} */ ($('#devname'));
+    if (home) home.value = deviceName();
+    // Not awaited: the page shows itself meanwhile (with Cancel), and the list gains
+    // the machine when it answers.
+    pairWith(ticket);
+  };
+  $('#pairno').onclick = () => { form.hidden = true; status('not paired'); };
 }
 
 main();

@@ -8,7 +8,7 @@
 // After `step: stop the agent` the test stops the agent; after `step: start the agent` it
 // starts it again on the same home (its sessions live on): the terminal must re-attach.
 // (and lib.mjs's). Prints one line per step; exits non-zero with the page's state on failure.
-import { runInBrowser, step, T } from './lib.mjs';
+import { runInBrowser, openLink, step, T } from './lib.mjs';
 
 const { VM_URL, VM_TICKET, VM_EXPIRED, VM_AGENT } = process.env;
 // The test stops the agent after the first line and starts it again after the second.
@@ -22,12 +22,12 @@ const waitRow = (page, line) => page.waitForFunction((l) => [...document.querySe
   .some((d) => d.textContent.replace(/\u00a0/g, ' ').trim() === l), line, { timeout: T });
 
 await runInBrowser(async (page) => {
-  await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
-  await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+  await openLink(page, VM_TICKET);
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).waitFor({ timeout: T });
   if (page.url().includes('ticket=')) throw new Error('the ticket stayed in the address bar');
   step('paired');
 
-  await page.locator('#machines a', { hasText: VM_AGENT }).click();
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).click();
   // Folder completion comes from the agent's file system (VM_FOLDER's parent holds a
   // folder whose name starts with VM_FOLDER's last part).
   await page.locator('#new [name=cwd]').fill(process.env.VM_FOLDER);
@@ -70,7 +70,7 @@ await runInBrowser(async (page) => {
   await page.locator('#machines li', { hasText: '1 running' }).waitFor({ timeout: T });
   step('machines page lists the running session');
 
-  await page.goto(`${VM_URL}#ticket=${VM_EXPIRED}`);
+  await openLink(page, VM_EXPIRED);
   await page.locator('#error', { hasText: 'expired' }).waitFor({ timeout: T });
   step(`expired ticket: ${await page.textContent('#error')}`);
 

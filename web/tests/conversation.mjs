@@ -5,7 +5,7 @@
 //   VM_WORK the folder the conversation works in;  VM_SHOT  a screenshot to take at the end
 // After the line `step: restart the agent` the test restarts the agent; the page must
 // re-attach by itself. Waits on the page's own state, never on time.
-import { launch, runInBrowser, step, T } from './lib.mjs';
+import { launch, runInBrowser, openLink, step, T } from './lib.mjs';
 
 const { VM_URL, VM_TICKET, VM_VIEWER_TICKET, VM_AGENT, VM_WORK } = process.env;
 const AI = 90_000; // the CLI starts slowly on a busy machine
@@ -20,8 +20,8 @@ const turnsEnded = (page, n) => page.waitForFunction((n) => document.querySelect
   && document.querySelector('#convview').dataset.busy === 'false', n, { timeout: AI });
 
 await runInBrowser(async (page) => {
-  await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
-  await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+  await openLink(page, VM_TICKET);
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).click({ timeout: T });
   step('paired');
 
   const form = page.locator('#newconv');
@@ -65,8 +65,8 @@ await runInBrowser(async (page) => {
   // A second browser, paired as a viewer, sees the conversation and no controls.
   const v = await launch();
   try {
-    await v.page.goto(`${VM_URL}#ticket=${VM_VIEWER_TICKET}`);
-    await v.page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+    await openLink(v.page, VM_VIEWER_TICKET);
+    await v.page.locator('#machines a.machine', { hasText: VM_AGENT }).click({ timeout: T });
     await v.page.locator('#sessions .badge', { hasText: 'approve Bash' }).waitFor({ timeout: T });
     if (await v.page.locator('#newconv').count()) throw new Error('a viewer sees the new-conversation form');
     await v.page.goto(convUrl);

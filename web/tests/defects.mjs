@@ -10,13 +10,14 @@
 //   tablet    a touch screen 1024 px wide (a tablet) has the extra-keys bar
 //   kill      Kill asks once more; an ended session offers the way back to its machine
 //   cancel    pairing with a machine that is offline can be cancelled
-//   name      the name chosen for this browser is the one it pairs under
+//   name      a link asks before it pairs, naming the machine; the name chosen for this
+//             browser in that step is the one it pairs under
 //   install   Chromium finds the page installable (manifest, icon, service worker)
 //   reload    a reload when nothing changed transfers under 50 KB (Chromium's network
 //             log: the bytes of every HTTP response, headers included), the assets
 //             compressed on the first load
 // Environment: VM_URL, VM_TICKET, VM_AGENT (its name), and per case what the test says.
-import { runInBrowser, step, T } from './lib.mjs';
+import { runInBrowser, openLink, step, T } from './lib.mjs';
 
 const { VM_URL, VM_TICKET, VM_AGENT, VM_CASE } = process.env;
 
@@ -32,14 +33,14 @@ const termState = (page, want, timeout = T) => page.waitForFunction((w) =>
   document.querySelector('#termview').dataset.state === w, want, { timeout });
 
 async function pair(page) {
-  await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
-  await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+  await openLink(page, VM_TICKET);
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).waitFor({ timeout: T });
   step('paired');
 }
 
 /** Opens the machine, then the session titled `title`, and waits until it is attached. */
 async function openSession(page, title) {
-  await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).click({ timeout: T });
   await page.locator('#sessions li', { hasText: title }).locator('a', { hasText: 'Open' }).click({ timeout: T });
   await termState(page, 'attached');
 }
@@ -86,8 +87,8 @@ const cases = {
     await page.goto(`${VM_URL}#ticket=VM1%E0%A4%A`);
     await page.locator('#error', { hasText: /link/i }).waitFor({ timeout: T });
     step(`a broken link: ${await page.textContent('#error')}`);
-    await page.goto(`${VM_URL}#ticket=${VM_TICKET}`); // the same page: a hashchange
-    await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+    await openLink(page, VM_TICKET); // the same page: a hashchange
+    await page.locator('#machines a.machine', { hasText: VM_AGENT }).waitFor({ timeout: T });
     step('the page still pairs from the next link');
   },
 
@@ -146,7 +147,7 @@ const cases = {
     await pair(page);
     const again = await transferred(page, async () => {
       await page.reload();
-      await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+      await page.locator('#machines a.machine', { hasText: VM_AGENT }).waitFor({ timeout: T });
     });
     step(`reload: ${again.bytes} bytes`);
     for (const [what, n] of again.got) step(`  ${n} ${what}`);
@@ -155,7 +156,7 @@ const cases = {
 
   async kill(page) {
     await pair(page);
-    await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+    await page.locator('#machines a.machine', { hasText: VM_AGENT }).click({ timeout: T });
     const li = page.locator('#sessions li', { hasText: 'victim' });
     await li.locator('button', { hasText: 'Kill' }).click({ timeout: T });
     await li.locator('button', { hasText: 'Yes' }).waitFor({ timeout: 5000 });
@@ -177,7 +178,7 @@ const cases = {
   },
 
   async cancel(page) {
-    await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
+    await openLink(page, VM_TICKET);
     await page.locator('#status', { hasText: 'pairing' }).waitFor({ timeout: T });
     await page.locator('#cancelpair').click({ timeout: 5000 });
     await page.locator('#status', { hasText: 'cancelled' }).waitFor({ timeout: 5000 });
@@ -187,11 +188,21 @@ const cases = {
   },
 
   async name(page) {
-    await page.goto(`${VM_URL}#/`);
-    await page.locator('#devname').fill('kitchen tablet', { timeout: T });
-    await page.locator('#devname').press('Enter');
+    // A link only asks: it names the machine, and nothing pairs until the user says so.
     await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
-    await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+    await page.locator('#pairform').waitFor({ timeout: T });
+    const id = await page.textContent('#pairid');
+    if (id !== process.env.VM_AGENT_ID) throw new Error(`the pairing step names ${id}, not the machine's id`);
+    await page.locator('#pairname').fill('den laptop');
+    await page.locator('#pairno').click();
+    await page.locator('#nomachines').waitFor({ timeout: T });
+    if (await page.locator('#pairform').isVisible()) throw new Error('the pairing step stayed after Not now');
+    step('a link asked first; declining paired nothing');
+    // The same link again: the name is chosen in the pairing step.
+    await openLink(page, VM_TICKET, 'kitchen tablet');
+    await page.locator('#machines a.machine', { hasText: VM_AGENT }).waitFor({ timeout: T });
+    const home = await page.inputValue('#devname');
+    if (home !== 'kitchen tablet') throw new Error(`the home page names this browser ${home}`);
     step('paired');
   },
 
@@ -207,7 +218,7 @@ const cases = {
     step(`installable (manifest ${url}, service worker active)`);
     await pair(page);
     await page.reload();
-    await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+    await page.locator('#machines a.machine', { hasText: VM_AGENT }).waitFor({ timeout: T });
     step('the page still loads and reaches the agent under its service worker');
   },
 
@@ -229,7 +240,7 @@ const cases = {
 
   async form(page) {
     await pair(page);
-    await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+    await page.locator('#machines a.machine', { hasText: VM_AGENT }).click({ timeout: T });
     const cwd = page.locator('#new [name=cwd]');
     await cwd.fill('half-typed');
     await cwd.focus();

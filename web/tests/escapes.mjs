@@ -3,7 +3,7 @@
 // crumb once opened, with both as visible escapes, never as the raw characters (which
 // would reorder the rest of the line). See relay_browser_escapes.rs.
 //   VM_URL  the relay's base URL;  VM_TICKET  a fresh ticket;  VM_AGENT  its name
-import { runInBrowser, step, T } from './lib.mjs';
+import { runInBrowser, openLink, step, T } from './lib.mjs';
 
 const { VM_URL, VM_TICKET, VM_AGENT } = process.env;
 // What the test titled the session (evil\x1b]0;pwned\x07 \u202egpj.exe), as shown.
@@ -16,8 +16,8 @@ function inert(what, text) {
 }
 
 await runInBrowser(async (page) => {
-  await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
-  await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+  await openLink(page, VM_TICKET);
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).click({ timeout: T });
   const item = page.locator('#sessions li', { hasText: 'pwned' });
   await item.waitFor({ timeout: T });
   inert('the session list', await item.textContent());

@@ -57,3 +57,12 @@ export async function runInBrowser(steps, describe = async () => {}, options = {
     await close();
   }
 }
+
+// Opens the pairing link for `ticket` and says yes to it, as `name` when given: a link
+// only asks (the page names the machine first).
+export async function openLink(page, ticket, name = '') {
+  await page.goto(`${process.env.VM_URL}#ticket=${ticket}`);
+  await page.locator('#pairform').waitFor({ timeout: T });
+  if (name) await page.locator('#pairname').fill(name);
+  await page.locator('#pairyes').click({ timeout: T });
+}

@@ -7,7 +7,7 @@
 //   - drawn: the echoed character in xterm's rows (a MutationObserver: the DOM as the
 //     next paint shows it).
 //   VM_URL, VM_TICKET, VM_AGENT as everywhere; the agent runs a session titled `echo`.
-import { runInBrowser, step, T } from './lib.mjs';
+import { runInBrowser, openLink, step, T } from './lib.mjs';
 
 const { VM_URL, VM_TICKET, VM_AGENT } = process.env;
 const N = Number(process.env.VM_KEYS || 200);
@@ -18,14 +18,14 @@ await runInBrowser(async (page) => {
   await page.goto(`${VM_URL}#/`);
   await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: T });
   const ready = Date.now() - t0;
-  await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
-  await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+  await openLink(page, VM_TICKET);
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).waitFor({ timeout: T });
   const t1 = Date.now();
   await page.reload();
-  await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).waitFor({ timeout: T });
   step(`load: ${ready} ms to ready (first visit), ${Date.now() - t1} ms to the machine listed (reload, paired)`);
 
-  await page.locator('#machines a', { hasText: VM_AGENT }).click();
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).click();
   await page.locator('#sessions li', { hasText: 'echo' }).locator('a', { hasText: 'Open' }).click({ timeout: T });
   await page.waitForFunction(() => document.querySelector('#termview').dataset.state === 'attached', null, { timeout: T });
   await page.locator('#term').click();

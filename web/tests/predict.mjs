@@ -7,7 +7,7 @@
 // and checks that guessed keys are underlined until their echo, that the screen ends
 // with none underlined, and that nothing typed at a `read -s` prompt is ever drawn.
 //   VM_URL, VM_TICKET, VM_AGENT as everywhere; the agent runs a shell titled `shell`.
-import { runInBrowser, step, T } from './lib.mjs';
+import { runInBrowser, openLink, step, T } from './lib.mjs';
 
 const { VM_URL, VM_TICKET, VM_AGENT } = process.env;
 const LINE = 'echo typed-in-a-browser';
@@ -45,8 +45,8 @@ async function enterAndWait(page, text) {
 }
 
 await runInBrowser(async (page) => {
-  await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
-  await page.locator('#machines a', { hasText: VM_AGENT }).click({ timeout: T });
+  await openLink(page, VM_TICKET);
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).click({ timeout: T });
   await page.locator('#sessions li', { hasText: 'shell' }).locator('a', { hasText: 'Open' }).click({ timeout: T });
   await page.waitForFunction(() => document.querySelector('#termview').dataset.state === 'attached', null, { timeout: T });
   await page.waitForFunction(() => [...document.querySelectorAll('#term .xterm-rows > div')]

@@ -2,14 +2,14 @@
 // the machine page and in a terminal, against a real relay and agent (see
 // relay_browser_perf.rs, `readme_screenshots`, run by hand with --ignored).
 //   VM_URL, VM_TICKET, VM_AGENT as everywhere;  VM_SHOTS  the folder to write them to
-import { launch, step, T } from './lib.mjs';
+import { launch, openLink, step, T } from './lib.mjs';
 
 const { VM_URL, VM_TICKET, VM_AGENT, VM_SHOTS } = process.env;
 const { page, close } = await launch({ viewport: { width: 1280, height: 760 } });
 try {
-  await page.goto(`${VM_URL}#ticket=${VM_TICKET}`);
-  await page.locator('#machines a', { hasText: VM_AGENT }).waitFor({ timeout: T });
-  await page.locator('#machines a', { hasText: VM_AGENT }).click();
+  await openLink(page, VM_TICKET);
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).waitFor({ timeout: T });
+  await page.locator('#machines a.machine', { hasText: VM_AGENT }).click();
   await page.locator('#sessions li', { hasText: 'build' }).waitFor({ timeout: T });
   await page.screenshot({ path: `${VM_SHOTS}/web-laptop-machine.png` });
   await page.locator('#sessions li', { hasText: 'build' }).locator('a', { hasText: 'Open' }).click();

@@ -12,7 +12,7 @@ use vibemesh_core::{
     text::cut,
 };
 
-use vibemesh_term::{Clears, History};
+use vibemesh_term::{Clears, History, nz};
 
 use super::osc::OscLimit;
 
@@ -34,10 +34,6 @@ impl vt100::Callbacks for Callbacks {
     fn on_scroll(&mut self, contents: vt100::capture::RowContents<'_>, alternate: bool) {
         self.history.on_scroll(contents, alternate);
     }
-}
-
-fn nz(n: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(n).unwrap_or(std::num::NonZeroU16::MIN)
 }
 
 /// What every [`Screen::render`] starts with: plain colours, a blank screen, the cursor

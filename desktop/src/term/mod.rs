@@ -16,9 +16,10 @@ pub mod row_mesh;
 mod scrolled;
 mod select;
 
-use std::{num::NonZeroU16, sync::LazyLock};
+use std::sync::LazyLock;
 
 use egui::{Event, EventFilter, MouseWheelUnit, PointerButton, Pos2, Sense, Ui, Vec2};
+use vibemesh_term::nz;
 
 pub use bindings::{Chord, ChordError, KeyBindings};
 pub use keys::{key_bytes, paste_bytes, text_bytes};
@@ -76,10 +77,6 @@ impl std::fmt::Debug for Terminal {
             .field("size", &self.size())
             .finish_non_exhaustive()
     }
-}
-
-fn nz(v: u16) -> NonZeroU16 {
-    NonZeroU16::new(v.max(1)).unwrap_or(NonZeroU16::MIN)
 }
 
 impl Terminal {
