@@ -31,7 +31,8 @@ async fn browser_shows_titles_from_an_agent_inert() {
         "--",
         "sh",
         "-c",
-        "exec cat",
+        // The screen, as a card's preview shows it, holds the title's bidi override too.
+        r"printf 'evil \342\200\256gpj.exe\n'; exec cat",
     ]);
     let script = Script::start(
         "escapes.mjs",

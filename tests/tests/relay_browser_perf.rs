@@ -48,7 +48,9 @@ async fn readme_screenshots() {
     let agent = TestAgent::start_config("build-box", &relay.url(), "", &[]);
     let script = "printf '\\033[1mcargo test\\033[0m\\n'; for t in pairing relay browser; do \
         printf 'test %s ... \\033[32mok\\033[0m\\n' $t; done; echo 'tests passed'; exec sh";
-    for (title, cmd) in [("build", script), ("logs", "exec cat")] {
+    let logs = "for p in /api/sessions /api/files /healthz /api/git; do \
+        printf 'GET %s \\033[32m200\\033[0m 3ms\\n' $p; done; exec cat";
+    for (title, cmd) in [("build", script), ("logs", logs)] {
         agent.open_titled(title, &["sh", "-c", cmd]);
     }
     let shots = web_dir().join("../docs/img");

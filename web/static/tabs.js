@@ -6,7 +6,8 @@ import { $, esc, inert } from './ui.js';
 
 /** @typedef {import('./pkg/vibemesh_web.js').PairedAgent} PairedAgent */
 /** @typedef {import('./pkg/vibemesh_web.js').SessionRow} SessionRow */
-/** One tab: the route it opens (`t/<agent>/<id>` or `c/<agent>/<id>`), what it shows.
+/** One tab: the route it opens (`t/<agent>/<id>` or `c/<agent>/<id>`), what it shows
+ * (`title` as the session list gives it, already inert; `machine` as stored, not).
  * @typedef {{ route: string, agent: string, sid: string, title: string, machine: string, ended: boolean }} Tab */
 
 const KEY = 'vibemesh.tabs';
@@ -59,7 +60,7 @@ function draw(route) {
   if (!route) return;
   const many = new Set(tabs.map((t) => t.agent)).size > 1;
   nav.innerHTML = tabs.map((t) => `<span class="tab${t.route === route ? ' current' : ''}${t.ended ? ' ended' : ''}">
-    <a href="#/${t.route}"${t.route === route ? ' aria-current="page"' : ''}>${esc(inert(t.title))}${
+    <a href="#/${t.route}"${t.route === route ? ' aria-current="page"' : ''}>${esc(t.title)}${
       many ? ` <span class="dim">${esc(inert(t.machine))}</span>` : ''}</a><button class="close" data-route="${esc(t.route)}" aria-label="close tab">×</button></span>`).join('');
   for (const b of /** @type {HTMLButtonElement[]} */ ([...nav.querySelectorAll('button.close')])) {
     b.onclick = () => close(b.dataset.route || '');

@@ -66,6 +66,8 @@ await runInBrowser(async (page) => {
   const v = await launch();
   try {
     await openLink(v.page, VM_VIEWER_TICKET);
+    // The home page's card says the conversation needs someone, before any is opened.
+    await v.page.locator('#machines a.card.needs .badge', { hasText: 'approve Bash' }).waitFor({ timeout: T });
     await v.page.locator('#machines a.machine', { hasText: VM_AGENT }).click({ timeout: T });
     await v.page.locator('#sessions .badge', { hasText: 'approve Bash' }).waitFor({ timeout: T });
     if (await v.page.locator('#newconv').count()) throw new Error('a viewer sees the new-conversation form');

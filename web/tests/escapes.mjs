@@ -1,7 +1,8 @@
 // The web client shows names and titles from an agent inert: a session whose title holds
 // an OSC 0 sequence and a bidi override ("Trojan Source") is listed, and named in the
-// crumb once opened, with both as visible escapes, never as the raw characters (which
-// would reorder the rest of the line). See relay_browser_escapes.rs.
+// crumb and its tab once opened, with both as visible escapes, never as the raw characters (which
+// would reorder the rest of the line). Its card's preview on the home page shows what its
+// screen holds (the same bidi override) escaped too. See relay_browser_escapes.rs.
 //   VM_URL  the relay's base URL;  VM_TICKET  a fresh ticket;  VM_AGENT  its name
 import { runInBrowser, openLink, step, T } from './lib.mjs';
 
@@ -17,6 +18,12 @@ function inert(what, text) {
 
 await runInBrowser(async (page) => {
   await openLink(page, VM_TICKET);
+  const card = page.locator('#machines a.card', { hasText: 'pwned' });
+  await card.locator('pre.peek', { hasText: 'gpj.exe' }).waitFor({ timeout: T });
+  inert('the home page\'s card', await card.locator('.head').textContent());
+  const peek = await card.locator('pre.peek').textContent();
+  if (RAW.test(peek) || !peek.includes('evil \\u{202e}gpj.exe')) throw new Error(`the card's preview is not inert: ${JSON.stringify(peek)}`);
+  step(`the card: ${await card.textContent()}`);
   await page.locator('#machines a.machine', { hasText: VM_AGENT }).click({ timeout: T });
   const item = page.locator('#sessions li', { hasText: 'pwned' });
   await item.waitFor({ timeout: T });
@@ -27,5 +34,7 @@ await runInBrowser(async (page) => {
   await page.waitForFunction(() => document.querySelector('#termview').dataset.state === 'attached', null, { timeout: T });
   await page.locator('#crumb', { hasText: 'pwned' }).waitFor({ timeout: T });
   inert('the crumb', await page.textContent('#crumb'));
+  await page.locator('#tabs a', { hasText: 'pwned' }).waitFor({ timeout: T });
+  inert('the tab', await page.textContent('#tabs a'));
   step(`opened: ${await page.textContent('#crumb')}`);
 });
