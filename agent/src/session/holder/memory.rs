@@ -16,6 +16,10 @@ pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
 /// Entries a queue keeps room for once a burst is over.
 pub const QUEUE_KEEP: usize = 64;
 
+/// Allocations of this size or more are mapped on their own (fresh zero pages, resident
+/// only once touched) and unmapped when freed.
+pub const MMAP_THRESHOLD: usize = 128 << 10;
+
 /// One arena, and a fixed threshold above which buffers are mapped on their own and
 /// unmapped when freed. Call before any other thread starts.
 pub fn configure() {
@@ -23,7 +27,7 @@ pub fn configure() {
     // SAFETY: mallopt only sets the allocator's parameters; no other thread exists yet.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD as i32);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 10);
     }
 }

@@ -323,7 +323,10 @@ impl Shared {
         mut reader: Box<dyn Read + Send>,
         mut child: Box<dyn portable_pty::Child + Send + Sync>,
     ) {
-        let mut buf = vec![0u8; 64 * 1024];
+        // At the allocator's mmap threshold (memory::configure), so it is mapped apart,
+        // zeroed by the kernel: an idle session's holder keeps only the pages its reads
+        // touched, not 64 KiB that the heap's calloc would have cleared.
+        let mut buf = vec![0u8; memory::MMAP_THRESHOLD];
         let mut queries = QueryFilter::default();
         let mut found = Vec::new();
         loop {
@@ -414,7 +417,9 @@ impl Shared {
 
     /// Feeds the backlog to the screen until the program has ended and all is parsed.
     fn parse(self: Arc<Self>) {
-        let mut since_release = 0;
+        // The start is a burst too: spawning the program and the first attach leave
+        // freed memory in the heap, which an idle holder would keep for good.
+        let mut since_release = memory::RELEASE_AFTER;
         loop {
             let mut st = lock(&self.state);
             while st.backlog.is_empty() {

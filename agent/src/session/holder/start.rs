@@ -154,7 +154,7 @@ pub fn spawn_in_process() -> std::io::Result<UnixStream> {
 /// The holder process: `vibemesh-holder SOCKET`, started by the agent with its end of a
 /// socket pair as standard input. Never returns while the session is held.
 pub fn main() -> std::process::ExitCode {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{FromRawFd, OwnedFd};
     let Some(socket) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("usage: vibemesh-holder SOCKET (started by the vibemesh agent)");
         return std::process::ExitCode::from(2);
@@ -174,8 +174,9 @@ pub fn main() -> std::process::ExitCode {
     let _ = nix::unistd::setsid();
     super::memory::configure();
     // SAFETY: the agent gave us our end of the socket pair as stdin, and nothing else in
-    // this process uses fd 0.
-    let stdin = unsafe { OwnedFd::from_raw_fd(std::io::stdin().as_raw_fd()) };
+    // this process uses fd 0 (not `std::io::stdin()`, whose buffer an idle holder would
+    // keep for nothing).
+    let stdin = unsafe { OwnedFd::from_raw_fd(0) };
     let mut conn = UnixStream::from(stdin);
     let _ = conn.set_read_timeout(Some(HELLO_TIMEOUT));
     let spawn = match frame::read_blocking::<HolderSpawn>(&mut conn) {
