@@ -12,7 +12,8 @@
 //!
 //! `--render` measures the desktop app's terminal widget drawing a full screen instead;
 //! `--flood` a flood of output in a desktop tab shown against one hidden; `--busy` what a
-//! session whose scrollback is full costs, against an idle one.
+//! session whose scrollback is full costs, against an idle one; `--cli` only the open and
+//! the echo through the real CLI.
 
 mod agents;
 mod busy;
@@ -66,6 +67,11 @@ struct Args {
     /// Seconds of flood for `--load`.
     #[arg(long, default_value_t = 20)]
     secs: u64,
+    /// Only measure through the real CLI: `vibemesh open … -- bash -l -i` to the prompt
+    /// against the same shell in a bare PTY, and echo at that prompt (what the main run
+    /// reports in its two "Through the CLI" rows), on a fresh pair of agents.
+    #[arg(long)]
+    cli: bool,
     /// The `vibemesh` binary (default: next to this executable).
     #[arg(long, value_name = "PATH")]
     vibemesh: Option<PathBuf>,
@@ -152,6 +158,10 @@ fn real_main(args: Args) -> anyhow::Result<()> {
         };
         let result = runtime.block_on(load::run(&bin, &plan))?;
         println!("{}", result.markdown());
+        return Ok(());
+    }
+    if args.cli {
+        println!("{}", runtime.block_on(run::cli_only(&bin, &plan))?);
         return Ok(());
     }
     let results = runtime.block_on(run::run(&bin, &plan, args.quick))?;

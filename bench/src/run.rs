@@ -96,6 +96,56 @@ struct Measured {
     baseline: Option<Baseline>,
 }
 
+/// `open` with a login shell through the real CLI on agent a, then echo at its prompt.
+async fn through_cli(mesh: &Mesh, plan: &Plan) -> anyhow::Result<metrics::cli::CliResult> {
+    eprintln!("through the CLI: `open` with a login shell, then echo at its prompt");
+    let (bin, home, plan) = (
+        mesh.a.bin().to_path_buf(),
+        mesh.a.home().to_path_buf(),
+        plan.clone(),
+    );
+    tokio::task::spawn_blocking(move || metrics::cli::run(&bin, &home, PEER_NAME, &plan))
+        .await
+        .context("the CLI task failed")?
+}
+
+/// Only the CLI's measures (`--cli`), on a fresh pair of agents, as markdown with the
+/// machine's load around them.
+pub async fn cli_only(bin: &Path, plan: &Plan) -> anyhow::Result<String> {
+    let load_start = procfs::load_average()?;
+    eprintln!("starting and pairing agents a and b ({})", bin.display());
+    let mut mesh = Mesh::start(bin, false).await?;
+    let remote = Peer::Local(LocalRoute::new(
+        mesh.a.socket(),
+        Target::Peer(PEER_NAME.into()),
+    ));
+    let measured = async {
+        let control = control_client(&remote).await?;
+        cleanly(&control, through_cli(&mesh, plan))
+            .await
+            .context("through the CLI")
+    }
+    .await;
+    if measured.is_err() {
+        eprintln!("{}", mesh.logs());
+    }
+    let stopped = mesh.stop();
+    let cli = measured?;
+    stopped?;
+    let load_end = procfs::load_average()?;
+    Ok(format!(
+        "{} CPUs; load average {:.2} {:.2} {:.2} at start, {:.2} {:.2} {:.2} at end\n\n{}",
+        procfs::cpu_count(),
+        load_start[0],
+        load_start[1],
+        load_start[2],
+        load_end[0],
+        load_end[1],
+        load_end[2],
+        cli.markdown()
+    ))
+}
+
 /// Runs `f`, then kills every session on the agent behind `control` whatever happened.
 async fn cleanly<T>(
     control: &ControlClient,
@@ -163,19 +213,9 @@ async fn measure(mesh: &Mesh, plan: &Plan) -> anyhow::Result<Measured> {
         None => None,
     };
 
-    eprintln!("through the CLI: `open` with a login shell, then echo at its prompt");
-    let (bin, home, cli_plan) = (
-        mesh.a.bin().to_path_buf(),
-        mesh.a.home().to_path_buf(),
-        plan.clone(),
-    );
-    let cli = cleanly(&control, async move {
-        tokio::task::spawn_blocking(move || metrics::cli::run(&bin, &home, PEER_NAME, &cli_plan))
-            .await
-            .context("the CLI task failed")?
-    })
-    .await
-    .context("through the CLI")?;
+    let cli = cleanly(&control, through_cli(mesh, plan))
+        .await
+        .context("through the CLI")?;
 
     eprintln!(
         "throughput: seq 1 {}, run(s): {}",

@@ -41,6 +41,22 @@ impl CliResult {
             "echo_ms": self.echo.to_json(),
         })
     }
+
+    /// As a markdown table, for `--cli`.
+    pub fn markdown(&self) -> String {
+        let row = |what: &str, s: &Summary| {
+            format!(
+                "| {what} | {:.2} ms | {:.2} ms | {:.2} / {:.2} ms | {} |\n",
+                s.p50, s.p99, s.min, s.max, s.n
+            )
+        };
+        format!(
+            "| through the CLI | median | p99 | min / max | samples |\n|---|---|---|---|---|\n{}{}{}",
+            row("`open … -- bash -l -i` → prompt", &self.create),
+            row("the same shell in a bare PTY → prompt", &self.bare_create),
+            row("echo at bash's prompt", &self.echo),
+        )
+    }
 }
 
 /// A `vibemesh` command running in a PTY of its own.
