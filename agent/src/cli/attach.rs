@@ -11,7 +11,7 @@ use vibemesh_core::{
     text::inert,
 };
 
-use super::{local, shown::Shown, stdout::StdoutError};
+use super::{local, shown::Shown, stdout::StdoutError, tty::TtyIn};
 use vibemesh_agent::config::Home;
 
 /// Printed by `~?`.
@@ -259,9 +259,26 @@ async fn sleep_until(at: Option<std::time::Instant>) {
     }
 }
 
-/// Reads stdin on a plain thread: a blocking read must not hold up runtime shutdown.
+/// Reads stdin: a terminal from a task of this runtime (see [`TtyIn`]); anything else on a
+/// plain thread, as a blocking read must not hold up runtime shutdown. Inside the runtime.
 pub(super) fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel(64);
+    if let Some(tty) = TtyIn::open() {
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            loop {
+                match tty.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        return rx;
+    }
     let _ = std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {

@@ -16,6 +16,7 @@ mod qr;
 mod shown;
 mod stdout;
 mod tilde;
+mod tty;
 
 use std::{io::IsTerminal, process::ExitCode};
 
@@ -36,10 +37,7 @@ use vibemesh_agent::config::{Config, Home};
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime_for(&cli.command).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("vibemesh: cannot start: {e}");
@@ -55,6 +53,18 @@ pub fn main() -> ExitCode {
             eprintln!("vibemesh: {}", inert_text(&format!("{e:#}")));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The agent serves many connections and `cp` hashes what it moves, so they get a thread
+/// per core. Every other command does little work and waits on one agent: on one thread
+/// its tasks (the stream drivers, the terminal pump) hand each other keys and output
+/// without waking another thread, which costs more than the work itself (echo through
+/// `vibemesh open`), and no worker threads are started before the first request.
+fn runtime_for(command: &Command) -> tokio::runtime::Builder {
+    match command {
+        Command::Agent | Command::Cp { .. } => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
     }
 }
 

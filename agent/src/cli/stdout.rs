@@ -12,6 +12,8 @@ use std::io::Write;
 
 use tokio::io::AsyncWriteExt;
 
+use super::tty::TtyOut;
+
 /// Why writing to standard output failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StdoutError {
@@ -61,20 +63,35 @@ macro_rules! outln {
 pub(crate) use outln;
 
 /// Standard output for output that streams (files, recordings, sessions): each write
-/// is flushed at once.
-#[derive(Debug)]
-pub struct AsyncOut(tokio::io::Stdout);
+/// is on the terminal (or on its way down the pipe) when it returns.
+pub struct AsyncOut(Out);
+
+enum Out {
+    /// A terminal, written from this task (see [`TtyOut`]).
+    Tty(TtyOut),
+    /// A pipe or a file, through tokio's blocking pool: a file cannot be polled, and
+    /// only a terminal can be opened again as a description of our own.
+    Other(tokio::io::Stdout),
+}
 
 impl AsyncOut {
     /// Standard output.
     pub fn new() -> Self {
-        Self(tokio::io::stdout())
+        Self(match TtyOut::open() {
+            Some(tty) => Out::Tty(tty),
+            None => Out::Other(tokio::io::stdout()),
+        })
     }
 
     /// Writes all of `bytes` and flushes.
     pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StdoutError> {
-        self.0.write_all(bytes).await?;
-        self.0.flush().await?;
+        match &mut self.0 {
+            Out::Tty(tty) => tty.write_all(bytes).await?,
+            Out::Other(out) => {
+                out.write_all(bytes).await?;
+                out.flush().await?;
+            }
+        }
         Ok(())
     }
 }
