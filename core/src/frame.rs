@@ -147,6 +147,10 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     }
 }
 
+/// Bodies up to this size are written together with their length prefix
+/// ([`FrameWriter::send_raw`]).
+const COALESCE_MAX: usize = 16 * 1024;
+
 /// Writes frames to a byte stream.
 pub struct FrameWriter<W> {
     inner: W,
@@ -186,10 +190,21 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         if body.len() > MAX_FRAME {
             return Err(FrameError::TooLarge(body.len()));
         }
-        self.inner
-            .write_all(&(body.len() as u32).to_be_bytes())
-            .await?;
-        self.inner.write_all(body).await?;
+        let prefix = (body.len() as u32).to_be_bytes();
+        if body.len() <= COALESCE_MAX {
+            // A small frame (a key, its echo, an acknowledgement) goes in one write: a
+            // prefix written alone wakes the reader for four bytes, and on a Unix socket
+            // each packet the reader takes wakes this writer's poll again. Through the
+            // agent's proxy that was two extra wake-ups on both sides per keystroke.
+            self.buf.clear();
+            self.buf.extend_from_slice(&prefix);
+            self.buf.extend_from_slice(body);
+            self.inner.write_all(&self.buf).await?;
+        } else {
+            // A large one as it is: copying it would cost more than the extra write.
+            self.inner.write_all(&prefix).await?;
+            self.inner.write_all(body).await?;
+        }
         self.inner.flush().await?;
         Ok(())
     }
