@@ -55,6 +55,18 @@ pub fn skip(what: Option<String>) -> bool {
     true
 }
 
+/// The usual scene of a browser test: a relay on 127.0.0.1 serving the built client, and
+/// an agent named `name` that uses it; `None` (the test passes, saying why) when the
+/// browser cannot run here and this is not CI.
+pub async fn scene(name: &str) -> Option<(vibemesh_relay::Relay, crate::TestAgent)> {
+    if skip(missing()) {
+        return None;
+    }
+    let relay = crate::relay::start_relay(Some(web_dir().join("dist"))).await;
+    let agent = crate::TestAgent::start_config(name, &relay.url(), "", &[]);
+    Some((relay, agent))
+}
+
 /// A running browser script.
 pub struct Script {
     child: Child,

@@ -11,18 +11,12 @@
 use vibemesh_relay::Relay;
 use vibemesh_tests::{
     TestAgent,
-    browser::{self, Script, web_dir},
-    relay::start_relay,
+    browser::{self, Script},
 };
 
 /// A relay serving the client and an agent named `web-box` that uses it.
 async fn scene() -> Option<(Relay, TestAgent)> {
-    if browser::skip(browser::missing()) {
-        return None;
-    }
-    let relay = start_relay(Some(web_dir().join("dist"))).await;
-    let agent = TestAgent::start_config("web-box", &relay.url(), "", &[]);
-    Some((relay, agent))
+    browser::scene("web-box").await
 }
 
 /// Runs case `case` of `defects.mjs` against `agent`, with `env` besides the usual.

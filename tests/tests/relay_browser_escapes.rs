@@ -5,20 +5,14 @@
 //! Needs what `relay_browser.rs` needs; without it the test says what is missing and
 //! passes, except under CI.
 
-use vibemesh_tests::{
-    TestAgent,
-    browser::{self, Script, web_dir},
-    relay::start_relay,
-};
+use vibemesh_tests::browser::{self, Script};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_shows_titles_from_an_agent_inert() {
-    if browser::skip(browser::missing()) {
+    let Some((relay, agent)) = browser::scene("web-box").await else {
         return;
-    }
-    let relay = start_relay(Some(web_dir().join("dist"))).await;
+    };
     let work = tempfile::tempdir().unwrap();
-    let agent = TestAgent::start_config("web-box", &relay.url(), "", &[]);
     let title = "evil\x1b]0;pwned\x07 \u{202e}gpj.exe";
     agent.ok(&[
         "open",

@@ -6,19 +6,13 @@
 //! Needs what `relay_browser.rs` needs; without it the test says what is missing and
 //! passes, except under CI.
 
-use vibemesh_tests::{
-    TestAgent,
-    browser::{self, Script, web_dir},
-    relay::start_relay,
-};
+use vibemesh_tests::browser::{self, Script, web_dir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_load_and_echo_times() {
-    if browser::skip(browser::missing()) {
+    let Some((relay, agent)) = browser::scene("web-box").await else {
         return;
-    }
-    let relay = start_relay(Some(web_dir().join("dist"))).await;
-    let agent = TestAgent::start_config("web-box", &relay.url(), "", &[]);
+    };
     // A plain `sh` in cooked mode: the terminal driver echoes each key at once.
     agent.open_titled("echo", &["sh"]);
     let script = Script::start(
@@ -41,11 +35,9 @@ async fn browser_load_and_echo_times() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes docs/img; run by hand"]
 async fn readme_screenshots() {
-    if browser::skip(browser::missing()) {
+    let Some((relay, agent)) = browser::scene("build-box").await else {
         return;
-    }
-    let relay = start_relay(Some(web_dir().join("dist"))).await;
-    let agent = TestAgent::start_config("build-box", &relay.url(), "", &[]);
+    };
     let script = "printf '\\033[1mcargo test\\033[0m\\n'; for t in pairing relay browser; do \
         printf 'test %s ... \\033[32mok\\033[0m\\n' $t; done; echo 'tests passed'; exec sh";
     let logs = "for p in /api/sessions /api/files /healthz /api/git; do \
