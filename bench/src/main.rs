@@ -13,7 +13,8 @@
 //! `--render` measures the desktop app's terminal widget drawing a full screen instead;
 //! `--flood` a flood of output in a desktop tab shown against one hidden; `--busy` what a
 //! session whose scrollback is full costs, against an idle one; `--cli` only the open and
-//! the echo through the real CLI.
+//! the echo through the real CLI; `--throughput` only the bare PTY and the output rate
+//! through both agents.
 
 mod agents;
 mod busy;
@@ -72,6 +73,11 @@ struct Args {
     /// reports in its two "Through the CLI" rows), on a fresh pair of agents.
     #[arg(long)]
     cli: bool,
+    /// Only measure output throughput: `seq` into a bare PTY, then the same through both
+    /// agents to one viewer (the main run's throughput row, `record = false`), on a fresh
+    /// pair of agents; with the CPU each process used.
+    #[arg(long)]
+    throughput: bool,
     /// The `vibemesh` binary (default: next to this executable).
     #[arg(long, value_name = "PATH")]
     vibemesh: Option<PathBuf>,
@@ -162,6 +168,10 @@ fn real_main(args: Args) -> anyhow::Result<()> {
     }
     if args.cli {
         println!("{}", runtime.block_on(run::cli_only(&bin, &plan))?);
+        return Ok(());
+    }
+    if args.throughput {
+        println!("{}", runtime.block_on(run::throughput_only(&bin, &plan))?);
         return Ok(());
     }
     let results = runtime.block_on(run::run(&bin, &plan, args.quick))?;

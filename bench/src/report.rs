@@ -335,7 +335,7 @@ fn runs_text(runs: &Runs) -> String {
     s
 }
 
-fn throughput_text(t: &ThroughputResult) -> String {
+pub fn throughput_text(t: &ThroughputResult) -> String {
     let mut s = format!(
         "{:.1} MB/s: {:.1} MB in {:.2} s; received {:.1} MB in {} output frames and {} \
          re-snapshots ({:.1} MB/s); CPU s: agent B {:.2}",

@@ -146,6 +146,84 @@ pub async fn cli_only(bin: &Path, plan: &Plan) -> anyhow::Result<String> {
     ))
 }
 
+/// Only the throughput measures (`--throughput`): the bare PTY, then `seq` through
+/// agent A to a session on B, on a fresh pair of agents, as markdown with the machine's
+/// load around them. The order and the measure are the main run's.
+pub async fn throughput_only(bin: &Path, plan: &Plan) -> anyhow::Result<String> {
+    let load_start = procfs::load_average()?;
+    eprintln!(
+        "bare PTY: seq 1 {} into a PTY read by a plain loop, no agent",
+        plan.seq_lines
+    );
+    let pty_plan = plan.clone();
+    let bare = tokio::task::spawn_blocking(move || metrics::pty::run(&pty_plan))
+        .await
+        .context("the bare PTY task failed")?
+        .context("bare PTY")?;
+    eprintln!("starting and pairing agents a and b ({})", bin.display());
+    let mut mesh = Mesh::start(bin, false).await?;
+    let measured = async {
+        let remote = Peer::Local(LocalRoute::new(
+            mesh.a.socket(),
+            Target::Peer(PEER_NAME.into()),
+        ));
+        let control = control_client(&remote).await?;
+        let (a_pid, b_pid) = (mesh.a.pid()?, mesh.b.pid()?);
+        let b = SessionAgent {
+            pid: b_pid,
+            home: mesh.b.home(),
+        };
+        eprintln!(
+            "throughput: seq 1 {}, run(s): {}",
+            plan.seq_lines, plan.throughput_runs
+        );
+        cleanly(
+            &control,
+            metrics::throughput::repeat(&remote, &control, plan, b, Some(a_pid)),
+        )
+        .await
+        .context("throughput")
+    }
+    .await;
+    if measured.is_err() {
+        eprintln!("{}", mesh.logs());
+    }
+    let stopped = mesh.stop();
+    let runs = measured?;
+    stopped?;
+    let load_end = procfs::load_average()?;
+    let mut out = format!(
+        "{} CPUs; load average {:.2} {:.2} {:.2} at start, {:.2} {:.2} {:.2} at end\n\n\
+         bare PTY: {:.1} MB/s ({:.1} MB in {:.2} s)\n",
+        procfs::cpu_count(),
+        load_start[0],
+        load_start[1],
+        load_start[2],
+        load_end[0],
+        load_end[1],
+        load_end[2],
+        bare.mb_per_s(),
+        bare.bytes as f64 / 1e6,
+        bare.elapsed.as_secs_f64(),
+    );
+    for (i, t) in runs.0.iter().enumerate() {
+        out.push_str(&format!(
+            "run {}: {:.0} % of the bare PTY; {}\n",
+            i + 1,
+            t.mb_per_s() / bare.mb_per_s().max(1e-9) * 100.0,
+            crate::report::throughput_text(t)
+        ));
+    }
+    if let Some(m) = runs.median() {
+        out.push_str(&format!(
+            "median: {:.1} MB/s, {:.0} % of the bare PTY\n",
+            m.mb_per_s(),
+            m.mb_per_s() / bare.mb_per_s().max(1e-9) * 100.0
+        ));
+    }
+    Ok(out)
+}
+
 /// Runs `f`, then kills every session on the agent behind `control` whatever happened.
 async fn cleanly<T>(
     control: &ControlClient,
