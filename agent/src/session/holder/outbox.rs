@@ -13,6 +13,10 @@
 //! are bounded on their own: the thread serving requests waits for room before it
 //! renders one ([`Shared::wait_room`]). So a holder's memory for one agent stays
 //! bounded, and nothing shown is ever wrong: at worst it is redrawn.
+//!
+//! Output queued behind other output joins it (up to [`MERGE_MAX`]) and is encoded by
+//! the writer: a flood read in 4 KiB PTY reads then reaches a busy agent in a few large
+//! frames, one write and one wake-up of the agent each, not one per read.
 
 use std::{
     collections::VecDeque,
@@ -22,7 +26,7 @@ use std::{
     time::Instant,
 };
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use vibemesh_core::{frame, proto::holder::FromHolder};
 
 use super::{super::flood::AGENT_BEHIND, Shared, State, lock};
@@ -33,11 +37,32 @@ use super::{super::flood::AGENT_BEHIND, Shared, State, lock};
 /// answer.
 pub const OUT_LIMIT: usize = 2 << 20;
 
+/// The most output one frame to the agent carries when queued output is joined: far
+/// below a frame's limit, and a few times what the agent's viewers take per frame.
+const MERGE_MAX: usize = 128 << 10;
+
 /// One frame waiting to be written.
 struct Frame {
-    bytes: Bytes,
+    body: Body,
     /// Whether a fresh hello makes up for losing it.
     droppable: bool,
+}
+
+enum Body {
+    /// A message encoded when it was queued.
+    Encoded(Bytes),
+    /// Output, encoded only when written so that output queued after it can join it.
+    Output(BytesMut),
+}
+
+impl Frame {
+    /// Bytes it counts for in the queue's limits.
+    fn len(&self) -> usize {
+        match &self.body {
+            Body::Encoded(b) => b.len(),
+            Body::Output(b) => b.len(),
+        }
+    }
 }
 
 /// The connected agent: its socket, its number, and what waits to be written to it.
@@ -121,13 +146,34 @@ impl State {
             }
             return;
         }
+        if let FromHolder::Output(b) = msg {
+            // Behind output not written yet: join it (the writer is busy; no wake-up).
+            if let Some(Frame {
+                body: Body::Output(last),
+                ..
+            }) = c.frames.back_mut()
+                && last.len() + b.len() <= MERGE_MAX
+            {
+                last.extend_from_slice(b);
+                c.output += b.len();
+                return;
+            }
+            let f = Frame {
+                body: Body::Output(BytesMut::from(&b[..])),
+                droppable,
+            };
+            *c.count(&f) += f.len();
+            c.frames.push_back(f);
+            c.wake.notify_all();
+            return;
+        }
         match frame::encode(msg) {
             Ok(b) => {
                 let f = Frame {
-                    bytes: b.into(),
+                    body: Body::Encoded(b.into()),
                     droppable,
                 };
-                *c.count(&f) += f.bytes.len();
+                *c.count(&f) += f.len();
                 c.frames.push_back(f);
                 c.wake.notify_all();
             }
@@ -190,12 +236,19 @@ impl Shared {
                 return;
             };
             if let Some(f) = c.frames.pop_front() {
-                *c.count(&f) -= f.bytes.len();
+                *c.count(&f) -= f.len();
                 let started = Instant::now();
                 c.writing_since = Some(started);
                 wake.notify_all();
                 drop(st);
-                let ok = stream.write_all(&f.bytes).is_ok();
+                // Output is bounded by MERGE_MAX, so it always fits a frame; should it
+                // not encode anyway, the connection is closed like a failed write (the
+                // agent connects again and gets a fresh hello), never left silent.
+                let ok = match f.body {
+                    Body::Encoded(b) => stream.write_all(&b).is_ok(),
+                    Body::Output(b) => frame::encode(&FromHolder::Output(b.freeze()))
+                        .is_ok_and(|b| stream.write_all(&b).is_ok()),
+                };
                 let slow = started.elapsed() >= AGENT_BEHIND;
                 st = lock(&self.state);
                 if let Some(c) = st.conn.as_mut().filter(|c| c.n == n) {
