@@ -38,6 +38,9 @@ pub struct LoadPlan {
     pub keys: usize,
 }
 
+/// The start of a flood, reported apart from the rest.
+const FLOOD_START: Duration = Duration::from_secs(3);
+
 /// What the overload showed.
 #[derive(Debug, Clone)]
 pub struct LoadResult {
@@ -48,6 +51,10 @@ pub struct LoadResult {
     holders: usize,
     echo_idle: (f64, f64),
     echo_loaded: (f64, f64),
+    /// The same over the flood's first [`FLOOD_START`] and over the rest: whether the
+    /// slow keys are the start's (before the flood guard lowers the floods) or steady.
+    echo_start: (f64, f64),
+    echo_steady: (f64, f64),
     bytes_read: u64,
     slowest_session_bytes: u64,
     list_after_ms: f64,
@@ -167,9 +174,12 @@ async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult
             peak
         })
     };
-    let mut loaded = Vec::new();
+    let (mut loaded, mut start, mut steady) = (Vec::new(), Vec::new(), Vec::new());
     while t0.elapsed() < Duration::from_secs(plan.secs) {
-        loaded.extend(echo(&via, echo_session, plan.keys.min(20)).await?);
+        let early = t0.elapsed() < FLOOD_START;
+        let keys = echo(&via, echo_session, plan.keys.min(20)).await?;
+        if early { &mut start } else { &mut steady }.extend_from_slice(&keys);
+        loaded.extend(keys);
     }
     let (holders, holders_rss) = holders_rss(&home);
     stop.store(true, Ordering::Relaxed);
@@ -201,6 +211,8 @@ async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult
         holders,
         echo_idle,
         echo_loaded: median_p99(loaded),
+        echo_start: median_p99(start),
+        echo_steady: median_p99(steady),
         bytes_read: counts.iter().sum(),
         slowest_session_bytes: counts.iter().copied().min().unwrap_or(0),
         list_after_ms,
@@ -220,6 +232,7 @@ impl LoadResult {
              | holders: count, total RSS | {}, {:.1} MB ({:.2} MB each) |\n\
              | echo of another session, idle: median / p99 | {:.2} ms / {:.2} ms |\n\
              | echo during the flood: median / p99 | {:.2} ms / {:.2} ms |\n\
+             | ... its first 3 s / after: median / p99 | {:.2} / {:.2} ms; {:.2} / {:.2} ms |\n\
              | output read by the reading viewers | {:.1} MB (slowest viewer {:.2} MB) |\n\
              | listing after the flood | {:.1} ms |\n\
              | killing all sessions | {:.0} ms |\n",
@@ -234,6 +247,10 @@ impl LoadResult {
             self.echo_idle.1,
             self.echo_loaded.0,
             self.echo_loaded.1,
+            self.echo_start.0,
+            self.echo_start.1,
+            self.echo_steady.0,
+            self.echo_steady.1,
             mb(self.bytes_read),
             mb(self.slowest_session_bytes),
             self.list_after_ms,
