@@ -34,4 +34,4 @@ mod watch;
 pub use daemon::{Agent, StartError};
 pub use files::Files;
 pub use net::pairing::check_ttl;
-pub use session::holder::main as holder_main;
+pub use session::{holder::main as holder_main, output_memory_bound};

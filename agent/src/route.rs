@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// Bytes buffered each way on an in-process stream.
-const DUPLEX_BUFFER: usize = 256 * 1024;
+pub(crate) const DUPLEX_BUFFER: usize = 256 * 1024;
 
 /// A route that is open but carries nothing yet.
 pub enum Route {

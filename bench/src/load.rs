@@ -47,6 +47,8 @@ pub struct LoadResult {
     plan: LoadPlan,
     rss_start: u64,
     rss_peak: u64,
+    /// What `vibemesh_agent::output_memory_bound` allows over the RSS at start.
+    rss_bound: u64,
     holders_rss: u64,
     holders: usize,
     echo_idle: (f64, f64),
@@ -184,6 +186,17 @@ async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult
     let (holders, holders_rss) = holders_rss(&home);
     stop.store(true, Ordering::Relaxed);
     rss_peak = rss_peak.max(sampler.await.unwrap_or(0));
+    // The agent's own statement of what output may cost it (the flooding sessions, the
+    // one timed, three viewers each and the echo's): a peak above it is a leak.
+    let bound =
+        rss_start + vibemesh_agent::output_memory_bound(plan.sessions + 1, 3 * plan.sessions + 1);
+    if rss_peak > bound {
+        bail!(
+            "the agent's RSS peaked at {:.1} MB, above its stated bound of {:.1} MB",
+            rss_peak as f64 / 1e6,
+            bound as f64 / 1e6
+        );
+    }
     let counts: Vec<u64> = readers.iter().map(|c| c.load(Ordering::Relaxed)).collect();
     // Still answering: a listing, and every session killed.
     let t = Instant::now();
@@ -207,6 +220,7 @@ async fn run_on(agent: &AgentProc, plan: &LoadPlan) -> anyhow::Result<LoadResult
         plan: plan.clone(),
         rss_start,
         rss_peak,
+        rss_bound: bound,
         holders_rss,
         holders,
         echo_idle,
@@ -228,7 +242,7 @@ impl LoadResult {
             "| what | value |\n|---|---|\n\
              | sessions flooding (`yes`), viewers each | {} , 3 (2 reading, 1 never reading) |\n\
              | flood duration | {} s |\n\
-             | agent RSS at start / peak | {:.1} MB / {:.1} MB |\n\
+             | agent RSS at start / peak (bound: start + `output_memory_bound`) | {:.1} MB / {:.1} MB ({:.0} MB) |\n\
              | holders: count, total RSS | {}, {:.1} MB ({:.2} MB each) |\n\
              | echo of another session, idle: median / p99 | {:.2} ms / {:.2} ms |\n\
              | echo during the flood: median / p99 | {:.2} ms / {:.2} ms |\n\
@@ -240,6 +254,7 @@ impl LoadResult {
             self.plan.secs,
             mb(self.rss_start),
             mb(self.rss_peak),
+            mb(self.rss_bound),
             self.holders,
             mb(self.holders_rss),
             mb(self.holders_rss) / self.holders.max(1) as f64,

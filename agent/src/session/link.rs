@@ -59,7 +59,7 @@ pub const HELLO_WAIT: Duration = Duration::from_secs(3);
 /// How long a holder has to answer a request (a snapshot, the screen's text).
 pub const ANSWER_WAIT: Duration = Duration::from_secs(10);
 /// Broadcast slots per session: what a viewer may lag before it is re-snapshotted.
-const RING: usize = 256;
+pub(crate) const RING: usize = 256;
 /// Connections made again within [`BREAKS_WINDOW`] before the link gives up.
 const REPAIRS: u32 = 3;
 const BREAKS_WINDOW: Duration = Duration::from_secs(60);

@@ -49,6 +49,20 @@ use vibemesh_core::{sync, time::now_ms};
 /// Names the holder binary to use; empty keeps sessions inside the agent process.
 pub const HOLDER_ENV: &str = "VIBEMESH_HOLDER";
 
+/// The most memory the agent holds for terminal output, above what it holds at rest,
+/// with `sessions` sessions and `viewers` attached viewers in all, however fast the
+/// programs print and however slowly (or never) the viewers read: every session's
+/// broadcast ring full of the largest frames a holder sends, and per viewer the frame
+/// being gathered and the one being written (each at most
+/// [`vibemesh_core::proto::attach::MAX_OUTPUT_CHUNK`]) and, for a viewer on this
+/// machine, its in-process stream's buffer. A viewer that falls out of its ring holds
+/// nothing more: it is sent a fresh snapshot when it reads again.
+pub fn output_memory_bound(sessions: usize, viewers: usize) -> u64 {
+    let ring = link::RING * holder::outbox::MERGE_MAX;
+    let viewer = 2 * vibemesh_core::proto::attach::MAX_OUTPUT_CHUNK + crate::route::DUPLEX_BUFFER;
+    (sessions * ring + viewers * viewer) as u64
+}
+
 /// Settings the engine needs.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {

@@ -36,7 +36,7 @@
 //! is installed next to it: then sessions end with the agent, as they used to.
 
 mod memory;
-mod outbox;
+pub(crate) mod outbox;
 mod start;
 
 use std::{

@@ -38,8 +38,9 @@ use super::{super::flood::AGENT_BEHIND, Shared, State, lock};
 pub const OUT_LIMIT: usize = 2 << 20;
 
 /// The most output one frame to the agent carries when queued output is joined: far
-/// below a frame's limit, and a few times what the agent's viewers take per frame.
-const MERGE_MAX: usize = 128 << 10;
+/// below a frame's limit, and what a slot of the agent's broadcast ring may then hold
+/// (see [`crate::output_memory_bound`]).
+pub const MERGE_MAX: usize = 64 << 10;
 
 /// One frame waiting to be written.
 struct Frame {
