@@ -22,18 +22,24 @@ use crate::{
     report::{Baseline, Machine, Results},
 };
 
-/// Runs every measurement the plan asks for.
-pub async fn run(bin: &Path, plan: &Plan, quick: bool) -> anyhow::Result<Results> {
-    let load_start = procfs::load_average()?;
+/// The baseline every rate is measured against: `seq` into a PTY read by a plain loop,
+/// no agent.
+async fn bare_pty(plan: &Plan) -> anyhow::Result<metrics::pty::BarePty> {
     eprintln!(
         "bare PTY: seq 1 {} into a PTY read by a plain loop, no agent",
         plan.seq_lines
     );
     let pty_plan = plan.clone();
-    let bare_pty = tokio::task::spawn_blocking(move || metrics::pty::run(&pty_plan))
+    tokio::task::spawn_blocking(move || metrics::pty::run(&pty_plan))
         .await
         .context("the bare PTY task failed")?
-        .context("bare PTY")?;
+        .context("bare PTY")
+}
+
+/// Runs every measurement the plan asks for.
+pub async fn run(bin: &Path, plan: &Plan, quick: bool) -> anyhow::Result<Results> {
+    let load_start = procfs::load_average()?;
+    let bare_pty = bare_pty(plan).await?;
     eprintln!("starting and pairing agents a and b ({})", bin.display());
     let mut mesh = Mesh::start(bin, false).await?;
     let measured = measure(&mesh, plan).await;
@@ -151,15 +157,7 @@ pub async fn cli_only(bin: &Path, plan: &Plan) -> anyhow::Result<String> {
 /// load around them. The order and the measure are the main run's.
 pub async fn throughput_only(bin: &Path, plan: &Plan) -> anyhow::Result<String> {
     let load_start = procfs::load_average()?;
-    eprintln!(
-        "bare PTY: seq 1 {} into a PTY read by a plain loop, no agent",
-        plan.seq_lines
-    );
-    let pty_plan = plan.clone();
-    let bare = tokio::task::spawn_blocking(move || metrics::pty::run(&pty_plan))
-        .await
-        .context("the bare PTY task failed")?
-        .context("bare PTY")?;
+    let bare = bare_pty(plan).await?;
     eprintln!("starting and pairing agents a and b ({})", bin.display());
     let mut mesh = Mesh::start(bin, false).await?;
     let measured = async {
