@@ -140,16 +140,24 @@ pub async fn cli_only(bin: &Path, plan: &Plan) -> anyhow::Result<String> {
     stopped?;
     let load_end = procfs::load_average()?;
     Ok(format!(
-        "{} CPUs; load average {:.2} {:.2} {:.2} at start, {:.2} {:.2} {:.2} at end\n\n{}",
-        procfs::cpu_count(),
-        load_start[0],
-        load_start[1],
-        load_start[2],
-        load_end[0],
-        load_end[1],
-        load_end[2],
+        "{}\n\n{}",
+        machine_line(load_start, load_end),
         cli.markdown()
     ))
+}
+
+/// The machine's CPUs and its load averages around a partial run.
+fn machine_line(start: [f64; 3], end: [f64; 3]) -> String {
+    format!(
+        "{} CPUs; load average {:.2} {:.2} {:.2} at start, {:.2} {:.2} {:.2} at end",
+        procfs::cpu_count(),
+        start[0],
+        start[1],
+        start[2],
+        end[0],
+        end[1],
+        end[2]
+    )
 }
 
 /// Only the throughput measures (`--throughput`): the bare PTY, then `seq` through
@@ -191,15 +199,8 @@ pub async fn throughput_only(bin: &Path, plan: &Plan) -> anyhow::Result<String> 
     stopped?;
     let load_end = procfs::load_average()?;
     let mut out = format!(
-        "{} CPUs; load average {:.2} {:.2} {:.2} at start, {:.2} {:.2} {:.2} at end\n\n\
-         bare PTY: {:.1} MB/s ({:.1} MB in {:.2} s)\n",
-        procfs::cpu_count(),
-        load_start[0],
-        load_start[1],
-        load_start[2],
-        load_end[0],
-        load_end[1],
-        load_end[2],
+        "{}\n\nbare PTY: {:.1} MB/s ({:.1} MB in {:.2} s)\n",
+        machine_line(load_start, load_end),
         bare.mb_per_s(),
         bare.bytes as f64 / 1e6,
         bare.elapsed.as_secs_f64(),
